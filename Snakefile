@@ -1,0 +1,27 @@
+# advtrace: adversarial perturbations under adversarial training, as one cached DAG.
+# `snakemake --cores all` runs every experiment named in config/config.yaml (default: the
+# offline digits experiment) and renders every figure. See README.md.
+from pathlib import Path
+
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+ROOT = Path(workflow.basedir)
+
+
+include: "rules/common.smk"
+include: "rules/data.smk"
+include: "rules/train.smk"
+include: "rules/perturb.smk"
+include: "rules/plots.smk"
+
+
+rule all:
+    input:
+        all_targets(),
+    default_target: True

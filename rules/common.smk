@@ -1,0 +1,98 @@
+# Configuration is validated here, at parse time, before any job starts.
+import os
+import sys
+
+sys.path.insert(0, str(ROOT / "src"))
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    [str(ROOT / "src")] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+)
+
+from snakemake.exceptions import WorkflowError
+
+from advtrace.config import ConfigError, load_experiments, load_schema
+
+try:
+    EXPS = load_experiments(config, load_schema(ROOT / "config" / "schema.yaml"), ROOT)
+except ConfigError as err:
+    raise WorkflowError(str(err)) from None
+
+
+wildcard_constraints:
+    exp="[A-Za-z0-9_]+",
+    attack="[A-Za-z0-9_]+",
+    set="[A-Za-z0-9_]+",
+    epoch=r"\d{3}",
+
+
+def epochs_of(exp):
+    """All checkpoint epochs 0..T of an experiment."""
+    return list(range(EXPS[exp]["adv_train"]["epochs"] + 1))
+
+
+def section(*keys):
+    """Input function returning EXPS[exp][key] (or a dict of several sections)."""
+
+    def get(wildcards):
+        exp = EXPS[wildcards.exp]
+        if len(keys) == 1:
+            return exp[keys[0]]
+        return {k: exp[k] for k in keys}
+
+    return get
+
+
+def adv_train_params(wildcards):
+    """What one adversarial-training epoch depends on: everything but the number of epochs,
+    so raising adv_train.epochs never re-runs finished epochs."""
+    exp = EXPS[wildcards.exp]
+    adv = {k: v for k, v in exp["adv_train"].items() if k != "epochs"}
+    return {"model": exp["model"], "adv_train": adv}
+
+
+def perturb_attack(wildcards):
+    """Config of the analysis adversary labelled {attack} (experiment's perturb.attacks)."""
+    attacks = EXPS[wildcards.exp]["perturb"]["attacks"]
+    if wildcards.attack not in attacks:
+        raise WorkflowError(
+            f"{wildcards.exp}: perturb.attacks has no attack {wildcards.attack!r}; have {sorted(attacks)}"
+        )
+    return attacks[wildcards.attack]
+
+
+def perturb_batch_size(wildcards):
+    return EXPS[wildcards.exp]["perturb"]["batch_size"]
+
+
+def perturbation_file(exp, attack, set_name, epoch):
+    return f"results/{exp}/perturbations/{attack}/{set_name}/epoch_{int(epoch):03d}.pt"
+
+
+def previous_checkpoint(wildcards):
+    return f"results/{wildcards.exp}/checkpoints/epoch_{int(wildcards.epoch) - 1:03d}.pt"
+
+
+def learning_curve_parts(wildcards):
+    return expand(
+        "results/{exp}/metrics/learning_curve/epoch_{epoch:03d}.parquet",
+        exp=wildcards.exp,
+        epoch=epochs_of(wildcards.exp),
+    )
+
+
+# Each stage's rule file registers what `rule all` builds per experiment:
+#   FIGURES: figure slugs (results/{exp}/figures/{slug}.pdf/.png)
+#   TABLES: aggregated table names (results/{exp}/tables/{name}.parquet)
+FIGURES = []
+TABLES = []
+
+
+def figures_of(exp):
+    return expand("results/{exp}/figures/{fig}.{ext}", exp=exp, fig=FIGURES, ext=["pdf", "png"])
+
+
+def all_targets():
+    targets = []
+    for exp in EXPS:
+        targets += figures_of(exp)
+        targets += expand("results/{exp}/tables/{name}.parquet", exp=exp, name=TABLES)
+    return targets

@@ -1,0 +1,14 @@
+# Plot rules read Parquet tables only, so editing a plot re-runs one cheap job.
+FIGURES += ["fig08_learning_curves"]
+
+
+rule plot_learning_curves:
+    input:
+        table="results/{exp}/tables/learning_curve.parquet",
+    output:
+        pdf="results/{exp}/figures/fig08_learning_curves.pdf",
+        png="results/{exp}/figures/fig08_learning_curves.png",
+    log:
+        "results/{exp}/logs/plot_learning_curves.log",
+    script:
+        "../workflow/scripts/plot_learning_curves.py"

@@ -1,0 +1,75 @@
+TABLES += ["learning_curve"]
+
+
+rule pretrain:
+    input:
+        dataset="results/{exp}/data/dataset.pt",
+    output:
+        checkpoint="results/{exp}/checkpoints/epoch_000.pt",
+    params:
+        cfg=section("seed", "model", "pretrain"),
+        device=config["device"],
+    threads: 2
+    resources:
+        gpu=1,
+    log:
+        "results/{exp}/logs/pretrain.log",
+    benchmark:
+        "results/{exp}/benchmarks/pretrain.tsv"
+    script:
+        "../workflow/scripts/pretrain.py"
+
+
+rule adv_train_epoch:
+    input:
+        dataset="results/{exp}/data/dataset.pt",
+        previous=previous_checkpoint,
+    output:
+        checkpoint="results/{exp}/checkpoints/epoch_{epoch}.pt",
+    wildcard_constraints:
+        epoch=r"(?!000)\d{3}",
+    params:
+        cfg=adv_train_params,
+        device=config["device"],
+    threads: 2
+    resources:
+        gpu=1,
+    log:
+        "results/{exp}/logs/adv_train_epoch/{epoch}.log",
+    benchmark:
+        "results/{exp}/benchmarks/adv_train_epoch/{epoch}.tsv"
+    script:
+        "../workflow/scripts/adv_train_epoch.py"
+
+
+rule evaluate_epoch:
+    input:
+        dataset="results/{exp}/data/dataset.pt",
+        samples="results/{exp}/data/samples.parquet",
+        checkpoint="results/{exp}/checkpoints/epoch_{epoch}.pt",
+    output:
+        table="results/{exp}/metrics/learning_curve/epoch_{epoch}.parquet",
+    params:
+        model=section("model"),
+        evaluation=section("evaluation"),
+        device=config["device"],
+    threads: 1
+    resources:
+        gpu=1,
+    log:
+        "results/{exp}/logs/evaluate_epoch/{epoch}.log",
+    script:
+        "../workflow/scripts/evaluate_epoch.py"
+
+
+rule learning_curve_table:
+    input:
+        parts=learning_curve_parts,
+    output:
+        table="results/{exp}/tables/learning_curve.parquet",
+    params:
+        name="learning_curve",
+    log:
+        "results/{exp}/logs/learning_curve_table.log",
+    script:
+        "../workflow/scripts/concat_tables.py"

@@ -1,0 +1,232 @@
+"""Load and validate advtrace configuration before any job runs.
+
+Two layers:
+
+1. JSON schema (``config/schema.yaml``): types, enums, required keys,
+   ``additionalProperties: false`` so a typo fails loudly.
+2. Cross-field checks a schema cannot express (:func:`check_experiment`): α ≤ ε for ℓ∞
+   iterative attacks, iterative attacks have α and iterations, analysed epochs within the
+   trained range, split sizes within their source, sample sizes within their split, sample
+   sets only exclude existing sets of the same split, the adversarial-training LR schedule does
+   not depend on the number of epochs.
+
+All problems are collected and raised together as one :class:`ConfigError` whose message names
+each offending key (``digits: adv_train.attack.alpha``) and what is allowed.
+
+Units: configs give ε, α in [0, 255]; :func:`attack_kwargs` converts to [0, 1] once.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+# Sizes of the official source splits, used to reject impossible split sizes before download.
+SOURCE_SIZES: dict[str, dict[str, int]] = {
+    "digits": {"all": 1797},
+    "cifar10": {"train": 50000, "test": 10000},
+    "gtsrb": {"train": 39209, "test": 12630},
+}
+ITERATIVE = {"bi", "bi_l2", "iter_ll"}
+LINF_ITERATIVE = {"bi", "iter_ll"}
+
+
+class ConfigError(ValueError):
+    """A configuration problem; the message lists every offending key and the fix."""
+
+
+def load_yaml(path: str | Path) -> Any:
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"config file not found: {path}")
+    with open(path) as fh:
+        return yaml.safe_load(fh)
+
+
+def load_schema(path: str | Path) -> dict:
+    return load_yaml(path)
+
+
+def _path(error: jsonschema.ValidationError) -> str:
+    parts = [str(p) for p in error.absolute_path]
+    return ".".join(parts) if parts else "(top level)"
+
+
+def _describe(error: jsonschema.ValidationError) -> str:
+    key = _path(error)
+    v = error.validator
+    if v == "enum":
+        return f"{key}: {error.instance!r} is not allowed; allowed values: {', '.join(map(repr, error.validator_value))}"
+    if v == "additionalProperties":
+        return f"{key}: {error.message} (check the spelling; allowed keys are listed in config/schema.yaml)"
+    if v == "required":
+        return f"{key}: {error.message}"
+    if v == "type":
+        return f"{key}: {error.instance!r} has the wrong type; expected {error.validator_value}"
+    if v in ("exclusiveMinimum", "minimum", "maximum", "exclusiveMaximum"):
+        op = {"exclusiveMinimum": ">", "minimum": ">=", "maximum": "<=", "exclusiveMaximum": "<"}[v]
+        return f"{key}: {error.instance!r} is out of range; must be {op} {error.validator_value}"
+    if v == "pattern":
+        return f"{key}: {error.instance!r} does not match the pattern {error.validator_value!r}"
+    return f"{key}: {error.message}"
+
+
+def schema_errors(instance: Any, schema: dict, defs_root: dict | None = None) -> list[str]:
+    """Human-readable schema violations, sorted by key path."""
+    if defs_root is not None and "$defs" not in schema:
+        schema = {**schema, "$defs": defs_root["$defs"]}
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(instance), key=lambda e: list(map(str, e.absolute_path)))
+    return [_describe(e) for e in errors]
+
+
+def experiment_schema(schema: dict) -> dict:
+    return {"$defs": schema["$defs"], "$ref": "#/$defs/experiment"}
+
+
+def check_experiment(exp: dict) -> list[str]:
+    """Cross-field checks on a schema-valid experiment. Returns problem strings (empty = OK)."""
+    problems: list[str] = []
+
+    def attack_problems(prefix: str, att: dict) -> None:
+        name = att["name"]
+        if name in ITERATIVE:
+            for key in ("alpha", "iterations"):
+                if key not in att:
+                    problems.append(f"{prefix}.{key}: required for the iterative attack {name!r}")
+        if name in LINF_ITERATIVE and "alpha" in att and att["alpha"] > att["eps"]:
+            problems.append(
+                f"{prefix}.alpha: {att['alpha']} > eps {att['eps']}; the step α must not exceed ε "
+                "(both in [0,255] units)"
+            )
+        if name in ("fgsm", "step_ll", "step_rnd") and ("alpha" in att or "iterations" in att):
+            problems.append(f"{prefix}: {name!r} is a single-step attack; remove alpha/iterations")
+        if name.startswith("deepfool") is False and ("overshoot" in att or "max_iter" in att):
+            problems.append(f"{prefix}: overshoot/max_iter only apply to DeepFool attacks")
+
+    attack_problems("adv_train.attack", exp["adv_train"]["attack"])
+    for label, att in exp["evaluation"]["attacks"].items():
+        attack_problems(f"evaluation.attacks.{label}", att)
+    for label, att in exp["perturb"]["attacks"].items():
+        attack_problems(f"perturb.attacks.{label}", att)
+
+    sched = exp["adv_train"]["schedule"]
+    if sched["name"] == "cosine":
+        problems.append(
+            "adv_train.schedule.name: 'cosine' depends on the total number of epochs, so raising "
+            "adv_train.epochs would change finished epochs; use 'constant' or 'multistep'"
+        )
+    for section in ("pretrain", "adv_train"):
+        s = exp[section]["schedule"]
+        if s["name"] == "multistep" and not s["milestones"]:
+            problems.append(f"{section}.schedule.milestones: 'multistep' needs at least one milestone")
+
+    T = exp["adv_train"]["epochs"]
+    bad = [e for e in exp["analysis"]["epochs"] if e > T]
+    if bad:
+        problems.append(
+            f"analysis.epochs: {bad} beyond the trained epochs; allowed 0..{T} (adv_train.epochs = {T})"
+        )
+
+    ds = exp["dataset"]
+    sources = SOURCE_SIZES[ds["name"]]
+    used: dict[str, int] = {}
+    for split, spec in ds["splits"].items():
+        if spec["source"] not in sources:
+            problems.append(
+                f"dataset.splits.{split}.source: {spec['source']!r} does not exist for {ds['name']}; "
+                f"allowed: {sorted(sources)}"
+            )
+            continue
+        used[spec["source"]] = used.get(spec["source"], 0) + spec["n"]
+    for source, n in used.items():
+        if n > sources[source]:
+            problems.append(
+                f"dataset.splits: {n} images drawn from {ds['name']}'s {source!r} source, which has "
+                f"only {sources[source]}; reduce dataset.splits.*.n"
+            )
+    if ds["name"] == "digits" and ds["image_size"] != 8:
+        problems.append("dataset.image_size: digits images are 8x8; allowed: 8")
+    if ds["name"] == "cifar10" and ds["image_size"] != 32:
+        problems.append("dataset.image_size: CIFAR-10 images are 32x32; allowed: 32")
+    if ds["splits"]["train"]["n"] < 1 or ds["splits"]["test"]["n"] < 1:
+        problems.append("dataset.splits: train and test must each have at least one image")
+
+    sizes = {k: v["n"] for k, v in ds["splits"].items()}
+    samples = exp["samples"]
+    for name, s in samples.items():
+        if s["n"] > sizes[s["split"]]:
+            problems.append(
+                f"samples.{name}.n: {s['n']} is larger than the {s['split']} split "
+                f"({sizes[s['split']]} images, dataset.splits.{s['split']}.n)"
+            )
+        total = s["n"]
+        for other in s["exclude"]:
+            if other not in samples:
+                problems.append(f"samples.{name}.exclude: unknown sample set {other!r}; allowed: {sorted(samples)}")
+            elif samples[other]["split"] != s["split"]:
+                problems.append(f"samples.{name}.exclude: {other!r} is drawn from another split")
+            else:
+                total += samples[other]["n"]
+        if total > sizes[s["split"]] and all(o in samples for o in s["exclude"]):
+            problems.append(
+                f"samples.{name}: {s['n']} inputs disjoint from {s['exclude']} need {total} > "
+                f"{sizes[s['split']]} images of the {s['split']} split"
+            )
+    ev = exp["evaluation"]
+    for key in ("train_set", "test_set"):
+        if ev[key] not in samples:
+            problems.append(f"evaluation.{key}: unknown sample set {ev[key]!r}; allowed: {sorted(samples)}")
+    return problems
+
+
+def validate_experiment(exp: Any, schema: dict, expected_name: str | None = None) -> None:
+    """Raise ConfigError listing every problem of one experiment config."""
+    label = expected_name or (exp.get("name") if isinstance(exp, dict) else None) or "experiment"
+    problems = schema_errors(exp, experiment_schema(schema))
+    if not problems:
+        problems = check_experiment(exp)
+        if expected_name is not None and exp["name"] != expected_name:
+            problems.append(f"name: {exp['name']!r} must equal the file name {expected_name!r}")
+    if problems:
+        raise ConfigError(
+            f"invalid experiment config {label!r}:\n  - "
+            + "\n  - ".join(f"{label}: {p}" for p in problems)
+        )
+
+
+def load_experiments(config: dict, schema: dict, base_dir: str | Path) -> dict[str, dict]:
+    """Validate the top-level config and load + validate every experiment it names."""
+    top = {k: v for k, v in config.items()}
+    problems = schema_errors(top, {k: v for k, v in schema.items() if k != "$defs"}, schema)
+    if problems:
+        raise ConfigError("invalid config/config.yaml:\n  - " + "\n  - ".join(problems))
+    exp_dir = Path(base_dir) / config["experiment_dir"]
+    available = sorted(p.stem for p in exp_dir.glob("*.yaml"))
+    experiments = {}
+    for name in config["experiments"]:
+        path = exp_dir / f"{name}.yaml"
+        if not path.exists():
+            raise ConfigError(
+                f"experiments: unknown experiment {name!r} (no {path}); allowed: {', '.join(available)}"
+            )
+        exp = load_yaml(path)
+        validate_experiment(exp, schema, expected_name=name)
+        experiments[name] = exp
+    return experiments
+
+
+def attack_kwargs(att: dict) -> dict:
+    """Config attack spec ([0,255] units) -> keyword arguments for advtrace.attacks.run_attack ([0,1])."""
+    kw: dict[str, Any] = {"name": att["name"], "eps": att["eps"] / 255.0}
+    if "alpha" in att:
+        kw["alpha"] = att["alpha"] / 255.0
+    if "iterations" in att:
+        kw["iterations"] = att["iterations"]
+    for key in ("overshoot", "max_iter"):
+        if key in att:
+            kw[key] = att[key]
+    return kw

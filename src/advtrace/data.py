@@ -1,0 +1,153 @@
+"""Prepared datasets and the fixed sample sets every analysis uses.
+
+``prepare_dataset`` draws the experiment's train/val/test splits (seeded, disjoint within each
+official source split) and writes them once as uint8 tensors together with per-channel
+mean/std of the training split (used by the model's internal normalisation):
+
+    results/{exp}/data/dataset.pt   {"train_x": uint8 N×C×H×W, "train_y": int64 N, "val_x", ...,
+                                     "train_source_index": int64 N (index into the official split),
+                                     "num_classes", "in_channels", "image_size", "mean", "std", "name"}
+
+``draw_samples`` draws each named sample set of ``samples:`` once from its split, seeded by the
+experiment seed and the set's name (adding a set never changes the others), disjoint from the
+sets it ``exclude``s, and stores them as the ``samples`` Parquet table
+(set, rank, split, index).
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from . import datasets
+from .runtime import load_torch, log, save_torch
+from .tables import write_table
+
+SPLITS = ("train", "val", "test")
+
+
+def _generator(seed: int, name: str) -> torch.Generator:
+    g = torch.Generator()
+    g.manual_seed((seed * 1_000_003 + zlib.crc32(name.encode())) % (2**63))
+    return g
+
+
+def split_indices(source_sizes: dict[str, int], splits: dict, seed: int) -> dict[str, torch.Tensor]:
+    """Disjoint index sets per split: one seeded permutation per source, cut in train/val/test order."""
+    out: dict[str, torch.Tensor] = {}
+    offsets: dict[str, int] = {}
+    perms: dict[str, torch.Tensor] = {}
+    for split in SPLITS:
+        spec = splits[split]
+        src = spec["source"]
+        if src not in source_sizes:
+            raise ValueError(f"split {split}: source {src!r} not available; have {sorted(source_sizes)}")
+        if src not in perms:
+            perms[src] = torch.randperm(source_sizes[src], generator=_generator(seed, f"source/{src}"))
+            offsets[src] = 0
+        start, n = offsets[src], spec["n"]
+        if start + n > source_sizes[src]:
+            raise ValueError(f"splits drawn from {src!r} need {start + n} images; it has {source_sizes[src]}")
+        out[split] = perms[src][start:start + n].sort().values
+        offsets[src] = start + n
+    return out
+
+
+def prepare_dataset(dataset_cfg: dict, seed: int, out_path: str | Path, root: str | Path | None = None) -> dict:
+    """Load the raw dataset, cut the splits, compute normalisation stats, write uint8 tensors."""
+    raw = datasets.load_raw(dataset_cfg["name"], root or dataset_cfg["root"], dataset_cfg["download"],
+                            dataset_cfg["image_size"])
+    sizes = {k: len(v[1]) for k, v in raw.sources.items()}
+    idx = split_indices(sizes, dataset_cfg["splits"], seed)
+    data: dict = {
+        "name": raw.name, "num_classes": raw.num_classes, "in_channels": raw.in_channels,
+        "image_size": raw.image_size,
+    }
+    for split in SPLITS:
+        xs, ys = raw.sources[dataset_cfg["splits"][split]["source"]]
+        data[f"{split}_x"] = xs[idx[split]].contiguous()
+        data[f"{split}_y"] = ys[idx[split]].to(torch.int64).contiguous()
+        data[f"{split}_source_index"] = idx[split]
+    xf = data["train_x"].float() / 255.0
+    data["mean"] = xf.mean(dim=(0, 2, 3)).tolist()
+    data["std"] = xf.std(dim=(0, 2, 3)).clamp_min(1e-3).tolist()
+    save_torch(data, out_path)
+    log.info("prepared %s: %s", raw.name, {s: len(data[f"{s}_y"]) for s in SPLITS})
+    return data
+
+
+def load_dataset(path: str | Path) -> dict:
+    return load_torch(path)
+
+
+def draw_samples(samples_cfg: dict, split_sizes: dict[str, int], seed: int) -> pd.DataFrame:
+    """Draw every sample set; returns the `samples` table (set, rank, split, index)."""
+    drawn: dict[str, torch.Tensor] = {}
+    visiting: set[str] = set()
+
+    def draw(name: str) -> torch.Tensor:
+        if name in drawn:
+            return drawn[name]
+        if name in visiting:
+            raise ValueError(f"samples.{name}.exclude: circular exclusion")
+        visiting.add(name)
+        spec = samples_cfg[name]
+        n_split = split_sizes[spec["split"]]
+        mask = torch.ones(n_split, dtype=torch.bool)
+        for other in spec["exclude"]:
+            mask[draw(other)] = False
+        pool = mask.nonzero().flatten()
+        if spec["n"] > len(pool):
+            raise ValueError(f"samples.{name}: needs {spec['n']} inputs, only {len(pool)} available")
+        perm = torch.randperm(len(pool), generator=_generator(seed, f"samples/{name}"))
+        drawn[name] = pool[perm[: spec["n"]]]
+        visiting.discard(name)
+        return drawn[name]
+
+    frames = []
+    for name in sorted(samples_cfg):
+        idx = draw(name)
+        frames.append(pd.DataFrame({
+            "set": name, "rank": range(len(idx)), "split": samples_cfg[name]["split"], "index": idx.numpy(),
+        }))
+    df = pd.concat(frames, ignore_index=True)
+    df["set"] = df["set"].astype("string")
+    df["split"] = df["split"].astype("string")
+    df["rank"] = df["rank"].astype("int64")
+    df["index"] = df["index"].astype("int64")
+    return df
+
+
+def write_samples(samples_cfg: dict, dataset_path: str | Path, seed: int, out_path: str | Path) -> pd.DataFrame:
+    data = load_dataset(dataset_path)
+    sizes = {s: len(data[f"{s}_y"]) for s in SPLITS}
+    df = draw_samples(samples_cfg, sizes, seed)
+    write_table(df, out_path, "samples")
+    return df
+
+
+@dataclass
+class SampleSet:
+    name: str
+    split: str
+    index: torch.Tensor  # int64 indices into the split
+    x: torch.Tensor      # uint8 images
+    y: torch.Tensor      # int64 labels
+
+
+def sample_set(data: dict, samples: pd.DataFrame, name: str) -> SampleSet:
+    rows = samples[samples["set"] == name].sort_values("rank")
+    if rows.empty:
+        raise KeyError(f"sample set {name!r} not in the samples table; have {sorted(samples['set'].unique())}")
+    split = str(rows["split"].iloc[0])
+    index = torch.as_tensor(rows["index"].to_numpy(), dtype=torch.int64)
+    return SampleSet(name, split, index, data[f"{split}_x"][index], data[f"{split}_y"][index])
+
+
+def to_float(x_uint8: torch.Tensor) -> torch.Tensor:
+    """uint8 [0,255] -> float32 [0,1] (the unit every model and attack uses)."""
+    return x_uint8.float().div_(255.0)

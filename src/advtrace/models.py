@@ -1,0 +1,126 @@
+"""Classifiers. Every model takes [0,1] images (N×C×H×W) and normalises them inside
+(:class:`Normalize`, per-channel mean/std stored as buffers in the state dict), so attacks,
+transformations and ε all live in one pixel unit.
+
+* :class:`PreActResNet18` — pre-activation ResNet-18 (He et al., 2016, "Identity Mappings in
+  Deep Residual Networks"): a 3×3 stem, four stages of two pre-activation basic blocks with
+  ``width·(1,2,4,8)`` channels (width=64 gives the paper's 64-128-256-512), strides 1,2,2,2,
+  final BN-ReLU, global average pooling, linear classifier. Works for 8×8 (digits) to 32×32.
+* :class:`ConvNet` — paper 000 App. I:
+  C32-C32-MP-D0.2-C64-C64-MP-D0.2-C128-C128-MP-D0.2-L512-D0.5-L(num_classes), 3×3 convolutions
+  with padding 1, ReLU throughout, 2×2 max pooling (``width`` scales 32-64-128).
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+MODELS = ("preact_resnet18", "convnet")
+
+
+class Normalize(nn.Module):
+    def __init__(self, mean: Sequence[float], std: Sequence[float]):
+        super().__init__()
+        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1))
+        self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean) / self.std
+
+
+class PreActBlock(nn.Module):
+    expansion = 1
+
+    def __init__(self, in_planes: int, planes: int, stride: int = 1):
+        super().__init__()
+        self.bn1 = nn.BatchNorm2d(in_planes)
+        self.conv1 = nn.Conv2d(in_planes, planes, 3, stride, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.conv2 = nn.Conv2d(planes, planes, 3, 1, 1, bias=False)
+        self.shortcut = None
+        if stride != 1 or in_planes != planes:
+            self.shortcut = nn.Conv2d(in_planes, planes, 1, stride, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = F.relu(self.bn1(x))
+        shortcut = self.shortcut(out) if self.shortcut is not None else x
+        out = self.conv1(out)
+        out = self.conv2(F.relu(self.bn2(out)))
+        return out + shortcut
+
+
+class PreActResNet18(nn.Module):
+    def __init__(self, num_classes: int, in_channels: int = 3, width: int = 64,
+                 mean: Sequence[float] | None = None, std: Sequence[float] | None = None):
+        super().__init__()
+        mean = mean if mean is not None else [0.5] * in_channels
+        std = std if std is not None else [0.25] * in_channels
+        self.normalize = Normalize(mean, std)
+        self.conv1 = nn.Conv2d(in_channels, width, 3, 1, 1, bias=False)
+        layers, in_planes = [], width
+        for i, stride in enumerate((1, 2, 2, 2)):
+            planes = width * 2**i
+            layers.append(nn.Sequential(PreActBlock(in_planes, planes, stride), PreActBlock(planes, planes, 1)))
+            in_planes = planes
+        self.layer1, self.layer2, self.layer3, self.layer4 = layers
+        self.bn = nn.BatchNorm2d(in_planes)
+        self.linear = nn.Linear(in_planes, num_classes)
+
+    def features(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Feature maps after the stem and each stage (for detectors attached at AD(i))."""
+        out = self.conv1(self.normalize(x))
+        feats = [out]
+        for layer in (self.layer1, self.layer2, self.layer3, self.layer4):
+            out = layer(out)
+            feats.append(out)
+        return feats
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.features(x)[-1]
+        out = F.relu(self.bn(out))
+        out = F.adaptive_avg_pool2d(out, 1).flatten(1)
+        return self.linear(out)
+
+
+class ConvNet(nn.Module):
+    def __init__(self, num_classes: int, in_channels: int = 3, width: int = 32, image_size: int = 32,
+                 mean: Sequence[float] | None = None, std: Sequence[float] | None = None):
+        super().__init__()
+        mean = mean if mean is not None else [0.5] * in_channels
+        std = std if std is not None else [0.25] * in_channels
+        self.normalize = Normalize(mean, std)
+
+        def stage(cin: int, cout: int) -> nn.Sequential:
+            return nn.Sequential(
+                nn.Conv2d(cin, cout, 3, padding=1), nn.ReLU(inplace=True),
+                nn.Conv2d(cout, cout, 3, padding=1), nn.ReLU(inplace=True),
+                nn.MaxPool2d(2), nn.Dropout(0.2),
+            )
+
+        w = width
+        self.stages = nn.Sequential(stage(in_channels, w), stage(w, 2 * w), stage(2 * w, 4 * w))
+        side = image_size // 8
+        if side < 1:
+            raise ValueError(f"ConvNet needs images of at least 8x8 pixels (three 2x2 poolings); got {image_size}")
+        self.classifier = nn.Sequential(
+            nn.Flatten(), nn.Linear(4 * w * side * side, 512), nn.ReLU(inplace=True), nn.Dropout(0.5),
+            nn.Linear(512, num_classes),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.stages(self.normalize(x)))
+
+
+def build_model(model_cfg: dict, num_classes: int, in_channels: int, image_size: int,
+                mean: Sequence[float] | None = None, std: Sequence[float] | None = None) -> nn.Module:
+    """Model from the experiment's ``model`` section."""
+    name = model_cfg["name"]
+    if name == "preact_resnet18":
+        return PreActResNet18(num_classes, in_channels, model_cfg["width"], mean, std)
+    if name == "convnet":
+        return ConvNet(num_classes, in_channels, model_cfg["width"], image_size, mean, std)
+    raise ValueError(f"unknown model {name!r}; allowed: {', '.join(MODELS)}")

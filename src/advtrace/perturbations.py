@@ -1,0 +1,86 @@
+"""Per-epoch perturbations of a fixed sample set: generated once, stored compactly, reused.
+
+One cached job per (attack, sample set, epoch) writes
+``results/{exp}/perturbations/{attack}/{set}/epoch_{t:03d}.pt``; every analysis that needs the
+perturbations of those inputs at that epoch (transfer matrices, destruction rates, detectors)
+reads this file instead of regenerating them.
+
+Storage: ℓ∞ attacks with integer ε and α in [0,255] units (BI ε=4 α=1, FGSM ε=4, ...) on
+uint8 images produce perturbations that are integers in [−ε, ε] pixel units, so they are stored
+as int8 (``"delta_q"``, 1 byte per value, 4× smaller than float32) and checked to be exact;
+other attacks (DeepFool, ℓ2) are stored as float32 (``"delta"``). The file also holds the
+indices into the split, the clean and adversarial predictions of the generating model θ_t and
+the attack configuration. Everything is tensors / plain types: loaded with ``weights_only=True``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+import torch.nn as nn
+
+from . import attacks
+from .config import attack_kwargs
+from .data import SampleSet, to_float
+from .runtime import Progress, load_torch, save_torch
+
+QUANT_TOL = 1e-4  # |δ·255 − round(δ·255)| below this counts as an integer perturbation
+
+
+def generate(model: nn.Module, s: SampleSet, attack_cfg: dict, batch_size: int, device: torch.device,
+             seed: int = 0) -> dict:
+    """Perturb every input of `s` against `model` (true labels; DeepFool uses the prediction).
+
+    Returns {"delta": float32 (cpu, [0,1] units), "pred_clean": int64, "pred_adv": int64}.
+    """
+    kw = attack_kwargs(attack_cfg)
+    gen = torch.Generator().manual_seed(seed)
+    deltas, pc, pa = [], [], []
+    prog = Progress(len(s.y), f"perturb {s.name} with {attack_cfg['name']}", unit="img")
+    for start in range(0, len(s.y), batch_size):
+        x = to_float(s.x[start:start + batch_size]).to(device)
+        y = s.y[start:start + batch_size].to(device)
+        label = None if attack_cfg["name"].startswith("deepfool") else y
+        delta = attacks.run_attack(model, x, label, generator=gen, **kw)
+        pc.append(attacks.predict(model, x).cpu())
+        pa.append(attacks.predict(model, x + delta).cpu())
+        deltas.append(delta.float().cpu())
+        prog.update(len(y))
+    return {"delta": torch.cat(deltas), "pred_clean": torch.cat(pc), "pred_adv": torch.cat(pa)}
+
+
+def pack(delta: torch.Tensor) -> dict:
+    """int8 pixel units when the perturbation is integer-valued and fits, else float32."""
+    q = torch.round(delta * 255.0)
+    if q.abs().max() <= 127 and (q - delta * 255.0).abs().max() <= QUANT_TOL * 255.0:
+        return {"delta_q": q.to(torch.int8)}
+    return {"delta": delta.to(torch.float32)}
+
+
+def unpack(stored: dict) -> torch.Tensor:
+    if "delta_q" in stored:
+        return stored["delta_q"].to(torch.float32) / 255.0
+    return stored["delta"].to(torch.float32)
+
+
+def save(path: str | Path, result: dict, s: SampleSet, attack_label: str, attack_cfg: dict, epoch: int) -> None:
+    save_torch({
+        **pack(result["delta"]),
+        "index": s.index.clone(), "split": s.split, "set": s.name, "labels": s.y.clone(),
+        "pred_clean": result["pred_clean"], "pred_adv": result["pred_adv"],
+        "attack": attack_label, "attack_cfg": dict(attack_cfg), "epoch": int(epoch),
+    }, path)
+
+
+def load(path: str | Path) -> dict:
+    """Stored perturbations with ``"delta"`` as float32 in [0,1] units."""
+    stored = load_torch(path)
+    stored["delta"] = unpack(stored)
+    stored.pop("delta_q", None)
+    return stored
+
+
+def adversarial_images(x_uint8: torch.Tensor, delta: torch.Tensor) -> torch.Tensor:
+    """x + δ in [0,1] (float32)."""
+    return (to_float(x_uint8) + delta).clamp_(0.0, 1.0)

@@ -1,0 +1,83 @@
+"""Config validation: the shipped configs pass; bad values fail before any job with a message
+naming the key and what is allowed."""
+
+import copy
+
+import pytest
+
+from advtrace.config import ConfigError, attack_kwargs, load_experiments, load_yaml, validate_experiment
+
+
+def test_shipped_experiments_are_valid(root, schema):
+    for path in sorted((root / "config" / "experiments").glob("*.yaml")):
+        validate_experiment(load_yaml(path), schema, expected_name=path.stem)
+
+
+def test_top_level_config_loads(root, schema):
+    exps = load_experiments(load_yaml(root / "config" / "config.yaml"), schema, root)
+    assert "digits" in exps
+
+
+def _set(cfg, dotted, value):
+    keys = dotted.split(".")
+    d = cfg
+    for k in keys[:-1]:
+        d = d[k]
+    if value is _DELETE:
+        del d[keys[-1]]
+    else:
+        d[keys[-1]] = value
+
+
+_DELETE = object()
+
+BAD = [
+    # (dotted key, value, text the message must contain)
+    ("dataset.name", "mnist", "allowed values: 'digits', 'cifar10', 'gtsrb'"),
+    ("model.name", "vgg16", "model.name"),
+    ("adv_train.attack.name", "pgd", "adv_train.attack.name"),
+    ("adv_train.attack.eps", 0, "adv_train.attack.eps"),
+    ("adv_train.attack.eps", -4, "must be > 0"),
+    ("adv_train.attack.alpha", 1000, "adv_train.attack.alpha"),
+    ("analysis.epochs", [0, 1, 99], "analysis.epochs"),
+    ("samples.eval_test.n", 100000, "samples.eval_test.n"),
+    ("dataset.splits.train.n", 5000, "dataset.splits"),
+    ("adv_train.epochs", "ten", "adv_train.epochs"),
+    ("adv_train.sigma", 1.5, "adv_train.sigma"),
+    ("pretrain.batch_size", 0, "pretrain.batch_size"),
+    ("adv_train.attack_label", "true", "allowed values: 'predicted', 'ground_truth'"),
+    ("adv_train.schedule.name", "cosine", "adv_train.schedule.name"),
+    ("adv_train.attack.iterations", _DELETE, "adv_train.attack.iterations"),
+    ("evaluation.train_set", "nope", "evaluation.train_set"),
+    ("samples.sharedness_other_test.exclude", ["missing_set"], "samples.sharedness_other_test.exclude"),
+    ("dataset.image_size", 16, "dataset.image_size"),
+    ("model.widht", 16, "widht"),
+    ("seed", 1.5, "seed"),
+]
+
+
+@pytest.mark.parametrize("key,value,needle", BAD, ids=[f"{k}={v!r}" if v is not _DELETE else f"del {k}" for k, v, _ in BAD])
+def test_bad_config_rejected_with_key(schema, digits_cfg, key, value, needle):
+    cfg = copy.deepcopy(digits_cfg)
+    _set(cfg, key, value)
+    with pytest.raises(ConfigError) as exc:
+        validate_experiment(cfg, schema, expected_name="digits")
+    assert needle in str(exc.value), str(exc.value)
+
+
+def test_unknown_experiment_lists_available(root, schema):
+    cfg = load_yaml(root / "config" / "config.yaml")
+    cfg["experiments"] = ["cifar100"]
+    with pytest.raises(ConfigError, match="unknown experiment 'cifar100'.*allowed: .*digits"):
+        load_experiments(cfg, schema, root)
+
+
+def test_name_must_match_file(schema, digits_cfg):
+    digits_cfg["name"] = "other"
+    with pytest.raises(ConfigError, match="must equal the file name"):
+        validate_experiment(digits_cfg, schema, expected_name="digits")
+
+
+def test_attack_units_converted_once():
+    kw = attack_kwargs({"name": "bi", "eps": 4, "alpha": 1, "iterations": 10})
+    assert kw == {"name": "bi", "eps": 4 / 255, "alpha": 1 / 255, "iterations": 10}

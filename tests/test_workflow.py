@@ -1,0 +1,83 @@
+"""Rule-level and end-to-end tests through the real Snakefile (subprocess, temp copy)."""
+
+import pytest
+import yaml
+
+from advtrace.tables import read_table
+
+from conftest import copy_workflow, dry_run_jobs, snakemake, write_exp
+
+
+@pytest.mark.e2e
+def test_smoke_end_to_end(smoke_run):
+    res = smoke_run / "results" / "smoke"
+    for fig in ("fig08_learning_curves",):
+        for ext in ("pdf", "png"):
+            assert (res / "figures" / f"{fig}.{ext}").stat().st_size > 1000
+    lc = read_table(res / "tables" / "learning_curve.parquet", "learning_curve")
+    assert sorted(lc["epoch"].unique()) == [0, 1, 2, 3]
+    assert set(lc["attack"]) == {"clean", "FGSM", "BI"} and set(lc["split"]) == {"train", "test"}
+    assert lc["accuracy"].between(0, 1).all()
+    # every job wrote a log
+    assert (res / "logs" / "adv_train_epoch" / "003.log").read_text().count("adversarial epoch 3") >= 1
+
+
+@pytest.mark.e2e
+def test_raising_epochs_runs_only_new_epochs(smoke_run):
+    cfg = yaml.safe_load((smoke_run / "config" / "experiments" / "smoke.yaml").read_text())
+    cfg["adv_train"]["epochs"] = 5
+    original = (smoke_run / "config" / "experiments" / "smoke.yaml").read_text()
+    write_exp(smoke_run, "smoke", cfg)
+    try:
+        proc = snakemake(smoke_run, "-n", "--cores", "2", "--config", "experiments=[smoke]")
+    finally:
+        (smoke_run / "config" / "experiments" / "smoke.yaml").write_text(original)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    counts = dry_run_jobs(proc)
+    assert counts.get("adv_train_epoch") == 2, proc.stdout
+    assert counts.get("evaluate_epoch") == 2
+    assert "pretrain" not in counts and "prepare_data" not in counts
+
+
+@pytest.mark.e2e
+def test_editing_plot_script_reruns_only_plot(smoke_run):
+    script = smoke_run / "workflow" / "scripts" / "plot_learning_curves.py"
+    original = script.read_text()
+    script.write_text(original + "\n# edited\n")
+    try:
+        proc = snakemake(smoke_run, "-n", "--cores", "2", "--config", "experiments=[smoke]")
+    finally:
+        script.write_text(original)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    counts = dry_run_jobs(proc)
+    assert set(counts) <= {"plot_learning_curves", "all", "total"}, counts
+    assert counts.get("plot_learning_curves") == 1
+
+
+def test_invalid_config_fails_before_any_job(tmp_path):
+    wd = copy_workflow(tmp_path)
+    cfg = yaml.safe_load((wd / "config" / "experiments" / "smoke.yaml").read_text())
+    cfg["adv_train"]["attack"]["alpha"] = 64
+    write_exp(wd, "smoke", cfg)
+    proc = snakemake(wd, "--cores", "1", "--config", "experiments=[smoke]")
+    assert proc.returncode != 0
+    assert "adv_train.attack.alpha" in proc.stdout + proc.stderr
+    assert not (wd / "results").exists()
+
+
+def test_cifar10_shaped_dry_run_builds_dag(tmp_path):
+    """200 pretraining + 250 adversarial epochs on CIFAR-10: the DAG builds without any data."""
+    wd = copy_workflow(tmp_path)
+    cfg = yaml.safe_load((wd / "config" / "experiments" / "digits.yaml").read_text())
+    cfg["dataset"].update(name="cifar10", image_size=32, splits={
+        "train": {"source": "train", "n": 45000}, "val": {"source": "train", "n": 5000},
+        "test": {"source": "test", "n": 10000}})
+    cfg["model"]["width"] = 64
+    cfg["pretrain"]["epochs"] = 200
+    cfg["adv_train"]["epochs"] = 250
+    cfg["analysis"]["epochs"] = [0, 1, 5, 15, 51, 251 - 1]
+    write_exp(wd, "cifar_shaped", cfg)
+    proc = snakemake(wd, "-n", "--cores", "1", "--config", "experiments=[cifar_shaped]", timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    counts = dry_run_jobs(proc)
+    assert counts["adv_train_epoch"] == 250 and counts["evaluate_epoch"] == 251 and counts["pretrain"] == 1

@@ -1,0 +1,21 @@
+import sys
+
+sys.stderr = open(snakemake.log[0], "w", buffering=1)
+
+from advtrace.data import load_dataset, sample_set
+from advtrace.evaluation import learning_curve_rows
+from advtrace.runtime import setup_job
+from advtrace.tables import read_table, write_table
+from advtrace.training import load_model
+
+device = setup_job(snakemake.threads, snakemake.params.device)
+ev = snakemake.params.evaluation
+data = load_dataset(snakemake.input.dataset)
+samples = read_table(snakemake.input.samples, "samples")
+sets = {
+    "train": sample_set(data, samples, ev["train_set"]),
+    "test": sample_set(data, samples, ev["test_set"]),
+}
+model = load_model(snakemake.input.checkpoint, data, snakemake.params.model, device)
+df = learning_curve_rows(model, int(snakemake.wildcards.epoch), sets, ev, device)
+write_table(df, snakemake.output.table, "learning_curve")
