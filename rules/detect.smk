@@ -1,8 +1,10 @@
 # Detectors across adversarial training (paper 000 Sec. 3.4, App. G; detector of paper 001).
 # One detector per (attack, epoch t) from detect.epochs, trained on the detect train set and its
 # adversarial counterparts against θ_t (generic `perturb` rule), selected on the val set; one
-# evaluation job per detector over the test perturbations of every epoch t′ (matrix attacks) or of t
-# only (respective attacks); one Fig. 7 job per epoch. Figures read the aggregated tables only.
+# evaluation job per attack that loads each of its detectors once and evaluates it on the test
+# perturbations of every epoch t′ (matrix attacks) or of t only (respective attacks) - forward
+# passes only, so one job instead of one per detector saves the ~3 s start-up of each job; one
+# Fig. 7 job per epoch. Figures read the aggregated tables only.
 FIGURES += ["fig06_detectability", "fig07_detector_max", "fig16_detectability_attacks"]
 TABLES += ["detectability", "detector_training", "detector_max", "detector_max_summary"]
 
@@ -51,26 +53,32 @@ def detect_train_params(wildcards):
     return params
 
 
-def detect_test_epochs(wildcards):
-    det = detect_check(wildcards)
-    if det["attacks"][wildcards.attack] == "matrix":
-        return sorted(det["epochs"])
-    return [int(wildcards.epoch)]
+def detect_check_attack(wildcards):
+    det = detect_cfg(wildcards)
+    if wildcards.attack not in det["attacks"]:
+        raise WorkflowError(
+            f"{wildcards.exp}: detect.attacks has no attack {wildcards.attack!r}; have {sorted(det['attacks'])}"
+        )
+    return det
 
 
 def detect_eval_inputs(wildcards):
-    det = detect_check(wildcards)
+    """Every detector of {attack} and the test perturbations of every detect epoch."""
+    det = detect_check_attack(wildcards)
     exp, attack = wildcards.exp, wildcards.attack
+    epochs = sorted(det["epochs"])
     return {
         "dataset": f"results/{exp}/data/dataset.pt",
-        "detector": f"results/{exp}/detectors/{attack}/epoch_{wildcards.epoch}.pt",
-        "test": [perturbation_file(exp, attack, det["test_set"], t) for t in detect_test_epochs(wildcards)],
+        "detectors": [f"results/{exp}/detectors/{attack}/epoch_{t:03d}.pt" for t in epochs],
+        "test": [perturbation_file(exp, attack, det["test_set"], t) for t in epochs],
     }
 
 
 def detect_eval_params(wildcards):
     exp = EXPS[wildcards.exp]
-    return {"batch_size": exp["detect"]["batch_size"], "model": exp["model"] if detect_attached(wildcards.exp) else None}
+    det = exp["detect"]
+    return {"batch_size": det["batch_size"], "mode": det["attacks"][wildcards.attack],
+            "model": exp["model"] if detect_attached(wildcards.exp) else None}
 
 
 def detect_max_inputs(wildcards):
@@ -98,7 +106,7 @@ def detect_table_parts(wildcards):
     det = EXPS[exp]["detect"]
     pairs = [(a, t) for a in det["attacks"] for t in sorted(det["epochs"])]
     return {
-        "detectability": [f"results/{exp}/metrics/detectability/{a}/epoch_{t:03d}.parquet" for a, t in pairs],
+        "detectability": [f"results/{exp}/metrics/detectability/{a}.parquet" for a in det["attacks"]],
         "detector_training": [f"results/{exp}/metrics/detector_training/{a}/epoch_{t:03d}.parquet" for a, t in pairs],
         "detector_max": expand("results/{exp}/metrics/detector_max/epoch_{t:03d}.parquet", exp=exp, t=sorted(det["epochs"])),
         "detector_max_summary": expand(
@@ -132,11 +140,11 @@ rule train_detector:
         "../workflow/scripts/train_detector.py"
 
 
-rule evaluate_detector:
+rule evaluate_detectors:
     input:
         unpack(detect_eval_inputs),
     output:
-        table="results/{exp}/metrics/detectability/{attack}/epoch_{epoch}.parquet",
+        table="results/{exp}/metrics/detectability/{attack}.parquet",
     params:
         cfg=detect_eval_params,
         device=config["device"],
@@ -144,11 +152,11 @@ rule evaluate_detector:
     resources:
         gpu=1,
     log:
-        "results/{exp}/logs/evaluate_detector/{attack}/{epoch}.log",
+        "results/{exp}/logs/evaluate_detectors/{attack}.log",
     benchmark:
-        "results/{exp}/benchmarks/evaluate_detector/{attack}/{epoch}.tsv"
+        "results/{exp}/benchmarks/evaluate_detectors/{attack}.tsv"
     script:
-        "../workflow/scripts/evaluate_detector.py"
+        "../workflow/scripts/evaluate_detectors.py"
 
 
 rule maximise_detector:

@@ -142,6 +142,27 @@ def test_detectability_rows_matrix_from_stored_perturbations():
         detectors.detectability_rows(det, data, "BI", 1, {0: _pert(data, "train", _pattern())}, 16, CPU)
 
 
+def test_evaluate_detectors_matrix_and_respective(tmp_path):
+    data = _data(n_train=16, n_val=8, n_test=40)
+    arch = detectors.architecture({"position": "input", "channels": [8, 8, 8], "pools": 2}, data)
+    paths = []
+    for t in (0, 2):
+        torch.manual_seed(t)
+        det = detectors.build_detector(arch).eval()
+        paths.append(tmp_path / f"epoch_{t:03d}.pt")
+        detectors.save_detector(paths[-1], det, arch, "FGSM", t, {"best_epoch": 1, "val_accuracy": 0.5},
+                                _pert(data, "train", _pattern()), _pert(data, "val", _pattern()))
+    perts = {t: _pert(data, "test", _pattern(eps=16 * (t + 1)), epoch=t) for t in (0, 2)}
+    m = detectors.evaluate_detectors(paths, perts, data, "FGSM", "matrix", 16, CPU)
+    assert list(zip(m["train_epoch"], m["test_epoch"])) == [(0, 0), (0, 2), (2, 0), (2, 2)]
+    r = detectors.evaluate_detectors(paths, perts, data, "FGSM", "respective", 16, CPU)
+    assert list(zip(r["train_epoch"], r["test_epoch"])) == [(0, 0), (2, 2)]
+    diag = m[m["train_epoch"] == m["test_epoch"]].reset_index(drop=True)
+    pd.testing.assert_frame_equal(diag, r)
+    with pytest.raises(ValueError, match="expected 'BI'"):
+        detectors.evaluate_detectors(paths, perts, data, "BI", "matrix", 16, CPU)
+
+
 # --- training -----------------------------------------------------------------------------------
 
 def test_detector_learns_fixed_pattern():

@@ -356,6 +356,25 @@ def detectability_rows(detector: nn.Module, data: dict, attack: str, train_epoch
     return coerce(pd.DataFrame(rows), "detectability")
 
 
+def evaluate_detectors(detector_paths: Sequence, test_perts: dict[int, dict], data: dict, attack: str, mode: str,
+                       batch_size: int, device: torch.device, classifier_factory=None) -> pd.DataFrame:
+    """Detectability rows of every detector checkpoint of one attack, each loaded once.
+
+    mode "matrix": each detector on the test perturbations of every epoch in `test_perts`;
+    "respective": the detector of epoch t on epoch t only (paper 000 App. G, DeepFool)."""
+    if mode not in ("matrix", "respective"):
+        raise ValueError(f"detect.attacks.{attack}: mode {mode!r}; allowed: 'matrix', 'respective'")
+    frames = []
+    for path in detector_paths:
+        det, ckpt = load_detector(path, device, classifier_factory)
+        if ckpt["attack"] != attack:
+            raise ValueError(f"{path}: detector for {ckpt['attack']!r}, expected {attack!r}")
+        t = int(ckpt["epoch"])
+        perts = test_perts if mode == "matrix" else {t: test_perts[t]}
+        frames.append(detectability_rows(det, data, attack, t, perts, batch_size, device))
+    return coerce(pd.concat(frames, ignore_index=True), "detectability")
+
+
 # --- Fig. 7: perturbations that maximise the detector -------------------------------------------
 
 def _maximise_detector(detector: nn.Module, x_uint8_pool: torch.Tensor, eps: float, alpha: float, m: int, K: int,

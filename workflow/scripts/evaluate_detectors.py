@@ -11,14 +11,12 @@ from advtrace.training import model_from_data
 device = setup_job(snakemake.threads, snakemake.params.device)
 cfg = snakemake.params.cfg
 data = load_dataset(snakemake.input.dataset)
-detector, ckpt = detectors.load_detector(
-    snakemake.input.detector, device, classifier_factory=lambda: model_from_data(cfg["model"], data)
-)
 test_perts = {}
 for path in snakemake.input.test:
     pert = perturbations.load(path)
     test_perts[int(pert["epoch"])] = pert
-df = detectors.detectability_rows(
-    detector, data, snakemake.wildcards.attack, int(snakemake.wildcards.epoch), test_perts, cfg["batch_size"], device
+df = detectors.evaluate_detectors(
+    list(snakemake.input.detectors), test_perts, data, snakemake.wildcards.attack, cfg["mode"], cfg["batch_size"],
+    device, classifier_factory=lambda: model_from_data(cfg["model"], data),
 )
 write_table(df, snakemake.output.table, "detectability")
