@@ -386,3 +386,39 @@ def test_figures_render(tmp_path):
     assert titles[1].startswith("epoch 1") and "20.0 %" in titles[1]
     save_figure(fig, tmp_path / "g.pdf", tmp_path / "g.png")
     assert (tmp_path / "g.png").stat().st_size > 1000
+
+
+# --- claims -------------------------------------------------------------------------------------
+
+def _matrix(acc, attacks=("BI", "FGSM", "DeepFool")):
+    """Detectability table from acc(attack, t, t') over epochs 0, 1, 5."""
+    from advtrace.tables import coerce
+
+    rows = [{"attack": a, "train_epoch": t, "test_epoch": u, "accuracy": acc(a, t, u), "accuracy_clean": 0.9,
+             "accuracy_adv": 0.9, "n": 100} for a in attacks for t in (0, 1, 5) for u in (0, 1, 5)]
+    return coerce(pd.DataFrame(rows), "detectability")
+
+
+def test_detect_claims_verdicts():
+    from advtrace.claims import evaluate_claims
+    from advtrace.tables import coerce
+
+    level = {"FGSM": 0.99, "BI": 0.95, "DeepFool": 0.91}
+    paper_like = _matrix(lambda a, t, u: level[a] - (0.2 if t == 0 and u > 0 else 0.0))
+    summ = coerce(pd.DataFrame({"attack": "BI", "epoch": [0, 1, 5], "eps": 10.0, "mean_p_adv": [0.5, 0.1, 0.05],
+                                "mean_p_adv_clean": 0.02, "n": 100}), "detector_max_summary")
+    st = evaluate_claims({"detectability": paper_like, "detector_max_summary": summ}, "x").set_index("claim")["status"]
+    for claim in ("bi_detectable_every_epoch", "bi_detectors_transfer_over_time", "epoch0_detector_fails_later",
+                  "fgsm_easier_deepfool_harder", "detector_max_perturbation_weak"):
+        assert st[claim] == "holds", claim
+    contrary = _matrix(lambda a, t, u: 0.6 if a == "FGSM" else (0.85 if t == 1 and u == 5 else 0.95))
+    summ["mean_p_adv"] = [0.5, 0.3, 0.05]
+    st = evaluate_claims({"detectability": contrary, "detector_max_summary": summ}, "x").set_index("claim")["status"]
+    assert st["bi_detectable_every_epoch"] == "holds"
+    for claim in ("bi_detectors_transfer_over_time", "epoch0_detector_fails_later", "fgsm_easier_deepfool_harder",
+                  "detector_max_perturbation_weak"):
+        assert st[claim] == "does not hold", claim
+    only_bi = _matrix(lambda a, t, u: 0.95, attacks=("BI",))
+    st = evaluate_claims({"detectability": only_bi}, "x").set_index("claim")["status"]
+    assert st["fgsm_easier_deepfool_harder"] == "not measured"  # e.g. smoke: no FGSM detectors
+    assert st["detector_max_perturbation_weak"] == "not measured"

@@ -54,7 +54,8 @@ def detectability_figure(df: pd.DataFrame, attacks: Sequence[str], fixed_epochs:
             handles.setdefault(h.get_label(), h)
             lo = min(lo, line["pct"].min())
         ax.axhline(50, color="grey", lw=1, ls=":")
-        ax.text(0.99, 50, "chance", color="grey", ha="right", va="bottom", transform=ax.get_yaxis_transform())
+        ax.text(0.5, 50, "chance level", color="grey", ha="center", va="top", fontsize=9,
+                transform=ax.get_yaxis_transform())
         n = int(d["n"].iloc[0] // 2) if len(d) else 0
         note = " (respective epoch only)" if only_respective and fixed_epochs else ""
         ax.set_title(f"{attack}{note}, {n} test inputs + {n} adversarial")
@@ -78,7 +79,8 @@ def detector_max_figure(image: pd.DataFrame, summary: pd.DataFrame, title: str =
     summary = summary.sort_values("epoch")
     epochs = list(summary["epoch"])
     eps = float(summary["eps"].max())
-    fig, axes = plt.subplots(1, len(epochs), figsize=(2.2 * len(epochs) + 1.2, 3.2), squeeze=False)
+    fig, axes = plt.subplots(1, len(epochs), figsize=(max(6.0, 2.2 * len(epochs) + 1.2), 3.4), squeeze=False,
+                             layout="constrained")
     shown = None
     for ax, (_, row) in zip(axes[0], summary.iterrows()):
         d = image[image["epoch"] == row["epoch"]]
@@ -95,8 +97,8 @@ def detector_max_figure(image: pd.DataFrame, summary: pd.DataFrame, title: str =
         ax.set_title(f"epoch {int(row['epoch'])}\nmean p_adv {100 * row['mean_p_adv']:.1f} %\n"
                      f"(clean {100 * row['mean_p_adv_clean']:.1f} %)", fontsize=9)
     if shown is not None:
-        cb = fig.colorbar(shown, ax=list(axes[0]), fraction=0.025, pad=0.02)
-        cb.set_label(f"perturbation ([0,255] units, ε = {eps:g})")
+        cb = fig.colorbar(shown, ax=list(axes[0]), shrink=0.8)
+        cb.set_label("perturbation ([0,255] units)")
         note = f"ε = {eps:g}, colour scale ±ε"
     else:
         note = f"ε = {eps:g}, amplified ×{127.5 / eps:.1f} around grey"
