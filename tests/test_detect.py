@@ -422,3 +422,15 @@ def test_detect_claims_verdicts():
     st = evaluate_claims({"detectability": only_bi}, "x").set_index("claim")["status"]
     assert st["fgsm_easier_deepfool_harder"] == "not measured"  # e.g. smoke: no FGSM detectors
     assert st["detector_max_perturbation_weak"] == "not measured"
+
+
+def test_maximise_moves_pixels_that_are_black_in_every_input():
+    """Digits have an all-black border: the gradient is taken at the clipped input, not through
+    the clip (whose gradient vanishes on the boundary), so those pixels can still be raised."""
+    torch.manual_seed(0)
+    det = detectors.Detector(1, [8, 8, 8], mean=[0.5], std=[0.3]).eval()
+    pool = torch.randint(0, 256, (32, 1, 8, 8), dtype=torch.int64).to(torch.uint8)
+    pool[:, :, :, 0] = 0
+    xi = detectors._maximise_detector(det, pool, 20 / 255, 5 / 255, m=32, K=1, iterations=4,
+                                      generator=torch.Generator().manual_seed(0), device=CPU)
+    assert (xi[0, :, 0] != 0).all()

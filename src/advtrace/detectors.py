@@ -383,9 +383,9 @@ def _maximise_detector(detector: nn.Module, x_uint8_pool: torch.Tensor, eps: flo
 
     Paper 000 App. D with the detector's objective (Sec. 3.4, Fig. 7):
         Ξ⁰ = 0,  Ξⁿ⁺¹ = Clip_ε{Ξⁿ + α/K Σ_k sgn(∇^{D(k)}(Ξⁿ))},
-    ∇^D(Ξ) = gradient of (1/m) Σ_j log p_adv(x_j + Ξ) over a mini-batch D of m inputs drawn
-    uniformly without replacement from the pool (x + Ξ clipped to [0, 1]). `eps`, `alpha` in [0,1]
-    units. Returns Ξ (float32, [0,1] units, C×H×W, on the CPU).
+    ∇^D(Ξ) = (1/m) Σ_j ∇_x log p_adv(x_j + Ξ) over a mini-batch D of m inputs drawn uniformly
+    without replacement from the pool, each gradient taken w.r.t. the input at x_j + Ξ clipped to
+    [0, 1]. `eps`, `alpha` in [0,1] units. Returns Ξ (float32, [0,1] units, C×H×W, on the CPU).
     """
     # TODO(merge): replace with advtrace.universal.generate(objective=...)
     if m > len(x_uint8_pool):
@@ -400,11 +400,13 @@ def _maximise_detector(detector: nn.Module, x_uint8_pool: torch.Tensor, eps: flo
         step = torch.zeros_like(xi)
         for _ in range(K):
             idx = torch.randperm(len(pool), generator=generator)[:m].to(device)
-            x = to_float(pool[idx])
-            xi_req = xi.detach().requires_grad_(True)
-            objective = F.log_softmax(detector((x + xi_req).clamp(0.0, 1.0)), dim=1)[:, ADV].mean()
-            (grad,) = torch.autograd.grad(objective, xi_req)
-            step += grad.sign()
+            # ∇_x of the objective at the (clipped) perturbed input, as App. D writes it
+            # (∇_x J(θ, x_j + Ξ)); differentiating through the clip instead would give zero
+            # gradient wherever x + Ξ sits on the range boundary, e.g. the black digit background.
+            z = (to_float(pool[idx]) + xi).clamp_(0.0, 1.0).requires_grad_(True)
+            objective = F.log_softmax(detector(z), dim=1)[:, ADV].mean()
+            (grad,) = torch.autograd.grad(objective, z)
+            step += grad.sum(0).sign()
         xi = (xi + alpha / K * step).clamp(-eps, eps)
         prog.update(1)
     return xi.detach().float().cpu()
