@@ -379,7 +379,7 @@ def test_figures_render(tmp_path):
     assert len(axes) == 2
     assert len(axes[0].get_lines()) == 1 + 2  # respective, two fixed detectors (chance level 50 % out of view)
     assert len(axes[1].get_lines()) == 1      # DeepFool: respective only
-    assert axes[0].get_ylim()[0] == 60
+    assert axes[0].get_ylim()[0] == 70  # lowest value 80 %: zoomed in
     assert "respective epoch only" in axes[1].get_title()
     save_figure(fig, tmp_path / "f.pdf", tmp_path / "f.png")
     fig = detector_max_figure(img, summ)
