@@ -67,7 +67,8 @@ def detectability_figure(df: pd.DataFrame, attacks: Sequence[str], fixed_epochs:
             ax.axhline(50, color="grey", lw=1, ls=":")
             ax.text(0.5, 50, "chance level", color="grey", ha="center", va="top", fontsize=9,
                     transform=ax.get_yaxis_transform())
-    fig.legend(list(handles.values()), list(handles.keys()), loc="upper center", ncol=min(4, len(handles)),
+    fig.legend(list(handles.values()), list(handles.keys()), loc="upper center",
+               ncol=min(2 if len(attacks) == 1 else 4, len(handles)),
                bbox_to_anchor=(0.5, 0.0), frameon=False)
     fig.suptitle(title or "Detectability of adversarial perturbations on test data")
     fig.tight_layout()
