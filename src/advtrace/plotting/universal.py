@@ -17,7 +17,7 @@ SPLIT_NAME = {"train": "training data", "test": "test data"}
 
 
 def _eps_label(eps: float) -> str:
-    return f"{eps:g}"
+    return f"{eps:g}/255"
 
 
 def _universal(df: pd.DataFrame, split: str) -> pd.DataFrame:
@@ -41,22 +41,22 @@ def _finish(ax: plt.Axes, df: pd.DataFrame, title: str) -> None:
     epochs = sorted(df["epoch"].unique())
     if len(epochs) <= 20:
         ax.set_xticks(epochs)
-    ax.set_xlabel("adversarial-training epoch of the evaluated model (0 = pretrained model)")
+    ax.set_xlabel("adversarial-training epoch of the evaluated model (0 = pretrained)")
     ax.set_ylabel("test accuracy (%)")
     ax.set_ylim(-2, 102)
     n = int(df["n"].iloc[0]) if len(df) else 0
-    ax.set_title(f"{title}\n(n = {n} held-out test inputs)" if n else title)
-    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+    ax.set_title(f"{title}\naccuracy on n = {n} test inputs" if n else title, fontsize=11)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, frameon=False, fontsize=9.5)
 
 
 def universal_accuracy(df: pd.DataFrame, source_epochs: Sequence[int], split: str = "train", title: str = "") -> plt.Figure:
     """Fig. 3: accuracy vs epoch under the respective epoch's universal perturbation and under
     those of fixed source epochs (generated on `split`), with clean and random-sign baselines."""
     style()
-    fig, ax = plt.subplots(figsize=(7.5, 4.2))
+    fig, ax = plt.subplots(figsize=(7.5, 5.4))
     eps = df.loc[df["perturbation"] == UNIVERSAL, "eps"]
     resp = _respective(df, split)
-    ax.plot(resp["epoch"], 100 * resp["accuracy"], color="C3", marker="o", lw=2.2,
+    ax.plot(resp["epoch"], 100 * resp["accuracy"], color="C3", marker="o", lw=2.2, zorder=5,
             label="universal perturbation of the respective epoch")
     u = _universal(df, split)
     for i, src in enumerate(sorted(source_epochs)):
@@ -66,7 +66,7 @@ def universal_accuracy(df: pd.DataFrame, source_epochs: Sequence[int], split: st
                     label=f"universal perturbation of epoch {src}")
     _baselines(ax, df)
     eps_txt = f" (ε = {_eps_label(eps.iloc[0])})" if len(eps) else ""
-    _finish(ax, df, title or f"Accuracy under universal perturbations{eps_txt}, generated on {SPLIT_NAME[split]}")
+    _finish(ax, df, title or f"Accuracy under universal perturbations{eps_txt}\ngenerated on {SPLIT_NAME[split]}")
     fig.tight_layout()
     return fig
 
@@ -74,7 +74,7 @@ def universal_accuracy(df: pd.DataFrame, source_epochs: Sequence[int], split: st
 def universal_train_vs_test(df: pd.DataFrame, title: str = "") -> plt.Figure:
     """Fig. 12: respective-epoch universal perturbations generated on training vs test data."""
     style()
-    fig, ax = plt.subplots(figsize=(7.5, 4.2))
+    fig, ax = plt.subplots(figsize=(7.5, 5.2))
     eps = df.loc[df["perturbation"] == UNIVERSAL, "eps"]
     for split, color, marker, ls in (("train", "C3", "o", "-"), ("test", "C0", "s", "--")):
         d = _respective(df, split)
@@ -83,7 +83,7 @@ def universal_train_vs_test(df: pd.DataFrame, title: str = "") -> plt.Figure:
                     label=f"generated on {SPLIT_NAME[split]}")
     _baselines(ax, df)
     eps_txt = f" (ε = {_eps_label(eps.iloc[0])})" if len(eps) else ""
-    _finish(ax, df, title or f"Universal perturbations of the respective epoch{eps_txt}: training vs test data")
+    _finish(ax, df, title or f"Universal perturbations{eps_txt} of the respective epoch\ngenerated on training vs test data")
     fig.tight_layout()
     return fig
 
@@ -115,7 +115,7 @@ def universal_images(df: pd.DataFrame, split: str, epochs: Sequence[int], amplif
         xi = images[(split, epoch)]
         img = display_image(xi, amplify)
         im = ax.imshow(img, cmap="gray" if grey else None, vmin=0.0, vmax=1.0, interpolation="nearest")
-        ax.set_title(f"epoch {epoch}\nmax |Ξ| = {np.abs(xi).max():.3g}", fontsize=10)
+        ax.set_title(f"epoch {epoch}\nmean |Ξ| = {np.abs(xi).mean():.1f}", fontsize=10)
         ax.set_xticks([])
         ax.set_yticks([])
         ax.grid(False)
