@@ -80,6 +80,60 @@ CLAIMS: list[Claim] = [
 ]
 
 
+# --- universal perturbations (Sec. 3.2, App. D/E; table universal_accuracy) ---------------------
+
+def _universal(ua: pd.DataFrame, split: str = "train") -> pd.DataFrame:
+    return ua[(ua["perturbation"] == "universal") & (ua["source_split"] == split)]
+
+
+def _respective_universal(ua: pd.DataFrame, split: str = "train") -> pd.Series:
+    u = _universal(ua, split)
+    return u[u["source_epoch"] == u["epoch"]].set_index("epoch")["accuracy"].sort_index()
+
+
+def _universal_epoch0(ua):
+    acc = _respective_universal(ua)
+    rnd = ua[ua["perturbation"] == "random_sign"].set_index("epoch")["accuracy"]
+    return (f"{100 * acc.loc[0]:.1f} % (random ±ε sign: {100 * rnd.loc[0]:.1f} %)",
+            bool(acc.loc[0] <= 0.5 and acc.loc[0] < rnd.loc[0]))
+
+
+def _universal_removed(ua):
+    u = _universal(ua)
+    late = u[u["epoch"] >= 3]
+    if late.empty:
+        raise ValueError("no analysed epoch >= 3")
+    resp = _respective_universal(ua)
+    worst = late.loc[late["accuracy"].idxmin()]
+    return (f"epoch 0: {100 * resp.iloc[0]:.1f} %, last epoch {resp.index[-1]}: {100 * resp.iloc[-1]:.1f} %; "
+            f"min from epoch 3 on: {100 * worst['accuracy']:.1f} % (epoch {worst['epoch']}, source {worst['source_epoch']})",
+            bool(late["accuracy"].min() >= 0.80))
+
+
+def _universal_test_generated(ua):
+    tr, te = _respective_universal(ua, "train"), _respective_universal(ua, "test")
+    diff = (te - tr).dropna()
+    return (f"mean accuracy test-generated − train-generated: {100 * diff.mean():+.1f} points "
+            f"(max |diff| {100 * diff.abs().max():.1f})", bool(diff.mean() >= -0.05))
+
+
+CLAIMS += [
+    Claim("universal_fools_pretrained", "Sec. 3.2, Fig. 3",
+          "Without adversarial training a universal perturbation fools the classifier on most inputs",
+          "12 % accuracy at epoch 0", "epoch-0 accuracy under its universal perturbation <= 50 % and below random ±ε noise",
+          ("universal_accuracy",), _universal_epoch0),
+    Claim("universal_removed_by_adv_training", "Sec. 3.2, Fig. 3",
+          "From epoch 3 of adversarial training on, >= 80 % of inputs are classified correctly under universal "
+          "perturbations of the respective and of fixed source epochs",
+          "12 % -> >= 80 % from epoch 3", "accuracy >= 80 % for every analysed epoch >= 3 and every train-generated source",
+          ("universal_accuracy",), _universal_removed),
+    Claim("universal_test_generated_no_stronger", "App. E, Fig. 12",
+          "Universal perturbations generated on test data are no more effective than those generated on training data",
+          "both lines nearly identical", "mean accuracy (test-generated − train-generated) >= −5 points",
+          ("universal_accuracy",), _universal_test_generated),
+]
+
+
 def evaluate_claims(tables: dict[str, pd.DataFrame], experiment: str) -> pd.DataFrame:
     """Evaluate every claim whose tables are present; the others are marked not measured."""
     rows = []

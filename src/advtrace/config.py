@@ -181,6 +181,38 @@ def check_experiment(exp: dict) -> list[str]:
     for key in ("train_set", "test_set"):
         if ev[key] not in samples:
             problems.append(f"evaluation.{key}: unknown sample set {ev[key]!r}; allowed: {sorted(samples)}")
+    problems += universal_problems(exp)
+    return problems
+
+
+def universal_problems(exp: dict) -> list[str]:
+    """Cross-field checks of the ``universal`` section (paper 000 App. D/E)."""
+    problems: list[str] = []
+    u = exp["universal"]
+    samples = exp["samples"]
+    T = exp["adv_train"]["epochs"]
+    if u["alpha"] > u["eps"]:
+        problems.append(f"universal.alpha: {u['alpha']} > eps {u['eps']}; the step α must not exceed ε "
+                        "(both in [0,255] units)")
+    for key, split in (("train_set", "train"), ("test_set", "test"), ("eval_set", "test")):
+        name = u[key]
+        if name not in samples:
+            problems.append(f"universal.{key}: unknown sample set {name!r}; allowed: {sorted(samples)}")
+        elif samples[name]["split"] != split:
+            problems.append(f"universal.{key}: sample set {name!r} is drawn from the {samples[name]['split']!r} "
+                            f"split; it must come from the {split!r} split")
+        elif key != "eval_set" and u["batch_size"] > samples[name]["n"]:
+            problems.append(f"universal.batch_size: m = {u['batch_size']} is larger than universal.{key} "
+                            f"{name!r} ({samples[name]['n']} inputs); allowed: 1..{samples[name]['n']}")
+    bad = [e for e in u["source_epochs"] if e > T]
+    if bad:
+        problems.append(f"universal.source_epochs: {bad} beyond the trained epochs; allowed 0..{T} "
+                        f"(adv_train.epochs = {T})")
+    generated = sorted(set(exp["analysis"]["epochs"]) | set(u["source_epochs"]))
+    bad = [e for e in u["image_epochs"] if e not in generated]
+    if bad:
+        problems.append(f"universal.image_epochs: {bad} have no universal perturbation; allowed: {generated} "
+                        "(analysis.epochs and universal.source_epochs)")
     return problems
 
 

@@ -38,6 +38,34 @@ SCHEMAS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
             "n": ("int64", "number of inputs evaluated"),
         },
     ),
+    "universal_accuracy": (
+        "Test accuracy of every analysed epoch's model under universal perturbations (paper 000 App. D) "
+        "generated for its own epoch and for fixed source epochs, on train and test data, plus clean and "
+        "random ±ε sign baselines (Figs. 3, 12; results/{exp}/tables/universal_accuracy.parquet).",
+        {
+            "epoch": ("int64", "adversarial-training epoch of the evaluated model (0 = pretrained model)"),
+            "perturbation": ("string", "clean, universal, or random_sign (every pixel ±ε, seeded per epoch)"),
+            "source_split": ("string", "split the universal perturbation was generated on: train or test; "
+                                       "none for clean and random_sign"),
+            "source_epoch": ("int64", "epoch of the model the universal perturbation was generated for "
+                                      "(= epoch: the respective epoch's perturbation); -1 for clean and random_sign"),
+            "eps": ("float64", "ℓ∞ bound ε of the perturbation in [0,255] units (0 for clean)"),
+            "accuracy": ("float64", "fraction of the evaluation set (universal.eval_set) classified correctly"),
+            "n": ("int64", "number of inputs evaluated"),
+        },
+    ),
+    "universal_images": (
+        "Universal perturbations Ξ, one row per pixel (Figs. 4, 13; results/{exp}/tables/universal_images.parquet).",
+        {
+            "epoch": ("int64", "epoch of the model the perturbation was generated for"),
+            "source_split": ("string", "split it was generated on: train or test"),
+            "eps": ("float64", "ℓ∞ bound ε in [0,255] units"),
+            "channel": ("int64", "image channel"),
+            "row": ("int64", "pixel row"),
+            "col": ("int64", "pixel column"),
+            "value": ("float64", "Ξ at that pixel in [0,255] units, within [-ε, ε]"),
+        },
+    ),
     "claims": (
         "The claims scorecard: paper 000's quantitative statements vs this run (results/{exp}/tables/claims.parquet, claims.md).",
         {
