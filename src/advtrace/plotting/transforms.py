@@ -15,7 +15,7 @@ PANELS = {
     "blur": ("Gaussian blur", "σ (pixels)", 0.0),
     "noise": ("Gaussian noise", "σ (pixel units, 0–255)", 0.0),
 }
-PALETTE = "crest"  # sequential: light = early epochs, dark = late epochs
+PALETTE = "mako_r"  # sequential: light = early epochs, dark = late epochs
 
 
 def destruction_rates(df: pd.DataFrame, attack: str, title: str = "") -> plt.Figure:
