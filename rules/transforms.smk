@@ -1,7 +1,9 @@
 # Destruction rates of adversarial perturbations under image transformations (paper 000 Sec. 3.3,
-# App. F): one cached job per (attack, epoch of transforms.epochs) sweeps brightness, contrast,
-# blur and noise over the stored perturbations of transforms.sample_set (generic `perturb` rule,
-# shared with the other analyses), then one table and one plot job for Figs. 5, 14, 15.
+# App. F): one cached job per epoch of transforms.epochs loads θ_t once and sweeps brightness,
+# contrast, blur and noise over the stored BI, FGSM and DeepFool perturbations of
+# transforms.sample_set at t (generic `perturb` rule, shared with the other analyses); then one
+# table job and one plot job for Figs. 5, 14, 15. (One job per epoch rather than per (attack,
+# epoch): on CPU a job costs ~3 s of imports, ~30x its sweep, and the budget is seconds.)
 TRANSFORMS_FIGURES = {  # perturb.attacks label -> (paper figure number, figure slug)
     "BI": (5, "fig05_destruction_bi"),
     "FGSM": (14, "fig14_destruction_fgsm"),
@@ -12,8 +14,12 @@ TABLES += ["destruction"]
 
 
 def transforms_perturbations(wildcards):
+    """{attack label: stored perturbations of transforms.sample_set at {epoch}} for Figs. 5, 14, 15."""
     tr = EXPS[wildcards.exp]["transforms"]
-    return perturbation_file(wildcards.exp, wildcards.attack, tr["sample_set"], wildcards.epoch)
+    return {
+        attack: perturbation_file(wildcards.exp, attack, tr["sample_set"], wildcards.epoch)
+        for attack in TRANSFORMS_FIGURES
+    }
 
 
 def transforms_sample_set(wildcards):
@@ -28,9 +34,8 @@ def transforms_sweep_params(wildcards):
 
 def transforms_parts(wildcards):
     return expand(
-        "results/{exp}/metrics/destruction/{attack}/epoch_{epoch:03d}.parquet",
+        "results/{exp}/metrics/destruction/epoch_{epoch:03d}.parquet",
         exp=wildcards.exp,
-        attack=list(TRANSFORMS_FIGURES),
         epoch=EXPS[wildcards.exp]["transforms"]["epochs"],
     )
 
@@ -45,13 +50,14 @@ def transforms_figure_outputs():
 
 rule destruction_sweep:
     input:
+        unpack(transforms_perturbations),
         dataset="results/{exp}/data/dataset.pt",
         samples="results/{exp}/data/samples.parquet",
         checkpoint="results/{exp}/checkpoints/epoch_{epoch}.pt",
-        perturbations=transforms_perturbations,
     output:
-        table="results/{exp}/metrics/destruction/{attack}/epoch_{epoch}.parquet",
+        table="results/{exp}/metrics/destruction/epoch_{epoch}.parquet",
     params:
+        attacks=list(TRANSFORMS_FIGURES),
         model=section("model"),
         sample_set=transforms_sample_set,
         transforms=transforms_sweep_params,
@@ -60,9 +66,9 @@ rule destruction_sweep:
     resources:
         gpu=1,
     log:
-        "results/{exp}/logs/destruction_sweep/{attack}/{epoch}.log",
+        "results/{exp}/logs/destruction_sweep/{epoch}.log",
     benchmark:
-        "results/{exp}/benchmarks/destruction_sweep/{attack}/{epoch}.tsv"
+        "results/{exp}/benchmarks/destruction_sweep/{epoch}.tsv"
     script:
         "../workflow/scripts/destruction_sweep.py"
 

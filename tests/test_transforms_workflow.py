@@ -53,4 +53,5 @@ def test_smoke_destruction_reuses_shared_perturbations(smoke_transforms):
     for attack in ("BI", "FGSM", "DeepFool"):
         for epoch in tr["epochs"]:
             assert (res / "perturbations" / attack / tr["sample_set"] / f"epoch_{epoch:03d}.pt").exists()
-            assert (res / "benchmarks" / "destruction_sweep" / attack / f"{epoch:03d}.tsv").exists()
+    for epoch in tr["epochs"]:
+        assert (res / "benchmarks" / "destruction_sweep" / f"{epoch:03d}.tsv").exists()

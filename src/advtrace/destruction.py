@@ -12,9 +12,10 @@ transformation turns back into a correct prediction (*destroyed*). Only the adve
 transformed, never the clean one. Both counts are reported: a rate over 3 inputs is not a rate
 over 3000, and with no effective perturbation the rate is NaN (not 0).
 
-One job per (attack, epoch) reads the stored perturbations of a sample set at epoch t (generated
-against θ_t by the shared ``perturb`` rule), loads θ_t once and evaluates every transformation and
-strength of the sweep in batched forward passes under ``torch.inference_mode()``.
+One job per epoch t reads the stored perturbations of a sample set at t for each attack (generated
+against θ_t by the shared ``perturb`` rule), loads θ_t once and evaluates every attack,
+transformation and strength in batched forward passes under ``torch.inference_mode()``; its rows
+are per (attack, epoch, transform, strength).
 """
 
 from __future__ import annotations
@@ -139,3 +140,10 @@ def destruction_rows(model: nn.Module, s: SampleSet, stored: dict, attack: str, 
     log.info("%s epoch %d: %d of %d inputs have an effective perturbation", attack, epoch,
              int(df["n_effective"].iloc[0]) if len(df) else 0, len(labels))
     return coerce(df, "destruction")
+
+
+def epoch_rows(model: nn.Module, s: SampleSet, stored_by_attack: dict[str, dict], epoch: int, cfg: dict,
+               device: torch.device) -> pd.DataFrame:
+    """Rows of the `destruction` table for every attack at one epoch (θ_t loaded once by the caller)."""
+    frames = [destruction_rows(model, s, stored, attack, epoch, cfg, device) for attack, stored in stored_by_attack.items()]
+    return coerce(pd.concat(frames, ignore_index=True), "destruction")
