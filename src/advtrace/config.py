@@ -182,6 +182,7 @@ def check_experiment(exp: dict) -> list[str]:
         if ev[key] not in samples:
             problems.append(f"evaluation.{key}: unknown sample set {ev[key]!r}; allowed: {sorted(samples)}")
     problems += universal_problems(exp)
+    problems += transforms_problems(exp)
     return problems
 
 
@@ -213,6 +214,37 @@ def universal_problems(exp: dict) -> list[str]:
     if bad:
         problems.append(f"universal.image_epochs: {bad} have no universal perturbation; allowed: {generated} "
                         "(analysis.epochs and universal.source_epochs)")
+    return problems
+
+
+# Figs. 5, 14, 15 draw the perturbations of these perturb.attacks labels (paper 000 Sec. 3.3, App. F).
+DESTRUCTION_ATTACKS = ("BI", "FGSM", "DeepFool")
+
+
+def transforms_problems(exp: dict) -> list[str]:
+    """Cross-field checks of the `transforms` section (destruction-rate sweeps)."""
+    problems: list[str] = []
+    tr = exp["transforms"]
+    samples = exp["samples"]
+    if tr["sample_set"] not in samples:
+        problems.append(f"transforms.sample_set: unknown sample set {tr['sample_set']!r}; allowed: {sorted(samples)}")
+    elif samples[tr["sample_set"]]["split"] != "test":
+        test_sets = sorted(k for k, v in samples.items() if v["split"] == "test")
+        problems.append(
+            f"transforms.sample_set: {tr['sample_set']!r} is drawn from the "
+            f"{samples[tr['sample_set']]['split']} split; destruction rates are measured on test inputs; "
+            f"allowed: {test_sets}"
+        )
+    analysed = exp["analysis"]["epochs"]
+    bad = [e for e in tr["epochs"] if e not in analysed]
+    if bad:
+        problems.append(f"transforms.epochs: {bad} not in analysis.epochs; allowed: {sorted(analysed)}")
+    missing = [a for a in DESTRUCTION_ATTACKS if a not in exp["perturb"]["attacks"]]
+    if missing:
+        problems.append(
+            f"perturb.attacks: no attack labelled {missing}, which Figs. 5, 14, 15 (transforms) need; "
+            f"required labels: {list(DESTRUCTION_ATTACKS)}"
+        )
     return problems
 
 

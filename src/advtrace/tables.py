@@ -79,6 +79,23 @@ SCHEMAS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
             "status": ("string", "holds, does not hold, or not measured (its tables are not produced by this experiment)"),
         },
     ),
+    "destruction": (
+        "Destruction rates of adversarial perturbations under image transformations, per (attack, epoch, "
+        "transform, strength) (Figs. 5, 14, 15; results/{exp}/tables/destruction.parquet). Kurakin et al. "
+        "(2017): among inputs classified correctly clean and wrongly adversarial (effective), the fraction "
+        "classified correctly after the transformation of the adversarial image.",
+        {
+            "attack": ("string", "analysis attack label (perturb.attacks: BI, FGSM, DeepFool)"),
+            "epoch": ("int64", "adversarial-training epoch t of the model that is attacked and evaluated (0 = pretrained)"),
+            "transform": ("string", "brightness (x+δ), contrast (x·μ), blur (Gaussian σ, pixels) or noise (Gaussian σ)"),
+            "strength": ("float64", "δ and noise σ in [0,255] pixel units; contrast factor μ; blur σ in pixels; "
+                         "identity at δ=0, μ=1, σ=0"),
+            "n_inputs": ("int64", "inputs in the sample set (transforms.sample_set)"),
+            "n_effective": ("int64", "inputs classified correctly clean and wrongly adversarial under θ_t (the denominator)"),
+            "n_destroyed": ("int64", "effective inputs classified correctly after the transformation (the numerator)"),
+            "destruction_rate": ("float64", "n_destroyed / n_effective; NaN when n_effective = 0"),
+        },
+    ),
 }
 
 
