@@ -22,6 +22,7 @@ include: "rules/universal.smk"
 include: "rules/transforms.smk"
 include: "rules/plots.smk"
 include: "rules/report.smk"
+include: "rules/figures.smk"
 
 
 rule all:

@@ -263,22 +263,27 @@ def validate_experiment(exp: Any, schema: dict, expected_name: str | None = None
         )
 
 
-def load_experiments(config: dict, schema: dict, base_dir: str | Path) -> dict[str, dict]:
-    """Validate the top-level config and load + validate every experiment it names."""
+def load_experiments(config: dict, schema: dict, base_dir: str | Path, load_all: bool = False) -> dict[str, dict]:
+    """Validate the top-level config and load + validate every experiment it names
+    (with `load_all`, also every other experiment file in experiment_dir)."""
     top = {k: v for k, v in config.items()}
     problems = schema_errors(top, {k: v for k, v in schema.items() if k != "$defs"}, schema)
     if problems:
         raise ConfigError("invalid config/config.yaml:\n  - " + "\n  - ".join(problems))
     exp_dir = Path(base_dir) / config["experiment_dir"]
     available = sorted(p.stem for p in exp_dir.glob("*.yaml"))
-    experiments = {}
-    for name in config["experiments"]:
-        path = exp_dir / f"{name}.yaml"
-        if not path.exists():
+    names = list(config["experiments"])
+    for name in names:
+        if name not in available:
             raise ConfigError(
-                f"experiments: unknown experiment {name!r} (no {path}); allowed: {', '.join(available)}"
+                f"experiments: unknown experiment {name!r} (no {exp_dir / (name + '.yaml')}); "
+                f"allowed: {', '.join(available)}"
             )
-        exp = load_yaml(path)
+    if load_all:
+        names += [n for n in available if n not in names]
+    experiments = {}
+    for name in names:
+        exp = load_yaml(exp_dir / f"{name}.yaml")
         validate_experiment(exp, schema, expected_name=name)
         experiments[name] = exp
     return experiments
