@@ -105,7 +105,7 @@ def generate(model: Callable, x_pool: torch.Tensor, y_pool: torch.Tensor | None,
             for it in range(iterations):
                 idx = sample_batches(len(pool), batch_size, batches, generator).to(device)
                 step = torch.zeros_like(xi)
-                total = 0.0
+                total = torch.zeros((), device=device)
                 for b in idx:
                     x = pool[b]
                     x = to_float(x) if x.dtype == torch.uint8 else x.float()
@@ -113,10 +113,10 @@ def generate(model: Callable, x_pool: torch.Tensor, y_pool: torch.Tensor | None,
                     value = objective(model, (x + xi_req).clamp(0.0, 1.0), None if labels is None else labels[b])
                     (grad,) = torch.autograd.grad(value, xi_req)
                     step += grad.sign()
-                    total += float(value.detach())
+                    total += value.detach().float()
                 xi = (xi + (alpha / batches) * step).clamp_(-eps, eps)
                 if history is not None:
-                    history.append(total / batches)
+                    history.append(float(total) / batches)
                 prog.update(1)
         finally:
             for p in frozen:
