@@ -18,6 +18,7 @@ include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/train.smk"
 include: "rules/perturb.smk"
+include: "rules/stability.smk"
 include: "rules/plots.smk"
 
 
