@@ -347,3 +347,28 @@ def test_float32_fallback_for_non_integer_alpha(tmp_path):
     packed = perturbations.pack(delta)
     assert set(packed) == {"delta"} and packed["delta"].dtype == torch.float32
     assert torch.equal(perturbations.unpack(packed), delta)
+
+
+# ---------------------------------------------------------------- claims
+def test_stability_claims_verdicts():
+    from advtrace.claims import evaluate_claims
+
+    st, transfer, pairwise = _synthetic_parts()
+    tables = stability.aggregate(transfer, pairwise, st, 3)
+    ss = tables["sharedness_summary"].copy()
+    ss["mean_pct"] = [6.3, 0.5]
+    corr = tables["stability_correlation"].copy()
+    corr["pearson_r_loglog"], corr["pearson_p_loglog"] = -0.293, 1e-19
+    tables.update(sharedness_summary=ss, stability_correlation=corr)
+    st_ = evaluate_claims(tables, "x").set_index("claim")["status"]
+    for claim in ("sharedness_stability_anticorrelated", "perturbations_shared_before_adv_training",
+                  "sharedness_drops_after_first_epoch", "sharedness_reduced_by_adv_training"):
+        assert st_[claim] == "holds", claim
+    assert st_["stable_perturbations_dominate"] in ("holds", "does not hold")
+    ss["mean_pct"] = [1.0, 1.5]
+    corr["pearson_r_loglog"] = 0.2
+    tables.update(sharedness_summary=ss, stability_correlation=corr)
+    st_ = evaluate_claims(tables, "x").set_index("claim")["status"]
+    for claim in ("sharedness_stability_anticorrelated", "perturbations_shared_before_adv_training",
+                  "sharedness_drops_after_first_epoch", "sharedness_reduced_by_adv_training"):
+        assert st_[claim] == "does not hold", claim
