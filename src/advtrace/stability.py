@@ -480,3 +480,41 @@ def measure_throughput(model: nn.Module, x_uint8: torch.Tensor, y: torch.Tensor,
     res["ratio"] = res["transfer_img_per_s"] / res["plain_img_per_s"]
     res["n_images"] = float(n_img)
     return res
+
+
+def _benchmark_cli(argv: list[str] | None = None) -> dict[str, float]:
+    """``python -m advtrace.stability``: transfer-evaluation vs plain-inference throughput of a
+    randomly initialised model on random uint8 inputs (numbers for the issue note)."""
+    import argparse
+    import json
+
+    from .models import build_model
+    from .runtime import resolve_device, tune_allocator
+
+    ap = argparse.ArgumentParser(description=_benchmark_cli.__doc__)
+    ap.add_argument("--model", default="preact_resnet18")
+    ap.add_argument("--width", type=int, default=16)
+    ap.add_argument("--image-size", type=int, default=8)
+    ap.add_argument("--channels", type=int, default=1)
+    ap.add_argument("--classes", type=int, default=10)
+    ap.add_argument("--inputs", type=int, default=256)
+    ap.add_argument("--sources", type=int, default=11)
+    ap.add_argument("--batch-size", type=int, default=4096)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--device", default="auto")
+    a = ap.parse_args(argv)
+    tune_allocator()
+    torch.set_num_threads(a.threads)
+    device = resolve_device(a.device)
+    torch.manual_seed(0)
+    model = build_model({"name": a.model, "width": a.width}, a.classes, a.channels, a.image_size).to(device).eval()
+    x = torch.randint(0, 256, (a.inputs, a.channels, a.image_size, a.image_size), dtype=torch.uint8)
+    y = torch.randint(0, a.classes, (a.inputs,))
+    res = {**vars(a), "device": str(device),
+           **measure_throughput(model, x, y, a.sources, a.batch_size, device)}
+    print(json.dumps(res))
+    return res
+
+
+if __name__ == "__main__":
+    _benchmark_cli()
