@@ -338,6 +338,10 @@ def test_int8_roundtrip_exact_for_bi_with_integer_alpha(tmp_path):
     perturbations.save(tmp_path / "p.pt", res, s, "BI", {"name": "bi", "eps": 8, "alpha": 2, "iterations": 3}, 4)
     loaded = perturbations.load(tmp_path / "p.pt")  # weights_only load
     assert torch.equal(loaded["delta"], back) and loaded["epoch"] == 4 and loaded["set"] == "s"
+    # the stability jobs move the int8 form to the device and decode it there, bit-identically
+    compact = perturbations.load_compact(tmp_path / "p.pt")
+    assert compact["delta"].dtype == torch.int8
+    assert torch.equal(perturbations.to_unit(compact["delta"], "cpu"), back)
 
 
 def test_float32_fallback_for_non_integer_alpha(tmp_path):
@@ -347,6 +351,19 @@ def test_float32_fallback_for_non_integer_alpha(tmp_path):
     packed = perturbations.pack(delta)
     assert set(packed) == {"delta"} and packed["delta"].dtype == torch.float32
     assert torch.equal(perturbations.unpack(packed), delta)
+    assert torch.equal(perturbations.to_unit(packed["delta"], "cpu"), delta)
+
+
+def test_kernels_accept_int8_pixel_units():
+    model = _tiny_model()
+    x, y = _data(9)
+    q = torch.randint(-8, 9, (9, 2, 3, 3), generator=torch.Generator().manual_seed(5)).to(torch.int8)
+    a = stability.evaluate_transfer(model, x, y, [(0, q)], 64, CPU)
+    b = stability.evaluate_transfer(model, x, y, [(0, q.float() / 255)], 64, CPU)
+    assert np.array_equal(a["p_true"], b["p_true"]) and np.array_equal(a["cost_adv"], b["cost_adv"])
+    a = stability.evaluate_pairwise(model, x, y, q, 20, CPU)
+    b = stability.evaluate_pairwise(model, x, y, q.float() / 255, 20, CPU)
+    assert np.array_equal(a["mean_cost_change"], b["mean_cost_change"])
 
 
 # ---------------------------------------------------------------- claims

@@ -105,7 +105,9 @@ def cost_change(model: nn.Module, x: torch.Tensor, delta: torch.Tensor, y: torch
 def evaluate_transfer(model: nn.Module, x_uint8: torch.Tensor, y: torch.Tensor,
                       deltas: Iterable[tuple[int, torch.Tensor]], batch_size: int, device: torch.device,
                       progress: Progress | None = None) -> dict[str, np.ndarray]:
-    """Evaluate x + ξ_s under `model` for every (source s, ξ_s) of `deltas` (ξ_s: N×C×H×W, [0,1] units).
+    """Evaluate x + ξ_s under `model` for every (source s, ξ_s) of `deltas` (ξ_s: N×C×H×W, float32 in
+    [0,1] units or int8 pixel units as :func:`advtrace.perturbations.load_compact` returns them;
+    decoded on the device).
 
     Sources are streamed (only about `batch_size` perturbed images are in memory at once) and
     stacked so each forward pass sees ``batch_size`` images whatever N is. Returns flat arrays in
@@ -120,7 +122,11 @@ def evaluate_transfer(model: nn.Module, x_uint8: torch.Tensor, y: torch.Tensor,
     out: dict[str, list] = {"source": [], "p_true": [], "pred": [], "cost_adv": []}
 
     def flush(buf: list[tuple[int, torch.Tensor]]) -> None:
-        d = torch.stack([b[1] for b in buf]).to(device, non_blocking=True)  # k×N×C×H×W
+        ds = [b[1] for b in buf]
+        if len({t.dtype for t in ds}) == 1:  # one host-to-device copy per chunk, decoded there
+            d = perturbations.to_unit(torch.stack(ds), device)  # k×N×C×H×W
+        else:
+            d = torch.stack([perturbations.to_unit(t, device) for t in ds])
         xa = (x.unsqueeze(0) + d).clamp_(0.0, 1.0).flatten(0, 1)
         ya = y.repeat(len(buf))
         for i in range(0, len(ya), batch_size):
@@ -152,7 +158,8 @@ def evaluate_transfer(model: nn.Module, x_uint8: torch.Tensor, y: torch.Tensor,
 @torch.inference_mode()
 def evaluate_pairwise(model: nn.Module, x_uint8: torch.Tensor, y: torch.Tensor, deltas: torch.Tensor,
                       batch_size: int, device: torch.device, progress: Progress | None = None) -> dict[str, np.ndarray]:
-    """Apply each of P perturbations (P×C×H×W) to each of N inputs and evaluate under `model`.
+    """Apply each of P perturbations (P×C×H×W, [0,1] units or int8 pixel units) to each of N inputs
+    and evaluate under `model`.
 
     Each forward pass holds ``k`` perturbations × all N inputs (k = batch_size // N), or slices
     of the inputs when N > batch_size. Returns per perturbation: ``n_effective`` (correct clean →
@@ -170,7 +177,7 @@ def evaluate_pairwise(model: nn.Module, x_uint8: torch.Tensor, y: torch.Tensor, 
     n_chg = torch.zeros(n_p, dtype=torch.int64, device=device)
     cost_sum = torch.zeros(n_p, dtype=torch.float64, device=device)
     for p0 in range(0, n_p, k):
-        d = deltas[p0:p0 + k].to(device, non_blocking=True)  # k×C×H×W
+        d = perturbations.to_unit(deltas[p0:p0 + k], device)  # k×C×H×W
         kk = len(d)
         for j0 in range(0, n, in_slice):
             xs, ys = x[j0:j0 + in_slice], y[j0:j0 + in_slice]
@@ -193,7 +200,7 @@ def evaluate_pairwise(model: nn.Module, x_uint8: torch.Tensor, y: torch.Tensor, 
 # The per-epoch job
 # --------------------------------------------------------------------------------------------
 def _load_checked(path: str | Path, s: SampleSet, epoch: int) -> dict:
-    stored = perturbations.load(path)
+    stored = perturbations.load_compact(path)
     if stored["set"] != s.name or int(stored["epoch"]) != int(epoch) or not torch.equal(stored["index"], s.index):
         raise ValueError(f"{path}: holds set {stored['set']!r} epoch {stored['epoch']}, expected {s.name!r} "
                          f"epoch {epoch} with the same inputs (regenerate it)")
@@ -443,15 +450,19 @@ def aggregate(transfer_parts: list[pd.DataFrame], pairwise_parts: list[pd.DataFr
 def measure_throughput(model: nn.Module, x_uint8: torch.Tensor, y: torch.Tensor, n_sources: int,
                        batch_size: int, device: torch.device, repeats: int = 3,
                        make_delta: Callable[[int], torch.Tensor] | None = None) -> dict[str, float]:
-    """Images/s of :func:`evaluate_transfer` over `n_sources` perturbation sets of x vs plain
-    ``model(x)`` on the same batches (same batch size, inference mode), best of `repeats`."""
+    """Forward throughput of :func:`evaluate_transfer` over `n_sources` perturbation sets of x vs plain
+    ``model(x)`` on the same perturbed batches (same batch size, inference mode), best of `repeats`.
+
+    ``ratio`` counts every forward pass of the transfer evaluation ((n_sources + 1)·N: the clean
+    pass J(θ, x, y) is part of the work); ``ratio_adv_only`` counts only the n_sources·N perturbed
+    images (i.e. charges the clean pass as overhead)."""
     gen = torch.Generator().manual_seed(0)
-    if make_delta is None:
+    if make_delta is None:  # as BI with integer ε, α is stored: int8 pixel units
         def make_delta(s: int) -> torch.Tensor:
-            return (torch.randint(-4, 5, x_uint8.shape, generator=gen).float() / 255.0)
+            return torch.randint(-4, 5, x_uint8.shape, generator=gen).to(torch.int8)
     deltas = [(s, make_delta(s)) for s in range(n_sources)]
     n_img = n_sources * len(y)
-    xa_all = [(to_float(x_uint8) + d).clamp_(0, 1) for _, d in deltas]
+    xa_all = [(to_float(x_uint8) + perturbations.to_unit(d)).clamp_(0, 1) for _, d in deltas]
     plain_batches = [b.to(device) for b in torch.cat(xa_all).split(batch_size)]
 
     def sync() -> None:
@@ -477,7 +488,9 @@ def measure_throughput(model: nn.Module, x_uint8: torch.Tensor, y: torch.Tensor,
             sync()
             best = min(best, time.perf_counter() - t0)
         res[f"{name}_img_per_s"] = n_img / best
-    res["ratio"] = res["transfer_img_per_s"] / res["plain_img_per_s"]
+    res["ratio_adv_only"] = res["transfer_img_per_s"] / res["plain_img_per_s"]
+    res["transfer_forward_per_s"] = res["transfer_img_per_s"] * (n_sources + 1) / n_sources
+    res["ratio"] = res["transfer_forward_per_s"] / res["plain_img_per_s"]
     res["n_images"] = float(n_img)
     return res
 
