@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from advtrace import stability
 from advtrace.config import ConfigError, validate_experiment
 from advtrace.stability_plan import epoch_plan, perturbation_needs, plan_epochs, transfer_sources
-from advtrace.tables import SCHEMAS, check_schema
+from advtrace.tables import SCHEMAS, check_schema, empty_table
 
 CPU = torch.device("cpu")
 
@@ -196,7 +196,7 @@ def _synthetic_parts(T=3, n=6, seed=0):
                     "set": name, "split": "train" if name.endswith("tr") else "test", "input_id": np.arange(n) * 10,
                     "label": np.arange(n) % 3, "source_epoch": s, "target_epoch": t, "p_true": p, "pred": 0,
                     "correct": p > 0.5, "cost_adv": ca, "cost_clean": cc, "cost_change": ca - cc, "clean_correct": True}))
-        transfer.append(stability.coerce(pd.concat(rows), "transfer") if rows else stability._empty("transfer"))
+        transfer.append(stability.coerce(pd.concat(rows), "transfer") if rows else empty_table("transfer"))
         prow = []
         for task in plan["pairwise"]:
             prow.append(pd.DataFrame({
@@ -205,7 +205,7 @@ def _synthetic_parts(T=3, n=6, seed=0):
                 "n_inputs": 40, "n_inputs_correct": 30, "n_effective": rng.integers(0, 30, n), "n_changed": 35,
                 "mean_cost_change": rng.normal(0.5, 0.5, n)}))
         pairwise.append(stability.coerce(pd.concat(prow), "pairwise_transfer") if prow
-                        else stability._empty("pairwise_transfer"))
+                        else empty_table("pairwise_transfer"))
     return st, transfer, pairwise
 
 

@@ -21,6 +21,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from .stability_plan import SHARED_PCT
 from .tables import coerce
 
 
@@ -93,7 +94,7 @@ def _shared_at_0(ss):
     r = ss.sort_values("epoch").iloc[0]
     if int(r["epoch"]) != 0:
         raise ValueError("no sharedness at epoch 0")
-    return f"mean {r['mean_pct']:.1f} %, min {r['min_pct']:.1f} %", bool(r["mean_pct"] >= 2.0)
+    return f"mean {r['mean_pct']:.1f} %, min {r['min_pct']:.1f} %", bool(r["mean_pct"] >= SHARED_PCT)
 
 
 def _sharedness_drops_first_epoch(ss):

@@ -44,17 +44,10 @@ import torch.nn as nn
 from . import perturbations
 from .data import SampleSet, sample_set, to_float
 from .runtime import Progress, log
-from .stability_plan import (epoch_plan, future_epochs, perturbation_needs, plan_epochs,  # noqa: F401
+from .stability_plan import (EXAMPLE_CASES, SHARED_PCT, epoch_plan, future_epochs, perturbation_needs, plan_epochs,  # noqa: F401
                              profile_epochs, sharedness_epochs, transfer_sources)
-from .tables import coerce
+from .tables import coerce, empty_table
 
-EXAMPLE_CASES = ("robust", "stable", "oscillation")
-CASE_TEXT = {
-    "robust": "robust to all perturbations",
-    "stable": "stable perturbation",
-    "oscillation": "oscillation",
-}
-SHARED_PCT = 2.0  # paper 000 Sec. 3.1: shared = effective on at least 2 % of other inputs
 
 
 # --------------------------------------------------------------------------------------------
@@ -237,7 +230,7 @@ def run_epoch(model: nn.Module, data: dict, samples: pd.DataFrame, plan: dict, e
             "correct": r["pred"] == lab, "cost_adv": r["cost_adv"], "cost_clean": r["clean_cost"][rows],
             "cost_change": r["cost_adv"] - r["clean_cost"][rows], "clean_correct": r["clean_pred"][rows] == lab,
         }))
-    transfer = coerce(pd.concat(frames, ignore_index=True) if frames else _empty("transfer"), "transfer")
+    transfer = coerce(pd.concat(frames, ignore_index=True) if frames else empty_table("transfer"), "transfer")
 
     prows = []
     for task in plan["pairwise"]:
@@ -254,17 +247,11 @@ def run_epoch(model: nn.Module, data: dict, samples: pd.DataFrame, plan: dict, e
             "n_inputs": len(si.y), "n_inputs_correct": n_correct, "n_effective": r["n_effective"],
             "n_changed": r["n_changed"], "mean_cost_change": r["mean_cost_change"],
         }))
-    pairwise = coerce(pd.concat(prows, ignore_index=True) if prows else _empty("pairwise_transfer"),
+    pairwise = coerce(pd.concat(prows, ignore_index=True) if prows else empty_table("pairwise_transfer"),
                       "pairwise_transfer")
     dt = time.perf_counter() - t0
     log.info("epoch %d: %d forwards in %.2fs (%.0f img/s incl. loading)", epoch, total, dt, total / max(dt, 1e-9))
     return transfer, pairwise
-
-
-def _empty(name: str) -> pd.DataFrame:
-    from .tables import SCHEMAS
-
-    return pd.DataFrame({c: pd.Series([], dtype=d) for c, (d, _) in SCHEMAS[name][1].items()})
 
 
 # --------------------------------------------------------------------------------------------

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from typing import Iterable
 
+EXAMPLE_CASES = ("robust", "stable", "oscillation")  # the three profiles of Fig. 1, in order
+CASE_TEXT = {"robust": "robust to all perturbations", "stable": "stable perturbation", "oscillation": "oscillation"}
+SHARED_PCT = 2.0  # paper 000 Sec. 3.1: shared = effective on at least 2 % of the other inputs
 
 # --------------------------------------------------------------------------------------------
 # Epoch sets and the per-epoch work plan

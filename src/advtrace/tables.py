@@ -234,6 +234,11 @@ def coerce(df: pd.DataFrame, name: str) -> pd.DataFrame:
     return out
 
 
+def empty_table(name: str) -> pd.DataFrame:
+    """A frame with the table's columns and dtypes and no rows."""
+    return coerce(pd.DataFrame({c: [] for c in SCHEMAS[name][1]}), name)
+
+
 def write_table(df: pd.DataFrame, path: str | Path, name: str) -> None:
     check_schema(df, name)
     table = pa.Table.from_pandas(df.reset_index(drop=True), preserve_index=False)
@@ -253,7 +258,7 @@ def read_table(path: str | Path, name: str) -> pd.DataFrame:
 
 def concat_tables(paths: list[str | Path], name: str) -> pd.DataFrame:
     frames = [read_table(p, name) for p in paths]
-    df = pd.concat(frames, ignore_index=True) if frames else coerce(pd.DataFrame({c: [] for c in SCHEMAS[name][1]}), name)
+    df = pd.concat(frames, ignore_index=True) if frames else empty_table(name)
     return coerce(df, name)
 
 

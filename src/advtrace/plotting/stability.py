@@ -9,14 +9,10 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from ..stability_plan import CASE_TEXT, SHARED_PCT
+from ..stability_plan import EXAMPLE_CASES as CASES
 from . import style
 
-CASES = ("robust", "stable", "oscillation")
-CASE_TEXT = {
-    "robust": "robust to all perturbations",
-    "stable": "stable perturbation",
-    "oscillation": "oscillation",
-}
 CASE_COLOR = {"robust": "tab:green", "stable": "tab:red", "oscillation": "tab:purple"}
 P_LABEL = r"$P_{t_1,t_2} = p(y_\mathrm{true}\,|\,x+\xi_{t_1};\,\theta_{t_2})$"
 
@@ -194,12 +190,12 @@ def sharedness(sh: pd.DataFrame, summary: pd.DataFrame, title: str = "") -> plt.
                   jitter=0.2, ax=ax)
     s = summary.set_index("epoch").loc[epochs]
     ax.scatter(range(len(epochs)), s["mean_pct"], marker="D", s=45, color="tab:red", zorder=5, label="mean")
-    top = max(float(d["pct_effective"].max()), 2.5)
+    top = max(float(d["pct_effective"].max()), 1.25 * SHARED_PCT)
     for i, (_, r) in enumerate(s.iterrows()):
         ax.text(i, top * 1.04, f"mean {r['mean_pct']:.1f}%\n[{r['min_pct']:.1f}, {r['max_pct']:.1f}]\n"
                 f"of {int(r['n_other_correct'])}/{int(r['n_other'])}",
                 ha="center", va="bottom", fontsize=8.5)
-    ax.axhline(2.0, color="0.4", ls=":", lw=1.2, label="2 % (shared vs. singular)")
+    ax.axhline(SHARED_PCT, color="0.4", ls=":", lw=1.2, label=f"{SHARED_PCT:g} % (shared vs. singular)")
     ax.set_ylim(-0.02 * top, top * 1.3)
     ax.set_xlabel("adversarial-training epoch (perturbations generated and evaluated with this model)")
     ax.set_ylabel("other test inputs the perturbation\nis effective on (%)")
