@@ -21,6 +21,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from .stability_plan import SHARED_PCT
 from .tables import coerce
 
 
@@ -131,6 +132,81 @@ CLAIMS += [
           "Universal perturbations generated on test data are no more effective than those generated on training data",
           "both lines nearly identical", "mean accuracy (test-generated − train-generated) >= −5 points",
           ("universal_accuracy",), _universal_test_generated),
+]
+
+
+# --- stability stage (paper 000 Sec. 3.1, App. A-C; tables of advtrace.stability) ---
+def _sharedness_means(ss: pd.DataFrame) -> pd.Series:
+    return ss.sort_values("epoch").set_index("epoch")["mean_pct"]
+
+
+def _fmt_means(m: pd.Series) -> str:
+    return ", ".join(f"e{e}: {v:.1f} %" for e, v in m.items())
+
+
+def _shared_at_0(ss):
+    r = ss.sort_values("epoch").iloc[0]
+    if int(r["epoch"]) != 0:
+        raise ValueError("no sharedness at epoch 0")
+    return f"mean {r['mean_pct']:.1f} %, min {r['min_pct']:.1f} %", bool(r["mean_pct"] >= SHARED_PCT)
+
+
+def _sharedness_drops_first_epoch(ss):
+    m = _sharedness_means(ss)
+    return _fmt_means(m.iloc[:2]), bool(m.iloc[1] < m.iloc[0])
+
+
+def _sharedness_reduced(ss):
+    m = _sharedness_means(ss)
+    return _fmt_means(m), bool(m.iloc[-1] < m.iloc[0])
+
+
+def _anticorrelated(corr):
+    c = corr.iloc[0]
+    r, p = c["pearson_r_loglog"], c["pearson_p_loglog"]
+    return f"r = {r:.3f}, p = {p:.1e} (n = {int(c['n_used'])} of {int(c['n_inputs'])})", bool(r < 0 and p < 0.05)
+
+
+def _stable_dominates(summary):
+    stable = int((summary["maxmin"] < 0.5).sum())
+    osc = int(((summary["maxmin"] >= 0.5) & (summary["minmax"] < 0.5)).sum())
+    return f"{stable} stable vs {osc} oscillating of {len(summary)}", bool(stable > osc)
+
+
+def _no_black_box_advantage(te):
+    d = te[(te["split"] == "test") & (te["target_epoch"] > 0)]
+    white = d[d["source"] == "respective epoch"].set_index("target_epoch")["error_rate"]
+    black = d[d["source"] != "respective epoch"].groupby("target_epoch")["error_rate"].max()
+    excess = (black - white).dropna()
+    worse = int((excess > 0.02).sum())
+    return (f"max black-box - white-box error: {100 * excess.max():+.1f} points; "
+            f"{worse} of {len(excess)} target epochs > +2 points"), bool(worse == 0)
+
+
+CLAIMS += [
+    Claim("sharedness_stability_anticorrelated", "Sec. 3.1, Fig. 2",
+          "Sharedness (J_current,train) and stability (J_future,test) of epoch-0 perturbations are anti-correlated",
+          "r = -0.293 (log-log), p < 1e-18", "Pearson r (log-log) < 0 with p < 0.05", ("stability_correlation",),
+          _anticorrelated),
+    Claim("stable_perturbations_dominate", "Sec. 3.1, App. B, Fig. 10",
+          "Stable perturbations are more frequent than oscillation between perturbations",
+          "most points near the diagonal, lower left dominant", "#(MaxMin < 0.5) > #(MaxMin >= 0.5 > MinMax)",
+          ("stability_summary",), _stable_dominates),
+    Claim("no_black_box_advantage", "Sec. 3, App. A, Fig. 9",
+          "Black-box attacks are not more successful than white-box attacks on adversarially trained models",
+          "not observed on train or test data", "no target epoch >= 1 where a black-box source beats white-box by > 2 points (test)",
+          ("transfer_error",), _no_black_box_advantage),
+    Claim("perturbations_shared_before_adv_training", "App. C, Fig. 11",
+          "Perturbations of the pretrained model are shared (effective on other inputs)",
+          "mean 6.3 %, min 3.3 %", "epoch-0 mean sharedness >= 2 %", ("sharedness_summary",), _shared_at_0),
+    Claim("sharedness_drops_after_first_epoch", "App. C, Fig. 11",
+          "Already after one epoch of adversarial training sharedness is drastically reduced",
+          "6.3 % -> 1.1 %", "mean sharedness at the 2nd sharedness epoch < epoch 0", ("sharedness_summary",),
+          _sharedness_drops_first_epoch),
+    Claim("sharedness_reduced_by_adv_training", "App. C, Fig. 11",
+          "Adversarial training reduces sharedness considerably",
+          "6.3 % -> 1.1 % -> 0.8 % -> 0.5 % (epochs 0, 1, 15, 251)", "mean sharedness at the last sharedness epoch < epoch 0",
+          ("sharedness_summary",), _sharedness_reduced),
 ]
 
 

@@ -68,9 +68,22 @@ def _describe(error) -> str:
     if v in ("exclusiveMinimum", "minimum", "maximum", "exclusiveMaximum"):
         op = {"exclusiveMinimum": ">", "minimum": ">=", "maximum": "<=", "exclusiveMaximum": "<"}[v]
         return f"{key}: {error.instance!r} is out of range; must be {op} {error.validator_value}"
+    if v in ("oneOf", "anyOf"):
+        return f"{key}: {error.instance!r} is not allowed; expected {' or '.join(_alternative(s) for s in error.validator_value)}"
     if v == "pattern":
         return f"{key}: {error.instance!r} does not match the pattern {error.validator_value!r}"
     return f"{key}: {error.message}"
+
+
+def _alternative(sub: dict) -> str:
+    """Plain-words description of one branch of a oneOf/anyOf (for error messages)."""
+    if "const" in sub:
+        return repr(sub["const"])
+    if sub.get("type") == "array":
+        items = sub.get("items", {})
+        what = f"{items.get('type', 'value')}s" + (f" >= {items['minimum']}" if "minimum" in items else "")
+        return f"a {'non-empty ' if sub.get('minItems') else ''}list of {what}"
+    return sub.get("type", "a value matching the schema")
 
 
 def schema_errors(instance: Any, schema: dict, defs_root: dict | None = None) -> list[str]:
@@ -183,6 +196,7 @@ def check_experiment(exp: dict) -> list[str]:
             problems.append(f"evaluation.{key}: unknown sample set {ev[key]!r}; allowed: {sorted(samples)}")
     problems += universal_problems(exp)
     problems += transforms_problems(exp)
+    problems += check_stability(exp)
     return problems
 
 
@@ -245,6 +259,54 @@ def transforms_problems(exp: dict) -> list[str]:
             f"perturb.attacks: no attack labelled {missing}, which Figs. 5, 14, 15 (transforms) need; "
             f"required labels: {list(DESTRUCTION_ATTACKS)}"
         )
+    return problems
+
+
+def check_stability(exp: dict) -> list[str]:
+    """Cross-field checks of the `stability` section (paper 000 Figs. 1, 2, 9, 10, 11)."""
+    problems: list[str] = []
+    st, samples, T = exp["stability"], exp["samples"], exp["adv_train"]["epochs"]
+    attacks = exp["perturb"]["attacks"]
+    if st["attack"] not in attacks:
+        problems.append(f"stability.attack: {st['attack']!r} is not an attack of perturb.attacks; allowed: {sorted(attacks)}")
+    sets = {
+        "profiles.set": (st["profiles"]["set"], None),
+        "transfer.train_set": (st["transfer"]["train_set"], "train"),
+        "transfer.test_set": (st["transfer"]["test_set"], "test"),
+        "cost_change.test_set": (st["cost_change"]["test_set"], "test"),
+        "cost_change.train_set": (st["cost_change"]["train_set"], "train"),
+        "sharedness.set": (st["sharedness"]["set"], None),
+        "sharedness.other_set": (st["sharedness"]["other_set"], None),
+    }
+    for key, (name, split) in sets.items():
+        if name not in samples:
+            problems.append(f"stability.{key}: unknown sample set {name!r}; allowed: {sorted(samples)}")
+        elif split is not None and samples[name]["split"] != split:
+            problems.append(
+                f"stability.{key}: sample set {name!r} is drawn from the {samples[name]['split']} split; "
+                f"it must be a {split} set"
+            )
+    sh = st["sharedness"]
+    if sh["set"] in samples and sh["other_set"] in samples:
+        other = samples[sh["other_set"]]
+        if other["split"] != samples[sh["set"]]["split"] or sh["set"] not in other["exclude"]:
+            problems.append(
+                f"stability.sharedness.other_set: {sh['other_set']!r} must be drawn from the same split as "
+                f"{sh['set']!r} and list it in samples.{sh['other_set']}.exclude (the other inputs must be disjoint)"
+            )
+    epoch_sets = {
+        "profiles.epochs": (st["profiles"]["epochs"], 0),
+        "cost_change.future_epochs": (st["cost_change"]["future_epochs"], 1),
+        "sharedness.epochs": (sh["epochs"], 0),
+    }
+    for key, (spec, first) in epoch_sets.items():
+        if spec == "all":
+            continue
+        bad = sorted({e for e in spec if e < first or e > T})
+        if bad:
+            problems.append(
+                f"stability.{key}: {bad} outside the trained epochs; allowed {first}..{T} (adv_train.epochs = {T})"
+            )
     return problems
 
 
