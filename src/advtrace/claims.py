@@ -210,6 +210,78 @@ CLAIMS += [
 ]
 
 
+# --- detectability (paper 000 Sec. 3.4, App. G; tables detectability, detector_max_summary) ---
+
+def _respective(det: pd.DataFrame, attack: str) -> pd.Series:
+    d = det[(det["attack"] == attack) & (det["train_epoch"] == det["test_epoch"])].sort_values("test_epoch")
+    if d.empty:
+        raise ValueError(f"no {attack} detectors")
+    return d.set_index("test_epoch")["accuracy"]
+
+
+def _fixed(det: pd.DataFrame, attack: str, train_epoch: int) -> pd.Series:
+    d = det[(det["attack"] == attack) & (det["train_epoch"] == train_epoch)].sort_values("test_epoch")
+    return d.set_index("test_epoch")["accuracy"]
+
+
+def _detect_every_epoch(det):
+    r = _respective(det, "BI")
+    return f"{100 * r.min():.1f} % .. {100 * r.max():.1f} % (epochs {', '.join(map(str, r.index))})", bool(r.min() > 0.90)
+
+
+def _detectors_transfer(det):
+    last = int(det.loc[det["attack"] == "BI", "train_epoch"].max())
+    parts, ok = [], True
+    for t in sorted({1, last}):
+        line = _fixed(det, "BI", t)
+        if len(line) <= 1:
+            raise ValueError(f"BI detector of epoch {t} was not evaluated on other epochs")
+        parts.append(f"epoch {t}: min {100 * line.min():.1f} %")
+        ok &= bool(line.min() > 0.90)
+    return "; ".join(parts), ok
+
+
+def _epoch0_detector_fails_later(det):
+    line = _fixed(det, "BI", 0)
+    later = line[line.index >= 1]
+    resp = _respective(det, "BI")
+    resp = resp[resp.index >= 1]
+    if later.empty or len(line) <= 1:
+        raise ValueError("BI detector of epoch 0 was not evaluated on later epochs")
+    return (f"epoch-0 detector on epochs >= 1: min {100 * later.min():.1f} % (respective detectors: min "
+            f"{100 * resp.min():.1f} %)", bool(later.min() < 0.90 and later.min() < resp.min()))
+
+
+def _fgsm_bi_deepfool_order(det):
+    m = {a: _respective(det, a).mean() for a in ("FGSM", "BI", "DeepFool")}
+    return (f"mean respective detectability FGSM {100 * m['FGSM']:.1f} %, BI {100 * m['BI']:.1f} %, DeepFool "
+            f"{100 * m['DeepFool']:.1f} %", bool(m["FGSM"] >= m["BI"] >= m["DeepFool"]))
+
+
+def _detector_max_low(summary):
+    s = summary.sort_values("epoch").set_index("epoch")["mean_p_adv"]
+    later = s[s.index >= 1]
+    if later.empty:
+        raise ValueError("no detector-maximising perturbation from epoch 1 on")
+    return (f"max {100 * later.max():.1f} % from epoch 1 on (epoch 0: "
+            f"{'%.1f %%' % (100 * s.loc[0]) if 0 in s.index else 'n/a'})", bool(later.max() <= 0.12))
+
+
+CLAIMS += [
+    Claim("bi_detectable_every_epoch", "Sec. 3.4, Fig. 6", "BI perturbations stay detectable throughout adversarial training (detector of the respective epoch)",
+          "> 90 % at every epoch", "min respective-epoch BI detectability > 90 %", ("detectability",), _detect_every_epoch),
+    Claim("bi_detectors_transfer_over_time", "Sec. 3.4, Fig. 6", "Detectors trained at epoch 1 and at the last epoch detect BI examples of every other epoch",
+          "> 90 %", "min over test epochs of the epoch-1 and last-epoch detectors > 90 %", ("detectability",), _detectors_transfer),
+    Claim("epoch0_detector_fails_later", "Sec. 3.4, Fig. 6", "A detector trained on the pretrained model (epoch 0) does not reliably detect later epochs' BI examples",
+          "not reliable", "epoch-0 detector's min over epochs >= 1 below 90 % and below the respective detectors'", ("detectability",),
+          _epoch0_detector_fails_later),
+    Claim("fgsm_easier_deepfool_harder", "App. G, Fig. 16", "FGSM is easier and DeepFool harder to detect than BI",
+          "FGSM > BI > DeepFool", "mean respective-epoch detectability FGSM >= BI >= DeepFool", ("detectability",), _fgsm_bi_deepfool_order),
+    Claim("detector_max_perturbation_weak", "Sec. 3.4, Fig. 7", "A single perturbation maximising the detector is flagged on few test inputs from epoch 1 on",
+          "<= 12 %", "mean p_adv <= 12 % for every epoch >= 1", ("detector_max_summary",), _detector_max_low),
+]
+
+
 def evaluate_claims(tables: dict[str, pd.DataFrame], experiment: str) -> pd.DataFrame:
     """Evaluate every claim whose tables are present; the others are marked not measured."""
     rows = []

@@ -197,6 +197,7 @@ def check_experiment(exp: dict) -> list[str]:
     problems += universal_problems(exp)
     problems += transforms_problems(exp)
     problems += check_stability(exp)
+    problems += check_detect(exp)
     return problems
 
 
@@ -307,6 +308,61 @@ def check_stability(exp: dict) -> list[str]:
             problems.append(
                 f"stability.{key}: {bad} outside the trained epochs; allowed {first}..{T} (adv_train.epochs = {T})"
             )
+    return problems
+
+
+def check_detect(exp: dict) -> list[str]:
+    """Cross-field checks of the `detect` section (detectors, Figs. 6, 7, 16)."""
+    problems: list[str] = []
+    det = exp["detect"]
+    analysed = exp["analysis"]["epochs"]
+    bad = [e for e in det["epochs"] if e not in analysed]
+    if bad:
+        problems.append(f"detect.epochs: {bad} not in analysis.epochs; allowed: {analysed}")
+    if len(set(det["epochs"])) != len(det["epochs"]):
+        problems.append(f"detect.epochs: {det['epochs']} lists an epoch twice")
+    bad = [e for e in det["fixed_epochs"] if e not in det["epochs"]]
+    if bad:
+        problems.append(f"detect.fixed_epochs: {bad} not in detect.epochs; allowed: {det['epochs']}")
+    perturb_attacks = sorted(exp["perturb"]["attacks"])
+    for label in det["attacks"]:
+        if label not in exp["perturb"]["attacks"]:
+            problems.append(f"detect.attacks.{label}: not an attack of perturb.attacks; allowed: {perturb_attacks}")
+    detect_attacks = sorted(det["attacks"])
+    for key in ("fig06_attacks", "fig16_attacks"):
+        bad = [a for a in det[key] if a not in det["attacks"]]
+        if bad:
+            problems.append(f"detect.{key}: {bad} not in detect.attacks; allowed: {detect_attacks}")
+    samples = exp["samples"]
+    for key, split in (("train_set", "train"), ("val_set", "val"), ("test_set", "test")):
+        name = det[key]
+        if name not in samples:
+            problems.append(f"detect.{key}: unknown sample set {name!r}; allowed: {sorted(samples)}")
+        elif samples[name]["split"] != split:
+            allowed = sorted(k for k, v in samples.items() if v["split"] == split)
+            problems.append(
+                f"detect.{key}: sample set {name!r} is drawn from the {samples[name]['split']!r} split; "
+                f"it must come from the {split!r} split (detectors never train on test inputs); allowed: {allowed}")
+    mx = det["maximise"]
+    if mx["attack"] not in det["attacks"]:
+        problems.append(f"detect.maximise.attack: {mx['attack']!r} not in detect.attacks; allowed: {detect_attacks}")
+    if mx["alpha"] > mx["eps"]:
+        problems.append(f"detect.maximise.alpha: {mx['alpha']} > eps {mx['eps']}; the step must not exceed ε "
+                        "(both in [0,255] units)")
+    train_set = samples.get(det["train_set"])
+    if train_set is not None and mx["batch_size"] > train_set["n"]:
+        problems.append(f"detect.maximise.batch_size: {mx['batch_size']} > {train_set['n']} inputs of "
+                        f"detect.train_set {det['train_set']!r}; allowed: 1..{train_set['n']}")
+    d = det["detector"]
+    side = exp["dataset"]["image_size"]
+    if d["position"] != "input":
+        if exp["model"]["name"] != "preact_resnet18":
+            problems.append(f"detect.detector.position: {d['position']!r} needs the classifier's feature maps, "
+                            f"which only preact_resnet18 exposes; allowed for {exp['model']['name']!r}: 'input'")
+        side = side // 2 ** max(0, d["position"] - 1)  # stages 2..4 halve the resolution
+    if side // 2 ** d["pools"] < 1:
+        problems.append(f"detect.detector.pools: {d['pools']} 2x2 max-poolings do not fit the {side}x{side} "
+                        f"map the detector reads; allowed: 0..{max(0, side.bit_length() - 1)}")
     return problems
 
 

@@ -248,6 +248,58 @@ SCHEMAS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
             "destruction_rate": ("float64", "n_destroyed / n_effective; NaN when n_effective = 0"),
         },
     ),
+    "detectability": (
+        "Detectability matrix (Figs. 6, 16; paper 001 footnote 3): accuracy of the detector trained on "
+        "adversarial examples of epoch train_epoch, on the shuffled union of the detect test inputs and "
+        "their adversarial counterparts generated against the classifier of epoch test_epoch "
+        "(results/{exp}/tables/detectability.parquet).",
+        {
+            "attack": ("string", "adversary label (detect.attacks, e.g. BI, FGSM, DeepFool)"),
+            "train_epoch": ("int64", "epoch t whose adversarial training inputs the detector was trained on"),
+            "test_epoch": ("int64", "epoch t' whose classifier the adversarial test inputs were generated against"),
+            "accuracy": ("float64", "detectability: fraction of the union (clean + adversarial) classified correctly"),
+            "accuracy_clean": ("float64", "fraction of the clean test inputs the detector calls clean"),
+            "accuracy_adv": ("float64", "fraction of the adversarial test inputs the detector calls adversarial"),
+            "n": ("int64", "size of the union: 2 x number of test inputs"),
+        },
+    ),
+    "detector_training": (
+        "Detector training curves, one row per (attack, epoch, detector epoch); the selected row is the best "
+        "validation epoch whose weights are kept (results/{exp}/tables/detector_training.parquet).",
+        {
+            "attack": ("string", "adversary label (detect.attacks)"),
+            "epoch": ("int64", "adversarial-training epoch t of the classifier the training examples attack"),
+            "detector_epoch": ("int64", "detector training epoch (1..detect.training.epochs)"),
+            "train_loss": ("float64", "mean cross-entropy over the balanced training set in that epoch"),
+            "train_accuracy": ("float64", "detector accuracy on the training batches in that epoch (train mode)"),
+            "val_accuracy": ("float64", "detectability on the validation split (clean + adversarial) after that epoch"),
+            "selected": ("bool", "true for the best validation epoch, whose weights the checkpoint holds"),
+        },
+    ),
+    "detector_max": (
+        "Perturbations maximising the detector's p_adv on training inputs (Fig. 7), one row per pixel "
+        "(results/{exp}/tables/detector_max.parquet).",
+        {
+            "attack": ("string", "adversary label of the detector (detect.maximise.attack)"),
+            "epoch": ("int64", "epoch t of the detector (trained on adversarial examples against the classifier of t)"),
+            "channel": ("int64", "image channel"),
+            "row": ("int64", "pixel row"),
+            "col": ("int64", "pixel column"),
+            "value": ("float64", "perturbation value in [0,255] pixel units, within [-eps, eps]"),
+        },
+    ),
+    "detector_max_summary": (
+        "How strongly the Fig. 7 perturbations activate the detector on test inputs "
+        "(results/{exp}/tables/detector_max_summary.parquet).",
+        {
+            "attack": ("string", "adversary label of the detector (detect.maximise.attack)"),
+            "epoch": ("int64", "epoch t of the detector"),
+            "eps": ("float64", "l-inf bound of the perturbation in [0,255] pixel units"),
+            "mean_p_adv": ("float64", "mean predicted probability of 'adversarial' on test inputs plus the perturbation"),
+            "mean_p_adv_clean": ("float64", "the same on the unperturbed test inputs (reference)"),
+            "n": ("int64", "number of test inputs"),
+        },
+    ),
 }
 
 

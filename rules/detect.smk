@@ -1,0 +1,222 @@
+# Detectors across adversarial training (paper 000 Sec. 3.4, App. G; detector of paper 001).
+# One detector per (attack, epoch t) from detect.epochs, trained on the detect train set and its
+# adversarial counterparts against θ_t (generic `perturb` rule), selected on the val set; one
+# evaluation job per attack that loads each of its detectors once and evaluates it on the test
+# perturbations of every epoch t′ (matrix attacks) or of t only (respective attacks) - forward
+# passes only, so one job instead of one per detector saves the ~3 s start-up of each job; one
+# Fig. 7 job per epoch. Figures read the aggregated tables only.
+FIGURES += ["fig06_detectability", "fig07_detector_max", "fig16_detectability_attacks"]
+TABLES += ["detectability", "detector_training", "detector_max", "detector_max_summary"]
+
+
+def detect_cfg(wildcards):
+    return EXPS[wildcards.exp]["detect"]
+
+
+def detect_check(wildcards):
+    """The {attack} and {epoch} wildcards must name a configured detector."""
+    det = detect_cfg(wildcards)
+    if wildcards.attack not in det["attacks"]:
+        raise WorkflowError(
+            f"{wildcards.exp}: detect.attacks has no attack {wildcards.attack!r}; have {sorted(det['attacks'])}"
+        )
+    if int(wildcards.epoch) not in det["epochs"]:
+        raise WorkflowError(f"{wildcards.exp}: epoch {int(wildcards.epoch)} not in detect.epochs {det['epochs']}")
+    return det
+
+
+def detect_attached(exp):
+    return EXPS[exp]["detect"]["detector"]["position"] != "input"
+
+
+def detect_train_inputs(wildcards):
+    det = detect_check(wildcards)
+    exp, attack, epoch = wildcards.exp, wildcards.attack, wildcards.epoch
+    inputs = {
+        "dataset": f"results/{exp}/data/dataset.pt",
+        "train": perturbation_file(exp, attack, det["train_set"], epoch),
+        "val": perturbation_file(exp, attack, det["val_set"], epoch),
+    }
+    if detect_attached(exp):
+        inputs["checkpoint"] = f"results/{exp}/checkpoints/epoch_{epoch}.pt"
+    return inputs
+
+
+def detect_train_params(wildcards):
+    """Only what the weights depend on, so figure/epoch-list edits never retrain detectors."""
+    exp = EXPS[wildcards.exp]
+    det = exp["detect"]
+    params = {"seed": exp["seed"], "detector": det["detector"], "training": det["training"],
+              "batch_size": det["batch_size"]}
+    if detect_attached(wildcards.exp):
+        params["model"] = exp["model"]
+    return params
+
+
+def detect_check_attack(wildcards):
+    det = detect_cfg(wildcards)
+    if wildcards.attack not in det["attacks"]:
+        raise WorkflowError(
+            f"{wildcards.exp}: detect.attacks has no attack {wildcards.attack!r}; have {sorted(det['attacks'])}"
+        )
+    return det
+
+
+def detect_eval_inputs(wildcards):
+    """Every detector of {attack} and the test perturbations of every detect epoch."""
+    det = detect_check_attack(wildcards)
+    exp, attack = wildcards.exp, wildcards.attack
+    epochs = sorted(det["epochs"])
+    return {
+        "dataset": f"results/{exp}/data/dataset.pt",
+        "detectors": [f"results/{exp}/detectors/{attack}/epoch_{t:03d}.pt" for t in epochs],
+        "test": [perturbation_file(exp, attack, det["test_set"], t) for t in epochs],
+    }
+
+
+def detect_eval_params(wildcards):
+    exp = EXPS[wildcards.exp]
+    det = exp["detect"]
+    return {"batch_size": det["batch_size"], "mode": det["attacks"][wildcards.attack],
+            "model": exp["model"] if detect_attached(wildcards.exp) else None}
+
+
+def detect_max_inputs(wildcards):
+    exp = wildcards.exp
+    det = EXPS[exp]["detect"]
+    if int(wildcards.epoch) not in det["epochs"]:
+        raise WorkflowError(f"{exp}: epoch {int(wildcards.epoch)} not in detect.epochs {det['epochs']}")
+    return {
+        "dataset": f"results/{exp}/data/dataset.pt",
+        "samples": f"results/{exp}/data/samples.parquet",
+        "detector": f"results/{exp}/detectors/{det['maximise']['attack']}/epoch_{wildcards.epoch}.pt",
+    }
+
+
+def detect_max_params(wildcards):
+    exp = EXPS[wildcards.exp]
+    det = exp["detect"]
+    return {"seed": exp["seed"], "maximise": det["maximise"], "train_set": det["train_set"],
+            "test_set": det["test_set"], "batch_size": det["batch_size"],
+            "model": exp["model"] if detect_attached(wildcards.exp) else None}
+
+
+def detect_table_parts(wildcards):
+    exp = wildcards.exp
+    det = EXPS[exp]["detect"]
+    pairs = [(a, t) for a in det["attacks"] for t in sorted(det["epochs"])]
+    return {
+        "detectability": [f"results/{exp}/metrics/detectability/{a}.parquet" for a in det["attacks"]],
+        "detector_training": [f"results/{exp}/metrics/detector_training/{a}/epoch_{t:03d}.parquet" for a, t in pairs],
+        "detector_max": expand("results/{exp}/metrics/detector_max/epoch_{t:03d}.parquet", exp=exp, t=sorted(det["epochs"])),
+        "detector_max_summary": expand(
+            "results/{exp}/metrics/detector_max_summary/epoch_{t:03d}.parquet", exp=exp, t=sorted(det["epochs"])
+        ),
+    }
+
+
+def detect_plot_params(wildcards):
+    det = EXPS[wildcards.exp]["detect"]
+    return {key: det[key] for key in ("fixed_epochs", "fig06_attacks", "fig16_attacks")}
+
+
+rule train_detector:
+    input:
+        unpack(detect_train_inputs),
+    output:
+        detector="results/{exp}/detectors/{attack}/epoch_{epoch}.pt",
+        history="results/{exp}/metrics/detector_training/{attack}/epoch_{epoch}.parquet",
+    params:
+        cfg=detect_train_params,
+        device=config["device"],
+    threads: 2
+    resources:
+        gpu=1,
+    log:
+        "results/{exp}/logs/train_detector/{attack}/{epoch}.log",
+    benchmark:
+        "results/{exp}/benchmarks/train_detector/{attack}/{epoch}.tsv"
+    script:
+        "../workflow/scripts/train_detector.py"
+
+
+rule evaluate_detectors:
+    input:
+        unpack(detect_eval_inputs),
+    output:
+        table="results/{exp}/metrics/detectability/{attack}.parquet",
+    params:
+        cfg=detect_eval_params,
+        device=config["device"],
+    threads: 1
+    resources:
+        gpu=1,
+    log:
+        "results/{exp}/logs/evaluate_detectors/{attack}.log",
+    benchmark:
+        "results/{exp}/benchmarks/evaluate_detectors/{attack}.tsv"
+    script:
+        "../workflow/scripts/evaluate_detectors.py"
+
+
+rule maximise_detector:
+    input:
+        unpack(detect_max_inputs),
+    output:
+        image="results/{exp}/metrics/detector_max/epoch_{epoch}.parquet",
+        summary="results/{exp}/metrics/detector_max_summary/epoch_{epoch}.parquet",
+    params:
+        cfg=detect_max_params,
+        device=config["device"],
+    threads: 1
+    resources:
+        gpu=1,
+    log:
+        "results/{exp}/logs/maximise_detector/{epoch}.log",
+    benchmark:
+        "results/{exp}/benchmarks/maximise_detector/{epoch}.tsv"
+    script:
+        "../workflow/scripts/maximise_detector.py"
+
+
+rule detect_tables:
+    input:
+        unpack(detect_table_parts),
+    output:
+        detectability="results/{exp}/tables/detectability.parquet",
+        detector_training="results/{exp}/tables/detector_training.parquet",
+        detector_max="results/{exp}/tables/detector_max.parquet",
+        detector_max_summary="results/{exp}/tables/detector_max_summary.parquet",
+    log:
+        "results/{exp}/logs/detect_tables.log",
+    script:
+        "../workflow/scripts/detect_tables.py"
+
+
+rule plot_detectability:
+    input:
+        table="results/{exp}/tables/detectability.parquet",
+    output:
+        fig06_pdf="results/{exp}/figures/fig06_detectability.pdf",
+        fig06_png="results/{exp}/figures/fig06_detectability.png",
+        fig16_pdf="results/{exp}/figures/fig16_detectability_attacks.pdf",
+        fig16_png="results/{exp}/figures/fig16_detectability_attacks.png",
+    params:
+        cfg=detect_plot_params,
+    log:
+        "results/{exp}/logs/plot_detectability.log",
+    script:
+        "../workflow/scripts/plot_detectability.py"
+
+
+rule plot_detector_max:
+    input:
+        image="results/{exp}/tables/detector_max.parquet",
+        summary="results/{exp}/tables/detector_max_summary.parquet",
+    output:
+        pdf="results/{exp}/figures/fig07_detector_max.pdf",
+        png="results/{exp}/figures/fig07_detector_max.png",
+    log:
+        "results/{exp}/logs/plot_detector_max.log",
+    script:
+        "../workflow/scripts/plot_detector_max.py"

@@ -1,0 +1,8 @@
+import sys
+
+sys.stderr = open(snakemake.log[0], "w", buffering=1)
+
+from advtrace.tables import concat_tables, write_table
+
+for name in ("detectability", "detector_training", "detector_max", "detector_max_summary"):
+    write_table(concat_tables(list(snakemake.input[name]), name), snakemake.output[name], name)

@@ -1,0 +1,22 @@
+import sys
+
+sys.stderr = open(snakemake.log[0], "w", buffering=1)
+
+from advtrace import detectors, perturbations
+from advtrace.data import load_dataset
+from advtrace.runtime import setup_job
+from advtrace.tables import write_table
+from advtrace.training import model_from_data
+
+device = setup_job(snakemake.threads, snakemake.params.device)
+cfg = snakemake.params.cfg
+data = load_dataset(snakemake.input.dataset)
+test_perts = {}
+for path in snakemake.input.test:
+    pert = perturbations.load(path)
+    test_perts[int(pert["epoch"])] = pert
+df = detectors.evaluate_detectors(
+    list(snakemake.input.detectors), test_perts, data, snakemake.wildcards.attack, cfg["mode"], cfg["batch_size"],
+    device, classifier_factory=lambda: model_from_data(cfg["model"], data),
+)
+write_table(df, snakemake.output.table, "detectability")
