@@ -7,7 +7,12 @@ rule plot_learning_curves:
         table="results/{exp}/tables/learning_curve.parquet",
     output:
         pdf="results/{exp}/figures/fig08_learning_curves.pdf",
-        png="results/{exp}/figures/fig08_learning_curves.png",
+        png=report(
+            "results/{exp}/figures/fig08_learning_curves.png",
+            caption="../workflow/report/fig08.rst",
+            category="{exp}",
+            subcategory="Fig. 08",
+        ),
     log:
         "results/{exp}/logs/plot_learning_curves.log",
     script:

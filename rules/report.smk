@@ -8,6 +8,12 @@ rule claims:
     output:
         table="results/{exp}/tables/claims.parquet",
         markdown="results/{exp}/claims.md",
+        html=report(
+            "results/{exp}/claims.html",
+            caption="../workflow/report/claims.rst",
+            category="{exp}",
+            subcategory="Claims scorecard",
+        ),
     log:
         "results/{exp}/logs/claims.log",
     script:

@@ -116,7 +116,12 @@ rule plot_stability_profiles:
         summary="results/{exp}/tables/stability_summary.parquet",
     output:
         pdf="results/{exp}/figures/fig01_stability_profiles.pdf",
-        png="results/{exp}/figures/fig01_stability_profiles.png",
+        png=report(
+            "results/{exp}/figures/fig01_stability_profiles.png",
+            caption="../workflow/report/fig01.rst",
+            category="{exp}",
+            subcategory="Fig. 01",
+        ),
     log:
         "results/{exp}/logs/plot_stability_profiles.log",
     script:
@@ -129,7 +134,12 @@ rule plot_sharedness_vs_stability:
         correlation="results/{exp}/tables/stability_correlation.parquet",
     output:
         pdf="results/{exp}/figures/fig02_sharedness_vs_stability.pdf",
-        png="results/{exp}/figures/fig02_sharedness_vs_stability.png",
+        png=report(
+            "results/{exp}/figures/fig02_sharedness_vs_stability.png",
+            caption="../workflow/report/fig02.rst",
+            category="{exp}",
+            subcategory="Fig. 02",
+        ),
     log:
         "results/{exp}/logs/plot_sharedness_vs_stability.log",
     script:
@@ -141,7 +151,12 @@ rule plot_transfer_error:
         table="results/{exp}/tables/transfer_error.parquet",
     output:
         pdf="results/{exp}/figures/fig09_transfer_error.pdf",
-        png="results/{exp}/figures/fig09_transfer_error.png",
+        png=report(
+            "results/{exp}/figures/fig09_transfer_error.png",
+            caption="../workflow/report/fig09.rst",
+            category="{exp}",
+            subcategory="Fig. 09",
+        ),
     log:
         "results/{exp}/logs/plot_transfer_error.log",
     script:
@@ -153,7 +168,12 @@ rule plot_maxmin_minmax:
         summary="results/{exp}/tables/stability_summary.parquet",
     output:
         pdf="results/{exp}/figures/fig10_maxmin_minmax.pdf",
-        png="results/{exp}/figures/fig10_maxmin_minmax.png",
+        png=report(
+            "results/{exp}/figures/fig10_maxmin_minmax.png",
+            caption="../workflow/report/fig10.rst",
+            category="{exp}",
+            subcategory="Fig. 10",
+        ),
     log:
         "results/{exp}/logs/plot_maxmin_minmax.log",
     script:
@@ -166,7 +186,12 @@ rule plot_sharedness:
         summary="results/{exp}/tables/sharedness_summary.parquet",
     output:
         pdf="results/{exp}/figures/fig11_sharedness.pdf",
-        png="results/{exp}/figures/fig11_sharedness.png",
+        png=report(
+            "results/{exp}/figures/fig11_sharedness.png",
+            caption="../workflow/report/fig11.rst",
+            category="{exp}",
+            subcategory="Fig. 11",
+        ),
     log:
         "results/{exp}/logs/plot_sharedness.log",
     script:

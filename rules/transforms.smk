@@ -41,11 +41,16 @@ def transforms_parts(wildcards):
 
 
 def transforms_figure_outputs():
-    return {
-        f"{attack}_{ext}": f"results/{{exp}}/figures/{slug}.{ext}"
-        for attack, (_, slug) in TRANSFORMS_FIGURES.items()
-        for ext in ("pdf", "png")
-    }
+    outputs = {}
+    for attack, (number, slug) in TRANSFORMS_FIGURES.items():
+        outputs[f"{attack}_pdf"] = f"results/{{exp}}/figures/{slug}.pdf"
+        outputs[f"{attack}_png"] = report(
+            f"results/{{exp}}/figures/{slug}.png",
+            caption=f"../workflow/report/fig{number:02d}.rst",
+            category="{exp}",
+            subcategory=f"Fig. {number:02d}",
+        )
+    return outputs
 
 
 rule destruction_sweep:

@@ -157,9 +157,19 @@ rule plot_universal_accuracy:
         table="results/{exp}/tables/universal_accuracy.parquet",
     output:
         fig03_pdf="results/{exp}/figures/fig03_universal_accuracy.pdf",
-        fig03_png="results/{exp}/figures/fig03_universal_accuracy.png",
+        fig03_png=report(
+            "results/{exp}/figures/fig03_universal_accuracy.png",
+            caption="../workflow/report/fig03.rst",
+            category="{exp}",
+            subcategory="Fig. 03",
+        ),
         fig12_pdf="results/{exp}/figures/fig12_universal_train_vs_test.pdf",
-        fig12_png="results/{exp}/figures/fig12_universal_train_vs_test.png",
+        fig12_png=report(
+            "results/{exp}/figures/fig12_universal_train_vs_test.png",
+            caption="../workflow/report/fig12.rst",
+            category="{exp}",
+            subcategory="Fig. 12",
+        ),
     params:
         plot=universal_accuracy_plot_params,
     log:
@@ -173,9 +183,19 @@ rule plot_universal_images:
         table="results/{exp}/tables/universal_images.parquet",
     output:
         fig04_pdf="results/{exp}/figures/fig04_universal_perturbations.pdf",
-        fig04_png="results/{exp}/figures/fig04_universal_perturbations.png",
+        fig04_png=report(
+            "results/{exp}/figures/fig04_universal_perturbations.png",
+            caption="../workflow/report/fig04.rst",
+            category="{exp}",
+            subcategory="Fig. 04",
+        ),
         fig13_pdf="results/{exp}/figures/fig13_universal_perturbations_test.pdf",
-        fig13_png="results/{exp}/figures/fig13_universal_perturbations_test.png",
+        fig13_png=report(
+            "results/{exp}/figures/fig13_universal_perturbations_test.png",
+            caption="../workflow/report/fig13.rst",
+            category="{exp}",
+            subcategory="Fig. 13",
+        ),
     params:
         plot=universal_images_plot_params,
     log:

@@ -15,6 +15,7 @@ digits model cannot match CIFAR-10 numbers and need not.
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 from typing import Callable
 
@@ -317,3 +318,20 @@ def claims_markdown(df: pd.DataFrame) -> str:
         lines.append(f"| `{r.claim}` | {r.section} | {r.statement} | {r.paper_value} | {r.criterion} | "
                      f"{r.measured} | {mark.get(r.status, r.status)} |")
     return "\n".join(lines) + "\n"
+
+
+def claims_html(df: pd.DataFrame) -> str:
+    """The scorecard as a standalone HTML page (embedded in the Snakemake report)."""
+    exp = df["experiment"].iloc[0] if len(df) else "?"
+    colour = {"holds": "#d4edda", "does not hold": "#f8d7da"}
+    rows = "".join(
+        f'<tr style="background:{colour.get(r.status, "#eeeeee")}"><td><code>{html.escape(r.claim)}</code></td>'
+        f"<td>{html.escape(r.section)}</td><td>{html.escape(r.statement)}</td><td>{html.escape(r.paper_value)}</td>"
+        f"<td>{html.escape(r.criterion)}</td><td>{html.escape(r.measured)}</td><td>{html.escape(r.status)}</td></tr>"
+        for r in df.itertuples()
+    )
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>Claims: {html.escape(exp)}</title></head>"
+            f"<body><h1>Claims scorecard: {html.escape(exp)}</h1><table border='1' cellpadding='4' "
+            "style='border-collapse:collapse;font-family:sans-serif;font-size:13px'>"
+            "<tr><th>claim</th><th>paper</th><th>statement</th><th>paper value</th><th>criterion</th>"
+            f"<th>measured</th><th>verdict</th></tr>{rows}</table></body></html>\n")
