@@ -109,10 +109,14 @@ def generate(model: Callable, x_pool: torch.Tensor, y_pool: torch.Tensor | None,
                 for b in idx:
                     x = pool[b]
                     x = to_float(x) if x.dtype == torch.uint8 else x.float()
-                    xi_req = xi.detach().requires_grad_(True)
-                    value = objective(model, (x + xi_req).clamp(0.0, 1.0), None if labels is None else labels[b])
-                    (grad,) = torch.autograd.grad(value, xi_req)
-                    step += grad.sign()
+                    # ∇_x J(θ, x_j + Ξ) at the perturbed input clipped to the valid range, as App. D
+                    # writes it; differentiating through the clip instead would give a zero gradient
+                    # wherever x + Ξ sits on the range boundary (e.g. the black digit background)
+                    # and freeze Ξ there. Summing the m per-input gradients gives the sign of ∇^D.
+                    z = (x + xi).clamp_(0.0, 1.0).requires_grad_(True)
+                    value = objective(model, z, None if labels is None else labels[b])
+                    (grad,) = torch.autograd.grad(value, z)
+                    step += grad.sum(0).sign()
                     total += value.detach().float()
                 xi = (xi + (alpha / batches) * step).clamp_(-eps, eps)
                 if history is not None:
