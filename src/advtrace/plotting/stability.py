@@ -8,6 +8,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from ..stability_plan import CASE_TEXT, SHARED_PCT
 from ..stability_plan import EXAMPLE_CASES as CASES
@@ -63,6 +64,14 @@ def stability_profiles(profile: pd.DataFrame, summary: pd.DataFrame, title: str 
     return fig
 
 
+def _log_ticks(axis, values: pd.Series) -> None:
+    """Readable log-axis labels: decades only, or 1-2-5 steps where the data span < 2 decades."""
+    axis.set_minor_formatter(NullFormatter())  # minor labels collide
+    if len(values) and np.log10(values.max() / values.min()) < 2:
+        axis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+        axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+
+
 def sharedness_vs_stability(svs: pd.DataFrame, corr: pd.DataFrame, title: str = "") -> plt.Figure:
     """Fig. 2: log-log scatter of J^Δ_current,train vs J^Δ_future,test with the Pearson r (log-log)."""
     style()
@@ -77,6 +86,8 @@ def sharedness_vs_stability(svs: pd.DataFrame, corr: pd.DataFrame, title: str = 
                        label=f"{lab} (n={len(g)})")
     ax.set_xscale("log")
     ax.set_yscale("log")
+    _log_ticks(ax.xaxis, used["j_current_train"])
+    _log_ticks(ax.yaxis, used["j_future_test"])
     if len(used) >= 2:
         lx, ly = np.log10(used["j_current_train"]), np.log10(used["j_future_test"])
         slope, icpt = np.polyfit(lx, ly, 1)
@@ -163,8 +174,9 @@ def maxmin_minmax(summary: pd.DataFrame, title: str = "") -> plt.Figure:
     ax.set_xlabel("MinMax = max$_{t_2}$ min$_{t_1}$ P\n(large: one model resists every perturbation)")
     ax.set_ylabel("MaxMin = min$_{t_1}$ max$_{t_2}$ P\n(large: every perturbation fails under some model)")
     kw = {"fontsize": 9, "color": "0.35", "transform": ax.transAxes, "style": "italic"}
-    ax.text(0.97, 0.97, "robust to all", ha="right", va="top", **kw)
-    ax.text(0.03, 0.97, "oscillation", ha="left", va="top", **kw)
+    # corner names, written below the diagonal (always empty: MinMax <= MaxMin)
+    ax.text(0.03, 0.97, "oscillation (upper left)", ha="left", va="top", **kw)
+    ax.text(0.97, 0.45, "robust to all\n(upper right)", ha="right", va="bottom", **kw)
     ax.text(0.97, 0.03, "stable perturbation\n(lower left)", ha="right", va="bottom", **kw)
     stable = int((summary["maxmin"] < 0.5).sum())
     osc = int(((summary["maxmin"] >= 0.5) & (summary["minmax"] < 0.5)).sum())
