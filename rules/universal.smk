@@ -40,6 +40,7 @@ def universal_evaluate_params(wildcards):
         "eps": u["eps"],
         "eval_set": u["eval_set"],
         "batch_size": u["eval_batch_size"],
+        "random_draws": u["random_draws"],
     }
 
 

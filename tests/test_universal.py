@@ -203,6 +203,21 @@ def test_accuracy_under_matches_independent_computation():
     assert res == {"clean": (clean, 37), "u": (pert, 37)}
 
 
+def test_random_sign_row_is_mean_over_seeded_draws():
+    model = _linear_model()
+    g = torch.Generator().manual_seed(5)
+    x8 = torch.randint(0, 256, (50, 1, 4, 4), generator=g, dtype=torch.uint8)
+    y = torch.randint(0, 5, (50,), generator=g)
+    eps = 0.3
+    df = accuracy_rows(model, 7, x8, y, {}, eps, seed=3, batch_size=16, device="cpu", random_draws=3)
+    gen = torch.Generator().manual_seed(seed_for(3, "random_sign", 7))
+    draws = [random_sign((1, 4, 4), eps, gen) for _ in range(3)]
+    expected = np.mean([c / n for c, n in accuracy_under(model, x8, y, dict(enumerate(draws)), 50, "cpu").values()])
+    row = df[df["perturbation"] == "random_sign"].iloc[0]
+    assert row["accuracy"] == pytest.approx(expected) and row["n"] == 50 and row["source_epoch"] == -1
+    assert list(df["perturbation"]) == ["random_sign", "clean"]
+
+
 def _digits_model():
     """A small MLP trained (full batch, ~1 s) on scikit-learn's digits: a real classifier."""
     from sklearn.datasets import load_digits
@@ -294,6 +309,7 @@ BAD = [
     ("image_epochs", [0, 7], "universal.image_epochs: [7] have no universal perturbation; allowed: [0, 1, 2, 3, 5, 10]"),
     ("amplify", 0, "universal.amplify"),
     ("iterations", 0, "universal.iterations"),
+    ("random_draws", 0, "universal.random_draws"),
 ]
 
 

@@ -44,7 +44,7 @@ SCHEMAS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
         "random ±ε sign baselines (Figs. 3, 12; results/{exp}/tables/universal_accuracy.parquet).",
         {
             "epoch": ("int64", "adversarial-training epoch of the evaluated model (0 = pretrained model)"),
-            "perturbation": ("string", "clean, universal, or random_sign (every pixel ±ε, seeded per epoch)"),
+            "perturbation": ("string", "clean, universal, or random_sign (every pixel ±ε; mean over universal.random_draws seeded draws per epoch)"),
             "source_split": ("string", "split the universal perturbation was generated on: train or test; "
                                        "none for clean and random_sign"),
             "source_epoch": ("int64", "epoch of the model the universal perturbation was generated for "

@@ -155,23 +155,35 @@ def accuracy_under(model: nn.Module, x_uint8: torch.Tensor, y: torch.Tensor, per
 
 def accuracy_rows(model: nn.Module, epoch: int, x_uint8: torch.Tensor, y: torch.Tensor,
                   universal: Mapping[tuple[str, int], torch.Tensor], eps: float, seed: int, batch_size: int,
-                  device: torch.device | str) -> pd.DataFrame:
+                  device: torch.device | str, random_draws: int = 1) -> pd.DataFrame:
     """Rows of the `universal_accuracy` table for the model of `epoch` on the evaluation set.
 
     `universal` maps (source_split, source_epoch) to a universal perturbation (C×H×W, [0,1]
-    units); `eps` in [0,1] units is the bound of the random ±ε sign baseline (seeded by the
-    experiment seed and `epoch`). Adds a clean row and a random-sign row."""
+    units). Adds a clean row and a random-sign row: the mean accuracy over `random_draws`
+    random ±ε sign perturbations (`eps` in [0,1] units), seeded by the experiment seed and `epoch`."""
+    if random_draws < 1:
+        raise ValueError(f"random_draws must be >= 1, got {random_draws}")
     gen = torch.Generator().manual_seed(seed_for(seed, "random_sign", epoch))
     shape = x_uint8.shape[1:]
-    perts: dict = {(CLEAN, NO_SOURCE, -1): None, (RANDOM_SIGN, NO_SOURCE, -1): random_sign(shape, eps, gen)}
+    perts: dict = {(CLEAN, NO_SOURCE, -1): None}
+    for r in range(random_draws):
+        perts[("draw", r)] = random_sign(shape, eps, gen)
     for (split, src_epoch), xi in sorted(universal.items()):
         if tuple(xi.shape) != tuple(shape):
             raise ValueError(f"universal perturbation {split}/{src_epoch} has shape {tuple(xi.shape)}, "
                              f"images have {tuple(shape)}")
         perts[(UNIVERSAL, split, int(src_epoch))] = xi
     res = accuracy_under(model, x_uint8, y, perts, batch_size, device)
-    rows = []
-    for (kind, split, src_epoch), (c, n) in res.items():
+    draws = [c / n for key, (c, n) in res.items() if key[0] == "draw"]
+    n = len(y)
+    rows = [{"epoch": int(epoch), "perturbation": RANDOM_SIGN, "source_split": NO_SOURCE, "source_epoch": -1,
+             "eps": eps * 255.0, "accuracy": float(np.mean(draws)), "n": n}]
+    log.info("epoch %d, random ±ε sign: mean accuracy %.4f over %d draws (min %.4f, max %.4f; n=%d)", epoch,
+             rows[0]["accuracy"], len(draws), min(draws), max(draws), n)
+    for key, (c, n) in res.items():
+        if key[0] == "draw":
+            continue
+        kind, split, src_epoch = key
         rows.append({"epoch": int(epoch), "perturbation": kind, "source_split": split, "source_epoch": src_epoch,
                      "eps": 0.0 if kind == CLEAN else eps * 255.0, "accuracy": c / n, "n": n})
         log.info("epoch %d, %s %s %s: accuracy %.4f (n=%d)", epoch, kind, split,
