@@ -53,6 +53,8 @@ SCHEMAS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
             "n_effective": ("int64", "inputs classified correctly clean and wrongly adversarial under θ_t (the denominator)"),
             "n_destroyed": ("int64", "effective inputs classified correctly after the transformation (the numerator)"),
             "destruction_rate": ("float64", "n_destroyed / n_effective; NaN when n_effective = 0"),
+            "clean_accuracy_transformed": ("float64", "context, not part of the rate: accuracy of θ_t on the set's clean "
+                                           "inputs after the same transformation (same noise draws)"),
         },
     ),
 }
