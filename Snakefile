@@ -20,6 +20,7 @@ include: "rules/train.smk"
 include: "rules/perturb.smk"
 include: "rules/transforms.smk"
 include: "rules/plots.smk"
+include: "rules/report.smk"
 
 
 rule all:
