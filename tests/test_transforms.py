@@ -283,3 +283,38 @@ def test_destruction_schema_registered():
     cols = SCHEMAS["destruction"][1]
     df = coerce(pd.DataFrame({c: [] for c in cols}), "destruction")
     assert list(df.columns) == list(cols)
+
+
+# --- claims scorecard (Sec. 3.3, App. F) ------------------------------------------------------
+
+def destruction_table(rate0, rate1, noise0, noise1):
+    """Synthetic destruction table: epoch 0 and 5, rates per transform family (noise: weak, strong)."""
+    from advtrace.tables import coerce
+
+    rows = []
+    for epoch, rate, (weak, strong) in ((0, rate0, noise0), (5, rate1, noise1)):
+        for attack in ("BI", "FGSM", "DeepFool"):
+            for t, strengths in (("brightness", [-20, 0, 20]), ("contrast", [0.8, 1.0, 1.2]), ("blur", [0, 1.0]),
+                                 ("noise", [0, 2, 4, 10, 20])):
+                for st in strengths:
+                    r = 0.0 if st == T.IDENTITY[t] else (rate if t != "noise" else (weak if st < 5 else strong))
+                    rows.append({"attack": attack, "epoch": epoch, "transform": t, "strength": float(st),
+                                 "n_inputs": 100, "n_effective": 50, "n_destroyed": int(50 * r),
+                                 "destruction_rate": r, "clean_accuracy_transformed": 0.9})
+    return coerce(pd.DataFrame(rows), "destruction")
+
+
+def test_destruction_claims_verdicts():
+    from advtrace.claims import evaluate_claims
+
+    paper_like = evaluate_claims({"destruction": destruction_table(0.1, 0.4, (0.02, 0.6), (0.1, 0.3))}, "x")
+    st = paper_like.set_index("claim")["status"]
+    assert st["destruction_raised_brightness_contrast_blur"] == "holds"
+    assert st["destruction_weak_noise_lower_at_epoch0"] == "holds"
+    assert st["destruction_strong_noise_higher_at_epoch0"] == "holds"
+    assert st["destruction_noise_lower_after_training_other_attacks"] == "holds"
+    measured = paper_like.set_index("claim")["measured"]["destruction_raised_brightness_contrast_blur"]
+    assert "brightness 10->40" in measured and "9 of 9 raised" in measured
+    opposite = evaluate_claims({"destruction": destruction_table(0.4, 0.1, (0.3, 0.1), (0.02, 0.9))}, "x")
+    assert (opposite.set_index("claim").loc[[c for c in opposite["claim"] if c.startswith("destruction")], "status"]
+            == "does not hold").all()
