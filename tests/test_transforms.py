@@ -11,7 +11,8 @@ from scipy.signal import correlate2d
 
 from advtrace import transforms as T
 from advtrace.config import ConfigError, validate_experiment
-from advtrace.destruction import destruction_counts, destruction_rate, destruction_rows, settings, sweep
+from advtrace.destruction import (destruction_counts, destruction_rate, destruction_rows, epoch_rows, settings, sweep,
+                                  transformed_accuracy)
 from advtrace.data import SampleSet
 from advtrace.models import PreActResNet18
 
@@ -197,6 +198,17 @@ def test_sweep_matches_independent_computation(model):
     assert (df["destruction_rate"] > 0).any()
 
 
+def test_transformed_accuracy_matches_independent_computation(model):
+    x, y, _ = fooled_inputs(model)
+    acc = transformed_accuracy(model, x, y, SWEEPS, noise_seed=3, batch_size=16)
+    z = T.standard_noise(x.shape, 3)
+    for row in acc.itertuples():
+        expected = float((predict(model, T.apply(row.transform, x, row.strength, z)) == y).float().mean())
+        assert row.clean_accuracy_transformed == pytest.approx(expected)
+    identity = acc[acc["strength"] == acc["transform"].map(T.IDENTITY)]["clean_accuracy_transformed"].tolist()
+    assert identity == pytest.approx([float((predict(model, x) == y).float().mean())] * 4)
+
+
 def test_sweep_without_effective_perturbations_gives_nan(model):
     x, y, _ = fooled_inputs(model)
     pc = predict(model, x)
@@ -214,7 +226,14 @@ def test_destruction_rows_schema_and_checks(model):
     cfg = {"batch_size": 8, "noise_seed": 0, "sweeps": SWEEPS}
     df = destruction_rows(model, s, stored, "BI", 3, cfg, torch.device("cpu"))
     assert list(df.columns) == ["attack", "epoch", "transform", "strength", "n_inputs", "n_effective",
-                                "n_destroyed", "destruction_rate"]
+                                "n_destroyed", "destruction_rate", "clean_accuracy_transformed"]
+    clean_acc = float((predict(model, x.to(torch.uint8).float()) == y).float().mean())
+    identity = df[df["strength"] == df["transform"].map(T.IDENTITY)]
+    assert identity["clean_accuracy_transformed"].tolist() == pytest.approx([clean_acc] * 4)
+    both = epoch_rows(model, s, {"BI": stored, "FGSM": {**stored, "delta": delta * 0}}, 3, cfg, torch.device("cpu"))
+    assert set(both["attack"]) == {"BI", "FGSM"} and len(both) == 2 * len(df)
+    assert (both[both["attack"] == "FGSM"]["n_effective"] == 0).all()  # zero perturbation: nothing effective
+    assert both[both["attack"] == "BI"].reset_index(drop=True).equals(df)
     assert (df["attack"] == "BI").all() and (df["epoch"] == 3).all() and (df["n_inputs"] == 32).all()
     assert df["n_destroyed"].le(df["n_effective"]).all()
     with pytest.raises(ValueError, match="epoch"):
@@ -264,3 +283,38 @@ def test_destruction_schema_registered():
     cols = SCHEMAS["destruction"][1]
     df = coerce(pd.DataFrame({c: [] for c in cols}), "destruction")
     assert list(df.columns) == list(cols)
+
+
+# --- claims scorecard (Sec. 3.3, App. F) ------------------------------------------------------
+
+def destruction_table(rate0, rate1, noise0, noise1):
+    """Synthetic destruction table: epoch 0 and 5, rates per transform family (noise: weak, strong)."""
+    from advtrace.tables import coerce
+
+    rows = []
+    for epoch, rate, (weak, strong) in ((0, rate0, noise0), (5, rate1, noise1)):
+        for attack in ("BI", "FGSM", "DeepFool"):
+            for t, strengths in (("brightness", [-20, 0, 20]), ("contrast", [0.8, 1.0, 1.2]), ("blur", [0, 1.0]),
+                                 ("noise", [0, 2, 4, 10, 20])):
+                for st in strengths:
+                    r = 0.0 if st == T.IDENTITY[t] else (rate if t != "noise" else (weak if st < 5 else strong))
+                    rows.append({"attack": attack, "epoch": epoch, "transform": t, "strength": float(st),
+                                 "n_inputs": 100, "n_effective": 50, "n_destroyed": int(50 * r),
+                                 "destruction_rate": r, "clean_accuracy_transformed": 0.9})
+    return coerce(pd.DataFrame(rows), "destruction")
+
+
+def test_destruction_claims_verdicts():
+    from advtrace.claims import evaluate_claims
+
+    paper_like = evaluate_claims({"destruction": destruction_table(0.1, 0.4, (0.02, 0.6), (0.1, 0.3))}, "x")
+    st = paper_like.set_index("claim")["status"]
+    assert st["destruction_raised_brightness_contrast_blur"] == "holds"
+    assert st["destruction_weak_noise_lower_at_epoch0"] == "holds"
+    assert st["destruction_strong_noise_higher_at_epoch0"] == "holds"
+    assert st["destruction_noise_lower_after_training_other_attacks"] == "holds"
+    measured = paper_like.set_index("claim")["measured"]["destruction_raised_brightness_contrast_blur"]
+    assert "brightness 10->40" in measured and "9 of 9 raised" in measured
+    opposite = evaluate_claims({"destruction": destruction_table(0.4, 0.1, (0.3, 0.1), (0.02, 0.9))}, "x")
+    assert (opposite.set_index("claim").loc[[c for c in opposite["claim"] if c.startswith("destruction")], "status"]
+            == "does not hold").all()

@@ -38,6 +38,9 @@ def test_smoke_destruction_table(smoke_transforms):
     assert df["n_effective"].between(0, n_set).all() and df["n_destroyed"].between(0, df["n_effective"]).all()
     # one denominator per (attack, epoch): it depends on the clean and adversarial predictions only
     assert (df.groupby(["attack", "epoch"])["n_effective"].nunique() == 1).all()
+    # the clean-input context column depends on (epoch, transform, strength), not on the attack
+    assert df["clean_accuracy_transformed"].between(0, 1).all()
+    assert (df.groupby(["epoch", "transform", "strength"])["clean_accuracy_transformed"].nunique() == 1).all()
     for row in df.itertuples():
         if row.n_effective == 0:
             assert math.isnan(row.destruction_rate)

@@ -284,6 +284,76 @@ CLAIMS += [
 ]
 
 
+# --- Sec. 3.3, App. F: destruction rates (destruction table, Figs. 5, 14, 15) ---------------------
+_IDENTITY = {"brightness": 0.0, "contrast": 1.0, "blur": 0.0, "noise": 0.0}
+
+
+def _pooled(d: pd.DataFrame, attack: str, transform: str, epoch: int, lo: float = -np.inf, hi: float = np.inf) -> float:
+    """Destruction rate pooled over the non-identity strengths in (lo, hi): Σ destroyed / Σ effective."""
+    m = ((d["attack"] == attack) & (d["transform"] == transform) & (d["epoch"] == epoch)
+         & (d["strength"] != _IDENTITY[transform]) & (d["strength"] > lo) & (d["strength"] < hi))
+    n = d.loc[m, "n_effective"].sum()
+    return float(d.loc[m, "n_destroyed"].sum() / n) if n else float("nan")
+
+
+def _first_last(d: pd.DataFrame) -> tuple[int, int]:
+    epochs = sorted(d["epoch"].unique())
+    return int(epochs[0]), int(epochs[-1])
+
+
+def _destruction_raised(d):
+    e0, e1 = _first_last(d)
+    parts, ok = [], []
+    for attack in ("BI", "FGSM", "DeepFool"):
+        vals = []
+        for t in ("brightness", "contrast", "blur"):
+            a, b = _pooled(d, attack, t, e0), _pooled(d, attack, t, e1)
+            ok.append(b > a)
+            vals.append(f"{t} {100 * a:.0f}->{100 * b:.0f}")
+        parts.append(f"{attack}: " + ", ".join(vals))
+    return f"% at epoch {e0} -> {e1}; " + "; ".join(parts) + f" ({sum(ok)} of {len(ok)} raised)", all(ok)
+
+
+def _noise_weak(d):
+    e0, e1 = _first_last(d)
+    a, b = _pooled(d, "BI", "noise", e0, hi=5), _pooled(d, "BI", "noise", e1, hi=5)
+    return f"BI, 0 < σ < 5: epoch {e0} {100 * a:.1f} % vs epoch {e1} {100 * b:.1f} %", bool(a < b)
+
+
+def _noise_strong(d):
+    e0, e1 = _first_last(d)
+    a, b = _pooled(d, "BI", "noise", e0, lo=7), _pooled(d, "BI", "noise", e1, lo=7)
+    return f"BI, σ > 7: epoch {e0} {100 * a:.1f} % vs epoch {e1} {100 * b:.1f} %", bool(a > b)
+
+
+def _noise_other_attacks(d):
+    e0, e1 = _first_last(d)
+    vals = {att: (_pooled(d, att, "noise", e0), _pooled(d, att, "noise", e1)) for att in ("FGSM", "DeepFool")}
+    text = "; ".join(f"{att}: epoch {e0} {100 * a:.0f} % vs epoch {e1} {100 * b:.0f} %" for att, (a, b) in vals.items())
+    return text, all(b < a for a, b in vals.values())
+
+
+CLAIMS += [
+    Claim("destruction_raised_brightness_contrast_blur", "Sec. 3.3, App. F",
+          "Adversarial training increases the destruction rate under brightness, contrast and blur (BI, FGSM, DeepFool)",
+          "Figs. 5, 14, 15 (curves of later epochs lie higher)",
+          "rate pooled over the non-identity strengths, last analysed epoch > epoch 0, for all 9 (attack, transform)",
+          ("destruction",), _destruction_raised),
+    Claim("destruction_weak_noise_lower_at_epoch0", "Sec. 3.3",
+          "Without adversarial training the destruction rate under weak Gaussian noise is smaller",
+          "Fig. 5, σ < 5", "BI, pooled over 0 < σ < 5 ([0,255] units): epoch 0 < last analysed epoch",
+          ("destruction",), _noise_weak),
+    Claim("destruction_strong_noise_higher_at_epoch0", "Sec. 3.3",
+          "Without adversarial training the destruction rate under strong Gaussian noise is considerably higher",
+          "Fig. 5, σ > 7", "BI, pooled over σ > 7 ([0,255] units): epoch 0 > last analysed epoch",
+          ("destruction",), _noise_strong),
+    Claim("destruction_noise_lower_after_training_other_attacks", "App. F",
+          "For FGSM and DeepFool, adversarial training lowers the destruction rate under Gaussian noise",
+          "Figs. 14, 15", "pooled over all σ > 0: last analysed epoch < epoch 0 for FGSM and DeepFool",
+          ("destruction",), _noise_other_attacks),
+]
+
+
 def evaluate_claims(tables: dict[str, pd.DataFrame], experiment: str) -> pd.DataFrame:
     """Evaluate every claim whose tables are present; the others are marked not measured."""
     rows = []

@@ -108,13 +108,35 @@ def sweep(model: nn.Module, x_adv: torch.Tensor, labels: torch.Tensor, pred_clea
     return pd.DataFrame(rows, columns=["transform", "strength", "n_effective", "n_destroyed", "destruction_rate"])
 
 
+@torch.inference_mode()
+def transformed_accuracy(model: nn.Module, x: torch.Tensor, labels: torch.Tensor, sweeps: dict[str, list[float]],
+                         noise_seed: int, batch_size: int) -> pd.DataFrame:
+    """Accuracy on the *clean* images `x` ([0,255]) after each (transform, strength), with the same
+    noise draws as :func:`sweep`. Context for the destruction rate, not part of it: a
+    transformation that already breaks the classifier on clean inputs cannot restore the correct
+    prediction of an adversarial one. Returns columns transform, strength, clean_accuracy_transformed."""
+    model.eval()
+    z = T.standard_noise(x.shape, noise_seed) if sweeps.get("noise") else None
+    rows = []
+    for name, strength in settings(sweeps):
+        pred = torch.cat([
+            _predict(model, T.apply(name, x[i:i + batch_size], strength, None if z is None else z[i:i + batch_size]),
+                     batch_size)
+            for i in range(0, len(labels), batch_size)
+        ]) if len(labels) else labels
+        acc = float((pred == labels).float().mean()) if len(labels) else float("nan")
+        rows.append({"transform": name, "strength": strength, "clean_accuracy_transformed": acc})
+    return pd.DataFrame(rows, columns=["transform", "strength", "clean_accuracy_transformed"])
+
+
 def destruction_rows(model: nn.Module, s: SampleSet, stored: dict, attack: str, epoch: int,
-                     cfg: dict, device: torch.device) -> pd.DataFrame:
+                     cfg: dict, device: torch.device, clean_accuracy: pd.DataFrame | None = None) -> pd.DataFrame:
     """Rows of the `destruction` table for one (attack, epoch).
 
     s: the sample set the perturbations were generated for; stored: ``perturbations.load()`` of
     the file for (attack, s, epoch); cfg: the experiment's ``transforms`` section (sweeps,
-    noise_seed, batch_size).
+    noise_seed, batch_size); clean_accuracy: :func:`transformed_accuracy` of θ_t on s (computed
+    here when not given).
     """
     if not torch.equal(stored["index"], s.index):
         raise ValueError(f"perturbations of set {stored.get('set')!r} do not match sample set {s.name!r} (indices differ)")
@@ -137,6 +159,9 @@ def destruction_rows(model: nn.Module, s: SampleSet, stored: dict, attack: str, 
     df.insert(0, "epoch", int(epoch))
     df.insert(0, "attack", attack)
     df.insert(4, "n_inputs", len(labels))
+    if clean_accuracy is None:
+        clean_accuracy = transformed_accuracy(model, x * T.MAX, labels, cfg["sweeps"], cfg["noise_seed"], bs)
+    df = df.merge(clean_accuracy, on=["transform", "strength"], how="left", validate="one_to_one")
     log.info("%s epoch %d: %d of %d inputs have an effective perturbation", attack, epoch,
              int(df["n_effective"].iloc[0]) if len(df) else 0, len(labels))
     return coerce(df, "destruction")
@@ -145,5 +170,8 @@ def destruction_rows(model: nn.Module, s: SampleSet, stored: dict, attack: str, 
 def epoch_rows(model: nn.Module, s: SampleSet, stored_by_attack: dict[str, dict], epoch: int, cfg: dict,
                device: torch.device) -> pd.DataFrame:
     """Rows of the `destruction` table for every attack at one epoch (θ_t loaded once by the caller)."""
-    frames = [destruction_rows(model, s, stored, attack, epoch, cfg, device) for attack, stored in stored_by_attack.items()]
+    x = to_float(s.x).to(device).mul_(T.MAX)
+    acc = transformed_accuracy(model, x, s.y.to(device), cfg["sweeps"], cfg["noise_seed"], cfg["batch_size"])
+    frames = [destruction_rows(model, s, stored, attack, epoch, cfg, device, acc)
+              for attack, stored in stored_by_attack.items()]
     return coerce(pd.concat(frames, ignore_index=True), "destruction")

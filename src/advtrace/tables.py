@@ -298,6 +298,21 @@ SCHEMAS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
             "mean_p_adv": ("float64", "mean predicted probability of 'adversarial' on test inputs plus the perturbation"),
             "mean_p_adv_clean": ("float64", "the same on the unperturbed test inputs (reference)"),
             "n": ("int64", "number of test inputs"),
+            "clean_accuracy_transformed": ("float64", "context, not part of the rate: accuracy of θ_t on the set's clean "
+                                           "inputs after the same transformation (same noise draws)"),
+        },
+    ),
+    "claims": (
+        "The claims scorecard: paper 000's quantitative statements vs this run (results/{exp}/tables/claims.parquet, claims.md).",
+        {
+            "experiment": ("string", "experiment name"),
+            "claim": ("string", "claim identifier"),
+            "section": ("string", "where paper 000 states it"),
+            "statement": ("string", "the statement"),
+            "paper_value": ("string", "the paper's number(s) (CIFAR-10 unless the claim says otherwise)"),
+            "criterion": ("string", "the direction or threshold checked on this run"),
+            "measured": ("string", "what this run measured"),
+            "status": ("string", "holds, does not hold, or not measured (its tables are not produced by this experiment)"),
         },
     ),
 }
