@@ -129,7 +129,7 @@ rule train_detector:
     params:
         cfg=detect_train_params,
         device=config["device"],
-    threads: 2
+    threads: 1
     resources:
         gpu=1,
     log:

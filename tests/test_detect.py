@@ -299,7 +299,7 @@ def _set(cfg, dotted, value):
 BAD = [
     ("detect.epochs", [0, 1, 4], "detect.epochs: [4] not in analysis.epochs"),
     ("detect.epochs", [0, 0], "detect.epochs"),
-    ("detect.fixed_epochs", [0, 2, 7], "detect.fixed_epochs: [7] not in detect.epochs"),
+    ("detect.fixed_epochs", [0, 1, 7], "detect.fixed_epochs: [7] not in detect.epochs"),
     ("detect.attacks", {"BI": "matrix", "PGD": "matrix"}, "detect.attacks.PGD: not an attack of perturb.attacks"),
     ("detect.attacks", {"BI": "full"}, "detect.attacks.BI"),
     ("detect.fig06_attacks", ["CW"], "detect.fig06_attacks: ['CW'] not in detect.attacks"),
