@@ -22,10 +22,11 @@ import time
 from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, ContextManager, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, ContextManager, Iterator, Mapping
 
-import torch
-import torch.nn as nn
+if TYPE_CHECKING:  # torch is imported where it is used: plot jobs import atomic_path without paying for torch
+    import torch
+    import torch.nn as nn
 
 log = logging.getLogger("advtrace")
 
@@ -56,6 +57,8 @@ def tune_allocator() -> bool:
 
 def resolve_device(spec: str = "auto") -> torch.device:
     """'auto' -> CUDA when present, else CPU. 'cuda' without a GPU is an error naming the fix."""
+    import torch
+
     if spec == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     dev = torch.device(spec)
@@ -106,6 +109,8 @@ def runtime_options_from_env() -> dict | None:
 
 
 def uses_channels_last(model: nn.Module, options: RuntimeOptions | None = None) -> bool:
+    import torch.nn as nn
+
     setting = (options or _options).channels_last
     if setting == "auto":
         return any(isinstance(m, nn.Conv2d) for m in model.modules())
@@ -114,6 +119,8 @@ def uses_channels_last(model: nn.Module, options: RuntimeOptions | None = None) 
 
 def prepare_model(model: nn.Module, options: RuntimeOptions | None = None) -> nn.Module:
     """Apply the layout and compile switches to a freshly built model (in place; returns it)."""
+    import torch
+
     options = options or _options
     if uses_channels_last(model, options):
         model = model.to(memory_format=torch.channels_last)
@@ -124,6 +131,8 @@ def prepare_model(model: nn.Module, options: RuntimeOptions | None = None) -> nn
 
 def autocast(device: torch.device, options: RuntimeOptions | None = None) -> ContextManager:
     """bf16 autocast on CUDA when ``amp`` is on; a no-op otherwise (CPU stays fp32)."""
+    import torch
+
     if (options or _options).amp and torch.device(device).type == "cuda":
         return torch.autocast("cuda", dtype=torch.bfloat16)
     return nullcontext()
@@ -132,6 +141,8 @@ def autocast(device: torch.device, options: RuntimeOptions | None = None) -> Con
 def setup_job(threads: int = 1, device: str = "auto", log_stream=None,
               runtime: Mapping[str, Any] | None = None) -> torch.device:
     """Common start of every compute job. `runtime`: speed switches (default: from the environment)."""
+    import torch
+
     setup_logging(log_stream)
     tuned = tune_allocator()
     torch.set_num_threads(max(1, int(threads)))
@@ -162,12 +173,16 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
 
 def save_torch(obj: Any, path: str | Path) -> None:
     """Atomic torch.save: a killed job never leaves a truncated file behind."""
+    import torch
+
     with atomic_path(path) as tmp:
         torch.save(obj, tmp)
 
 
 def load_torch(path: str | Path, map_location: Any = "cpu") -> Any:
     """Load tensors/state dicts as data only (weights_only=True): a checkpoint is never code."""
+    import torch
+
     return torch.load(path, map_location=map_location, weights_only=True)
 
 
