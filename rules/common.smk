@@ -1,4 +1,5 @@
 # Configuration is validated here, at parse time, before any job starts.
+import json
 import os
 import sys
 
@@ -19,6 +20,10 @@ try:
     EXPS = load_experiments(config, load_schema(ROOT / "config" / "schema.yaml"), ROOT, load_all=True)
 except ConfigError as err:
     raise WorkflowError(str(err)) from None
+
+# Speed switches (config/config.yaml top level) reach every job through the environment, where
+# advtrace.runtime.setup_job reads them; they are not params, so changing one re-runs nothing.
+os.environ["ADVTRACE_RUNTIME"] = json.dumps({k: config[k] for k in ("amp", "channels_last", "compile")})
 
 
 wildcard_constraints:
