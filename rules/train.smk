@@ -34,6 +34,8 @@ rule adv_train_epoch:
     threads: 2
     resources:
         gpu=1,
+    group:
+        adv_train_group
     log:
         "results/{exp}/logs/adv_train_epoch/{epoch}.log",
     benchmark:
