@@ -23,7 +23,6 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from . import datasets
 from .runtime import load_torch, log, save_torch
 from .tables import write_table
 
@@ -59,6 +58,8 @@ def split_indices(source_sizes: dict[str, int], splits: dict, seed: int) -> dict
 
 def prepare_dataset(dataset_cfg: dict, seed: int, out_path: str | Path, root: str | Path | None = None) -> dict:
     """Load the raw dataset, cut the splits, compute normalisation stats, write uint8 tensors."""
+    from . import datasets  # torchvision import is slow: only the data job pays for it
+
     raw = datasets.load_raw(dataset_cfg["name"], root or dataset_cfg["root"], dataset_cfg["download"],
                             dataset_cfg["image_size"])
     sizes = {k: len(v[1]) for k, v in raw.sources.items()}

@@ -1,0 +1,424 @@
+"""Adversarial attacks: small batched functions that return the perturbation ξ (here ``delta``).
+
+Conventions (the whole project relies on them)
+----------------------------------------------
+* **Images** are float32 tensors in [0, 1], shape N×C×H×W. Models take such images (the
+  normalisation is a layer inside the model) and return logits.
+* **Units.** ``eps`` and ``alpha`` are given in the same [0, 1] units as the images, i.e. they
+  are *already converted* from the papers' [0, 255] pixel units (ε = 4 in the paper is
+  ``eps=4/255`` here; an ℓ2 radius of 20 is ``eps=20/255``). The conversion happens once, in
+  :func:`advtrace.config.attack_kwargs`; nothing in this module rescales.
+* **Output.** Every attack returns δ (float32, shape of ``x``, on ``x``'s device) with
+  ``x + δ ∈ [0, 1]``; ℓ∞ attacks guarantee ‖δ‖∞ ≤ ε and ℓ2 attacks the per-sample ‖δ‖₂ ≤ ε (up
+  to float rounding, ~1e-7).
+* **Model state.** The model is switched to eval mode for the attack (so BatchNorm uses and never
+  updates its running statistics, dropout is off) and every submodule's previous mode is restored
+  afterwards (:func:`eval_mode`).
+* **Gradients** come from ``torch.autograd.grad(loss, delta)`` with respect to the input
+  perturbation only: no ``.backward()``, parameter ``.grad`` fields are never touched. The loss
+  J is the *summed* per-sample cross-entropy, so a sample's gradient does not depend on the batch
+  size or on the other samples (the model is in eval mode). Logits are cast to float32 before
+  the loss, so δ stays float32 when the model runs under autocast in reduced precision.
+* **Labels.** Which label an attack uses is the caller's choice: pass the true labels, or
+  ``predict(model, x)`` for predicted labels (avoids label leaking, paper 002 Sec. 4.2). ``y`` is
+  ignored by the least-likely / random-target attacks (their target comes from the model) and
+  defaults to the prediction for DeepFool.
+* Everything is batched (Python loops only over iterations and classes), device-agnostic (works
+  on CUDA when ``x`` is on CUDA) and deterministic given its inputs; ``step_rnd`` draws its target
+  classes from an explicit ``torch.Generator``.
+
+Attacks (``sgn`` = sign, Clip_ε = element-wise clipping to [−ε, ε], every step is followed by
+clipping ``x + ξ`` to [0, 1])
+------------------------------------------------------------------------------------------
+``fgsm``  Fast gradient sign method (Goodfellow et al., 2015; paper 001 Sec. 3.1 "Fast method",
+    paper 002 Eq. 1):  ξ = ε sgn ∇ₓJ(x, y).
+``bi``  Basic iterative ℓ∞ method (Kurakin et al., 2016; paper 001 Sec. 3.1, paper 000 Sec. 2):
+    ξ⁽⁰⁾ = 0,  ξ⁽ⁿ⁺¹⁾ = Clip_ε{ξ⁽ⁿ⁾ + α sgn ∇ₓJ(x + ξ⁽ⁿ⁾, y)}.
+    With one iteration and α = ε it equals ``fgsm`` bit for bit.
+``bi_l2``  Basic iterative ℓ2 method (paper 001 Sec. 3.1): a step of ℓ2 length α along the
+    normalised gradient, then projection onto the ℓ2 ball of radius ε around x:
+    ξ⁽ⁿ⁺¹⁾ = Project_ε{ξ⁽ⁿ⁾ + α g/‖g‖₂},  g = ∇ₓJ(x + ξ⁽ⁿ⁾, y),  Project_ε(ξ) = ξ·min(1, ε/‖ξ‖₂).
+    (Clipping x + ξ to [0, 1] afterwards only shrinks |ξ| element-wise, so ‖ξ‖₂ ≤ ε still holds.)
+``step_ll``  One-step least-likely class (paper 002 Sec. 2.2, Eq. 2):
+    ξ = −ε sgn ∇ₓJ(x, y_LL),  y_LL = argmin_y p(y | x) of the clean input.
+``step_rnd``  As ``step_ll`` with a target class drawn uniformly from all classes (paper 002:
+    "a random class"; it may coincide with the true class, as in the paper's definition).
+``iter_ll``  Iterative least-likely class (paper 002 Sec. 2.2), y_LL fixed from the clean input:
+    ξ⁽⁰⁾ = 0,  ξ⁽ⁿ⁺¹⁾ = Clip_ε{ξ⁽ⁿ⁾ − α sgn ∇ₓJ(x + ξ⁽ⁿ⁾, y_LL)}.
+``deepfool_l2`` / ``deepfool_linf``  DeepFool (Moosavi-Dezfooli et al., 2016) for the ℓ2 / ℓ∞
+    norm, see :func:`deepfool`.
+
+DeepFool variant
+----------------
+Paper 001 (Sec. 3.1) says it uses "the variant of DeepFool presented in the first version of the
+paper (arXiv:1511.04599v1)" because it was more stable than the final version, without saying how
+the versions differ, and the v1 text is not part of this project. We therefore implement the
+algorithm of the authors' reference code released together with v1 (github.com/LTS4/DeepFool,
+MATLAB ``adversarial_perturbation.m``, Nov. 2015, commit 4e58aae; its ℓp step, used here for ℓ∞,
+was added in Apr. 2016, commit be88b8a); its loop is the multi-class DeepFool loop of the paper.
+For the original class l = y (default: the model's prediction) and candidate classes k ≠ l:
+
+    x₀ = x,  r = 0;  while argmax f(x + (1+η)·r) = l and i < max_iter:
+        f'_k = f_k(x_i) − f_l(x_i),   w'_k = ∇f_k(x_i) − ∇f_l(x_i)        (f = logits)
+        k* = argmin_k |f'_k| / ‖w'_k‖_q           (q = dual norm: q = 2 for ℓ2, q = 1 for ℓ∞)
+        ℓ2:  r_i = |f'_k*| / ‖w'_k*‖₂² · w'_k*
+        ℓ∞:  r_i = |f'_k*| / ‖w'_k*‖₁ · sgn(w'_k*)
+        x_{i+1} = x_i + r_i,   r = r + r_i
+    return ξ = (1+η)·r
+
+i.e. the classifier is linearised at the accumulated point x + r (*without* the overshoot), the
+overshoot η (default 0.02) multiplies the total perturbation and the stopping test is made on
+x + (1+η)r; candidates are the ``num_classes − 1`` classes other than l with the largest clean
+logits (the reference code's ``labels_limit``, 10 there; ``None`` = all classes); no constant is
+added to the step. (The later 2017 PyTorch reference instead linearises at the overshot point and
+adds 1e-4 to every step.)
+
+Constraints, our additions (the reference code has none):
+
+* valid range: the iterate is kept a valid image, r ← clip(x + r + r_i, 0, 1) − x after every
+  step (as BI clips every iteration), and the stopping test uses x + clip((1+η)r); so a sample
+  stops only once the returned image really changes the label, and the linearisation point never
+  leaves [0, 1]. Inputs away from the range edges follow the reference algorithm exactly.
+* ``linf_bound`` (optional): the final perturbation is clipped to ‖ξ‖∞ ≤ ``linf_bound`` *after*
+  the iterations (paper 001 Sec. 4.2 "limit[s] changes of the DeepFool adversaries to an ℓ∞
+  distance of 6", i.e. 6/255, on ImageNet, to avoid clearly perceptible distortions). The bound
+  does not enter the iterations, so the perturbation keeps DeepFool's shape (and may no longer
+  fool the model) instead of drifting towards a sign pattern.
+
+Samples not classified as l at the start get ξ = 0; samples not fooled after ``max_iter`` steps
+return their last perturbation. Batched with masking: only samples still classified as l are
+forwarded in an iteration.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+ATTACKS = ("fgsm", "bi", "bi_l2", "deepfool_l2", "deepfool_linf", "step_ll", "step_rnd", "iter_ll")
+
+_TINY = 1e-12  # guards divisions by a zero gradient norm
+
+__all__ = [
+    "ATTACKS", "eval_mode", "predict", "fgsm", "bi", "bi_l2", "deepfool", "step_ll", "step_rnd",
+    "iter_ll", "run_attack", "attack_batched",
+]
+
+
+# --------------------------------------------------------------------------- helpers
+
+@contextmanager
+def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
+    """Put ``model`` in eval mode inside the block; restore every submodule's mode afterwards."""
+    modes = [(m, m.training) for m in model.modules()]
+    model.eval()
+    try:
+        yield model
+    finally:
+        for m, was_training in modes:
+            m.training = was_training
+
+
+@torch.no_grad()
+def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
+    """Predicted class (argmax of the logits) for every input, in eval mode, in chunks."""
+    with eval_mode(model):
+        out = [model(x[i:i + batch_size]).argmax(dim=1) for i in range(0, len(x), batch_size)]
+    return torch.cat(out) if out else torch.empty(0, dtype=torch.long, device=x.device)
+
+
+def _as_input(x: torch.Tensor) -> torch.Tensor:
+    if x.dim() < 2:
+        raise ValueError(f"expected a batch of inputs (N×C×H×W), got shape {tuple(x.shape)}")
+    return x.detach().to(torch.float32)
+
+
+def _per_sample(v: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Reshape a length-N vector to broadcast against an N×... tensor."""
+    return v.view(-1, *([1] * (x.dim() - 1)))
+
+
+def _loss_grad(model: nn.Module, x: torch.Tensor, delta: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """∇_δ Σ_n CE(model(x_n + δ_n), target_n), w.r.t. the perturbation only."""
+    delta = delta.detach().requires_grad_(True)
+    logits = model(x + delta).float()
+    loss = F.cross_entropy(logits, target, reduction="sum")
+    (grad,) = torch.autograd.grad(loss, delta)
+    return grad
+
+
+def _clip_range(x: torch.Tensor, delta: torch.Tensor) -> torch.Tensor:
+    """δ such that x + δ ∈ [0, 1]."""
+    return (x + delta).clamp_(0.0, 1.0) - x
+
+
+def _linf_step(x: torch.Tensor, delta: torch.Tensor, step: torch.Tensor, eps: float) -> torch.Tensor:
+    """Clip_ε{δ + step}, then clip x + δ to the valid range."""
+    return _clip_range(x, (delta + step).clamp_(-eps, eps))
+
+
+def _iterative_linf(model: nn.Module, x: torch.Tensor, target: torch.Tensor, eps: float, alpha: float,
+                    iterations: int, direction: float) -> torch.Tensor:
+    """ℓ∞ iterations ξ ← Clip_ε{ξ + direction·α sgn ∇J(x + ξ, target)} (+1: away, −1: towards)."""
+    _check_positive(eps=eps, alpha=alpha)
+    if iterations < 1:
+        raise ValueError(f"iterations must be ≥ 1, got {iterations}")
+    delta = torch.zeros_like(x)
+    for _ in range(iterations):
+        grad = _loss_grad(model, x, delta, target)
+        delta = _linf_step(x, delta, (direction * alpha) * grad.sign(), eps)
+    return delta.detach()
+
+
+def _one_step(model: nn.Module, x: torch.Tensor, target: torch.Tensor, eps: float, direction: float) -> torch.Tensor:
+    _check_positive(eps=eps)
+    grad = _loss_grad(model, x, torch.zeros_like(x), target)
+    return _linf_step(x, torch.zeros_like(x), (direction * eps) * grad.sign(), eps).detach()
+
+
+@torch.no_grad()
+def _least_likely(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """y_LL = argmin_y p(y | x) = argmin of the logits."""
+    return model(x).float().argmin(dim=1)
+
+
+def _check_positive(**values: float | None) -> None:
+    for name, v in values.items():
+        if v is None or not v >= 0:
+            raise ValueError(f"{name} must be a number ≥ 0, got {v!r}")
+
+
+def _check_labels(y: torch.Tensor | None, x: torch.Tensor, attack: str) -> torch.Tensor:
+    if y is None:
+        raise ValueError(f"{attack} needs labels y (true labels or predict(model, x))")
+    if y.shape != (x.shape[0],):
+        raise ValueError(f"{attack}: y must have shape ({x.shape[0]},), got {tuple(y.shape)}")
+    return y.to(device=x.device, dtype=torch.long)
+
+
+# --------------------------------------------------------------------------- attacks
+
+def fgsm(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float) -> torch.Tensor:
+    """Fast gradient sign method: ξ = ε sgn ∇ₓJ(x, y), then x + ξ clipped to [0, 1]."""
+    x = _as_input(x)
+    y = _check_labels(y, x, "fgsm")
+    with eval_mode(model), torch.enable_grad():
+        return _one_step(model, x, y, eps, +1.0)
+
+
+def bi(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, alpha: float,
+       iterations: int) -> torch.Tensor:
+    """Basic iterative ℓ∞ method: ξ⁽ⁿ⁺¹⁾ = Clip_ε{ξ⁽ⁿ⁾ + α sgn ∇ₓJ(x + ξ⁽ⁿ⁾, y)}, ξ⁽⁰⁾ = 0.
+
+    x + ξ is clipped to [0, 1] after every iteration.
+    """
+    x = _as_input(x)
+    y = _check_labels(y, x, "bi")
+    with eval_mode(model), torch.enable_grad():
+        return _iterative_linf(model, x, y, eps, alpha, iterations, +1.0)
+
+
+def bi_l2(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, alpha: float,
+          iterations: int) -> torch.Tensor:
+    """Basic iterative ℓ2 method (paper 001): ξ ← Project_ε{ξ + α g/‖g‖₂}, then clip to [0, 1].
+
+    ``eps`` is the radius of the ℓ2 ball and ``alpha`` the ℓ2 length of each step (both in [0,1]
+    image units, i.e. the paper's values divided by 255). A zero gradient gives a zero step.
+    """
+    _check_positive(eps=eps, alpha=alpha)
+    if iterations < 1:
+        raise ValueError(f"iterations must be ≥ 1, got {iterations}")
+    x = _as_input(x)
+    y = _check_labels(y, x, "bi_l2")
+    delta = torch.zeros_like(x)
+    with eval_mode(model), torch.enable_grad():
+        for _ in range(iterations):
+            grad = _loss_grad(model, x, delta, y)
+            gnorm = grad.flatten(1).norm(dim=1).clamp_min(_TINY)
+            delta = delta + alpha * grad / _per_sample(gnorm, x)
+            dnorm = delta.flatten(1).norm(dim=1)
+            scale = (eps / dnorm).clamp(max=1.0)  # dnorm = 0 -> inf -> 1
+            delta = _clip_range(x, delta * _per_sample(scale, x))
+    return delta.detach()
+
+
+def step_ll(model: nn.Module, x: torch.Tensor, eps: float) -> torch.Tensor:
+    """One-step least-likely class: ξ = −ε sgn ∇ₓJ(x, y_LL), y_LL = argmin_y p(y | x)."""
+    x = _as_input(x)
+    with eval_mode(model), torch.enable_grad():
+        target = _least_likely(model, x)
+        return _one_step(model, x, target, eps, -1.0)
+
+
+def step_rnd(model: nn.Module, x: torch.Tensor, eps: float, num_classes: int | None,
+             generator: torch.Generator) -> torch.Tensor:
+    """One-step random target class: ξ = −ε sgn ∇ₓJ(x, y_rnd), y_rnd ~ U{0, …, num_classes−1}.
+
+    The targets are drawn with ``generator`` (on the generator's device, then moved to ``x``'s),
+    so the result is reproducible for a given generator state. ``num_classes=None`` takes the
+    number of classes from the model's logits.
+    """
+    if not isinstance(generator, torch.Generator):
+        raise ValueError("step_rnd needs a torch.Generator (reproducible random target classes)")
+    x = _as_input(x)
+    with eval_mode(model), torch.enable_grad():
+        if num_classes is None:
+            with torch.no_grad():
+                num_classes = model(x[:1]).shape[1]
+        target = torch.randint(num_classes, (x.shape[0],), generator=generator, device=generator.device)
+        return _one_step(model, x, target.to(x.device), eps, -1.0)
+
+
+def iter_ll(model: nn.Module, x: torch.Tensor, eps: float, alpha: float, iterations: int) -> torch.Tensor:
+    """Iterative least-likely class: ξ⁽ⁿ⁺¹⁾ = Clip_ε{ξ⁽ⁿ⁾ − α sgn ∇ₓJ(x + ξ⁽ⁿ⁾, y_LL)}.
+
+    y_LL is the least-likely class of the *clean* input and stays fixed over the iterations.
+    """
+    x = _as_input(x)
+    with eval_mode(model), torch.enable_grad():
+        target = _least_likely(model, x)
+        return _iterative_linf(model, x, target, eps, alpha, iterations, -1.0)
+
+
+def deepfool(model: nn.Module, x: torch.Tensor, y: torch.Tensor | None = None, norm: str = "l2",
+             overshoot: float = 0.02, max_iter: int = 50, num_classes: int | None = None,
+             linf_bound: float | None = None) -> torch.Tensor:
+    """DeepFool (ℓ2 or ℓ∞), the v1-era reference algorithm described in the module docstring.
+
+    Args:
+        y: the class to move away from (default: the model's prediction). Samples not classified
+            as ``y`` at the start get δ = 0.
+        norm: ``"l2"`` or ``"linf"``.
+        overshoot: η; the returned perturbation is (1+η)·r (then clipped).
+        max_iter: maximum number of linearisation steps.
+        num_classes: consider only the ``num_classes − 1`` classes other than ``y`` with the largest
+            clean logits (reference default 10); ``None`` = all classes.
+        linf_bound: optional ℓ∞ bound (in [0,1] units) the final perturbation is clipped to
+            (after the iterations; it does not enter the stopping test).
+    """
+    if norm not in ("l2", "linf"):
+        raise ValueError(f"deepfool: norm must be 'l2' or 'linf', got {norm!r}")
+    _check_positive(overshoot=overshoot)
+    if linf_bound is not None:
+        _check_positive(linf_bound=linf_bound)
+    x = _as_input(x)
+
+    with eval_mode(model), torch.enable_grad():
+        with torch.no_grad():
+            logits0 = model(x).float()
+        n_all = logits0.shape[1]
+        if n_all < 2:
+            raise ValueError("deepfool needs a classifier with at least 2 classes")
+        label = logits0.argmax(dim=1) if y is None else _check_labels(y, x, "deepfool")
+        k = n_all if num_classes is None else max(2, min(int(num_classes), n_all))
+        others = logits0.scatter(1, label[:, None], float("-inf"))
+        candidates = others.topk(k - 1, dim=1).indices  # N × (k−1), by clean logit
+        r_tot = torch.zeros_like(x)   # accumulated Σ r_i, x + r_tot ∈ [0, 1]
+        delta = torch.zeros_like(x)   # clip((1+η)·r_tot), the current output
+        active = logits0.argmax(dim=1) == label
+        for _ in range(max_iter):
+            idx = active.nonzero().squeeze(1)
+            if idx.numel() == 0:
+                break
+            xs, r = x[idx], r_tot[idx]
+            xi = (xs + r).requires_grad_(True)
+            logits = model(xi).float()
+            f_l = logits.gather(1, label[idx, None])
+            f_c = logits.gather(1, candidates[idx])
+            f_diff = (f_c - f_l).detach()
+            best_dist = torch.full_like(f_diff[:, 0], float("inf"))
+            best_w = torch.zeros_like(xs)
+            for j in range(k - 1):
+                (w,) = torch.autograd.grad((f_c[:, j] - f_l[:, 0]).sum(), xi, retain_graph=j < k - 2)
+                wn = w.flatten(1).norm(p=2 if norm == "l2" else 1, dim=1).clamp_min(_TINY)
+                dist = f_diff[:, j].abs() / wn   # distance to the linearised boundary with class j
+                better = dist < best_dist
+                best_dist = torch.where(better, dist, best_dist)
+                best_w = torch.where(_per_sample(better, xs), w, best_w)
+            if norm == "l2":
+                step = _per_sample(best_dist / best_w.flatten(1).norm(dim=1).clamp_min(_TINY), xs) * best_w
+            else:
+                step = _per_sample(best_dist, xs) * best_w.sign()
+            with torch.no_grad():
+                r = _clip_range(xs, r + step)
+                cand = _clip_range(xs, (1.0 + overshoot) * r)
+                still = model(xs + cand).argmax(dim=1) == label[idx]
+            r_tot[idx] = r
+            delta[idx] = cand
+            active[idx] = still
+    if linf_bound is not None:
+        delta = delta.clamp(-linf_bound, linf_bound)
+    return delta.detach()
+
+
+# --------------------------------------------------------------------------- dispatch
+
+def run_attack(model: nn.Module, x: torch.Tensor, y: torch.Tensor | None, name: str, eps: float | None,
+               alpha: float | None = None, iterations: int | None = None,
+               generator: torch.Generator | None = None, **kwargs: Any) -> torch.Tensor:
+    """Run the attack ``name`` (one of :data:`ATTACKS`) and return δ.
+
+    ``eps``/``alpha`` are in [0,1] units. For ``deepfool_l2``/``deepfool_linf`` ``eps`` is the ℓ∞
+    bound the result is clipped to (``None`` = unbounded; an explicit ``linf_bound`` keyword wins)
+    and ``kwargs`` may hold ``overshoot``, ``max_iter``, ``num_classes``; ``step_rnd`` needs
+    ``generator`` and accepts ``num_classes``. ``generator`` is ignored by deterministic attacks,
+    ``y`` by the least-likely / random-target attacks.
+    """
+    if name not in ATTACKS:
+        raise ValueError(f"unknown attack {name!r}; allowed: {', '.join(ATTACKS)}")
+    allowed_kw = {"deepfool_l2": {"overshoot", "max_iter", "num_classes", "linf_bound"},
+                  "deepfool_linf": {"overshoot", "max_iter", "num_classes", "linf_bound"},
+                  "step_rnd": {"num_classes"}}.get(name, set())
+    unexpected = sorted(set(kwargs) - allowed_kw)
+    if unexpected:
+        raise ValueError(f"attack {name!r} got unexpected arguments {unexpected}; allowed: {sorted(allowed_kw)}")
+    if name in ("bi", "bi_l2", "iter_ll") and (alpha is None or iterations is None):
+        raise ValueError(f"attack {name!r} needs alpha and iterations")
+
+    if name == "fgsm":
+        return fgsm(model, x, y, eps)
+    if name == "bi":
+        return bi(model, x, y, eps, alpha, iterations)
+    if name == "bi_l2":
+        return bi_l2(model, x, y, eps, alpha, iterations)
+    if name == "step_ll":
+        return step_ll(model, x, eps)
+    if name == "step_rnd":
+        if generator is None:
+            raise ValueError("attack 'step_rnd' needs a torch.Generator (generator=...) to be reproducible")
+        return step_rnd(model, x, eps, kwargs.get("num_classes"), generator)
+    if name == "iter_ll":
+        return iter_ll(model, x, eps, alpha, iterations)
+    kwargs.setdefault("linf_bound", eps)
+    return deepfool(model, x, y, norm="l2" if name == "deepfool_l2" else "linf", **kwargs)
+
+
+def _model_device(model: nn.Module, fallback: torch.device) -> torch.device:
+    for t in model.parameters():
+        return t.device
+    for t in model.buffers():
+        return t.device
+    return fallback
+
+
+def attack_batched(model: nn.Module, x: torch.Tensor, y: torch.Tensor | None, name: str, batch_size: int,
+                   **kw: Any) -> torch.Tensor:
+    """:func:`run_attack` over chunks of ``batch_size`` inputs, concatenated.
+
+    Chunks are moved to the model's device and the result back to ``x``'s device, so a large set
+    can stay on the CPU. For per-sample-independent attacks (all but ``step_rnd``, whose random
+    draws depend on the chunking) the result equals one call on the whole tensor.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be ≥ 1, got {batch_size}")
+    device = _model_device(model, x.device)
+    out = []
+    for start in range(0, len(x), batch_size):
+        xb = x[start:start + batch_size].to(device)
+        yb = None if y is None else y[start:start + batch_size].to(device)
+        out.append(run_attack(model, xb, yb, name, **kw).to(x.device))
+    return torch.cat(out) if out else torch.zeros_like(x, dtype=torch.float32)

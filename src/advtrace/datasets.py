@@ -1,0 +1,331 @@
+"""Raw datasets as uint8 image tensors, read through the real torchvision / scikit-learn loaders.
+
+``load_raw(name, root, download, image_size)`` returns a :class:`RawDataset` whose ``sources``
+map each *official* split of the dataset to ``(x, y)``: ``x`` uint8 ``N×C×H×W`` with pixel values
+0..255 (the units every later stage stores; models divide by 255 themselves), ``y`` int64 ``N``.
+``advtrace.data`` then draws the experiment's train/val/test splits from these sources.
+
+Datasets
+--------
+``digits``
+    scikit-learn's bundled 8×8 handwritten digits (``sklearn.datasets.load_digits``; ships with
+    scikit-learn, never downloaded; ``root``/``download`` are ignored). 1797 grey images, 10
+    classes, 17 grey levels 0..16 rescaled to uint8 as ``round(v * 255 / 16)`` (0→0, 8→128,
+    16→255). One source ``"all"`` (there is no official split). ``image_size`` must be 8 (or None).
+
+``cifar10``
+    CIFAR-10 via ``torchvision.datasets.CIFAR10``. Sources ``"train"`` (50000) and ``"test"``
+    (10000), 3×32×32 RGB, 10 classes. ``image_size`` must be 32 (or None). Files under ``root``::
+
+        <root>/cifar-10-python.tar.gz          the official archive (extracted here on first use), or
+        <root>/cifar-10-batches-py/            its extracted folder: data_batch_1 … data_batch_5,
+                                               test_batch, batches.meta (checked by MD5)
+
+``gtsrb``
+    German Traffic Sign Recognition Benchmark via ``torchvision.datasets.GTSRB``. Sources
+    ``"train"`` (official training set, 39209 images) and ``"test"`` (official final test set,
+    12630 images), 43 classes, RGB. Images have varying sizes (15×15 … 250×250) and are resized
+    to ``image_size``×``image_size`` (default 32) with PIL's bilinear filter. Files under
+    ``root`` (the layout torchvision's GTSRB class downloads and expects)::
+
+        <root>/gtsrb/GTSRB/Training/00000/*.ppm … 00042/*.ppm    from GTSRB-Training_fixed.zip
+        <root>/gtsrb/GTSRB/Final_Test/Images/*.ppm               from GTSRB_Final_Test_Images.zip
+        <root>/gtsrb/GT-final_test.csv                           from GTSRB_Final_Test_GT.zip
+                                                                 (Filename;…;ClassId, ';'-separated)
+
+    The three official zips may instead be placed in ``<root>/gtsrb/``; they are then extracted
+    there on first use. The train label is the class folder (``00007`` → 7), the test label the
+    CSV's ``ClassId``.
+
+Where files come from
+---------------------
+Existing files are always used first, without touching the network (torchvision is first called
+with ``download=False``; official archives found in place are MD5-checked and extracted locally).
+Only if that fails and ``download`` is true does torchvision download into ``root`` (the project
+uses ``resources/datasets/``). Otherwise — or when the download fails, e.g. offline —
+:class:`DatasetUnavailableError` says which dataset is missing, the exact directory, the files
+or folders to put there, and that ``download: true`` on a machine with internet fetches them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from .runtime import Progress, log
+
+DATASETS = ("digits", "cifar10", "gtsrb")
+
+GTSRB_NUM_CLASSES = 43
+GTSRB_DEFAULT_SIZE = 32
+# The official archives torchvision's GTSRB.download() fetches into <root>/gtsrb/ (name, md5).
+_GTSRB_URL = "https://sid.erda.dk/public/archives/daaeac0d7ce1152aea9b61d9f1e19370/"
+_GTSRB_ARCHIVES = {
+    "train": [("GTSRB-Training_fixed.zip", "513f3c79a4c5141765e10e952eaa2478")],
+    "test": [
+        ("GTSRB_Final_Test_Images.zip", "c7e4e6327067d32654124b0fe9e82185"),
+        ("GTSRB_Final_Test_GT.zip", "fe31e9c9270bbcd7b84b7f21a9d9d9e5"),
+    ],
+}
+
+
+class DatasetUnavailableError(RuntimeError):
+    """The dataset's files are not under the root (and could not be downloaded)."""
+
+
+@dataclass
+class RawDataset:
+    name: str
+    sources: dict[str, tuple[torch.Tensor, torch.Tensor]]  # official split -> (x uint8 N×C×H×W, y int64 N)
+    num_classes: int
+    in_channels: int
+    image_size: int
+
+    def __post_init__(self) -> None:
+        for src, (x, y) in self.sources.items():
+            assert x.dtype == torch.uint8 and x.ndim == 4, (src, x.dtype, x.shape)
+            assert x.shape[1:] == (self.in_channels, self.image_size, self.image_size), (src, x.shape)
+            assert y.dtype == torch.int64 and y.shape == (x.shape[0],), (src, y.dtype, y.shape)
+
+
+def load_raw(name: str, root: str | Path, download: bool, image_size: int | None = None) -> RawDataset:
+    """Load every official split of dataset `name` as uint8 N×C×H×W images and int64 labels."""
+    if name not in DATASETS:
+        raise ValueError(f"unknown dataset {name!r}; allowed: {', '.join(DATASETS)}")
+    if image_size is not None and (isinstance(image_size, bool) or not isinstance(image_size, int)
+                                   or image_size < 1):
+        raise ValueError(f"{name}: image_size must be a positive integer or None, got {image_size!r}")
+    root = Path(root).expanduser()
+    if name == "digits":
+        return _load_digits(image_size)
+    if name == "cifar10":
+        return _load_cifar10(root, download, image_size)
+    return _load_gtsrb(root, download, image_size)
+
+
+# ---------------------------------------------------------------------------------------------
+# digits
+
+
+def _load_digits(image_size: int | None) -> RawDataset:
+    if image_size not in (None, 8):
+        raise ValueError(f"digits: image_size must be 8 (the images are 8x8), got {image_size}")
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    images = np.asarray(bunch.images, dtype=np.float64)  # (1797, 8, 8), values 0..16
+    x = np.floor(images * 255.0 / 16.0 + 0.5).clip(0, 255).astype(np.uint8)[:, None]
+    y = np.asarray(bunch.target, dtype=np.int64)
+    log.info("digits: %d images 1x8x8 from scikit-learn", len(y))
+    return RawDataset("digits", {"all": (torch.from_numpy(np.ascontiguousarray(x)), torch.from_numpy(y))},
+                      num_classes=10, in_channels=1, image_size=8)
+
+
+# ---------------------------------------------------------------------------------------------
+# shared: local-first opening of a torchvision dataset
+
+
+def _archive_ok(path: Path, md5: str) -> bool:
+    """Whether an official archive is present and intact (MD5 as torchvision checks it)."""
+    from torchvision.datasets.utils import check_integrity
+
+    return check_integrity(str(path), md5)
+
+
+def _extract_local(archives: list[tuple[Path, str]], into: Path) -> bool:
+    """Extract official archives already on disk (no network). True if all were present and extracted."""
+    from torchvision.datasets.utils import extract_archive
+
+    if not archives or not all(p.is_file() for p, _ in archives):
+        return False
+    for path, md5 in archives:
+        if not _archive_ok(path, md5):
+            raise DatasetUnavailableError(f"{path} is corrupted or incomplete (MD5 is not {md5}); "
+                                          f"delete it and put the official archive there")
+        log.info("extracting %s into %s", path, into)
+        extract_archive(str(path), str(into))
+    return True
+
+
+def _open(open_fn: Callable[[bool], object], archives: list[tuple[Path, str]], extract_into: Path,
+          download: bool, help_fn: Callable[[str, bool], str]):
+    """Open a torchvision dataset: existing files first, then official archives in place, then download.
+
+    `help_fn(reason, download_failed)` writes the DatasetUnavailableError message."""
+    errors = (RuntimeError, FileNotFoundError)
+    try:
+        return open_fn(False)
+    except errors as e:
+        missing = e
+    try:
+        if _extract_local(archives, extract_into):
+            return open_fn(False)
+    except DatasetUnavailableError as e:
+        if not download:
+            raise DatasetUnavailableError(help_fn(str(e), False)) from e
+    except errors as e:
+        missing = e
+    if not download:
+        detail = f": {missing}" if isinstance(missing, FileNotFoundError) else ""  # e.g. names a missing CSV
+        raise DatasetUnavailableError(help_fn(f"not found, download=False{detail}", False)) from missing
+    try:
+        return open_fn(True)
+    except Exception as e:  # URLError/OSError offline, RuntimeError on a bad checksum, bad archives ...
+        raise DatasetUnavailableError(help_fn(f"download failed: {type(e).__name__}: {e}", True)) from e
+
+
+def _download_hint(d: Path, download_failed: bool) -> str:
+    if download_failed:
+        return (f"The download (`dataset: download: true`) failed - no internet access here? Run the same "
+                f"config on a machine with internet access and copy what it fetched into {d}, or put the "
+                f"files above there by hand.")
+    return (f"or set `dataset: download: true` in the experiment config and run on a machine with internet "
+            f"access (torchvision then downloads it into {d}).")
+
+
+# ---------------------------------------------------------------------------------------------
+# CIFAR-10
+
+
+def _cifar_help(root: Path, reason: str, download_failed: bool) -> str:
+    from torchvision.datasets import CIFAR10
+
+    d = root.resolve()
+    files = CIFAR10.train_list + CIFAR10.test_list + [[CIFAR10.meta["filename"], CIFAR10.meta["md5"]]]
+    found = ""
+    if (d / CIFAR10.base_folder).is_dir():  # say exactly what is wrong with a partial folder
+        missing = [f for f, _ in files if not (d / CIFAR10.base_folder / f).is_file()]
+        corrupt = [f for f, m in files if f not in missing and not _archive_ok(d / CIFAR10.base_folder / f, m)]
+        found = (f"{d / CIFAR10.base_folder} exists but" + (f" lacks {', '.join(missing)}" if missing else "")
+                 + (" and" if missing and corrupt else "")
+                 + (f" has wrong MD5 for {', '.join(corrupt)}" if corrupt else "") + ".\n")
+    return (
+        f"dataset 'cifar10' is not available in {d}" + (f" ({reason})" if reason else "") + ".\n" + found
+        + f"Put there either the official archive\n"
+        f"  {d / CIFAR10.filename}   ({CIFAR10.url}, md5 {CIFAR10.tgz_md5})\n"
+        f"or its extracted folder\n"
+        f"  {d / CIFAR10.base_folder}/  containing {', '.join(f for f, _ in files)}\n"
+        + _download_hint(d, download_failed)
+    )
+
+
+def _load_cifar10(root: Path, download: bool, image_size: int | None) -> RawDataset:
+    if image_size not in (None, 32):
+        raise ValueError(f"cifar10: image_size must be 32 (the images are 32x32), got {image_size}")
+    from torchvision.datasets import CIFAR10
+
+    archives = [(root / CIFAR10.filename, CIFAR10.tgz_md5)]
+    sources = {}
+    for split in ("train", "test"):
+        ds = _open(lambda dl, split=split: CIFAR10(str(root), train=split == "train", download=dl),
+                   archives, root, download, lambda reason, failed: _cifar_help(root, reason, failed))
+        data = np.asarray(ds.data, dtype=np.uint8)  # N×32×32×3 (HWC)
+        x = torch.from_numpy(np.ascontiguousarray(data.transpose(0, 3, 1, 2)))
+        y = torch.as_tensor(np.asarray(ds.targets, dtype=np.int64))
+        sources[split] = (x, y)
+        archives = []  # extracted (if at all) while opening the first split
+    log.info("cifar10: %s from %s", {k: len(v[1]) for k, v in sources.items()}, root)
+    return RawDataset("cifar10", sources, num_classes=10, in_channels=3, image_size=32)
+
+
+# ---------------------------------------------------------------------------------------------
+# GTSRB
+
+
+def _gtsrb_help(root: Path, split: str, reason: str, download_failed: bool = False) -> str:
+    d = (root / "gtsrb").resolve()
+    zips = "".join(f"  {d / f}   ({_GTSRB_URL}{f}, md5 {md5})\n"
+                   for s in ("train", "test") for f, md5 in _GTSRB_ARCHIVES[s])
+    return (
+        f"dataset 'gtsrb' ({split} split) is not available in {d}" + (f" ({reason})" if reason else "")
+        + ".\nBoth splits are needed. Put there either the extracted layout torchvision expects\n"
+        + f"  {d}/GTSRB/Training/00000/*.ppm … {d}/GTSRB/Training/00042/*.ppm   (all 43 class folders)\n"
+        + f"  {d}/GTSRB/Final_Test/Images/*.ppm\n"
+        + f"  {d}/GT-final_test.csv   (';'-separated: Filename;Width;Height;Roi.X1;Roi.Y1;Roi.X2;Roi.Y2;ClassId)\n"
+        + "or the official archives, extracted there on first use\n" + zips
+        + _download_hint(d, download_failed)
+    )
+
+
+def _read_images(n: int, get: Callable, size: int, desc: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Stack `get(i) -> (PIL image, label)` for i < n, RGB, resized bilinearly to size×size."""
+    from PIL import Image
+
+    x = np.empty((n, size, size, 3), dtype=np.uint8)
+    y = np.empty(n, dtype=np.int64)
+    progress = Progress(n, desc, unit="img", every=5.0)
+    for i in range(n):
+        im, label = get(i)
+        im = im.convert("RGB")
+        if im.size != (size, size):
+            im = im.resize((size, size), Image.Resampling.BILINEAR)
+        x[i] = np.asarray(im, dtype=np.uint8)
+        y[i] = label
+        progress.update()
+    return torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2))), torch.from_numpy(y)
+
+
+def _open_image(path: str):
+    from PIL import Image
+
+    with Image.open(path) as im:
+        im.load()
+        return im
+
+
+def _gtsrb_samples(ds, root: Path, split: str) -> list[tuple[str, int]] | None:
+    """torchvision's (path, label) list, checked; None if this torchvision has no `_samples`."""
+    samples = getattr(ds, "_samples", None)
+    if samples is None:
+        return None
+    samples = [(str(p), int(t)) for p, t in samples]
+    if split == "train":
+        # torchvision labels train images by the index of their folder among the sorted class folders;
+        # that equals the official class id only when all 43 folders 00000..00042 are there.
+        base = root / "gtsrb" / "GTSRB" / "Training"
+        for path, label in samples:
+            folder = Path(path).relative_to(base).parts[0]
+            if folder != f"{label:05d}":
+                raise DatasetUnavailableError(_gtsrb_help(
+                    root, split, f"class folder {folder!r} got label {label}: the class folders must be "
+                                 f"exactly 00000..{GTSRB_NUM_CLASSES - 1:05d}"))
+    bad = [t for _, t in samples if not 0 <= t < GTSRB_NUM_CLASSES]
+    if bad:
+        raise DatasetUnavailableError(_gtsrb_help(root, split, f"labels outside 0..42, e.g. {bad[0]}"))
+    if not samples:
+        raise DatasetUnavailableError(_gtsrb_help(root, split, "no images"))
+    return samples
+
+
+def _load_gtsrb(root: Path, download: bool, image_size: int | None) -> RawDataset:
+    from torchvision.datasets import GTSRB
+
+    size = GTSRB_DEFAULT_SIZE if image_size is None else image_size
+    base = root / "gtsrb"
+    sources = {}
+    for split in ("train", "test"):
+        archives = [(base / f, md5) for f, md5 in _GTSRB_ARCHIVES[split]]
+        # extract only the archives whose content is missing (e.g. just the test CSV)
+        if split == "test":
+            have = {"GTSRB_Final_Test_Images.zip": (base / "GTSRB" / "Final_Test" / "Images").is_dir(),
+                    "GTSRB_Final_Test_GT.zip": (base / "GT-final_test.csv").is_file()}
+            archives = [(p, m) for p, m in archives if not have[p.name]]
+        ds = _open(lambda dl, split=split: GTSRB(str(root), split=split, download=dl),
+                   archives, base, download,
+                   lambda reason, failed, split=split: _gtsrb_help(root, split, reason, failed))
+        samples = _gtsrb_samples(ds, root, split)
+        n = len(samples) if samples is not None else len(ds)
+        log.info("gtsrb %s: reading %d images from %s, resizing to %dx%d", split, n, base, size, size)
+        if samples is not None:  # direct PIL reads, no per-item dataset overhead
+            get = lambda i, s=samples: (_open_image(s[i][0]), s[i][1])  # noqa: E731
+        else:  # public API fallback (a torchvision without the private list)
+            get = ds.__getitem__
+        sources[split] = _read_images(n, get, size, f"gtsrb {split}")
+    return RawDataset("gtsrb", sources, num_classes=GTSRB_NUM_CLASSES, in_channels=3, image_size=size)
+
+
+__all__ = ["DATASETS", "DatasetUnavailableError", "RawDataset", "load_raw"]

@@ -1,0 +1,357 @@
+"""Attacks: bounds, valid range, analytic checks on linear models, effect on a trained model,
+model-state hygiene, determinism and dispatch."""
+
+import pytest
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from advtrace import attacks
+from advtrace.attacks import ATTACKS, attack_batched, bi, deepfool, eval_mode, fgsm, predict, run_attack
+
+N_CLASSES = 4
+EPS = 0.2       # ℓ∞ bound, [0,1] units (synthetic task: class templates differ by ±0.15 per pixel)
+EPS_L2 = 1.6    # ℓ2 radius for 1×8×8 inputs (= EPS·√64)
+LINF = ("fgsm", "bi", "step_ll", "step_rnd", "iter_ll", "deepfool_linf", "deepfool_l2")
+
+
+def attack_kwargs(name: str) -> dict:
+    """run_attack keywords for each attack on the synthetic task (DeepFool: eps = ℓ∞ bound)."""
+    kw = {"eps": EPS_L2 if name == "bi_l2" else EPS}
+    if name in ("bi", "iter_ll"):
+        kw.update(alpha=EPS / 4, iterations=10)
+    if name == "bi_l2":
+        kw.update(alpha=EPS_L2 / 4, iterations=10)
+    if name == "step_rnd":
+        kw["generator"] = torch.Generator().manual_seed(0)
+    return kw
+
+
+def synthetic(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """4 classes of 1×8×8 images: 0.5 ± 0.15 along a class template (fixed), plus pixel noise."""
+    templates = torch.randint(0, 2, (N_CLASSES, 1, 8, 8), generator=torch.Generator().manual_seed(123)) * 2.0 - 1
+    g = torch.Generator().manual_seed(seed)
+    y = torch.randint(0, N_CLASSES, (n,), generator=g)
+    x = 0.5 + 0.15 * templates[y] + 0.08 * torch.randn(n, 1, 8, 8, generator=g)
+    return x.clamp(0, 1), y
+
+
+class SmallNet(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(1, 8, 3, padding=1)
+        self.bn = nn.BatchNorm2d(8)
+        self.drop = nn.Dropout(0.1)
+        self.fc = nn.Linear(8 * 64, N_CLASSES)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.drop(F.relu(self.bn(self.conv(x))).flatten(1)))
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """The tensors here are tiny; one intra-op thread avoids oversubscription on a busy machine."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def trained(one_thread):
+    torch.manual_seed(0)
+    model = SmallNet()
+    x, y = synthetic(512, seed=1)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    model.train()
+    for _ in range(150):
+        opt.zero_grad()
+        F.cross_entropy(model(x), y).backward()
+        opt.step()
+    opt.zero_grad(set_to_none=True)
+    model.eval()
+    xt, yt = synthetic(256, seed=2)
+    return model, xt, yt
+
+
+def linear_model(n_classes: int, dim: int = 48, seed: int = 0, scale: float = 1.0) -> nn.Module:
+    torch.manual_seed(seed)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(dim, n_classes))
+    with torch.no_grad():
+        model[1].weight.mul_(scale)
+    return model
+
+
+def mid_inputs(n: int, seed: int = 0) -> torch.Tensor:
+    """Inputs in [0.4, 0.6], far from the range edges (3×4×4 = 48 features)."""
+    return 0.4 + 0.2 * torch.rand(n, 3, 4, 4, generator=torch.Generator().manual_seed(seed))
+
+
+# --------------------------------------------------------------------- bounds and range
+
+@pytest.mark.parametrize("name", ATTACKS)
+def test_bounds_and_valid_range(trained, name):
+    model, x, y = trained
+    edge = torch.randint(0, 2, x.shape, generator=torch.Generator().manual_seed(5)).float()  # pixels at 0 and 1
+    for inputs in (x, edge, torch.where(torch.rand_like(x) < 0.5, edge, x)):
+        delta = run_attack(model, inputs, y, name, **attack_kwargs(name))
+        assert delta.dtype == torch.float32 and delta.shape == inputs.shape
+        adv = inputs + delta
+        assert adv.min() >= 0.0 and adv.max() <= 1.0
+        if name == "bi_l2":
+            assert delta.flatten(1).norm(dim=1).max() <= EPS_L2 + 1e-6
+        else:
+            assert delta.abs().max() <= EPS + 1e-6
+    assert delta.abs().sum() > 0
+
+
+def test_deepfool_unbounded_stays_in_range(trained):
+    model, x, y = trained
+    for norm in ("l2", "linf"):
+        delta = deepfool(model, x, y, norm=norm)
+        assert (x + delta).min() >= 0 and (x + delta).max() <= 1
+
+
+# --------------------------------------------------------------------- exact relations
+
+def test_bi_one_step_equals_fgsm(trained):
+    model, x, y = trained
+    assert torch.equal(bi(model, x, y, EPS, EPS, 1), fgsm(model, x, y, EPS))
+
+
+def test_fgsm_linear_matches_analytic_gradient():
+    model = linear_model(5)
+    x = mid_inputs(32)
+    y = torch.arange(32) % 5
+    W, b = model[1].weight.detach(), model[1].bias.detach()
+    p = torch.softmax(x.flatten(1) @ W.T + b, dim=1)
+    grad = (p - F.one_hot(y, 5)) @ W  # ∇ₓ CE for a linear model
+    eps = 0.05  # x ± eps stays inside [0, 1]: no clipping
+    delta = fgsm(model, x, y, eps)
+    assert torch.allclose(delta.flatten(1), eps * grad.sign(), atol=1e-6)
+
+
+def test_deepfool_l2_binary_linear_is_minimal():
+    model = linear_model(2, scale=0.3)
+    x = mid_inputs(64, seed=1)
+    W, b = model[1].weight.detach(), model[1].bias.detach()
+    label = predict(model, x)
+    other = 1 - label
+    w = W[other] - W[label]                                  # N × D
+    f = (x.flatten(1) * w).sum(1) + b[other] - b[label]      # < 0
+    dist = f.abs() / w.norm(dim=1)
+    delta = deepfool(model, x, overshoot=0.02)
+    d = delta.flatten(1)
+    assert torch.allclose(d.norm(dim=1) / dist, torch.full_like(dist, 1.02), rtol=1e-3)
+    cos = F.cosine_similarity(d, w, dim=1)
+    assert cos.min() > 1 - 1e-4                              # along w
+    assert (predict(model, x + delta) != label).all()
+
+
+def test_deepfool_linf_binary_linear_is_minimal():
+    model = linear_model(2, scale=0.3, seed=3)
+    x = mid_inputs(64, seed=2)
+    W, b = model[1].weight.detach(), model[1].bias.detach()
+    label = predict(model, x)
+    other = 1 - label
+    w = W[other] - W[label]
+    f = (x.flatten(1) * w).sum(1) + b[other] - b[label]
+    dist_inf = f.abs() / w.abs().sum(1)                       # minimal ℓ∞ distance: |f| / ‖w‖₁
+    delta = deepfool(model, x, norm="linf", overshoot=0.02)
+    assert torch.allclose(delta.flatten(1).abs().amax(1) / dist_inf, torch.full_like(dist_inf, 1.02), rtol=1e-3)
+    assert (predict(model, x + delta) != label).all()
+
+
+def test_deepfool_multiclass_linear_takes_closest_boundary():
+    model = linear_model(6, scale=0.3, seed=4)
+    x = mid_inputs(64, seed=3)
+    W, b = model[1].weight.detach(), model[1].bias.detach()
+    logits = x.flatten(1) @ W.T + b
+    label = logits.argmax(1)
+    wdiff = W[None] - W[label][:, None]                       # N × C × D
+    fdiff = logits - logits.gather(1, label[:, None])
+    dist = fdiff.abs() / wdiff.norm(dim=2)
+    dist[torch.arange(64), label] = float("inf")
+    minimal = dist.min(1).values
+    delta = deepfool(model, x)
+    assert (predict(model, x + delta) != label).all()
+    # an affine classifier is solved in one step: (1+η) × distance to the closest boundary
+    assert torch.allclose(delta.flatten(1).norm(dim=1), 1.02 * minimal, rtol=1e-3)
+
+
+def deepfool_reference(model, x, label, norm, overshoot, max_iter):
+    """One sample, written like the authors' reference loop (no batching, no masking), with the
+    iterate kept in the valid range."""
+    def in_range(d):
+        return (x + d).clamp(0, 1) - x
+
+    r, it = torch.zeros_like(x), 0
+    while model((x + in_range((1 + overshoot) * r))[None]).argmax().item() == label and it < max_iter:
+        xi = (x + r).requires_grad_(True)
+        logits = model(xi[None])[0]
+        best = None
+        for k in range(len(logits)):
+            if k == label:
+                continue
+            f = (logits[k] - logits[label]).item()
+            (w,) = torch.autograd.grad(logits[k] - logits[label], xi, retain_graph=True)
+            dist = abs(f) / w.norm(p=2 if norm == "l2" else 1).item()
+            if best is None or dist < best[0]:
+                best = (dist, w)
+        dist, w = best
+        r = in_range(r + (dist * w / w.norm() if norm == "l2" else dist * w.sign()))
+        it += 1
+    return in_range((1 + overshoot) * r)
+
+
+@pytest.mark.parametrize("norm", ["l2", "linf"])
+def test_deepfool_batched_matches_reference_loop(trained, norm):
+    model, x, _ = trained
+    edge = torch.randint(0, 2, x.shape, generator=torch.Generator().manual_seed(1)).float()
+    x = torch.cat([x[:16], torch.where(torch.rand_like(x) < 0.3, edge, x)[:8]])  # some saturated pixels
+    label = predict(model, x)
+    delta = deepfool(model, x, norm=norm, max_iter=20)
+    ref = torch.stack([deepfool_reference(model, x[i], int(label[i]), norm, 0.02, 20) for i in range(len(x))])
+    assert torch.allclose(delta, ref, atol=1e-5)
+
+
+def test_deepfool_linf_bound_clips_the_result(trained):
+    model, x, y = trained
+    free = deepfool(model, x, y)
+    bounded = run_attack(model, x, y, "deepfool_l2", eps=0.05)
+    assert free.abs().max() > 0.05
+    assert torch.equal(bounded, free.clamp(-0.05, 0.05))
+
+
+def test_deepfool_skips_samples_not_classified_as_y(trained):
+    model, x, _ = trained
+    pred = predict(model, x)
+    wrong = (pred + 1) % N_CLASSES
+    assert torch.equal(deepfool(model, x, wrong), torch.zeros_like(x))
+
+
+def test_deepfool_num_classes_limits_candidates():
+    model = linear_model(6, scale=0.3, seed=4)
+    x = mid_inputs(16, seed=3)
+    logits = model(x).detach()
+    second = logits.topk(2, dim=1).indices[:, 1]
+    delta = deepfool(model, x, num_classes=2)  # only the runner-up class is a candidate
+    assert torch.equal(predict(model, x + delta), second)
+
+
+# --------------------------------------------------------------------- effect on a trained model
+
+@pytest.mark.parametrize("name", ATTACKS)
+def test_attack_lowers_accuracy(trained, name):
+    model, x, y = trained
+    clean = (predict(model, x) == y).float().mean().item()
+    assert clean >= 0.9
+    delta = run_attack(model, x, y, name, **attack_kwargs(name))
+    attacked = (predict(model, x + delta) == y).float().mean().item()
+    assert attacked <= clean / 2, (name, clean, attacked)
+
+
+def test_deepfool_fools_almost_everything(trained):
+    model, x, y = trained
+    for norm in ("l2", "linf"):
+        delta = deepfool(model, x, y, norm=norm)
+        assert (predict(model, x + delta) == y).float().mean() <= 0.05
+
+
+# --------------------------------------------------------------------- model state hygiene
+
+def test_eval_mode_restores_modes():
+    model = SmallNet()
+    model.train()
+    model.drop.eval()  # a mixed state must come back as it was
+    with eval_mode(model):
+        assert not any(m.training for m in model.modules())
+    assert model.training and model.bn.training and not model.drop.training
+    with pytest.raises(RuntimeError), eval_mode(model):
+        raise RuntimeError
+    assert model.training and model.bn.training
+
+
+@pytest.mark.parametrize("name", ATTACKS)
+def test_attack_keeps_bn_stats_mode_and_param_grads(trained, name):
+    model, x, y = trained
+    model.train()
+    stats = {k: v.clone() for k, v in model.bn.state_dict().items()}
+    try:
+        run_attack(model, x[:32], y[:32], name, **attack_kwargs(name))
+        assert model.training and model.bn.training and model.drop.training
+        for k, v in model.bn.state_dict().items():
+            assert torch.equal(v, stats[k]), k
+        assert all(p.grad is None for p in model.parameters())
+    finally:
+        model.eval()
+
+
+def test_attack_works_inside_no_grad(trained):
+    model, x, y = trained
+    with torch.no_grad():
+        delta = fgsm(model, x[:8], y[:8], EPS)
+    assert torch.equal(delta, fgsm(model, x[:8], y[:8], EPS))
+
+
+def test_predict_batches_and_restores_mode(trained):
+    model, x, _ = trained
+    model.train()
+    try:
+        pred = predict(model, x, batch_size=10)
+        assert model.training
+    finally:
+        model.eval()
+    assert torch.equal(pred, model(x).argmax(1))
+
+
+# --------------------------------------------------------------------- determinism and dispatch
+
+def test_step_rnd_reproducible(trained):
+    model, x, y = trained
+    a = run_attack(model, x, y, "step_rnd", EPS, generator=torch.Generator().manual_seed(7))
+    b = run_attack(model, x, y, "step_rnd", EPS, generator=torch.Generator().manual_seed(7))
+    c = run_attack(model, x, y, "step_rnd", EPS, generator=torch.Generator().manual_seed(8))
+    assert torch.equal(a, b)
+    assert not torch.equal(a, c)
+    with pytest.raises(ValueError, match="Generator"):
+        run_attack(model, x, y, "step_rnd", EPS)
+
+
+def test_step_ll_targets_least_likely_class():
+    model = linear_model(5, seed=2)
+    x = mid_inputs(16)
+    W = model[1].weight.detach()
+    y_ll = model(x).argmin(1)
+    p = torch.softmax(model(x), 1).detach()
+    grad = (p - F.one_hot(y_ll, 5)) @ W
+    assert torch.allclose(attacks.step_ll(model, x, 0.05).flatten(1), -0.05 * grad.sign(), atol=1e-6)
+
+
+def test_run_attack_rejects_unknown_name(trained):
+    model, x, y = trained
+    with pytest.raises(ValueError) as err:
+        run_attack(model, x, y, "pgd", EPS)
+    msg = str(err.value)
+    assert "'pgd'" in msg and all(name in msg for name in ATTACKS)
+
+
+def test_run_attack_rejects_missing_or_unexpected_arguments(trained):
+    model, x, y = trained
+    with pytest.raises(ValueError, match="alpha and iterations"):
+        run_attack(model, x, y, "bi", EPS)
+    with pytest.raises(ValueError, match="overshoot"):
+        run_attack(model, x, y, "fgsm", EPS, overshoot=0.02)
+    with pytest.raises(ValueError, match="labels"):
+        run_attack(model, x, None, "fgsm", EPS)
+
+
+@pytest.mark.parametrize("name", ["bi", "deepfool_l2"])
+def test_attack_batched_equals_whole(trained, name):
+    model, x, y = trained
+    kw = attack_kwargs(name)
+    whole = run_attack(model, x, y, name, **kw)
+    chunked = attack_batched(model, x, y, name, batch_size=37, **kw)
+    assert torch.allclose(chunked, whole, atol=1e-6)
+    if name == "bi":
+        assert torch.equal(chunked, whole)
