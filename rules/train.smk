@@ -65,6 +65,7 @@ rule evaluate_epoch:
 
 
 rule learning_curve_table:
+    localrule: True  # cheap: on clusters it runs where Snakemake runs, no submission
     input:
         parts=learning_curve_parts,
     output:

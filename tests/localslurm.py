@@ -1,12 +1,14 @@
-"""A real, throw-away single-node SLURM cluster on localhost, for tests.
+"""A real, throw-away single-node SLURM cluster on localhost, for tests (tests/test_slurm.py).
 
-Everything (configs, state, logs, sockets, the MariaDB data dir) lives under one temp dir; the
-daemons listen on free ports and use a private munge socket, so nothing in /etc is touched and
-a system-wide SLURM (if any) is left alone. `LocalSlurm.stop()` kills exactly the daemons this
-object started, by PID. See /work/shared/SLURM.md-style notes in tests/test_slurm.py.
+Configs, state, logs and the MariaDB data dir live under one temp dir and the daemons listen
+on free ports, so nothing in /etc/slurm is touched and a system SLURM (if any) is left alone.
+munged uses the default socket (slurmctld's connection to slurmdbd ignores a custom one in
+SLURM 22.05); a munged that is already running is reused and not stopped. `stop()` cancels the
+cluster's jobs and kills exactly the daemons this object started, by PID; a watchdog process
+does the same if the owning process dies first. Facts this relies on: /work/shared/SLURM.md.
 
-Usable by hand too (prints timings, leaves the cluster up until Enter):
-    python tests/localslurm.py [--no-accounting]
+By hand (prints timings; with --wait keeps the cluster up until Enter):
+    python tests/localslurm.py [--no-accounting] [--wait]
 """
 
 from __future__ import annotations
@@ -89,9 +91,9 @@ def free_ports(n: int) -> list[int]:
 
 
 class LocalSlurm:
-    """One node `localhost` with `cpus` CPUs, `mem_mb` memory, `gpus` fake GPU GRES (Count only,
-    no device files: jobs asking for GPUs are scheduled and accounted, torch still sees none),
-    partition `debug`, optional slurmdbd+MariaDB accounting so `sacct` works."""
+    """One node `localhost` with `cpus` CPUs, `mem_mb` memory and `gpus` fake GPUs (gres/gpu on
+    /dev/null: jobs asking for GPUs are scheduled and accounted, torch still finds no CUDA),
+    partition `debug`, optional slurmdbd + MariaDB accounting so that `sacct` works."""
 
     def __init__(self, cpus: int = 2, mem_mb: int = 2000, gpus: int = 1, accounting: bool = True,
                  base: Path | None = None, cluster_name: str = "advtrace-test"):
