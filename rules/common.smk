@@ -80,6 +80,15 @@ def previous_checkpoint(wildcards):
     return f"results/{wildcards.exp}/checkpoints/epoch_{int(wildcards.epoch) - 1:03d}.pt"
 
 
+def adv_train_group(wildcards):
+    """Cluster job group of an adversarial-training epoch: epochs 1..K, K+1..2K, ... (K =
+    config epochs_per_job) each form one consecutive chain, submitted as one SLURM job.
+    Only the sequential chain is grouped: parallel GPU jobs in a group would make the group
+    job ask for several GPUs. Groups are ignored in local runs."""
+    chunk = (int(wildcards.epoch) - 1) // config["epochs_per_job"]
+    return f"adv_train_{wildcards.exp}_{chunk:03d}"
+
+
 def learning_curve_parts(wildcards):
     return expand(
         "results/{exp}/metrics/learning_curve/epoch_{epoch:03d}.parquet",

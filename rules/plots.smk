@@ -3,6 +3,7 @@ FIGURES += ["fig08_learning_curves"]
 
 
 rule plot_learning_curves:
+    localrule: True  # cheap: on clusters it runs where Snakemake runs, no submission
     input:
         table="results/{exp}/tables/learning_curve.parquet",
     output:
