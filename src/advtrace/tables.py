@@ -218,19 +218,6 @@ SCHEMAS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
             "frac_shared": ("float64", "fraction of perturbations effective on ≥ 2 % of the other inputs (shared)"),
         },
     ),
-    "claims": (
-        "The claims scorecard: paper 000's quantitative statements vs this run (results/{exp}/tables/claims.parquet, claims.md).",
-        {
-            "experiment": ("string", "experiment name"),
-            "claim": ("string", "claim identifier"),
-            "section": ("string", "where paper 000 states it"),
-            "statement": ("string", "the statement"),
-            "paper_value": ("string", "the paper's number(s) (CIFAR-10 unless the claim says otherwise)"),
-            "criterion": ("string", "the direction or threshold checked on this run"),
-            "measured": ("string", "what this run measured"),
-            "status": ("string", "holds, does not hold, or not measured (its tables are not produced by this experiment)"),
-        },
-    ),
     "destruction": (
         "Destruction rates of adversarial perturbations under image transformations, per (attack, epoch, "
         "transform, strength) (Figs. 5, 14, 15; results/{exp}/tables/destruction.parquet). Kurakin et al. "
@@ -246,6 +233,8 @@ SCHEMAS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
             "n_effective": ("int64", "inputs classified correctly clean and wrongly adversarial under θ_t (the denominator)"),
             "n_destroyed": ("int64", "effective inputs classified correctly after the transformation (the numerator)"),
             "destruction_rate": ("float64", "n_destroyed / n_effective; NaN when n_effective = 0"),
+            "clean_accuracy_transformed": ("float64", "context, not part of the rate: accuracy of θ_t on the set's clean "
+                                           "inputs after the same transformation (same noise draws)"),
         },
     ),
     "detectability": (
@@ -298,8 +287,6 @@ SCHEMAS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
             "mean_p_adv": ("float64", "mean predicted probability of 'adversarial' on test inputs plus the perturbation"),
             "mean_p_adv_clean": ("float64", "the same on the unperturbed test inputs (reference)"),
             "n": ("int64", "number of test inputs"),
-            "clean_accuracy_transformed": ("float64", "context, not part of the rate: accuracy of θ_t on the set's clean "
-                                           "inputs after the same transformation (same noise draws)"),
         },
     ),
     "claims": (
