@@ -4,6 +4,8 @@
 # transforms.sample_set at t (generic `perturb` rule, shared with the other analyses); then one
 # table job and one plot job for Figs. 5, 14, 15. (One job per epoch rather than per (attack,
 # epoch): on CPU a job costs ~3 s of imports, ~30x its sweep, and the budget is seconds.)
+from advtrace.config import transforms_epochs
+
 TRANSFORMS_FIGURES = {  # perturb.attacks label -> (paper figure number, figure slug)
     "BI": (5, "fig05_destruction_bi"),
     "FGSM": (14, "fig14_destruction_fgsm"),
@@ -36,7 +38,7 @@ def transforms_parts(wildcards):
     return expand(
         "results/{exp}/metrics/destruction/epoch_{epoch:03d}.parquet",
         exp=wildcards.exp,
-        epoch=EXPS[wildcards.exp]["transforms"]["epochs"],
+        epoch=transforms_epochs(EXPS[wildcards.exp]),
     )
 
 

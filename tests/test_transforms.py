@@ -248,6 +248,8 @@ TRANSFORMS_BAD = [
     (lambda c: c["transforms"].update(sample_set="nope"), "transforms.sample_set: unknown sample set"),
     (lambda c: c["transforms"].update(sample_set="transfer_train"), "destruction rates are measured on test inputs"),
     (lambda c: c["transforms"].update(epochs=[0, 4]), "transforms.epochs: [4] not in analysis.epochs"),
+    (lambda c: c["transforms"].update(epochs="all"), "transforms.epochs"),
+    (lambda c: c["transforms"].update(epochs=[]), "transforms.epochs"),
     (lambda c: c["perturb"]["attacks"].pop("DeepFool"), "perturb.attacks: no attack labelled ['DeepFool']"),
     (lambda c: c["transforms"]["sweeps"].update(contrast=[0.0, 1.0]), "transforms.sweeps.contrast.0"),
     (lambda c: c["transforms"]["sweeps"].update(blur=[-1.0]), "transforms.sweeps.blur.0"),
@@ -264,6 +266,17 @@ def test_bad_transforms_config_rejected_with_key(schema, digits_cfg, edit, needl
     with pytest.raises(ConfigError) as err:
         validate_experiment(cfg, schema, expected_name="digits")
     assert needle in str(err.value)
+
+
+def test_transforms_epochs_follow_analysis(digits_cfg):
+    from advtrace.config import transforms_epochs
+
+    cfg = copy.deepcopy(digits_cfg)
+    cfg["transforms"]["epochs"] = "analysis"
+    cfg["analysis"]["epochs"] = [5, 0, 1]
+    assert transforms_epochs(cfg) == [0, 1, 5]
+    cfg["transforms"]["epochs"] = [1, 0]
+    assert transforms_epochs(cfg) == [0, 1]
 
 
 def test_shipped_sweeps_cover_identity_and_strong_noise(root, schema):

@@ -12,7 +12,9 @@ from advtrace.transforms import IDENTITY, TRANSFORMS
 @pytest.fixture(scope="module")
 def smoke_transforms(smoke_run):
     cfg = yaml.safe_load((smoke_run / "config" / "experiments" / "smoke.yaml").read_text())
-    return smoke_run / "results" / "smoke", cfg["transforms"]
+    from advtrace.config import transforms_epochs
+
+    return smoke_run / "results" / "smoke", dict(cfg["transforms"], epochs=transforms_epochs(cfg))
 
 
 @pytest.mark.e2e

@@ -236,6 +236,12 @@ def universal_problems(exp: dict) -> list[str]:
 DESTRUCTION_ATTACKS = ("BI", "FGSM", "DeepFool")
 
 
+def transforms_epochs(exp: dict) -> list[int]:
+    """Epochs of the destruction sweeps: transforms.epochs, or analysis.epochs for 'analysis'."""
+    epochs = exp["transforms"]["epochs"]
+    return sorted(exp["analysis"]["epochs"]) if epochs == "analysis" else sorted(epochs)
+
+
 def transforms_problems(exp: dict) -> list[str]:
     """Cross-field checks of the `transforms` section (destruction-rate sweeps)."""
     problems: list[str] = []
@@ -251,7 +257,7 @@ def transforms_problems(exp: dict) -> list[str]:
             f"allowed: {test_sets}"
         )
     analysed = exp["analysis"]["epochs"]
-    bad = [e for e in tr["epochs"] if e not in analysed]
+    bad = [e for e in transforms_epochs(exp) if e not in analysed]
     if bad:
         problems.append(f"transforms.epochs: {bad} not in analysis.epochs; allowed: {sorted(analysed)}")
     missing = [a for a in DESTRUCTION_ATTACKS if a not in exp["perturb"]["attacks"]]
