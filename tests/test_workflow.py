@@ -77,7 +77,7 @@ def test_cifar10_shaped_dry_run_builds_dag(tmp_path):
     cfg["model"]["width"] = 64
     cfg["pretrain"]["epochs"] = 200
     cfg["adv_train"]["epochs"] = 250
-    cfg["analysis"]["epochs"] = [0, 1, 5, 15, 51, 251 - 1]
+    cfg["analysis"]["epochs"] += [15, 51, 250]  # the analysis sections stay valid (subsets of these)
     write_exp(wd, "cifar_shaped", cfg)
     proc = snakemake(wd, "-n", "--cores", "1", "--config", "experiments=[cifar_shaped]", timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
