@@ -19,6 +19,7 @@ include: "rules/data.smk"
 include: "rules/train.smk"
 include: "rules/perturb.smk"
 include: "rules/plots.smk"
+include: "rules/report.smk"
 
 
 rule all:

@@ -91,12 +91,19 @@ def learning_curve_parts(wildcards):
 # Each stage's rule file registers what `rule all` builds per experiment:
 #   FIGURES: figure slugs (results/{exp}/figures/{slug}.pdf/.png)
 #   TABLES: aggregated table names (results/{exp}/tables/{name}.parquet)
+#   REPORTS: other per-experiment files, as patterns with {exp}
 FIGURES = []
 TABLES = []
+REPORTS = []
 
 
 def figures_of(exp):
     return expand("results/{exp}/figures/{fig}.{ext}", exp=exp, fig=FIGURES, ext=["pdf", "png"])
+
+
+def experiment_tables(wildcards):
+    """Every aggregated table of an experiment (the claims scorecard reads them all)."""
+    return {name: f"results/{wildcards.exp}/tables/{name}.parquet" for name in TABLES}
 
 
 def all_targets():
@@ -104,4 +111,5 @@ def all_targets():
     for exp in EXPS:
         targets += figures_of(exp)
         targets += expand("results/{exp}/tables/{name}.parquet", exp=exp, name=TABLES)
+        targets += [pattern.format(exp=exp) for pattern in REPORTS]
     return targets

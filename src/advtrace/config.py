@@ -21,7 +21,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import yaml
 
 # Sizes of the official source splits, used to reject impossible split sizes before download.
@@ -50,12 +49,12 @@ def load_schema(path: str | Path) -> dict:
     return load_yaml(path)
 
 
-def _path(error: jsonschema.ValidationError) -> str:
+def _path(error) -> str:
     parts = [str(p) for p in error.absolute_path]
     return ".".join(parts) if parts else "(top level)"
 
 
-def _describe(error: jsonschema.ValidationError) -> str:
+def _describe(error) -> str:
     key = _path(error)
     v = error.validator
     if v == "enum":
@@ -76,6 +75,8 @@ def _describe(error: jsonschema.ValidationError) -> str:
 
 def schema_errors(instance: Any, schema: dict, defs_root: dict | None = None) -> list[str]:
     """Human-readable schema violations, sorted by key path."""
+    import jsonschema
+
     if defs_root is not None and "$defs" not in schema:
         schema = {**schema, "$defs": defs_root["$defs"]}
     validator = jsonschema.Draft202012Validator(schema)

@@ -38,6 +38,19 @@ SCHEMAS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
             "n": ("int64", "number of inputs evaluated"),
         },
     ),
+    "claims": (
+        "The claims scorecard: paper 000's quantitative statements vs this run (results/{exp}/tables/claims.parquet, claims.md).",
+        {
+            "experiment": ("string", "experiment name"),
+            "claim": ("string", "claim identifier"),
+            "section": ("string", "where paper 000 states it"),
+            "statement": ("string", "the statement"),
+            "paper_value": ("string", "the paper's number(s) (CIFAR-10 unless the claim says otherwise)"),
+            "criterion": ("string", "the direction or threshold checked on this run"),
+            "measured": ("string", "what this run measured"),
+            "status": ("string", "holds, does not hold, or not measured (its tables are not produced by this experiment)"),
+        },
+    ),
 }
 
 

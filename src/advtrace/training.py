@@ -97,11 +97,12 @@ def _rng_state(gen: torch.Generator) -> dict:
 
 
 def _restore_rng(ckpt: dict) -> torch.Generator:
+    # RNG states are CPU ByteTensors; a checkpoint loaded with map_location=cuda moved them.
     gen = torch.Generator()
-    gen.set_state(ckpt["rng"])
-    torch.set_rng_state(ckpt["torch_rng"])
+    gen.set_state(ckpt["rng"].cpu())
+    torch.set_rng_state(ckpt["torch_rng"].cpu())
     if torch.cuda.is_available() and ckpt.get("cuda_rng"):
-        torch.cuda.set_rng_state_all(ckpt["cuda_rng"])
+        torch.cuda.set_rng_state_all([s.cpu() for s in ckpt["cuda_rng"]])
     return gen
 
 

@@ -1,0 +1,14 @@
+# The claims scorecard: built last, from every aggregated table of the experiment.
+REPORTS += ["results/{exp}/claims.md"]
+
+
+rule claims:
+    input:
+        unpack(experiment_tables),
+    output:
+        table="results/{exp}/tables/claims.parquet",
+        markdown="results/{exp}/claims.md",
+    log:
+        "results/{exp}/logs/claims.log",
+    script:
+        "../workflow/scripts/claims.py"

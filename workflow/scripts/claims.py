@@ -1,0 +1,13 @@
+import sys
+
+sys.stderr = open(snakemake.log[0], "w", buffering=1)
+
+from advtrace.claims import claims_markdown, evaluate_claims
+from advtrace.runtime import atomic_path
+from advtrace.tables import read_table, write_table
+
+tables = {name: read_table(path, name) for name, path in snakemake.input.items()}
+df = evaluate_claims(tables, snakemake.wildcards.exp)
+write_table(df, snakemake.output.table, "claims")
+with atomic_path(snakemake.output.markdown) as tmp:
+    tmp.write_text(claims_markdown(df))
