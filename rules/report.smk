@@ -3,6 +3,7 @@ REPORTS += ["results/{exp}/claims.md"]
 
 
 rule claims:
+    localrule: True  # cheap: on clusters it runs where Snakemake runs, no submission
     input:
         unpack(experiment_tables),
     output:

@@ -1,7 +1,9 @@
-"""The Snakemake profiles build the DAG they are meant to (dry runs, no SLURM needed)."""
+"""The Snakemake profiles build the DAG they are meant to, and the SLURM plugin makes the GPU
+requests the profile relies on (dry runs and plugin functions: no SLURM needed)."""
 
 import re
 
+import pytest
 import yaml
 
 from conftest import ROOT, copy_workflow, dry_run_jobs, snakemake, write_exp
@@ -45,3 +47,24 @@ def test_local_profile_dry_run(tmp_path):
     proc = snakemake(wd, "-n", "--profile", str(ROOT / "profiles" / "local"), "--config", "experiments=[smoke]")
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert dry_run_jobs(proc)["adv_train_epoch"] == 3
+
+
+class _Resources(dict):
+    __getattr__ = dict.__getitem__
+
+
+class _Job:
+    def __init__(self, **resources):
+        self.resources = _Resources(resources)
+
+
+def test_plugin_turns_gpu_resource_into_gpu_request():
+    """What README/profiles/slurm promise about the plugin's GPU flags (no SLURM needed)."""
+    utils = pytest.importorskip("snakemake_executor_plugin_slurm.utils")
+    assert utils.set_gres_string(_Job(gpu=1)).split() == ["--gpus=1"]
+    assert utils.set_gres_string(_Job(gpu=1, gpu_model="a100")).split() == ["--gpus=a100:1"]
+    assert utils.set_gres_string(_Job(gpu=0, gres="gpu:a100:1")).split() == ["--gres=gpu:a100:1"]
+    assert utils.set_gres_string(_Job()).split() == []
+    validation = pytest.importorskip("snakemake_executor_plugin_slurm.validation")
+    with pytest.raises(Exception, match="not allowed in the 'slurm_extra'"):
+        validation.validate_slurm_extra(_Job(slurm_extra="--gres=gpu:1"))
