@@ -377,8 +377,9 @@ def test_figures_render(tmp_path):
     fig = detectability_figure(det, ["BI", "DeepFool"], [0, 3])
     axes = fig.axes
     assert len(axes) == 2
-    assert len(axes[0].get_lines()) == 1 + 2 + 1  # respective, two fixed detectors, chance line
-    assert len(axes[1].get_lines()) == 1 + 1      # DeepFool: respective only
+    assert len(axes[0].get_lines()) == 1 + 2  # respective, two fixed detectors (chance level 50 % out of view)
+    assert len(axes[1].get_lines()) == 1      # DeepFool: respective only
+    assert axes[0].get_ylim()[0] == 70  # lowest value 80 %: zoomed in
     assert "respective epoch only" in axes[1].get_title()
     save_figure(fig, tmp_path / "f.pdf", tmp_path / "f.png")
     fig = detector_max_figure(img, summ)

@@ -53,9 +53,6 @@ def detectability_figure(df: pd.DataFrame, attacks: Sequence[str], fixed_epochs:
                          label=_fixed_label(f, epochs))
             handles.setdefault(h.get_label(), h)
             lo = min(lo, line["pct"].min())
-        ax.axhline(50, color="grey", lw=1, ls=":")
-        ax.text(0.5, 50, "chance level", color="grey", ha="center", va="top", fontsize=9,
-                transform=ax.get_yaxis_transform())
         n = int(d["n"].iloc[0] // 2) if len(d) else 0
         note = " (respective epoch only)" if only_respective and fixed_epochs else ""
         ax.set_title(f"{attack}{note}, {n} test inputs + {n} adversarial")
@@ -63,7 +60,13 @@ def detectability_figure(df: pd.DataFrame, attacks: Sequence[str], fixed_epochs:
         if len(epochs) <= 20:
             ax.set_xticks(epochs)
     axes[0][0].set_ylabel("detectability (% correct on clean ∪ adversarial)")
-    axes[0][0].set_ylim(min(45.0, np.floor(lo / 5) * 5 - 2), 101)
+    bottom = max(45.0, np.floor((lo - 3) / 10) * 10)  # zoom in, but never below chance level
+    axes[0][0].set_ylim(bottom, 100.5)
+    if bottom < 50:
+        for ax in axes[0]:
+            ax.axhline(50, color="grey", lw=1, ls=":")
+            ax.text(0.5, 50, "chance level", color="grey", ha="center", va="top", fontsize=9,
+                    transform=ax.get_yaxis_transform())
     fig.legend(list(handles.values()), list(handles.keys()), loc="upper center", ncol=min(4, len(handles)),
                bbox_to_anchor=(0.5, 0.0), frameon=False)
     fig.suptitle(title or "Detectability of adversarial perturbations on test data")
