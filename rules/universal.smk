@@ -1,6 +1,6 @@
 # Universal perturbations across adversarial training (paper 000 Sec. 3.2, App. D/E).
-# One cached job per (generation split, epoch) for every epoch in analysis.epochs and
-# universal.source_epochs; one evaluation job per analysed epoch (its model under its own and the
+# One cached job per (generation split, epoch) for every epoch in analysis.epochs,
+# universal.source_epochs and universal.image_epochs; one evaluation job per analysed epoch (its model under its own and the
 # fixed source epochs' perturbations, train- and test-generated, plus clean / random-sign rows).
 FIGURES += [
     "fig03_universal_accuracy",
@@ -14,9 +14,10 @@ UNIVERSAL_SPLITS = ["train", "test"]
 
 
 def universal_generated_epochs(exp):
-    """Epochs whose universal perturbations are generated: analysed epochs and fixed sources."""
+    """Epochs whose universal perturbations are generated: analysed, fixed-source and shown epochs."""
     cfg = EXPS[exp]
-    return sorted(set(cfg["analysis"]["epochs"]) | set(cfg["universal"]["source_epochs"]))
+    u = cfg["universal"]
+    return sorted(set(cfg["analysis"]["epochs"]) | set(u["source_epochs"]) | set(u["image_epochs"]))
 
 
 def universal_generate_params(wildcards):

@@ -306,7 +306,7 @@ BAD = [
     ("eval_set", "eval_train", "universal.eval_set"),
     ("batch_size", 500, "universal.batch_size: m = 500 is larger than universal.test_set"),
     ("source_epochs", [0, 99], "universal.source_epochs: [99] beyond the trained epochs; allowed 0..10"),
-    ("image_epochs", [0, 7], "universal.image_epochs: [7] have no universal perturbation; allowed: [0, 1, 2, 3, 5, 10]"),
+    ("image_epochs", [0, 11], "universal.image_epochs: [11] beyond the trained epochs; allowed 0..10"),
     ("amplify", 0, "universal.amplify"),
     ("iterations", 0, "universal.iterations"),
     ("random_draws", 0, "universal.random_draws"),

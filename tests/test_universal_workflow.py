@@ -53,7 +53,7 @@ def test_smoke_universal_perturbations_and_images(smoke_run):
     cfg = _smoke_cfg(smoke_run)
     u = cfg["universal"]
     res = smoke_run / "results" / "smoke"
-    generated = sorted(set(cfg["analysis"]["epochs"]) | set(u["source_epochs"]))
+    generated = sorted(set(cfg["analysis"]["epochs"]) | set(u["source_epochs"]) | set(u["image_epochs"]))
     img = read_table(res / "tables" / "universal_images.parquet", "universal_images")
     assert sorted(img.groupby(["source_split", "epoch"]).size().index) == [(s, e) for s in ("test", "train")
                                                                          for e in generated]
@@ -86,16 +86,18 @@ def test_editing_amplify_reruns_only_the_image_plot(smoke_run):
 
 
 def test_dag_one_generation_job_per_split_and_epoch(tmp_path):
-    """Generation for analysis.epochs ∪ source_epochs on both splits; evaluation per analysed epoch."""
+    """Generation for analysis.epochs ∪ source_epochs ∪ image_epochs on both splits; evaluation per
+    analysed epoch."""
     wd = copy_workflow(tmp_path)
     cfg = _smoke_cfg(wd)
+    cfg["adv_train"]["epochs"] = 5
     cfg["analysis"]["epochs"] = [0, 2, 3]
     cfg["universal"]["source_epochs"] = [0, 1]
-    cfg["universal"]["image_epochs"] = [1, 3]
+    cfg["universal"]["image_epochs"] = [1, 5]
     write_exp(wd, "smoke", cfg)
     proc = snakemake(wd, "-n", "--cores", "1", "--config", "experiments=[smoke]")
     assert proc.returncode == 0, proc.stderr[-3000:]
     counts = dry_run_jobs(proc)
-    assert counts["universal_generate"] == 2 * 4  # epochs {0, 1, 2, 3} × {train, test}
+    assert counts["universal_generate"] == 2 * 5  # epochs {0, 1, 2, 3, 5} × {train, test}
     assert counts["universal_evaluate"] == 3
     assert counts["plot_universal_accuracy"] == 1 and counts["plot_universal_images"] == 1
