@@ -11,6 +11,9 @@ min_version("9.0")
 configfile: "config/config.yaml"
 
 
+report: "workflow/report/workflow.rst"
+
+
 ROOT = Path(workflow.basedir)
 
 
@@ -18,9 +21,13 @@ include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/train.smk"
 include: "rules/perturb.smk"
+include: "rules/universal.smk"
+include: "rules/transforms.smk"
+include: "rules/stability.smk"
 include: "rules/detect.smk"
 include: "rules/plots.smk"
 include: "rules/report.smk"
+include: "rules/figures.smk"
 
 
 rule all:

@@ -1,4 +1,5 @@
 # Configuration is validated here, at parse time, before any job starts.
+import json
 import os
 import sys
 
@@ -11,10 +12,18 @@ from snakemake.exceptions import WorkflowError
 
 from advtrace.config import ConfigError, load_experiments, load_schema
 
+# RUN: the experiments `rule all` builds (config/config.yaml `experiments`). EXPS: every
+# experiment in experiment_dir, all validated, so paper-figure targets (paper_figNN) can reach
+# an experiment that is not in RUN.
+RUN = list(config["experiments"])
 try:
-    EXPS = load_experiments(config, load_schema(ROOT / "config" / "schema.yaml"), ROOT)
+    EXPS = load_experiments(config, load_schema(ROOT / "config" / "schema.yaml"), ROOT, load_all=True)
 except ConfigError as err:
     raise WorkflowError(str(err)) from None
+
+# Speed switches (config/config.yaml top level) reach every job through the environment, where
+# advtrace.runtime.setup_job reads them; they are not params, so changing one re-runs nothing.
+os.environ["ADVTRACE_RUNTIME"] = json.dumps({k: config[k] for k in ("amp", "channels_last", "compile")})
 
 
 wildcard_constraints:
@@ -71,6 +80,15 @@ def previous_checkpoint(wildcards):
     return f"results/{wildcards.exp}/checkpoints/epoch_{int(wildcards.epoch) - 1:03d}.pt"
 
 
+def adv_train_group(wildcards):
+    """Cluster job group of an adversarial-training epoch: epochs 1..K, K+1..2K, ... (K =
+    config epochs_per_job) each form one consecutive chain, submitted as one SLURM job.
+    Only the sequential chain is grouped: parallel GPU jobs in a group would make the group
+    job ask for several GPUs. Groups are ignored in local runs."""
+    chunk = (int(wildcards.epoch) - 1) // config["epochs_per_job"]
+    return f"adv_train_{wildcards.exp}_{chunk:03d}"
+
+
 def learning_curve_parts(wildcards):
     return expand(
         "results/{exp}/metrics/learning_curve/epoch_{epoch:03d}.parquet",
@@ -99,7 +117,7 @@ def experiment_tables(wildcards):
 
 def all_targets():
     targets = []
-    for exp in EXPS:
+    for exp in RUN:
         targets += figures_of(exp)
         targets += expand("results/{exp}/tables/{name}.parquet", exp=exp, name=TABLES)
         targets += [pattern.format(exp=exp) for pattern in REPORTS]

@@ -1,4 +1,6 @@
 rule prepare_data:
+    # local on clusters: it may download (compute nodes often have no internet) and is light
+    localrule: True
     output:
         dataset="results/{exp}/data/dataset.pt",
     params:
@@ -13,6 +15,7 @@ rule prepare_data:
 
 
 rule draw_samples:
+    localrule: True  # cheap: on clusters it runs where Snakemake runs, no submission
     input:
         dataset="results/{exp}/data/dataset.pt",
     output:

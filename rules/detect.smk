@@ -198,9 +198,19 @@ rule plot_detectability:
         table="results/{exp}/tables/detectability.parquet",
     output:
         fig06_pdf="results/{exp}/figures/fig06_detectability.pdf",
-        fig06_png="results/{exp}/figures/fig06_detectability.png",
+        fig06_png=report(
+            "results/{exp}/figures/fig06_detectability.png",
+            caption="../workflow/report/fig06.rst",
+            category="{exp}",
+            subcategory="Fig. 06",
+        ),
         fig16_pdf="results/{exp}/figures/fig16_detectability_attacks.pdf",
-        fig16_png="results/{exp}/figures/fig16_detectability_attacks.png",
+        fig16_png=report(
+            "results/{exp}/figures/fig16_detectability_attacks.png",
+            caption="../workflow/report/fig16.rst",
+            category="{exp}",
+            subcategory="Fig. 16",
+        ),
     params:
         cfg=detect_plot_params,
     log:
@@ -215,7 +225,12 @@ rule plot_detector_max:
         summary="results/{exp}/tables/detector_max_summary.parquet",
     output:
         pdf="results/{exp}/figures/fig07_detector_max.pdf",
-        png="results/{exp}/figures/fig07_detector_max.png",
+        png=report(
+            "results/{exp}/figures/fig07_detector_max.png",
+            caption="../workflow/report/fig07.rst",
+            category="{exp}",
+            subcategory="Fig. 07",
+        ),
     log:
         "results/{exp}/logs/plot_detector_max.log",
     script:

@@ -34,6 +34,8 @@ rule adv_train_epoch:
     threads: 2
     resources:
         gpu=1,
+    group:
+        adv_train_group
     log:
         "results/{exp}/logs/adv_train_epoch/{epoch}.log",
     benchmark:
@@ -63,6 +65,7 @@ rule evaluate_epoch:
 
 
 rule learning_curve_table:
+    localrule: True  # cheap: on clusters it runs where Snakemake runs, no submission
     input:
         parts=learning_curve_parts,
     output:

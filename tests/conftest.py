@@ -71,6 +71,7 @@ def dry_run_jobs(proc: subprocess.CompletedProcess) -> dict[str, int]:
 @pytest.fixture(scope="session")
 def smoke_run(tmp_path_factory):
     wd = copy_workflow(tmp_path_factory.mktemp("wf"))
-    proc = snakemake(wd, "--cores", "2", "--config", "experiments=[smoke]")
+    # Generous limit: ~2-3 min on an idle 2-core machine; shared machines are slower.
+    proc = snakemake(wd, "--cores", "2", "--config", "experiments=[smoke]", timeout=2400)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
     return wd

@@ -142,13 +142,18 @@ def _per_sample(v: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     return v.view(-1, *([1] * (x.dim() - 1)))
 
 
+def _input_grad(model: nn.Module, x_in: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """∇ Σ_n CE(model(x_n), target_n) w.r.t. the model input only."""
+    x_in = x_in.detach().requires_grad_(True)
+    logits = model(x_in).float()
+    loss = F.cross_entropy(logits, target, reduction="sum")
+    (grad,) = torch.autograd.grad(loss, x_in)
+    return grad
+
+
 def _loss_grad(model: nn.Module, x: torch.Tensor, delta: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """∇_δ Σ_n CE(model(x_n + δ_n), target_n), w.r.t. the perturbation only."""
-    delta = delta.detach().requires_grad_(True)
-    logits = model(x + delta).float()
-    loss = F.cross_entropy(logits, target, reduction="sum")
-    (grad,) = torch.autograd.grad(loss, delta)
-    return grad
+    return _input_grad(model, x + delta, target)
 
 
 def _clip_range(x: torch.Tensor, delta: torch.Tensor) -> torch.Tensor:
@@ -163,15 +168,24 @@ def _linf_step(x: torch.Tensor, delta: torch.Tensor, step: torch.Tensor, eps: fl
 
 def _iterative_linf(model: nn.Module, x: torch.Tensor, target: torch.Tensor, eps: float, alpha: float,
                     iterations: int, direction: float) -> torch.Tensor:
-    """ℓ∞ iterations ξ ← Clip_ε{ξ + direction·α sgn ∇J(x + ξ, target)} (+1: away, −1: towards)."""
+    """ℓ∞ iterations ξ ← Clip_ε{ξ + direction·α sgn ∇J(x + ξ, target)} (+1: away, −1: towards).
+
+    Iterates on the adversarial image x̃ = x + ξ itself, clipped to [max(x−ε, 0), min(x+ε, 1)]
+    (the same set as Clip_ε followed by the [0, 1] clip), so the model sees exactly the clipped
+    image. This is also torchattacks.BIM's arithmetic: both give bit-identical images
+    (bench/run_bench.py). Feeding x + (clip(x + ξ) − x) instead differs by float rounding, which
+    can flip the sign of a near-zero gradient element and make the iterates drift apart.
+    """
     _check_positive(eps=eps, alpha=alpha)
     if iterations < 1:
         raise ValueError(f"iterations must be ≥ 1, got {iterations}")
-    delta = torch.zeros_like(x)
+    lo = (x - eps).clamp_(min=0.0)
+    hi = (x + eps).clamp_(max=1.0)
+    x_adv = x
     for _ in range(iterations):
-        grad = _loss_grad(model, x, delta, target)
-        delta = _linf_step(x, delta, (direction * alpha) * grad.sign(), eps)
-    return delta.detach()
+        grad = _input_grad(model, x_adv, target)
+        x_adv = torch.minimum(torch.maximum(x_adv + (direction * alpha) * grad.sign(), lo), hi)
+    return (x_adv - x).detach()
 
 
 def _one_step(model: nn.Module, x: torch.Tensor, target: torch.Tensor, eps: float, direction: float) -> torch.Tensor:

@@ -68,9 +68,22 @@ def _describe(error) -> str:
     if v in ("exclusiveMinimum", "minimum", "maximum", "exclusiveMaximum"):
         op = {"exclusiveMinimum": ">", "minimum": ">=", "maximum": "<=", "exclusiveMaximum": "<"}[v]
         return f"{key}: {error.instance!r} is out of range; must be {op} {error.validator_value}"
+    if v in ("oneOf", "anyOf"):
+        return f"{key}: {error.instance!r} is not allowed; expected {' or '.join(_alternative(s) for s in error.validator_value)}"
     if v == "pattern":
         return f"{key}: {error.instance!r} does not match the pattern {error.validator_value!r}"
     return f"{key}: {error.message}"
+
+
+def _alternative(sub: dict) -> str:
+    """Plain-words description of one branch of a oneOf/anyOf (for error messages)."""
+    if "const" in sub:
+        return repr(sub["const"])
+    if sub.get("type") == "array":
+        items = sub.get("items", {})
+        what = f"{items.get('type', 'value')}s" + (f" >= {items['minimum']}" if "minimum" in items else "")
+        return f"a {'non-empty ' if sub.get('minItems') else ''}list of {what}"
+    return sub.get("type", "a value matching the schema")
 
 
 def schema_errors(instance: Any, schema: dict, defs_root: dict | None = None) -> list[str]:
@@ -181,7 +194,122 @@ def check_experiment(exp: dict) -> list[str]:
     for key in ("train_set", "test_set"):
         if ev[key] not in samples:
             problems.append(f"evaluation.{key}: unknown sample set {ev[key]!r}; allowed: {sorted(samples)}")
+    problems += universal_problems(exp)
+    problems += transforms_problems(exp)
+    problems += check_stability(exp)
     problems += check_detect(exp)
+    return problems
+
+
+def universal_problems(exp: dict) -> list[str]:
+    """Cross-field checks of the ``universal`` section (paper 000 App. D/E)."""
+    problems: list[str] = []
+    u = exp["universal"]
+    samples = exp["samples"]
+    T = exp["adv_train"]["epochs"]
+    if u["alpha"] > u["eps"]:
+        problems.append(f"universal.alpha: {u['alpha']} > eps {u['eps']}; the step α must not exceed ε "
+                        "(both in [0,255] units)")
+    for key, split in (("train_set", "train"), ("test_set", "test"), ("eval_set", "test")):
+        name = u[key]
+        if name not in samples:
+            problems.append(f"universal.{key}: unknown sample set {name!r}; allowed: {sorted(samples)}")
+        elif samples[name]["split"] != split:
+            problems.append(f"universal.{key}: sample set {name!r} is drawn from the {samples[name]['split']!r} "
+                            f"split; it must come from the {split!r} split")
+        elif key != "eval_set" and u["batch_size"] > samples[name]["n"]:
+            problems.append(f"universal.batch_size: m = {u['batch_size']} is larger than universal.{key} "
+                            f"{name!r} ({samples[name]['n']} inputs); allowed: 1..{samples[name]['n']}")
+    for key in ("source_epochs", "image_epochs"):
+        bad = [e for e in u[key] if e > T]
+        if bad:
+            problems.append(f"universal.{key}: {bad} beyond the trained epochs; allowed 0..{T} "
+                            f"(adv_train.epochs = {T})")
+    return problems
+
+
+# Figs. 5, 14, 15 draw the perturbations of these perturb.attacks labels (paper 000 Sec. 3.3, App. F).
+DESTRUCTION_ATTACKS = ("BI", "FGSM", "DeepFool")
+
+
+def transforms_epochs(exp: dict) -> list[int]:
+    """Epochs of the destruction sweeps: transforms.epochs, or analysis.epochs for 'analysis'."""
+    epochs = exp["transforms"]["epochs"]
+    return sorted(exp["analysis"]["epochs"]) if epochs == "analysis" else sorted(epochs)
+
+
+def transforms_problems(exp: dict) -> list[str]:
+    """Cross-field checks of the `transforms` section (destruction-rate sweeps)."""
+    problems: list[str] = []
+    tr = exp["transforms"]
+    samples = exp["samples"]
+    if tr["sample_set"] not in samples:
+        problems.append(f"transforms.sample_set: unknown sample set {tr['sample_set']!r}; allowed: {sorted(samples)}")
+    elif samples[tr["sample_set"]]["split"] != "test":
+        test_sets = sorted(k for k, v in samples.items() if v["split"] == "test")
+        problems.append(
+            f"transforms.sample_set: {tr['sample_set']!r} is drawn from the "
+            f"{samples[tr['sample_set']]['split']} split; destruction rates are measured on test inputs; "
+            f"allowed: {test_sets}"
+        )
+    analysed = exp["analysis"]["epochs"]
+    bad = [e for e in transforms_epochs(exp) if e not in analysed]
+    if bad:
+        problems.append(f"transforms.epochs: {bad} not in analysis.epochs; allowed: {sorted(analysed)}")
+    missing = [a for a in DESTRUCTION_ATTACKS if a not in exp["perturb"]["attacks"]]
+    if missing:
+        problems.append(
+            f"perturb.attacks: no attack labelled {missing}, which Figs. 5, 14, 15 (transforms) need; "
+            f"required labels: {list(DESTRUCTION_ATTACKS)}"
+        )
+    return problems
+
+
+def check_stability(exp: dict) -> list[str]:
+    """Cross-field checks of the `stability` section (paper 000 Figs. 1, 2, 9, 10, 11)."""
+    problems: list[str] = []
+    st, samples, T = exp["stability"], exp["samples"], exp["adv_train"]["epochs"]
+    attacks = exp["perturb"]["attacks"]
+    if st["attack"] not in attacks:
+        problems.append(f"stability.attack: {st['attack']!r} is not an attack of perturb.attacks; allowed: {sorted(attacks)}")
+    sets = {
+        "profiles.set": (st["profiles"]["set"], None),
+        "transfer.train_set": (st["transfer"]["train_set"], "train"),
+        "transfer.test_set": (st["transfer"]["test_set"], "test"),
+        "cost_change.test_set": (st["cost_change"]["test_set"], "test"),
+        "cost_change.train_set": (st["cost_change"]["train_set"], "train"),
+        "sharedness.set": (st["sharedness"]["set"], None),
+        "sharedness.other_set": (st["sharedness"]["other_set"], None),
+    }
+    for key, (name, split) in sets.items():
+        if name not in samples:
+            problems.append(f"stability.{key}: unknown sample set {name!r}; allowed: {sorted(samples)}")
+        elif split is not None and samples[name]["split"] != split:
+            problems.append(
+                f"stability.{key}: sample set {name!r} is drawn from the {samples[name]['split']} split; "
+                f"it must be a {split} set"
+            )
+    sh = st["sharedness"]
+    if sh["set"] in samples and sh["other_set"] in samples:
+        other = samples[sh["other_set"]]
+        if other["split"] != samples[sh["set"]]["split"] or sh["set"] not in other["exclude"]:
+            problems.append(
+                f"stability.sharedness.other_set: {sh['other_set']!r} must be drawn from the same split as "
+                f"{sh['set']!r} and list it in samples.{sh['other_set']}.exclude (the other inputs must be disjoint)"
+            )
+    epoch_sets = {
+        "profiles.epochs": (st["profiles"]["epochs"], 0),
+        "cost_change.future_epochs": (st["cost_change"]["future_epochs"], 1),
+        "sharedness.epochs": (sh["epochs"], 0),
+    }
+    for key, (spec, first) in epoch_sets.items():
+        if spec == "all":
+            continue
+        bad = sorted({e for e in spec if e < first or e > T})
+        if bad:
+            problems.append(
+                f"stability.{key}: {bad} outside the trained epochs; allowed {first}..{T} (adv_train.epochs = {T})"
+            )
     return problems
 
 
@@ -255,22 +383,27 @@ def validate_experiment(exp: Any, schema: dict, expected_name: str | None = None
         )
 
 
-def load_experiments(config: dict, schema: dict, base_dir: str | Path) -> dict[str, dict]:
-    """Validate the top-level config and load + validate every experiment it names."""
+def load_experiments(config: dict, schema: dict, base_dir: str | Path, load_all: bool = False) -> dict[str, dict]:
+    """Validate the top-level config and load + validate every experiment it names
+    (with `load_all`, also every other experiment file in experiment_dir)."""
     top = {k: v for k, v in config.items()}
     problems = schema_errors(top, {k: v for k, v in schema.items() if k != "$defs"}, schema)
     if problems:
         raise ConfigError("invalid config/config.yaml:\n  - " + "\n  - ".join(problems))
     exp_dir = Path(base_dir) / config["experiment_dir"]
     available = sorted(p.stem for p in exp_dir.glob("*.yaml"))
-    experiments = {}
-    for name in config["experiments"]:
-        path = exp_dir / f"{name}.yaml"
-        if not path.exists():
+    names = list(config["experiments"])
+    for name in names:
+        if name not in available:
             raise ConfigError(
-                f"experiments: unknown experiment {name!r} (no {path}); allowed: {', '.join(available)}"
+                f"experiments: unknown experiment {name!r} (no {exp_dir / (name + '.yaml')}); "
+                f"allowed: {', '.join(available)}"
             )
-        exp = load_yaml(path)
+    if load_all:
+        names += [n for n in available if n not in names]
+    experiments = {}
+    for name in names:
+        exp = load_yaml(exp_dir / f"{name}.yaml")
         validate_experiment(exp, schema, expected_name=name)
         experiments[name] = exp
     return experiments

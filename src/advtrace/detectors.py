@@ -54,6 +54,7 @@ import torch.nn.functional as F
 from .data import to_float
 from .models import Normalize
 from .runtime import Progress, load_torch, log, save_torch
+from . import universal
 from .tables import coerce
 
 INPUT = "input"
@@ -377,39 +378,22 @@ def evaluate_detectors(detector_paths: Sequence, test_perts: dict[int, dict], da
 
 # --- Fig. 7: perturbations that maximise the detector -------------------------------------------
 
+def log_p_adv_objective(detector: nn.Module, x: torch.Tensor, _y=None) -> torch.Tensor:
+    """Mean log-probability of "adversarial" the detector assigns to the mini-batch (Fig. 7's objective)."""
+    return F.log_softmax(detector(x).float(), dim=1)[:, ADV].mean()
+
+
 def _maximise_detector(detector: nn.Module, x_uint8_pool: torch.Tensor, eps: float, alpha: float, m: int, K: int,
                        iterations: int, generator: torch.Generator, device: torch.device) -> torch.Tensor:
     """Universal-style perturbation Ξ maximising the detector's log p_adv on `x_uint8_pool`.
 
-    Paper 000 App. D with the detector's objective (Sec. 3.4, Fig. 7):
-        Ξ⁰ = 0,  Ξⁿ⁺¹ = Clip_ε{Ξⁿ + α/K Σ_k sgn(∇^{D(k)}(Ξⁿ))},
-    ∇^D(Ξ) = (1/m) Σ_j ∇_x log p_adv(x_j + Ξ) over a mini-batch D of m inputs drawn uniformly
-    without replacement from the pool, each gradient taken w.r.t. the input at x_j + Ξ clipped to
-    [0, 1]. `eps`, `alpha` in [0,1] units. Returns Ξ (float32, [0,1] units, C×H×W, on the CPU).
+    Paper 000 App. D's generator (:func:`advtrace.universal.generate`) with the detector's
+    objective (Sec. 3.4, Fig. 7): Ξ⁰ = 0, Ξⁿ⁺¹ = Clip_ε{Ξⁿ + α/K Σ_k sgn(∇^{D(k)}(Ξⁿ))}, ∇^D the
+    mean gradient of log p_adv over a mini-batch of m pool inputs at x_j + Ξ. `eps`, `alpha` in
+    [0,1] units. Returns Ξ (float32, [0,1] units, C×H×W, on the CPU).
     """
-    # TODO(merge): replace with advtrace.universal.generate(objective=...)
-    if m > len(x_uint8_pool):
-        raise ValueError(f"mini-batch size {m} larger than the pool of {len(x_uint8_pool)} inputs")
-    detector.eval()
-    for p in detector.parameters():
-        p.requires_grad_(False)
-    xi = torch.zeros(x_uint8_pool.shape[1:], device=device)
-    pool = x_uint8_pool.to(device)
-    prog = Progress(iterations, "maximise detector", unit="it")
-    for _ in range(iterations):
-        step = torch.zeros_like(xi)
-        for _ in range(K):
-            idx = torch.randperm(len(pool), generator=generator)[:m].to(device)
-            # ∇_x of the objective at the (clipped) perturbed input, as App. D writes it
-            # (∇_x J(θ, x_j + Ξ)); differentiating through the clip instead would give zero
-            # gradient wherever x + Ξ sits on the range boundary, e.g. the black digit background.
-            z = (to_float(pool[idx]) + xi).clamp_(0.0, 1.0).requires_grad_(True)
-            objective = F.log_softmax(detector(z), dim=1)[:, ADV].mean()
-            (grad,) = torch.autograd.grad(objective, z)
-            step += grad.sum(0).sign()
-        xi = (xi + alpha / K * step).clamp(-eps, eps)
-        prog.update(1)
-    return xi.detach().float().cpu()
+    return universal.generate(detector, x_uint8_pool, None, eps, alpha, m, K, iterations, generator, device,
+                              objective=log_p_adv_objective, desc="maximise detector")
 
 
 def maximise_rows(detector: nn.Module, x_train_uint8: torch.Tensor, x_test_uint8: torch.Tensor, attack: str, epoch: int,

@@ -84,3 +84,19 @@ def load(path: str | Path) -> dict:
 def adversarial_images(x_uint8: torch.Tensor, delta: torch.Tensor) -> torch.Tensor:
     """x + δ in [0,1] (float32)."""
     return (to_float(x_uint8) + delta).clamp_(0.0, 1.0)
+
+
+def load_compact(path: str | Path) -> dict:
+    """As :func:`load`, but ``"delta"`` keeps its storage type (int8 pixel units for integer ℓ∞
+    attacks, else float32 in [0,1]), so it moves to the device 4× smaller; decode it there with
+    :func:`to_unit`."""
+    stored = load_torch(path)
+    stored["delta"] = stored.pop("delta_q") if "delta_q" in stored else stored["delta"].to(torch.float32)
+    return stored
+
+
+def to_unit(delta: torch.Tensor, device: torch.device | str | None = None) -> torch.Tensor:
+    """A perturbation from :func:`load_compact` (or :func:`load`) as float32 [0,1] units on `device`,
+    bit-identical to :func:`unpack`."""
+    d = delta.to(device, non_blocking=True) if device is not None else delta
+    return d.to(torch.float32).div_(255.0) if d.dtype == torch.int8 else d.to(torch.float32)

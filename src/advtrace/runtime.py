@@ -1,19 +1,32 @@
-"""Runtime helpers shared by every job: device choice, CPU threads and allocator, atomic writes,
-safe checkpoint loading, progress logging with rate and ETA."""
+"""Runtime helpers shared by every job: device choice, CPU threads and allocator, speed switches
+(bf16 autocast, channels_last, torch.compile), atomic writes, safe checkpoint loading, progress
+logging with rate and ETA.
+
+Speed switches live at the top level of ``config/config.yaml`` (next to ``device``); they are
+runtime, not science (results agree up to float rounding), so they are not rule params: changing
+one never re-runs finished jobs. ``rules/common.smk`` exports them as JSON in the environment
+variable ``ADVTRACE_RUNTIME`` and :func:`setup_job` applies them process-wide, so every job script
+picks them up through :func:`prepare_model` (called by ``training.model_from_data``) and
+:func:`autocast` (training forward passes).
+"""
 
 from __future__ import annotations
 
 import ctypes
+import json
 import logging
 import os
 import sys
 import tempfile
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, ContextManager, Iterator, Mapping
 
-import torch
+if TYPE_CHECKING:  # torch is imported where it is used: plot jobs import atomic_path without paying for torch
+    import torch
+    import torch.nn as nn
 
 log = logging.getLogger("advtrace")
 
@@ -44,6 +57,8 @@ def tune_allocator() -> bool:
 
 def resolve_device(spec: str = "auto") -> torch.device:
     """'auto' -> CUDA when present, else CPU. 'cuda' without a GPU is an error naming the fix."""
+    import torch
+
     if spec == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     dev = torch.device(spec)
@@ -52,15 +67,91 @@ def resolve_device(spec: str = "auto") -> torch.device:
     return dev
 
 
-def setup_job(threads: int = 1, device: str = "auto", log_stream=None) -> torch.device:
-    """Common start of every compute job."""
+RUNTIME_ENV = "ADVTRACE_RUNTIME"
+
+
+@dataclass(frozen=True)
+class RuntimeOptions:
+    """Speed switches (config/config.yaml top level; defaults = the shipped config)."""
+
+    amp: bool = False  # bf16 autocast of training forward passes on CUDA (ignored on CPU); δ stays fp32
+    channels_last: bool | str = "auto"  # NHWC models; auto = on for models with 2-D convolutions
+    compile: bool = False  # torch.compile the model's forward in place (state_dict keys unchanged)
+
+
+_options = RuntimeOptions()
+
+
+def configure_runtime(options: Mapping[str, Any] | RuntimeOptions | None = None) -> RuntimeOptions:
+    """Set the process-wide speed switches (missing keys keep their defaults); returns them."""
+    global _options
+    if isinstance(options, RuntimeOptions):
+        _options = options
+    else:
+        opts = dict(options or {})
+        unknown = sorted(set(opts) - set(RuntimeOptions.__dataclass_fields__))
+        if unknown:
+            raise ValueError(f"unknown runtime options {unknown}; allowed: amp, channels_last, compile")
+        if opts.get("channels_last", "auto") not in (True, False, "auto"):
+            raise ValueError(f"channels_last must be true, false or auto, got {opts['channels_last']!r}")
+        _options = RuntimeOptions(**opts)
+    return _options
+
+
+def runtime_options() -> RuntimeOptions:
+    return _options
+
+
+def runtime_options_from_env() -> dict | None:
+    """The switches `rules/common.smk` exported for this job (None outside Snakemake)."""
+    raw = os.environ.get(RUNTIME_ENV)
+    return json.loads(raw) if raw else None
+
+
+def uses_channels_last(model: nn.Module, options: RuntimeOptions | None = None) -> bool:
+    import torch.nn as nn
+
+    setting = (options or _options).channels_last
+    if setting == "auto":
+        return any(isinstance(m, nn.Conv2d) for m in model.modules())
+    return bool(setting)
+
+
+def prepare_model(model: nn.Module, options: RuntimeOptions | None = None) -> nn.Module:
+    """Apply the layout and compile switches to a freshly built model (in place; returns it)."""
+    import torch
+
+    options = options or _options
+    if uses_channels_last(model, options):
+        model = model.to(memory_format=torch.channels_last)
+    if options.compile:
+        model.compile()
+    return model
+
+
+def autocast(device: torch.device, options: RuntimeOptions | None = None) -> ContextManager:
+    """bf16 autocast on CUDA when ``amp`` is on; a no-op otherwise (CPU stays fp32)."""
+    import torch
+
+    if (options or _options).amp and torch.device(device).type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return nullcontext()
+
+
+def setup_job(threads: int = 1, device: str = "auto", log_stream=None,
+              runtime: Mapping[str, Any] | None = None) -> torch.device:
+    """Common start of every compute job. `runtime`: speed switches (default: from the environment)."""
+    import torch
+
     setup_logging(log_stream)
-    tune_allocator()
+    tuned = tune_allocator()
     torch.set_num_threads(max(1, int(threads)))
     dev = resolve_device(device)
     if dev.type == "cuda":
         torch.backends.cudnn.benchmark = True
-    log.info("device %s, %d CPU threads, torch %s", dev, torch.get_num_threads(), torch.__version__)
+    opts = configure_runtime(runtime if runtime is not None else runtime_options_from_env())
+    log.info("device %s, %d CPU threads, torch %s, allocator tuned: %s, runtime %s", dev,
+             torch.get_num_threads(), torch.__version__, tuned, asdict(opts))
     return dev
 
 
@@ -82,12 +173,16 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
 
 def save_torch(obj: Any, path: str | Path) -> None:
     """Atomic torch.save: a killed job never leaves a truncated file behind."""
+    import torch
+
     with atomic_path(path) as tmp:
         torch.save(obj, tmp)
 
 
 def load_torch(path: str | Path, map_location: Any = "cpu") -> Any:
     """Load tensors/state dicts as data only (weights_only=True): a checkpoint is never code."""
+    import torch
+
     return torch.load(path, map_location=map_location, weights_only=True)
 
 

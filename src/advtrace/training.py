@@ -35,7 +35,7 @@ from . import attacks
 from .config import attack_kwargs
 from .data import to_float
 from .models import build_model
-from .runtime import Progress, load_torch, log, save_torch
+from .runtime import Progress, autocast, load_torch, log, prepare_model, save_torch
 
 
 def make_optimizer(model: nn.Module, cfg: dict) -> torch.optim.Optimizer:
@@ -86,8 +86,9 @@ def batches(n: int, batch_size: int, gen: torch.Generator) -> list[torch.Tensor]
 
 
 def model_from_data(model_cfg: dict, data: dict) -> nn.Module:
-    return build_model(model_cfg, data["num_classes"], data["in_channels"], data["image_size"],
-                       data["mean"], data["std"])
+    """The experiment's model with the runtime switches applied (channels_last, compile)."""
+    return prepare_model(build_model(model_cfg, data["num_classes"], data["in_channels"], data["image_size"],
+                                     data["mean"], data["std"]))
 
 
 def _rng_state(gen: torch.Generator) -> dict:
@@ -118,23 +119,24 @@ def _train_epoch(model, opt, x_all, y_all, cfg, gen, device, desc, adversary=Non
         x = to_float(x_all[idx.to(x_all.device)]).to(device, non_blocking=True)
         y = y_all[idx.to(y_all.device)].to(device, non_blocking=True)
         x = augment(x, cfg["augment"], gen)
-        if adversary is not None:
-            kw = adversary["kwargs"]
-            sigma = adversary["sigma"]
-            y_att = attacks.predict(model, x) if adversary["label"] == "predicted" else y
-            delta = attacks.run_attack(model, x, y_att, generator=gen, **kw)
-            model.train()
-            if sigma > 0:
-                logits = model(torch.cat([x, x + delta]))
-                n = len(y)
-                loss = sigma * F.cross_entropy(logits[:n], y) + (1 - sigma) * F.cross_entropy(logits[n:], y)
-                logits = logits[n:]
+        with autocast(device):  # bf16 forward passes when `amp` is on (CUDA); δ and the CE loss stay fp32
+            if adversary is not None:
+                kw = adversary["kwargs"]
+                sigma = adversary["sigma"]
+                y_att = attacks.predict(model, x) if adversary["label"] == "predicted" else y
+                delta = attacks.run_attack(model, x, y_att, generator=gen, **kw)
+                model.train()
+                if sigma > 0:
+                    logits = model(torch.cat([x, x + delta]))
+                    n = len(y)
+                    loss = sigma * F.cross_entropy(logits[:n], y) + (1 - sigma) * F.cross_entropy(logits[n:], y)
+                    logits = logits[n:]
+                else:
+                    logits = model(x + delta)
+                    loss = F.cross_entropy(logits, y)
             else:
-                logits = model(x + delta)
+                logits = model(x)
                 loss = F.cross_entropy(logits, y)
-        else:
-            logits = model(x)
-            loss = F.cross_entropy(logits, y)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

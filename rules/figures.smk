@@ -1,0 +1,32 @@
+# One target per figure (config/figures.yaml):
+#   figNN        figure kind NN for every experiment in config["experiments"]
+#   paper_figNN  exactly paper 000's Fig. NN, from the experiment the catalogue names
+import yaml
+
+with open(ROOT / "config" / "figures.yaml") as _fh:
+    CATALOGUE = yaml.safe_load(_fh)
+
+
+def catalogue_files(exp, kind):
+    slug = CATALOGUE["kinds"][kind]
+    return expand("results/{exp}/figures/{slug}.{ext}", exp=exp, slug=slug, ext=["pdf", "png"])
+
+
+for _kind in CATALOGUE["kinds"]:
+
+    rule:
+        name:
+            f"fig{_kind:02d}"
+        input:
+            catalogue_files(RUN, _kind),
+        localrule: True
+
+
+for _num, _entry in CATALOGUE["paper"].items():
+
+    rule:
+        name:
+            f"paper_fig{_num:02d}"
+        input:
+            catalogue_files(_entry["experiment"], _entry["kind"]),
+        localrule: True

@@ -1,0 +1,198 @@
+# Temporal stability profiles, transfer matrices and sharedness (paper 000 Sec. 3.1, App. A-C;
+# Figs. 1, 2, 9, 10, 11). One forward-only job per checkpoint epoch t loads θ_t once and
+# evaluates every perturbation file (from the generic perturb rule) that has θ_t as target;
+# one aggregation job builds the tables; the plot rules read tables only.
+from advtrace import stability_plan as _stability
+
+FIGURES += [
+    "fig01_stability_profiles",
+    "fig02_sharedness_vs_stability",
+    "fig09_transfer_error",
+    "fig10_maxmin_minmax",
+    "fig11_sharedness",
+]
+TABLES += [
+    "transfer",
+    "stability_profile",
+    "stability_summary",
+    "transfer_error",
+    "sharedness_vs_stability",
+    "stability_correlation",
+    "sharedness",
+    "sharedness_summary",
+]
+
+
+def stability_T(exp):
+    return EXPS[exp]["adv_train"]["epochs"]
+
+
+def stability_epoch_plan(wildcards):
+    """What the job for checkpoint {epoch} evaluates (sets x source epochs, pairwise tasks)."""
+    exp = wildcards.exp
+    return _stability.epoch_plan(EXPS[exp]["stability"], stability_T(exp), int(wildcards.epoch))
+
+
+def stability_epoch_perturbations(wildcards):
+    """Perturbation files the epoch job reads, in the order of stability.perturbation_needs."""
+    exp, epoch = wildcards.exp, int(wildcards.epoch)
+    plan = stability_epoch_plan(wildcards)
+    if not plan["transfer"] and not plan["pairwise"]:
+        raise WorkflowError(f"{exp}: no stability work for epoch {epoch}; epochs with work: "
+                            f"{_stability.plan_epochs(EXPS[exp]['stability'], stability_T(exp))}")
+    attack = EXPS[exp]["stability"]["attack"]
+    return [perturbation_file(exp, attack, s, t) for s, t in _stability.perturbation_needs(plan, epoch)]
+
+
+def stability_batch_size(wildcards):
+    return EXPS[wildcards.exp]["stability"]["batch_size"]
+
+
+def stability_parts(kind):
+    def parts(wildcards):
+        exp = wildcards.exp
+        return expand(
+            "results/{exp}/metrics/stability/epoch_{epoch:03d}/{kind}.parquet",
+            exp=exp,
+            epoch=_stability.plan_epochs(EXPS[exp]["stability"], stability_T(exp)),
+            kind=kind,
+        )
+
+    return parts
+
+
+def stability_aggregate_params(wildcards):
+    """The stability section plus the number of trained epochs (epoch sets are resolved with it)."""
+    exp = wildcards.exp
+    return {"stability": EXPS[exp]["stability"], "T": stability_T(exp)}
+
+
+rule stability_epoch:
+    input:
+        dataset="results/{exp}/data/dataset.pt",
+        samples="results/{exp}/data/samples.parquet",
+        checkpoint="results/{exp}/checkpoints/epoch_{epoch}.pt",
+        perturbations=stability_epoch_perturbations,
+    output:
+        transfer="results/{exp}/metrics/stability/epoch_{epoch}/transfer.parquet",
+        pairwise="results/{exp}/metrics/stability/epoch_{epoch}/pairwise.parquet",
+    params:
+        model=section("model"),
+        plan=stability_epoch_plan,
+        batch_size=stability_batch_size,
+        device=config["device"],
+    threads: 1
+    resources:
+        gpu=1,
+    log:
+        "results/{exp}/logs/stability_epoch/{epoch}.log",
+    benchmark:
+        "results/{exp}/benchmarks/stability_epoch/{epoch}.tsv"
+    script:
+        "../workflow/scripts/stability_epoch.py"
+
+
+rule stability_tables:
+    input:
+        transfer=stability_parts("transfer"),
+        pairwise=stability_parts("pairwise"),
+    output:
+        **{name: f"results/{{exp}}/tables/{name}.parquet" for name in [
+            "transfer", "stability_profile", "stability_summary", "transfer_error", "sharedness_vs_stability",
+            "stability_correlation", "sharedness", "sharedness_summary"]},
+    params:
+        cfg=stability_aggregate_params,
+    log:
+        "results/{exp}/logs/stability_tables.log",
+    benchmark:
+        "results/{exp}/benchmarks/stability_tables.tsv"
+    script:
+        "../workflow/scripts/stability_tables.py"
+
+
+rule plot_stability_profiles:
+    input:
+        profile="results/{exp}/tables/stability_profile.parquet",
+        summary="results/{exp}/tables/stability_summary.parquet",
+    output:
+        pdf="results/{exp}/figures/fig01_stability_profiles.pdf",
+        png=report(
+            "results/{exp}/figures/fig01_stability_profiles.png",
+            caption="../workflow/report/fig01.rst",
+            category="{exp}",
+            subcategory="Fig. 01",
+        ),
+    log:
+        "results/{exp}/logs/plot_stability_profiles.log",
+    script:
+        "../workflow/scripts/plot_stability_profiles.py"
+
+
+rule plot_sharedness_vs_stability:
+    input:
+        table="results/{exp}/tables/sharedness_vs_stability.parquet",
+        correlation="results/{exp}/tables/stability_correlation.parquet",
+    output:
+        pdf="results/{exp}/figures/fig02_sharedness_vs_stability.pdf",
+        png=report(
+            "results/{exp}/figures/fig02_sharedness_vs_stability.png",
+            caption="../workflow/report/fig02.rst",
+            category="{exp}",
+            subcategory="Fig. 02",
+        ),
+    log:
+        "results/{exp}/logs/plot_sharedness_vs_stability.log",
+    script:
+        "../workflow/scripts/plot_sharedness_vs_stability.py"
+
+
+rule plot_transfer_error:
+    input:
+        table="results/{exp}/tables/transfer_error.parquet",
+    output:
+        pdf="results/{exp}/figures/fig09_transfer_error.pdf",
+        png=report(
+            "results/{exp}/figures/fig09_transfer_error.png",
+            caption="../workflow/report/fig09.rst",
+            category="{exp}",
+            subcategory="Fig. 09",
+        ),
+    log:
+        "results/{exp}/logs/plot_transfer_error.log",
+    script:
+        "../workflow/scripts/plot_transfer_error.py"
+
+
+rule plot_maxmin_minmax:
+    input:
+        summary="results/{exp}/tables/stability_summary.parquet",
+    output:
+        pdf="results/{exp}/figures/fig10_maxmin_minmax.pdf",
+        png=report(
+            "results/{exp}/figures/fig10_maxmin_minmax.png",
+            caption="../workflow/report/fig10.rst",
+            category="{exp}",
+            subcategory="Fig. 10",
+        ),
+    log:
+        "results/{exp}/logs/plot_maxmin_minmax.log",
+    script:
+        "../workflow/scripts/plot_maxmin_minmax.py"
+
+
+rule plot_sharedness:
+    input:
+        table="results/{exp}/tables/sharedness.parquet",
+        summary="results/{exp}/tables/sharedness_summary.parquet",
+    output:
+        pdf="results/{exp}/figures/fig11_sharedness.pdf",
+        png=report(
+            "results/{exp}/figures/fig11_sharedness.png",
+            caption="../workflow/report/fig11.rst",
+            category="{exp}",
+            subcategory="Fig. 11",
+        ),
+    log:
+        "results/{exp}/logs/plot_sharedness.log",
+    script:
+        "../workflow/scripts/plot_sharedness.py"

@@ -1,0 +1,106 @@
+# Destruction rates of adversarial perturbations under image transformations (paper 000 Sec. 3.3,
+# App. F): one cached job per epoch of transforms.epochs loads θ_t once and sweeps brightness,
+# contrast, blur and noise over the stored BI, FGSM and DeepFool perturbations of
+# transforms.sample_set at t (generic `perturb` rule, shared with the other analyses); then one
+# table job and one plot job for Figs. 5, 14, 15. (One job per epoch rather than per (attack,
+# epoch): on CPU a job costs ~3 s of imports, ~30x its sweep, and the budget is seconds.)
+from advtrace.config import transforms_epochs
+
+TRANSFORMS_FIGURES = {  # perturb.attacks label -> (paper figure number, figure slug)
+    "BI": (5, "fig05_destruction_bi"),
+    "FGSM": (14, "fig14_destruction_fgsm"),
+    "DeepFool": (15, "fig15_destruction_deepfool"),
+}
+FIGURES += [slug for _, slug in TRANSFORMS_FIGURES.values()]
+TABLES += ["destruction"]
+
+
+def transforms_perturbations(wildcards):
+    """{attack label: stored perturbations of transforms.sample_set at {epoch}} for Figs. 5, 14, 15."""
+    tr = EXPS[wildcards.exp]["transforms"]
+    return {
+        attack: perturbation_file(wildcards.exp, attack, tr["sample_set"], wildcards.epoch)
+        for attack in TRANSFORMS_FIGURES
+    }
+
+
+def transforms_sample_set(wildcards):
+    return EXPS[wildcards.exp]["transforms"]["sample_set"]
+
+
+def transforms_sweep_params(wildcards):
+    """What one sweep's numbers depend on (not transforms.epochs, so adding an epoch reruns nothing)."""
+    tr = EXPS[wildcards.exp]["transforms"]
+    return {k: tr[k] for k in ("batch_size", "noise_seed", "sweeps")}
+
+
+def transforms_parts(wildcards):
+    return expand(
+        "results/{exp}/metrics/destruction/epoch_{epoch:03d}.parquet",
+        exp=wildcards.exp,
+        epoch=transforms_epochs(EXPS[wildcards.exp]),
+    )
+
+
+def transforms_figure_outputs():
+    outputs = {}
+    for attack, (number, slug) in TRANSFORMS_FIGURES.items():
+        outputs[f"{attack}_pdf"] = f"results/{{exp}}/figures/{slug}.pdf"
+        outputs[f"{attack}_png"] = report(
+            f"results/{{exp}}/figures/{slug}.png",
+            caption=f"../workflow/report/fig{number:02d}.rst",
+            category="{exp}",
+            subcategory=f"Fig. {number:02d}",
+        )
+    return outputs
+
+
+rule destruction_sweep:
+    input:
+        unpack(transforms_perturbations),
+        dataset="results/{exp}/data/dataset.pt",
+        samples="results/{exp}/data/samples.parquet",
+        checkpoint="results/{exp}/checkpoints/epoch_{epoch}.pt",
+    output:
+        table="results/{exp}/metrics/destruction/epoch_{epoch}.parquet",
+    params:
+        attacks=list(TRANSFORMS_FIGURES),
+        model=section("model"),
+        sample_set=transforms_sample_set,
+        transforms=transforms_sweep_params,
+        device=config["device"],
+    threads: 1
+    resources:
+        gpu=1,
+    log:
+        "results/{exp}/logs/destruction_sweep/{epoch}.log",
+    benchmark:
+        "results/{exp}/benchmarks/destruction_sweep/{epoch}.tsv"
+    script:
+        "../workflow/scripts/destruction_sweep.py"
+
+
+rule destruction_table:
+    input:
+        parts=transforms_parts,
+    output:
+        table="results/{exp}/tables/destruction.parquet",
+    params:
+        name="destruction",
+    log:
+        "results/{exp}/logs/destruction_table.log",
+    script:
+        "../workflow/scripts/concat_tables.py"
+
+
+rule plot_destruction:
+    input:
+        table="results/{exp}/tables/destruction.parquet",
+    output:
+        **transforms_figure_outputs(),
+    params:
+        figures={attack: number for attack, (number, _) in TRANSFORMS_FIGURES.items()},
+    log:
+        "results/{exp}/logs/plot_destruction.log",
+    script:
+        "../workflow/scripts/plot_destruction.py"

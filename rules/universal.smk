@@ -1,0 +1,206 @@
+# Universal perturbations across adversarial training (paper 000 Sec. 3.2, App. D/E).
+# One cached job per (generation split, epoch) for every epoch in analysis.epochs,
+# universal.source_epochs and universal.image_epochs; one evaluation job per analysed epoch (its model under its own and the
+# fixed source epochs' perturbations, train- and test-generated, plus clean / random-sign rows).
+FIGURES += [
+    "fig03_universal_accuracy",
+    "fig12_universal_train_vs_test",
+    "fig04_universal_perturbations",
+    "fig13_universal_perturbations_test",
+]
+TABLES += ["universal_accuracy", "universal_images"]
+
+UNIVERSAL_SPLITS = ["train", "test"]
+
+
+def universal_generated_epochs(exp):
+    """Epochs whose universal perturbations are generated: analysed, fixed-source and shown epochs."""
+    cfg = EXPS[exp]
+    u = cfg["universal"]
+    return sorted(set(cfg["analysis"]["epochs"]) | set(u["source_epochs"]) | set(u["image_epochs"]))
+
+
+def universal_generate_params(wildcards):
+    """What one generation job depends on (not the evaluation or plotting keys)."""
+    exp = EXPS[wildcards.exp]
+    u = exp["universal"]
+    return {
+        "model": exp["model"],
+        "seed": exp["seed"],
+        "set": u[f"{wildcards.source}_set"],
+        "generation": {k: u[k] for k in ("eps", "alpha", "batch_size", "batches", "iterations")},
+    }
+
+
+def universal_evaluate_params(wildcards):
+    exp = EXPS[wildcards.exp]
+    u = exp["universal"]
+    return {
+        "model": exp["model"],
+        "seed": exp["seed"],
+        "eps": u["eps"],
+        "eval_set": u["eval_set"],
+        "batch_size": u["eval_batch_size"],
+        "random_draws": u["random_draws"],
+    }
+
+
+def universal_file(exp, source, epoch):
+    return f"results/{exp}/universal/{source}/epoch_{int(epoch):03d}.pt"
+
+
+def universal_evaluate_inputs(wildcards):
+    """Perturbations the model of {epoch} is evaluated on: its own and the fixed source epochs'."""
+    epoch = int(wildcards.epoch)
+    sources = sorted({epoch} | set(EXPS[wildcards.exp]["universal"]["source_epochs"]))
+    return [universal_file(wildcards.exp, s, e) for s in UNIVERSAL_SPLITS for e in sources]
+
+
+def universal_accuracy_parts(wildcards):
+    return expand(
+        "results/{exp}/metrics/universal_accuracy/epoch_{epoch:03d}.parquet",
+        exp=wildcards.exp,
+        epoch=sorted(EXPS[wildcards.exp]["analysis"]["epochs"]),
+    )
+
+
+def universal_image_parts(wildcards):
+    return expand(
+        "results/{exp}/metrics/universal_images/{source}/epoch_{epoch:03d}.parquet",
+        exp=wildcards.exp,
+        source=UNIVERSAL_SPLITS,
+        epoch=universal_generated_epochs(wildcards.exp),
+    )
+
+
+def universal_accuracy_plot_params(wildcards):
+    return {"source_epochs": EXPS[wildcards.exp]["universal"]["source_epochs"]}
+
+
+def universal_images_plot_params(wildcards):
+    u = EXPS[wildcards.exp]["universal"]
+    return {k: u[k] for k in ("image_epochs", "amplify")}
+
+
+rule universal_generate:
+    input:
+        dataset="results/{exp}/data/dataset.pt",
+        samples="results/{exp}/data/samples.parquet",
+        checkpoint="results/{exp}/checkpoints/epoch_{epoch}.pt",
+    output:
+        perturbation="results/{exp}/universal/{source}/epoch_{epoch}.pt",
+        images="results/{exp}/metrics/universal_images/{source}/epoch_{epoch}.parquet",
+    wildcard_constraints:
+        source="train|test",
+    params:
+        cfg=universal_generate_params,
+        device=config["device"],
+    threads: 1
+    resources:
+        gpu=1,
+    log:
+        "results/{exp}/logs/universal_generate/{source}/{epoch}.log",
+    benchmark:
+        "results/{exp}/benchmarks/universal_generate/{source}/{epoch}.tsv"
+    script:
+        "../workflow/scripts/universal_generate.py"
+
+
+rule universal_evaluate:
+    input:
+        dataset="results/{exp}/data/dataset.pt",
+        samples="results/{exp}/data/samples.parquet",
+        checkpoint="results/{exp}/checkpoints/epoch_{epoch}.pt",
+        perturbations=universal_evaluate_inputs,
+    output:
+        table="results/{exp}/metrics/universal_accuracy/epoch_{epoch}.parquet",
+    params:
+        cfg=universal_evaluate_params,
+        device=config["device"],
+    threads: 1
+    resources:
+        gpu=1,
+    log:
+        "results/{exp}/logs/universal_evaluate/{epoch}.log",
+    benchmark:
+        "results/{exp}/benchmarks/universal_evaluate/{epoch}.tsv"
+    script:
+        "../workflow/scripts/universal_evaluate.py"
+
+
+rule universal_accuracy_table:
+    input:
+        parts=universal_accuracy_parts,
+    output:
+        table="results/{exp}/tables/universal_accuracy.parquet",
+    params:
+        name="universal_accuracy",
+    log:
+        "results/{exp}/logs/universal_accuracy_table.log",
+    script:
+        "../workflow/scripts/concat_tables.py"
+
+
+rule universal_images_table:
+    input:
+        parts=universal_image_parts,
+    output:
+        table="results/{exp}/tables/universal_images.parquet",
+    params:
+        name="universal_images",
+    log:
+        "results/{exp}/logs/universal_images_table.log",
+    script:
+        "../workflow/scripts/concat_tables.py"
+
+
+rule plot_universal_accuracy:
+    input:
+        table="results/{exp}/tables/universal_accuracy.parquet",
+    output:
+        fig03_pdf="results/{exp}/figures/fig03_universal_accuracy.pdf",
+        fig03_png=report(
+            "results/{exp}/figures/fig03_universal_accuracy.png",
+            caption="../workflow/report/fig03.rst",
+            category="{exp}",
+            subcategory="Fig. 03",
+        ),
+        fig12_pdf="results/{exp}/figures/fig12_universal_train_vs_test.pdf",
+        fig12_png=report(
+            "results/{exp}/figures/fig12_universal_train_vs_test.png",
+            caption="../workflow/report/fig12.rst",
+            category="{exp}",
+            subcategory="Fig. 12",
+        ),
+    params:
+        plot=universal_accuracy_plot_params,
+    log:
+        "results/{exp}/logs/plot_universal_accuracy.log",
+    script:
+        "../workflow/scripts/plot_universal_accuracy.py"
+
+
+rule plot_universal_images:
+    input:
+        table="results/{exp}/tables/universal_images.parquet",
+    output:
+        fig04_pdf="results/{exp}/figures/fig04_universal_perturbations.pdf",
+        fig04_png=report(
+            "results/{exp}/figures/fig04_universal_perturbations.png",
+            caption="../workflow/report/fig04.rst",
+            category="{exp}",
+            subcategory="Fig. 04",
+        ),
+        fig13_pdf="results/{exp}/figures/fig13_universal_perturbations_test.pdf",
+        fig13_png=report(
+            "results/{exp}/figures/fig13_universal_perturbations_test.png",
+            caption="../workflow/report/fig13.rst",
+            category="{exp}",
+            subcategory="Fig. 13",
+        ),
+    params:
+        plot=universal_images_plot_params,
+    log:
+        "results/{exp}/logs/plot_universal_images.log",
+    script:
+        "../workflow/scripts/plot_universal_images.py"

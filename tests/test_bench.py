@@ -1,0 +1,125 @@
+"""bench/ helpers on a tiny model, one repeat: they run, return well-formed rows, agree with
+torchattacks.BIM, and render a report. No timing assertions (timings are bench/run_bench.py's job)."""
+
+import copy
+import math
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+
+import bench_measure as M  # noqa: E402
+
+from advtrace import attacks  # noqa: E402
+from advtrace.runtime import RuntimeOptions  # noqa: E402
+
+CPU = torch.device("cpu")
+OPTS = RuntimeOptions(amp=False, channels_last="auto", compile=False)
+
+
+@pytest.fixture
+def tiny(digits_cfg):
+    exp = copy.deepcopy(digits_cfg)
+    exp["model"]["width"] = 4
+    exp["adv_train"].update(batch_size=16)
+    exp["adv_train"]["attack"].update(iterations=3)
+    return M.Workload("digits", exp, 1, 8)
+
+
+def _timing_ok(row):
+    assert row["repeats"] == 1 and 0 <= row["min_s"] <= row["median_s"] <= row["max_s"]
+
+
+def test_measure_interleaves_and_summarises():
+    calls = []
+    t = M.measure({"a": lambda: calls.append("a"), "b": lambda: calls.append("b")}, M.Clock(CPU), warmup=1,
+                  repeats=2, images={"a": 10})
+    assert calls == ["a", "b", "a", "b", "a", "b"]  # warm-up each, then round-robin
+    row = t["a"].row()
+    assert row["repeats"] == 2 and row["images"] == 10 and row["img_per_s"] > 0
+    assert math.isnan(t["b"].row()["img_per_s"])
+    assert M.target_row("attack_vs_limit", 0.96)["meets"] and not M.target_row("adv_epoch_vs_11_clean", 1.2)["meets"]
+
+
+def test_bim_agrees_with_torchattacks():
+    pytest.importorskip("torchattacks")
+    torch.manual_seed(0)
+    from advtrace.models import PreActResNet18
+
+    for c, s in ((1, 8), (3, 16)):
+        model = PreActResNet18(10, c, width=4).eval()
+        x = torch.randint(0, 256, (32, c, s, s)).float() / 255
+        y = attacks.predict(model, x)
+        assert M.max_abs_diff_vs_torchattacks(model, x, y, 32 / 255, 8 / 255, 10) <= 1e-6
+
+
+def test_attack_train_transfer_switch_helpers_run(tiny):
+    clock = M.Clock(CPU)
+    rows, ratios = M.attack_benchmark(tiny, CPU, OPTS, clock, batch=16, warmup=0, repeats=1)
+    names = {r["name"] for r in rows}
+    assert {"bi10_attack", "bi10_limit", "bi10_ours", "bi10_self_max_abs_diff"} <= names
+    for r in rows:
+        if r.get("section") != "check":
+            _timing_ok(r)
+    by = {r["name"]: r for r in ratios}
+    assert by["attack_vs_limit"]["value"] > 0
+    if "bi10_torchattacks" in names:
+        assert by["torchattacks_max_abs_diff"]["value"] <= 1e-6
+
+    rows, ratios = M.train_benchmark(tiny, CPU, OPTS, clock, n_batches=2, warmup=0, repeats=1)
+    assert {r["name"] for r in rows} == {"adv_epoch", "clean_epoch"} and rows[0]["images"] == 32
+    assert ratios[0]["name"] == "adv_epoch_vs_11_clean" and ratios[0]["value"] > 0
+
+    rows, ratios = M.transfer_benchmark(tiny, CPU, OPTS, clock, batch=64, warmup=0, repeats=1)
+    assert {r["name"] for r in rows} == {"plain_inference", "transfer_eval"}
+    assert ratios[0]["name"] == "transfer_vs_inference"
+
+    variants = {"nchw": RuntimeOptions(channels_last=False), "cl": RuntimeOptions(channels_last=True)}
+    rows = M.switch_benchmark(tiny, CPU, clock, 16, variants, warmup=0, repeats=1)
+    assert len(rows) == 4 and all(r["value"] > 0 for r in rows)
+
+
+def test_transfer_stats_matches_direct_computation():
+    torch.manual_seed(0)
+    from advtrace.models import PreActResNet18
+
+    model = PreActResNet18(10, 1, width=4).eval()
+    x = torch.randint(0, 256, (8, 1, 8, 8), dtype=torch.uint8)
+    dq = torch.randint(-32, 33, x.shape).to(torch.int8)
+    y = torch.randint(0, 10, (8,))
+    with torch.inference_mode():
+        p, cost, pred = M.transfer_stats(model, x, dq, y)
+        xa = (x.float() / 255 + dq.float() / 255).clamp(0, 1)
+        probs = torch.softmax(model(xa), 1)
+    torch.testing.assert_close(p, probs[torch.arange(8), y], rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(cost, -probs[torch.arange(8), y].log(), rtol=1e-5, atol=1e-5)
+    assert torch.equal(pred, probs.argmax(1))
+
+
+def test_report_renders_rows(tmp_path):
+    import pandas as pd
+
+    import bench_report as report
+    import run_bench
+
+    base = {"date": "2026-01-01 00:00 UTC", "device_kind": "cpu", "device_name": "test cpu", "mode": "quick",
+            "torch": torch.__version__, "torchattacks": "x", "python": "3", "threads": 1, "allocator_tuned": True,
+            "amp": "False", "channels_last": "auto", "compile": "False", "git_commit": "abc", "load_before": 0.0,
+            "load_after": 0.0, "note": "", "command": "python bench/run_bench.py"}
+    rows = [
+        dict(base, part="train", section="timing", model="cifar10", name="adv_epoch", batch_size=128, n_batches=2,
+             images=256, repeats=1, min_s=20.0, median_s=20.0, max_s=20.0),
+        dict(base, part="train", section="timing", model="cifar10", name="clean_epoch", batch_size=128, n_batches=2,
+             images=256, repeats=1, min_s=2.0, median_s=2.0, max_s=2.0),
+        dict(base, part="train", section="ratio", model="cifar10", **M.target_row("adv_epoch_vs_11_clean", 0.91)),
+    ]
+    df = run_bench.coerce(pd.DataFrame(rows).reindex(columns=run_bench.COLUMNS))
+    df.to_parquet(tmp_path / "cpu-test-quick.parquet", index=False)
+    text = report.render(tmp_path)
+    assert "adv_epoch_vs_11_clean" in text and "test cpu" in text and "torch " + torch.__version__ in text
+    proj = report.projection(df)
+    assert proj[0]["seconds"] == pytest.approx(45000 * 20.0 / 256)

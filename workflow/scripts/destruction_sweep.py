@@ -1,0 +1,18 @@
+import sys
+
+sys.stderr = open(snakemake.log[0], "w", buffering=1)
+
+from advtrace import perturbations
+from advtrace.data import load_dataset, sample_set
+from advtrace.destruction import epoch_rows
+from advtrace.runtime import setup_job
+from advtrace.tables import read_table, write_table
+from advtrace.training import load_model
+
+device = setup_job(snakemake.threads, snakemake.params.device)
+data = load_dataset(snakemake.input.dataset)
+s = sample_set(data, read_table(snakemake.input.samples, "samples"), snakemake.params.sample_set)
+stored = {attack: perturbations.load(getattr(snakemake.input, attack)) for attack in snakemake.params.attacks}
+model = load_model(snakemake.input.checkpoint, data, snakemake.params.model, device)
+df = epoch_rows(model, s, stored, int(snakemake.wildcards.epoch), snakemake.params.transforms, device)
+write_table(df, snakemake.output.table, "destruction")
