@@ -82,6 +82,18 @@ def test_attached_detector_reads_frozen_feature_map():
     assert n_opt == sum(p.numel() for p in det.detector.parameters())
 
 
+def test_fit_attached_detector_leaves_classifier_untouched():
+    data = _data(n_train=64, n_val=32, n_test=8)
+    clf = PreActResNet18(10, 1, width=4, mean=data["mean"], std=data["std"])
+    before = {k: v.clone() for k, v in clf.state_dict().items()}
+    det, arch, result = detectors.fit(data, _pert(data, "train", _pattern()), _pert(data, "val", _pattern()),
+                                      {"position": 1, "channels": [8, 8, 8], "pools": 2}, dict(FAST, epochs=2),
+                                      seed=0, attack="BI", epoch=1, device=CPU, classifier=clf)
+    assert isinstance(det, detectors.AttachedDetector) and arch["position"] == 1
+    after = det.classifier.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)  # weights and BN statistics frozen
+
+
 def test_save_load_roundtrip(tmp_path):
     data = _data(n_train=16, n_val=8, n_test=8)
     for position, factory in (("input", None), (1, lambda: PreActResNet18(10, 1, width=4))):
