@@ -36,7 +36,8 @@ inputs and their adversarial counterparts, each classified independently (eval-m
 so the shuffling of the union does not change any prediction).
 
 **Detector-maximising perturbation** (paper 000 Fig. 7): App. D's universal-perturbation
-iteration with the detector's log p_adv as objective (:func:`_maximise_detector`).
+iteration (:func:`advtrace.universal.generate`) with the detector's log p_adv as objective
+(:func:`_maximise_detector`).
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ from .models import Normalize
 from .runtime import Progress, load_torch, log, save_torch
 from . import universal
 from .tables import coerce
+from .universal import generate
 
 INPUT = "input"
 ADV = 1  # class index of "adversarial" in the detector's output
@@ -383,17 +385,27 @@ def log_p_adv_objective(detector: nn.Module, x: torch.Tensor, _y=None) -> torch.
     return F.log_softmax(detector(x).float(), dim=1)[:, ADV].mean()
 
 
+def log_p_adv_objective(detector: nn.Module, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+    """Fig. 7's objective for :func:`advtrace.universal.generate`: the detector's mean log p_adv."""
+    return F.log_softmax(detector(x).float(), dim=1)[:, ADV].mean()
+
+
 def _maximise_detector(detector: nn.Module, x_uint8_pool: torch.Tensor, eps: float, alpha: float, m: int, K: int,
                        iterations: int, generator: torch.Generator, device: torch.device) -> torch.Tensor:
     """Universal-style perturbation Ξ maximising the detector's log p_adv on `x_uint8_pool`.
 
-    Paper 000 App. D's generator (:func:`advtrace.universal.generate`) with the detector's
-    objective (Sec. 3.4, Fig. 7): Ξ⁰ = 0, Ξⁿ⁺¹ = Clip_ε{Ξⁿ + α/K Σ_k sgn(∇^{D(k)}(Ξⁿ))}, ∇^D the
-    mean gradient of log p_adv over a mini-batch of m pool inputs at x_j + Ξ. `eps`, `alpha` in
-    [0,1] units. Returns Ξ (float32, [0,1] units, C×H×W, on the CPU).
+    Paper 000 App. D with the detector's objective (Sec. 3.4, Fig. 7), through the shared
+    generator :func:`advtrace.universal.generate`:
+        Ξ⁰ = 0,  Ξⁿ⁺¹ = Clip_ε{Ξⁿ + α/K Σ_k sgn(∇^{D(k)}(Ξⁿ))},
+    ∇^D(Ξ) = (1/m) Σ_j ∇_x log p_adv(x_j + Ξ) over a mini-batch D of m inputs drawn uniformly
+    without replacement from the pool, each gradient taken w.r.t. the input at x_j + Ξ clipped to
+    [0, 1] (not through the clip, whose gradient vanishes on the range boundary, e.g. the black
+    digit background). `eps`, `alpha` in [0,1] units. Returns Ξ (float32, [0,1] units, C×H×W, CPU).
     """
-    return universal.generate(detector, x_uint8_pool, None, eps, alpha, m, K, iterations, generator, device,
-                              objective=log_p_adv_objective, desc="maximise detector")
+    if m > len(x_uint8_pool):
+        raise ValueError(f"mini-batch size {m} larger than the pool of {len(x_uint8_pool)} inputs")
+    return generate(detector, x_uint8_pool, None, eps, alpha, m, K, iterations, generator, device,
+                    objective=log_p_adv_objective, desc="maximise detector")
 
 
 def maximise_rows(detector: nn.Module, x_train_uint8: torch.Tensor, x_test_uint8: torch.Tensor, attack: str, epoch: int,
