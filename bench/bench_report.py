@@ -15,7 +15,7 @@ REPORT = ROOT / "BENCHMARKS.md"
 
 META = ["date", "device_kind", "device_name", "mode", "torch", "torchattacks", "python", "threads",
         "allocator_tuned", "amp", "channels_last", "compile", "git_commit", "load_before", "load_after",
-        "note", "command"]
+        "run_note", "command"]
 
 # ---------------------------------------------------------------------------------------------
 # Paper-scale projection (CIFAR-10, paper 000): training from the measured per-batch times of the
@@ -131,7 +131,7 @@ def _meta_lines(df: pd.DataFrame) -> list[str]:
                  f"compile={first['compile']}; glibc allocator tuned: {first['allocator_tuned']}")
     for part, g in df.groupby("part", sort=False):
         r = g.iloc[0]
-        note = f"; note: {r['note']}" if r["note"] else ""
+        note = f"; note: {r['run_note']}" if r["run_note"] else ""
         lines.append(f"- **{part}:** measured {r['date']}, commit {r['git_commit']}, load average "
                      f"{r['load_before']:.1f} → {r['load_after']:.1f}{note}; `{r['command']}`")
     return lines
@@ -190,7 +190,7 @@ def target_lines() -> list[str]:
     desc = {
         "attack_vs_limit": "BI-10 throughput / limit throughput (limit = 10 input-gradient passes + 1 forward, same batch)",
         "torchattacks_speed": "torchattacks.BIM time / our BI time (same model, inputs, labels, ε, α, steps)",
-        "torchattacks_max_abs_diff": "max |x_adv(ours) − x_adv(torchattacks)| (agreement up to float error)",
+        "torchattacks_max_abs_diff": "max \\|x_adv(ours) − x_adv(torchattacks)\\| (agreement up to float error)",
         "adv_epoch_vs_11_clean": "adversarial-training epoch / (11 × clean training epoch), same batches",
         "transfer_vs_inference": "transfer-evaluation throughput / plain `model(x)` throughput (inference mode)",
         "dag_build_s": "`snakemake -n` on a CIFAR-10-shaped config (200 + 250 epochs), seconds",

@@ -15,6 +15,7 @@ import datetime as dt
 import os
 import platform
 import re
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -40,7 +41,7 @@ PARTS = ("attack", "train", "transfer", "switches", "workflow")
 # (paper: 128); training epochs are measured over `*_train_batches` batches (a full digits epoch is
 # 18 batches of 64) and extrapolated to 45000 images in the projection.
 SETTINGS = {
-    ("cpu", True): dict(warmup=1, repeats=1, cifar_batch=32, digits_train_batches=4, cifar10_train_batches=1,
+    ("cpu", True): dict(warmup=1, repeats=1, cifar_batch=16, digits_train_batches=4, cifar10_train_batches=1,
                         digits_transfer_batch=512, cifar10_transfer_batch=64, wf_warmup=1, wf_repeats=1),
     ("cpu", False): dict(warmup=1, repeats=5, cifar_batch=128, digits_train_batches=18, cifar10_train_batches=2,
                          digits_transfer_batch=1024, cifar10_transfer_batch=256, wf_warmup=1, wf_repeats=3),
@@ -181,7 +182,8 @@ def main(argv=None) -> int:
         "torch": torch.__version__, "torchattacks": torchattacks_version(), "python": platform.python_version(),
         "threads": threads, "allocator_tuned": tuned, "amp": str(options.amp),
         "channels_last": str(options.channels_last), "compile": str(options.compile), "git_commit": git_commit(),
-        "note": args.note, "command": "python bench/run_bench.py " + " ".join(sys.argv[1:] if argv is None else argv),
+        "run_note": args.note,
+        "command": shlex.join(["python", "bench/run_bench.py", *(sys.argv[1:] if argv is None else argv)]),
     }
     written: list[Path] = []
 
@@ -259,7 +261,7 @@ def main(argv=None) -> int:
 
 
 COLUMNS = ["part", "section", "model", "name", "batch_size", "n_batches", "images", "repeats", "min_s", "median_s",
-           "max_s", "img_per_s", "warmup_s", "value", "unit", "target", "target_op", "meets", "variant"] + report.META
+           "max_s", "img_per_s", "warmup_s", "value", "unit", "target", "target_op", "meets", "variant", "note"] + report.META
 
 
 def write_results(rows: list[dict], out_dir: Path, device: torch.device, name: str, quick: bool) -> Path:
