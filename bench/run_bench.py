@@ -73,6 +73,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--note", default="", help="free text stored with the results (e.g. 'shared machine, 5 jobs running')")
     p.add_argument("--out", type=Path, default=HERE / "results", help="directory of the result tables")
     p.add_argument("--report-only", action="store_true", help="only regenerate BENCHMARKS.md from bench/results/")
+    p.add_argument("--import", dest="import_tables", nargs="+", type=Path, default=[], metavar="TABLE",
+                   help="merge result tables measured elsewhere (e.g. on a GPU machine) into --out, by file name, "
+                        "then regenerate BENCHMARKS.md")
     args = p.parse_args(argv)
     args.parts = [x for x in args.parts.split(",") if x]
     args.models = [x for x in args.models.split(",") if x]
@@ -154,7 +157,11 @@ def switch_variants(device: torch.device, skip_compile: bool, quick: bool) -> di
 def main(argv=None) -> int:
     args = parse_args(argv)
     report_path = report.REPORT if args.out.resolve() == (HERE / "results").resolve() else args.out / "BENCHMARKS.md"
-    if args.report_only:
+    if args.import_tables:
+        args.out.mkdir(parents=True, exist_ok=True)
+        for table in args.import_tables:
+            print(f"merged {table} into {merge_table(pd.read_parquet(table), args.out / table.name)}")
+    if args.report_only or args.import_tables:
         print(f"wrote {report.write_report(args.out, report_path)}")
         return 0
     tuned = tune_allocator()
@@ -270,14 +277,17 @@ def write_results(rows: list[dict], out_dir: Path, device: torch.device, name: s
     stem = device.type if device.type == "cuda" else f"cpu-{torch.get_num_threads()}t"
     stem = f"{stem}-{slug(name)}" + ("-quick" if quick else "")
     path = out_dir / f"{stem}.parquet"
-    df = pd.DataFrame(rows).reindex(columns=COLUMNS)
+    return merge_table(pd.DataFrame(rows).reindex(columns=COLUMNS), path)
+
+
+def merge_table(df: pd.DataFrame, path: Path) -> Path:
+    """Write `df` into the table at `path`, replacing the rows of the same (part, model) there."""
     if path.exists():
         old = pd.read_parquet(path)
         fresh = set(zip(df["part"], df["model"]))
         keep = [(pt, m) not in fresh for pt, m in zip(old["part"], old["model"])]
         df = pd.concat([old[keep], df], ignore_index=True)
-    df = coerce(df)
-    df.to_parquet(path, index=False)
+    coerce(df.reindex(columns=COLUMNS)).to_parquet(path, index=False)
     return path
 
 
