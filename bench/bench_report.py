@@ -15,7 +15,7 @@ REPORT = ROOT / "BENCHMARKS.md"
 
 META = ["date", "device_kind", "device_name", "mode", "torch", "torchattacks", "python", "threads",
         "allocator_tuned", "amp", "channels_last", "compile", "git_commit", "load_before", "load_after",
-        "note", "command"]
+        "run_note", "command"]
 
 # ---------------------------------------------------------------------------------------------
 # Paper-scale projection (CIFAR-10, paper 000): training from the measured per-batch times of the
@@ -129,15 +129,28 @@ def _meta_lines(df: pd.DataFrame) -> list[str]:
                  f"Python {first['python']}")
     lines.append(f"- **Runtime switches:** amp={first['amp']}, channels_last={first['channels_last']}, "
                  f"compile={first['compile']}; glibc allocator tuned: {first['allocator_tuned']}")
-    for part, g in df.groupby("part", sort=False):
-        r = g.iloc[0]
-        note = f"; note: {r['note']}" if r["note"] else ""
-        lines.append(f"- **{part}:** measured {r['date']}, commit {r['git_commit']}, load average "
+    firsts = df.groupby("part", sort=False).head(1)
+    shared_note = firsts["run_note"].nunique() == 1
+    if shared_note and first["run_note"]:
+        lines.append(f"- **Note:** {first['run_note']}")
+    for _, r in firsts.iterrows():
+        note = "" if shared_note or not r["run_note"] else f"; note: {r['run_note']}"
+        lines.append(f"- **{r['part']}:** measured {r['date']}, commit {r['git_commit']}, load average "
                      f"{r['load_before']:.1f} → {r['load_after']:.1f}{note}; `{r['command']}`")
     return lines
 
 
+PART_ORDER = ("attack", "train", "transfer", "switches", "workflow")
+
+
+def _ordered(df: pd.DataFrame) -> pd.DataFrame:
+    """Rows in part order (a re-measured part keeps its place), stable within a part."""
+    rank = df["part"].map({p: i for i, p in enumerate(PART_ORDER)}).fillna(len(PART_ORDER))
+    return df.assign(_rank=rank).sort_values("_rank", kind="stable").drop(columns="_rank")
+
+
 def render_table(df: pd.DataFrame, title: str) -> str:
+    df = _ordered(df)
     out = [f"## {title}", ""]
     out += _meta_lines(df)
     ratios = df[df["section"].isin(["ratio", "check"])]
@@ -190,7 +203,7 @@ def target_lines() -> list[str]:
     desc = {
         "attack_vs_limit": "BI-10 throughput / limit throughput (limit = 10 input-gradient passes + 1 forward, same batch)",
         "torchattacks_speed": "torchattacks.BIM time / our BI time (same model, inputs, labels, ε, α, steps)",
-        "torchattacks_max_abs_diff": "max |x_adv(ours) − x_adv(torchattacks)| (agreement up to float error)",
+        "torchattacks_max_abs_diff": "max \\|x_adv(ours) − x_adv(torchattacks)\\| (agreement up to float error)",
         "adv_epoch_vs_11_clean": "adversarial-training epoch / (11 × clean training epoch), same batches",
         "transfer_vs_inference": "transfer-evaluation throughput / plain `model(x)` throughput (inference mode)",
         "dag_build_s": "`snakemake -n` on a CIFAR-10-shaped config (200 + 250 epochs), seconds",

@@ -15,6 +15,7 @@ import datetime as dt
 import os
 import platform
 import re
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -40,7 +41,7 @@ PARTS = ("attack", "train", "transfer", "switches", "workflow")
 # (paper: 128); training epochs are measured over `*_train_batches` batches (a full digits epoch is
 # 18 batches of 64) and extrapolated to 45000 images in the projection.
 SETTINGS = {
-    ("cpu", True): dict(warmup=1, repeats=1, cifar_batch=32, digits_train_batches=4, cifar10_train_batches=1,
+    ("cpu", True): dict(warmup=1, repeats=1, cifar_batch=16, digits_train_batches=4, cifar10_train_batches=1,
                         digits_transfer_batch=512, cifar10_transfer_batch=64, wf_warmup=1, wf_repeats=1),
     ("cpu", False): dict(warmup=1, repeats=5, cifar_batch=128, digits_train_batches=18, cifar10_train_batches=2,
                          digits_transfer_batch=1024, cifar10_transfer_batch=256, wf_warmup=1, wf_repeats=3),
@@ -72,6 +73,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--note", default="", help="free text stored with the results (e.g. 'shared machine, 5 jobs running')")
     p.add_argument("--out", type=Path, default=HERE / "results", help="directory of the result tables")
     p.add_argument("--report-only", action="store_true", help="only regenerate BENCHMARKS.md from bench/results/")
+    p.add_argument("--import", dest="import_tables", nargs="+", type=Path, default=[], metavar="TABLE",
+                   help="merge result tables measured elsewhere (e.g. on a GPU machine) into --out, by file name, "
+                        "then regenerate BENCHMARKS.md")
     args = p.parse_args(argv)
     args.parts = [x for x in args.parts.split(",") if x]
     args.models = [x for x in args.models.split(",") if x]
@@ -153,7 +157,11 @@ def switch_variants(device: torch.device, skip_compile: bool, quick: bool) -> di
 def main(argv=None) -> int:
     args = parse_args(argv)
     report_path = report.REPORT if args.out.resolve() == (HERE / "results").resolve() else args.out / "BENCHMARKS.md"
-    if args.report_only:
+    if args.import_tables:
+        args.out.mkdir(parents=True, exist_ok=True)
+        for table in args.import_tables:
+            print(f"merged {table} into {merge_table(pd.read_parquet(table), args.out / table.name)}")
+    if args.report_only or args.import_tables:
         print(f"wrote {report.write_report(args.out, report_path)}")
         return 0
     tuned = tune_allocator()
@@ -181,7 +189,8 @@ def main(argv=None) -> int:
         "torch": torch.__version__, "torchattacks": torchattacks_version(), "python": platform.python_version(),
         "threads": threads, "allocator_tuned": tuned, "amp": str(options.amp),
         "channels_last": str(options.channels_last), "compile": str(options.compile), "git_commit": git_commit(),
-        "note": args.note, "command": "python bench/run_bench.py " + " ".join(sys.argv[1:] if argv is None else argv),
+        "run_note": args.note,
+        "command": shlex.join(["python", "bench/run_bench.py", *(sys.argv[1:] if argv is None else argv)]),
     }
     written: list[Path] = []
 
@@ -259,7 +268,7 @@ def main(argv=None) -> int:
 
 
 COLUMNS = ["part", "section", "model", "name", "batch_size", "n_batches", "images", "repeats", "min_s", "median_s",
-           "max_s", "img_per_s", "warmup_s", "value", "unit", "target", "target_op", "meets", "variant"] + report.META
+           "max_s", "img_per_s", "warmup_s", "value", "unit", "target", "target_op", "meets", "variant", "note"] + report.META
 
 
 def write_results(rows: list[dict], out_dir: Path, device: torch.device, name: str, quick: bool) -> Path:
@@ -268,14 +277,17 @@ def write_results(rows: list[dict], out_dir: Path, device: torch.device, name: s
     stem = device.type if device.type == "cuda" else f"cpu-{torch.get_num_threads()}t"
     stem = f"{stem}-{slug(name)}" + ("-quick" if quick else "")
     path = out_dir / f"{stem}.parquet"
-    df = pd.DataFrame(rows).reindex(columns=COLUMNS)
+    return merge_table(pd.DataFrame(rows).reindex(columns=COLUMNS), path)
+
+
+def merge_table(df: pd.DataFrame, path: Path) -> Path:
+    """Write `df` into the table at `path`, replacing the rows of the same (part, model) there."""
     if path.exists():
         old = pd.read_parquet(path)
         fresh = set(zip(df["part"], df["model"]))
         keep = [(pt, m) not in fresh for pt, m in zip(old["part"], old["model"])]
         df = pd.concat([old[keep], df], ignore_index=True)
-    df = coerce(df)
-    df.to_parquet(path, index=False)
+    coerce(df.reindex(columns=COLUMNS)).to_parquet(path, index=False)
     return path
 
 

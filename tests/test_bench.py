@@ -109,7 +109,7 @@ def test_report_renders_rows(tmp_path):
     base = {"date": "2026-01-01 00:00 UTC", "device_kind": "cpu", "device_name": "test cpu", "mode": "quick",
             "torch": torch.__version__, "torchattacks": "x", "python": "3", "threads": 1, "allocator_tuned": True,
             "amp": "False", "channels_last": "auto", "compile": "False", "git_commit": "abc", "load_before": 0.0,
-            "load_after": 0.0, "note": "", "command": "python bench/run_bench.py"}
+            "load_after": 0.0, "run_note": "", "command": "python bench/run_bench.py"}
     rows = [
         dict(base, part="train", section="timing", model="cifar10", name="adv_epoch", batch_size=128, n_batches=2,
              images=256, repeats=1, min_s=20.0, median_s=20.0, max_s=20.0),

@@ -331,3 +331,37 @@ def test_destruction_claims_verdicts():
     opposite = evaluate_claims({"destruction": destruction_table(0.4, 0.1, (0.3, 0.1), (0.02, 0.9))}, "x")
     assert (opposite.set_index("claim").loc[[c for c in opposite["claim"] if c.startswith("destruction")], "status"]
             == "does not hold").all()
+    one_epoch = destruction_table(0.1, 0.4, (0.02, 0.6), (0.1, 0.3))
+    one = evaluate_claims({"destruction": one_epoch[one_epoch["epoch"] == 5]}, "x").set_index("claim")
+    dclaims = [c for c in one.index if c.startswith("destruction")]
+    assert (one.loc[dclaims, "status"] == "not measured").all()
+    assert one.loc[dclaims[0], "measured"].startswith("error: needs epoch 0")
+
+
+# --- figure (pure function of the table) -------------------------------------------------------
+
+def test_destruction_figure_shows_denominators_and_missing_epochs():
+    from advtrace.plotting.transforms import destruction_rates
+    from advtrace.tables import coerce
+
+    rows = []
+    for epoch, n_eff in ((0, 40), (1, 12), (5, 0)):
+        for t in T.TRANSFORMS:
+            for st in (T.IDENTITY[t], T.IDENTITY[t] + 0.5):
+                k = 0 if st == T.IDENTITY[t] or n_eff == 0 else n_eff // 3
+                rows.append({"attack": "FGSM", "epoch": epoch, "transform": t, "strength": st, "n_inputs": 50,
+                             "n_effective": n_eff, "n_destroyed": k, "destruction_rate": k / n_eff if n_eff else np.nan,
+                             "clean_accuracy_transformed": 0.9})
+    fig = destruction_rates(coerce(pd.DataFrame(rows), "destruction"), "FGSM")
+    axes = fig.axes
+    assert [a.get_title() for a in axes] == ["brightness", "contrast", "Gaussian blur", "Gaussian noise"]
+    assert all(len(a.get_lines()) == 2 + 1 for a in axes)  # epochs 0 and 1 drawn (+ identity marker); 5 has no rate
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert legend[0] == "epoch 0 (n = 40 of 50)" and legend[1] == "epoch 1 (n = 12 of 50)"
+    assert "no effective" in legend[2] and "0 of 50" in legend[2]
+    y = axes[0].get_lines()[0].get_ydata()
+    assert list(y) == pytest.approx([0, 100 * 13 / 40])
+    with pytest.raises(ValueError, match="no destruction rows"):
+        destruction_rates(coerce(pd.DataFrame(rows), "destruction"), "BI")
+    import matplotlib.pyplot as plt
+    plt.close("all")

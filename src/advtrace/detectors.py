@@ -55,7 +55,6 @@ import torch.nn.functional as F
 from .data import to_float
 from .models import Normalize
 from .runtime import Progress, load_torch, log, save_torch
-from . import universal
 from .tables import coerce
 from .universal import generate
 
@@ -379,11 +378,6 @@ def evaluate_detectors(detector_paths: Sequence, test_perts: dict[int, dict], da
 
 
 # --- Fig. 7: perturbations that maximise the detector -------------------------------------------
-
-def log_p_adv_objective(detector: nn.Module, x: torch.Tensor, _y=None) -> torch.Tensor:
-    """Mean log-probability of "adversarial" the detector assigns to the mini-batch (Fig. 7's objective)."""
-    return F.log_softmax(detector(x).float(), dim=1)[:, ADV].mean()
-
 
 def log_p_adv_objective(detector: nn.Module, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
     """Fig. 7's objective for :func:`advtrace.universal.generate`: the detector's mean log p_adv."""
