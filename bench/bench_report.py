@@ -17,38 +17,17 @@ META = ["date", "device_kind", "device_name", "mode", "torch", "torchattacks", "
         "allocator_tuned", "amp", "channels_last", "compile", "git_commit", "load_before", "load_after",
         "run_note", "command"]
 
-# ---------------------------------------------------------------------------------------------
-# Paper-scale projection (CIFAR-10, paper 000): training from the measured per-batch times of the
-# real training loop; analyses as counts of image forwards (F, inference mode, big batches),
-# input-gradient passes (G, one BI iteration of one image) and training-image steps (S), priced
-# with the measured per-image costs. Counts marked "assumed" are not fixed by the paper or the
-# configs yet; change them here when the CIFAR-10 experiment config lands.
-# ---------------------------------------------------------------------------------------------
-TRAIN_IMAGES = 45000
-PRETRAIN_EPOCHS = 200
-ADV_EPOCHS = 250
-CHECKPOINTS = ADV_EPOCHS + 1
-ANALYSED = 6  # analysis.epochs of the CIFAR-shaped DAG: 0, 1, 5, 15, 51, 250 (assumed)
-ANALYSES = [
-    # (component, F, G, S, how the count is made)
-    ("learning curves (Fig. 8)", CHECKPOINTS * 2000 * 3, CHECKPOINTS * 2000 * 11, 0,
-     "251 checkpoints × 1000 train + 1000 test inputs (assumed) × clean, FGSM, BI-10"),
-    ("analysis perturbations (BI-10)", CHECKPOINTS * 768, CHECKPOINTS * 768 * 10, 0,
-     "every checkpoint: 256 transfer-train + 256 transfer-test + 256 profile inputs (Figs. 1, 9, 10)"),
-    ("transfer / T×T profiles (Figs. 1, 9, 10)", CHECKPOINTS * CHECKPOINTS * 256 + CHECKPOINTS * 5 * 512, 0, 0,
-     "256 profile inputs × 251 sources × 251 targets + 5 black-box sources × 512 inputs × 251 targets"),
-    ("sharedness (Fig. 11)", 4 * 1024 * 5000, 4 * 1024 * 10, 0,
-     "1024 perturbations × 5000 other inputs at 4 epochs"),
-    ("universal perturbations (Figs. 3, 4, 12, 13)", ANALYSED * CHECKPOINTS * 10000, ANALYSED * 2 * 200 * 10 * 128, 0,
-     "App. D: 200 it. × K=10 × m=128 per (epoch, split) at the analysed epochs; each evaluated at every "
-     "checkpoint on 10000 test inputs"),
-    ("destruction rates (Figs. 5, 14, 15)", ANALYSED * 3 * 1000 * 40, ANALYSED * 1000 * 60, 0,
-     "3 attacks × 1000 inputs × 4 transforms × 10 strengths at the analysed epochs; DeepFool ~60 G/input"),
-    ("detectability (Figs. 6, 7, 16)", ANALYSED * ANALYSED * 20000, ANALYSED * TRAIN_IMAGES * 10,
-     ANALYSED * 20 * 2 * TRAIN_IMAGES,
-     "a detector per analysed epoch: BI-10 on the 45000 training inputs, 20 epochs on clean + adversarial "
-     "(assumed), evaluated on every analysed epoch's 10000 + 10000 test inputs"),
-]
+# Paper-scale projection (CIFAR-10, paper 000): the workflow part counts the work of every job of
+# the paper config's DAG in unit operations on single images (bench/paper_work.py, stored as rows
+# of section "work"); here each unit is priced with a measured per-image CIFAR-10 time.
+WORK_UNITS = {"F": "n_forward", "G": "n_input_grad", "S": "n_adv_step", "C": "n_clean_step", "D": "n_detector_step"}
+PRICES = {  # unit -> (timing row of the cifar10 model, divisor per image, description)
+    "F": ("plain_inference", 1, "classifier forward"),
+    "G": ("bi10_ours", 10, "input-gradient pass (BI-10 / 10)"),
+    "S": ("adv_epoch", 1, "adversarial-training step"),
+    "C": ("clean_epoch", 1, "clean training step"),
+    "D": ("detector_epoch", 1, "detector training step"),
+}
 
 
 def _fmt_s(s: float) -> str:
@@ -80,43 +59,61 @@ def _pick(df: pd.DataFrame, model: str, name: str) -> pd.Series | None:
     return None if rows.empty else rows.iloc[-1]
 
 
-def projection(df: pd.DataFrame) -> list[dict]:
-    """Rows (component, seconds, basis); empty when the CIFAR-10 timings needed are missing."""
-    adv, clean = _pick(df, "cifar10", "adv_epoch"), _pick(df, "cifar10", "clean_epoch")
-    fwd, grad = _pick(df, "cifar10", "plain_inference"), _pick(df, "cifar10", "bi10_ours")
-    if adv is None or clean is None:
+def unit_prices(df: pd.DataFrame) -> dict[str, float]:
+    """Seconds per image of each work unit, from the CIFAR-10 timings present in `df`."""
+    out = {}
+    for unit, (name, per, _) in PRICES.items():
+        r = _pick(df, "cifar10", name)
+        if r is not None and r["images"] and r["images"] > 0:
+            out[unit] = float(r["median_s"]) / (float(r["images"]) * per)
+    return out
+
+
+def projection(df: pd.DataFrame, work: pd.DataFrame | None = None) -> list[dict]:
+    """Rows (component, seconds, basis) of the paper run; empty without the CIFAR-10 training
+    timings. `work`: the work rows (default: this table's section "work")."""
+    prices = unit_prices(df)
+    if "S" not in prices or "C" not in prices:
         return []
-    bs = int(adv["batch_size"])
-    t_adv_img = adv["median_s"] / adv["images"]
-    t_clean_img = clean["median_s"] / clean["images"]
-    rows = [
-        {"component": "one adversarial-training epoch (45000 images)", "seconds": TRAIN_IMAGES * t_adv_img,
-         "basis": f"{_fmt_s(adv['median_s'] / adv['n_batches'])} per batch of {bs} (measured)"},
-        {"component": "one pretraining epoch (45000 images)", "seconds": TRAIN_IMAGES * t_clean_img,
-         "basis": f"{_fmt_s(clean['median_s'] / clean['n_batches'])} per batch of {bs} (measured)"},
-        {"component": f"pretraining, {PRETRAIN_EPOCHS} epochs", "seconds": PRETRAIN_EPOCHS * TRAIN_IMAGES * t_clean_img,
-         "basis": "measured clean training per image"},
-        {"component": f"adversarial training, {ADV_EPOCHS} epochs", "seconds": ADV_EPOCHS * TRAIN_IMAGES * t_adv_img,
-         "basis": "measured adversarial training per image"},
-    ]
-    total = rows[2]["seconds"] + rows[3]["seconds"]
-    if fwd is not None and grad is not None:
-        t_f = fwd["median_s"] / fwd["images"]
-        t_g = grad["median_s"] / (grad["images"] * 10)
-        for comp, f, g, s, how in ANALYSES:
-            sec = f * t_f + g * t_g + s * t_clean_img
-            total += sec
-            rows.append({"component": f"analyses: {comp}", "seconds": sec,
-                         "basis": f"{_num(f)} F + {_num(g)} G + {_num(s)} S; {how}"})
+    if work is None:
+        work = df[df["section"] == "work"]
+    rows, total, missing = [], 0.0, set()
+    adv, clean = _pick(df, "cifar10", "adv_epoch"), _pick(df, "cifar10", "clean_epoch")
+    per_epoch = None
+    for _, w in work.iterrows():
+        if w["name"] == "adversarial training" and w["value"] > 0:
+            per_epoch = float(w[WORK_UNITS["S"]]) / float(w["value"])
+    if per_epoch:
+        bs = int(adv["batch_size"])
+        rows += [
+            {"component": f"one adversarial-training epoch ({per_epoch:.0f} images)", "seconds": per_epoch * prices["S"],
+             "basis": f"{_fmt_s(adv['median_s'] / adv['n_batches'])} per batch of {bs} (measured)"},
+            {"component": f"one pretraining epoch ({per_epoch:.0f} images)", "seconds": per_epoch * prices["C"],
+             "basis": f"{_fmt_s(clean['median_s'] / clean['n_batches'])} per batch of {bs} (measured)"}]
+    for _, w in work.iterrows():
+        counts = {u: float(w[c]) for u, c in WORK_UNITS.items() if c in w and w[c] == w[c] and float(w[c]) > 0}
+        lacking = sorted(u for u in counts if u not in prices)
+        terms = " + ".join(f"{_num(v)} {u}" for u, v in counts.items())
+        if lacking:
+            missing.update(lacking)
+            rows.append({"component": w["name"], "seconds": float("nan"),
+                         "basis": f"{terms}; not priced: no {', '.join(PRICES[u][0] for u in lacking)} timing. {w['note']}"})
+            continue
+        sec = sum(v * prices[u] for u, v in counts.items())
+        total += sec
+        rows.append({"component": w["name"], "seconds": sec,
+                     "basis": f"{int(w['value'])} jobs; {terms}; {w['note']}"})
     start, dag = _pick(df, "workflow", "job_startup"), _pick(df, "workflow", "dag_build")
     if start is not None and dag is not None and dag.get("value", -1) > 0:
         sec = dag["value"] * start["median_s"]
         total += sec
         rows.append({"component": "job start-up (run serially)", "seconds": sec,
-                     "basis": f"{int(dag['value'])} jobs in today's DAG × {_fmt_s(start['median_s'])} "
-                              "(analysis rules still being added)"})
-    rows.append({"component": "**total, one device, serial**", "seconds": total,
-                 "basis": "training epochs are a chain; analyses parallelise over devices"})
+                     "basis": f"{int(dag['value'])} jobs × {_fmt_s(start['median_s'])} (Python + torch import per job)"})
+    if not work.empty:
+        note = "the training epochs are a chain; the analyses parallelise over devices"
+        if missing:
+            note += f"; without the unpriced components ({', '.join(sorted(missing))} not measured here)"
+        rows.append({"component": "**total, one device, serial**", "seconds": total, "basis": note})
     return rows
 
 
@@ -149,7 +146,7 @@ def _ordered(df: pd.DataFrame) -> pd.DataFrame:
     return df.assign(_rank=rank).sort_values("_rank", kind="stable").drop(columns="_rank")
 
 
-def render_table(df: pd.DataFrame, title: str) -> str:
+def render_table(df: pd.DataFrame, title: str, work: pd.DataFrame | None = None) -> str:
     df = _ordered(df)
     out = [f"## {title}", ""]
     out += _meta_lines(df)
@@ -184,7 +181,8 @@ def render_table(df: pd.DataFrame, title: str) -> str:
         for _, r in sw.iterrows():
             out.append(f"| {r['model']} | {r['name']} | {_int(r['batch_size'])} | {_fmt_s(r['median_s'])} | "
                        f"{_num(r['value'], 3)} | {_fmt_s(r['warmup_s'])} | {r['note'] or ''} |")
-    proj = projection(df)
+    own = df[df["section"] == "work"]
+    proj = projection(df, own if not own.empty or work is None else work)
     if proj:
         out += ["", "### Projection to the paper's CIFAR-10 run (extrapolated from the per-image times above)", "",
                 "| component | time | basis |", "|---|---:|---|"]
@@ -206,10 +204,23 @@ def target_lines() -> list[str]:
         "torchattacks_max_abs_diff": "max \\|x_adv(ours) − x_adv(torchattacks)\\| (agreement up to float error)",
         "adv_epoch_vs_11_clean": "adversarial-training epoch / (11 × clean training epoch), same batches",
         "transfer_vs_inference": "transfer-evaluation throughput / plain `model(x)` throughput (inference mode)",
-        "dag_build_s": "`snakemake -n` on a CIFAR-10-shaped config (200 + 250 epochs), seconds",
+        "dag_build_s": "`snakemake -n` on the CIFAR-10 paper config `cifar10_preact18` (200 + 251 epochs, every figure), seconds",
         "figure_rerender_s": "re-render fig08 of the smoke experiment after editing its plot script, seconds",
     }
     return [f"| {k} | {op} {_num(thr)} | {desc[k]} |" for k, (op, thr) in TARGETS.items()]
+
+
+def latest_work(tables) -> pd.DataFrame | None:
+    """The most recently measured work rows of any table (the counts do not depend on the device),
+    used to project tables measured without the workflow part."""
+    best = None
+    for df in tables:
+        if "section" not in df:
+            continue
+        w = df[df["section"] == "work"]
+        if not w.empty and (best is None or str(w["date"].max()) > str(best["date"].max())):
+            best = w
+    return best
 
 
 def render(results_dir: Path = RESULTS) -> str:
@@ -222,12 +233,13 @@ def render(results_dir: Path = RESULTS) -> str:
            "| ratio | target | definition |", "|---|---:|---|", *target_lines(), ""]
     if not files:
         out.append("No result tables yet.")
-    for f in files:
-        df = pd.read_parquet(f)
+    tables = {f: pd.read_parquet(f) for f in files}
+    work = latest_work(tables.values())
+    for f, df in tables.items():
         title = f"`{f.name}`"
         if "quick" in f.stem:
             title += " (quick validation run: reduced sizes and repeats, not a measurement)"
-        out.append(render_table(df, title))
+        out.append(render_table(df, title, work))
     return "\n".join(out)
 
 

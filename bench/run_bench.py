@@ -244,7 +244,12 @@ def main(argv=None) -> int:
         def workflow() -> list[dict]:
             out = []
             with tempfile.TemporaryDirectory(prefix="advtrace-bench-") as tmp:
-                for t, r in (M.dag_benchmark(Path(tmp), st["wf_warmup"], st["wf_repeats"]),
+                dag_t, dag_r, work = M.dag_benchmark(Path(tmp), st["wf_warmup"], st["wf_repeats"])
+                for x in work:
+                    x.update(section="work", model="workflow")
+                    print(f"[work    ] {x['name']:<58} {x['note']}", flush=True)
+                out += work
+                for t, r in ((dag_t, dag_r),
                              M.rerender_benchmark(Path(tmp), st["wf_warmup"], st["wf_repeats"], args.quick),
                              (M.job_startup_benchmark(st["wf_warmup"], st["wf_repeats"]), [])):
                     for x in t:
@@ -268,7 +273,8 @@ def main(argv=None) -> int:
 
 
 COLUMNS = ["part", "section", "model", "name", "batch_size", "n_batches", "images", "repeats", "min_s", "median_s",
-           "max_s", "img_per_s", "warmup_s", "value", "unit", "target", "target_op", "meets", "variant", "note"] + report.META
+           "max_s", "img_per_s", "warmup_s", "value", "unit", "target", "target_op", "meets", "variant", "note",
+           *report.WORK_UNITS.values()] + report.META
 
 
 def write_results(rows: list[dict], out_dir: Path, device: torch.device, name: str, quick: bool) -> Path:
@@ -293,7 +299,8 @@ def merge_table(df: pd.DataFrame, path: Path) -> Path:
 
 def coerce(df: pd.DataFrame) -> pd.DataFrame:
     ints = ["batch_size", "n_batches", "images", "repeats", "threads"]
-    floats = ["min_s", "median_s", "max_s", "img_per_s", "warmup_s", "value", "target", "load_before", "load_after"]
+    floats = ["min_s", "median_s", "max_s", "img_per_s", "warmup_s", "value", "target", "load_before", "load_after",
+              *report.WORK_UNITS.values()]
     for c in ints:
         df[c] = pd.to_numeric(df[c]).astype("Int64")
     for c in floats:

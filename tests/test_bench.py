@@ -71,7 +71,10 @@ def test_attack_train_transfer_switch_helpers_run(tiny):
         assert by["torchattacks_max_abs_diff"]["value"] <= 1e-6
 
     rows, ratios = M.train_benchmark(tiny, CPU, OPTS, clock, n_batches=2, warmup=0, repeats=1)
-    assert {r["name"] for r in rows} == {"adv_epoch", "clean_epoch"} and rows[0]["images"] == 32
+    assert {r["name"] for r in rows} == {"adv_epoch", "clean_epoch", "detector_epoch"} and rows[0]["images"] == 32
+    det = next(r for r in rows if r["name"] == "detector_epoch")
+    assert det["images"] == 2 * tiny.exp["detect"]["training"]["batch_size"]
+    _timing_ok(det)
     assert ratios[0]["name"] == "adv_epoch_vs_11_clean" and ratios[0]["value"] > 0
 
     rows, ratios = M.transfer_benchmark(tiny, CPU, OPTS, clock, batch=64, warmup=0, repeats=1)
@@ -121,5 +124,78 @@ def test_report_renders_rows(tmp_path):
     df.to_parquet(tmp_path / "cpu-test-quick.parquet", index=False)
     text = report.render(tmp_path)
     assert "adv_epoch_vs_11_clean" in text and "test cpu" in text and "torch " + torch.__version__ in text
-    proj = report.projection(df)
-    assert proj[0]["seconds"] == pytest.approx(45000 * 20.0 / 256)
+    assert report.projection(df) == []  # no work counts: nothing to project
+    work = [
+        dict(base, part="workflow", section="work", model="workflow", name="adversarial training", value=251.0,
+             n_adv_step=251 * 45000.0),
+        dict(base, part="workflow", section="work", model="workflow", name="pretraining", value=1.0,
+             n_clean_step=200 * 45000.0),
+        dict(base, part="workflow", section="work", model="workflow", name="perturbations: BI", value=3.0,
+             n_forward=2000.0, n_input_grad=10000.0),
+    ]
+    wdf = run_bench.coerce(pd.DataFrame(work).reindex(columns=run_bench.COLUMNS))
+    proj = {p["component"]: p["seconds"] for p in report.projection(df, wdf)}
+    assert proj["one adversarial-training epoch (45000 images)"] == pytest.approx(45000 * 20.0 / 256)
+    assert proj["adversarial training"] == pytest.approx(251 * 45000 * 20.0 / 256)
+    assert proj["pretraining"] == pytest.approx(200 * 45000 * 2.0 / 256)
+    assert math.isnan(proj["perturbations: BI"])  # no forward / input-gradient timing in this table
+    assert proj["**total, one device, serial**"] == pytest.approx((251 * 20.0 + 200 * 2.0) * 45000 / 256)
+    # a table measured without the workflow part is projected with another table's work rows
+    pd.concat([df, wdf]).to_parquet(tmp_path / "cpu-test.parquet", index=False)
+    assert report.render(tmp_path).count("| adversarial training |") == 2
+
+
+DRY_RUN = """Building DAG of jobs...
+Job stats:
+job      count
+-------  -----
+total        4
+
+[Mon Nov 23 12:28:47 2026]
+rule perturb:
+    output: results/x/perturbations/BI/transfer_test/epoch_003.pt
+    wildcards: exp=x, attack=BI, set=transfer_test, epoch=003
+    resources: tmpdir=/tmp, gpu=1
+
+[Mon Nov 23 12:28:47 2026]
+group job adv_train (jobs in lexicogr. order):
+
+    [Mon Nov 23 12:28:47 2026]
+    rule adv_train_epoch:
+        output: results/x/checkpoints/epoch_001.pt
+        wildcards: exp=x, epoch=001
+
+[Mon Nov 23 12:28:47 2026]
+rule stability_epoch:
+    wildcards: exp=x, epoch=000
+
+[Mon Nov 23 12:28:47 2026]
+localrule all:
+    input: results/x/claims.md
+"""
+
+
+def test_paper_work_counts_follow_the_jobs_and_the_config(digits_cfg):
+    import paper_work as W
+
+    from advtrace import stability_plan
+
+    jobs = W.dry_run_jobs(DRY_RUN)
+    assert jobs == [("perturb", {"exp": "x", "attack": "BI", "set": "transfer_test", "epoch": "003"}),
+                    ("adv_train_epoch", {"exp": "x", "epoch": "001"}), ("stability_epoch", {"exp": "x", "epoch": "000"}),
+                    ("all", {})]
+    exp = copy.deepcopy(digits_cfg)
+    exp["perturb"]["attacks"]["BI"] = {"name": "bi", "eps": 4, "alpha": 1, "iterations": 7}
+    work = {w["component"]: w for w in W.paper_work(DRY_RUN, exp)}
+    n = exp["samples"]["transfer_test"]["n"]
+    assert work["perturbations: BI"]["G"] == 7 * n and work["perturbations: BI"]["F"] == 2 * n
+    assert work["adversarial training"]["S"] == exp["dataset"]["splits"]["train"]["n"]
+    plan = stability_plan.epoch_plan(exp["stability"], exp["adv_train"]["epochs"], 0)
+    size = {k: v["n"] for k, v in exp["samples"].items()}
+    expected = sum(size[s] * len(src) for s, src in plan["transfer"].items())
+    expected += sum(size[p["perturbations"]] * size[p["inputs"]] for p in plan["pairwise"])
+    stab = work["transfer, profiles, sharedness (Figs. 1, 2, 9, 10, 11)"]
+    assert stab["F"] == expected > 0 and stab["jobs"] == 1
+    assert W.attack_cost({"name": "fgsm", "eps": 4}, 10) == {"G": 1}
+    df = W.attack_cost({"name": "deepfool_l2", "eps": 6, "overshoot": 0.02, "max_iter": 50}, 10)
+    assert df["F"] == W.DEEPFOOL_ITERATIONS and df["G"] == pytest.approx(W.DEEPFOOL_ITERATIONS * (1 + 8 * 2 / 3))

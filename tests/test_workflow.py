@@ -1,6 +1,8 @@
 """Rule-level and end-to-end tests through the real Snakefile (subprocess, temp copy)."""
 
 import re
+import sys
+from pathlib import Path
 
 import pytest
 import yaml
@@ -8,6 +10,8 @@ import yaml
 from advtrace.tables import read_table
 
 from conftest import copy_workflow, dry_run_jobs, snakemake, write_exp
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.e2e
@@ -97,6 +101,16 @@ def test_paper_config_dry_run_builds_full_dag(tmp_path, exp, epochs):
     assert len(plots) >= 11 and counts["claims"] == 1, counts
     figs = set(re.findall(rf"results/{exp}/figures/(fig\d\d_\w+)\.png", proc.stdout))
     assert len(figs) == 16, sorted(figs)
+    # the benchmark's paper-run projection counts the work of exactly these jobs
+    sys.path.insert(0, str(ROOT / "bench"))
+    import paper_work
+
+    assert len(paper_work.dry_run_jobs(proc.stdout)) == sum(v for k, v in counts.items() if k != "total")
+    cfg = yaml.safe_load((wd / "config" / "experiments" / f"{exp}.yaml").read_text())
+    work = {w["component"]: w for w in paper_work.paper_work(proc.stdout, cfg)}
+    assert work["adversarial training"]["jobs"] == epochs
+    assert work["adversarial training"]["S"] == epochs * cfg["dataset"]["splits"]["train"]["n"]
+    assert all(w["jobs"] > 0 and sum(w[u] for u in paper_work.UNITS) > 0 for w in work.values())
 
 
 def test_figure_targets_build_exactly_one_figure(tmp_path):

@@ -1,0 +1,155 @@
+"""The work of a whole paper run, counted from its real Snakemake DAG (for the benchmark's projection).
+
+`snakemake -n` lists every job with its rule and wildcards. Each job is turned into counts of
+four unit operations on single images, which the benchmark has measured:
+
+    F  classifier forward (inference mode)          priced with plain_inference
+    G  classifier input-gradient pass (one BI step) priced with bi10_ours / 10
+    S  adversarial-training step of the classifier  priced with adv_epoch (one image of an epoch)
+    D  detector training step                       priced with detector_epoch
+
+A clean (pre)training step is priced with clean_epoch and counted as `C`. The counts follow what
+the job's code does with the experiment config (sample-set sizes, iterations, epoch plans of
+`advtrace.stability_plan`); the two figures that depend on the data are marked as assumptions:
+DeepFool's iterations per input and the cost of a detector forward relative to its training step.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+from advtrace import stability_plan
+
+DEEPFOOL_ITERATIONS = 3     # assumed: DeepFool (Moosavi-Dezfooli et al. 2016) reports ~2-3 on CIFAR-10
+BACKWARD_PER_G = 2.0 / 3.0  # assumed: a backward pass is ~2/3 of a forward+backward input-gradient pass
+DETECTOR_FORWARD_PER_D = 1.0 / 3.0  # assumed: detector inference ~1/3 of its training step
+UNITS = ("F", "G", "S", "C", "D")
+
+_RULE = re.compile(r"^\s*(?:local)?rule (\w+):\s*$")
+_WILDCARDS = re.compile(r"^\s+wildcards: (.*)$")
+
+
+def dry_run_jobs(stdout: str) -> list[tuple[str, dict[str, str]]]:
+    """(rule, wildcards) of every job `snakemake -n` printed (job blocks start with 'rule NAME:')."""
+    jobs: list[tuple[str, dict[str, str]]] = []
+    for line in stdout.splitlines():
+        m = _RULE.match(line)
+        if m:
+            jobs.append((m.group(1), {}))
+            continue
+        m = _WILDCARDS.match(line)
+        if m and jobs:
+            jobs[-1][1].update(kv.split("=", 1) for kv in m.group(1).split(", ") if "=" in kv)
+    return jobs
+
+
+@dataclass
+class Work:
+    component: str
+    counts: Counter = field(default_factory=Counter)
+    jobs: int = 0
+    how: str = ""
+
+
+def attack_cost(att: dict, classes: int) -> Counter:
+    """Unit operations to perturb one input (without the predictions around it)."""
+    name = att["name"]
+    if name == "fgsm" or name.startswith("step"):
+        return Counter(G=1)
+    if name.startswith("bi") or name.startswith("iter"):
+        return Counter(G=int(att["iterations"]))
+    if name.startswith("deepfool"):
+        # per iteration: one forward + backward for the first class, one more backward per other
+        # candidate class (shared graph), and one forward to check the label
+        per_it = 1 + (classes - 2) * BACKWARD_PER_G
+        return Counter(G=DEEPFOOL_ITERATIONS * per_it, F=DEEPFOOL_ITERATIONS)
+    raise ValueError(f"no cost model for attack {name!r}")
+
+
+def _scale(c: Counter, k: float) -> Counter:
+    return Counter({u: v * k for u, v in c.items()})
+
+
+def paper_work(stdout: str, exp: dict, classes: int = 10) -> list[dict]:
+    """Per component: unit counts summed over the DAG's jobs. `exp` is the experiment config."""
+    samples = exp["samples"]
+    n = {name: int(s["n"]) for name, s in samples.items()}
+    split_n = {k: int(v["n"]) for k, v in exp["dataset"]["splits"].items()}
+    train_n = split_n["train"]
+    T = int(exp["adv_train"]["epochs"])
+    groups: dict[str, Work] = {}
+
+    def add(comp: str, counts: Counter, how: str) -> None:
+        w = groups.setdefault(comp, Work(comp, how=how))
+        w.counts.update(counts)
+        w.jobs += 1
+
+    for rule, wc in dry_run_jobs(stdout):
+        if rule == "pretrain":
+            add("pretraining", Counter(C=int(exp["pretrain"]["epochs"]) * train_n),
+                f"{exp['pretrain']['epochs']} clean epochs × {train_n} images")
+        elif rule == "adv_train_epoch":
+            add("adversarial training", Counter(S=train_n), f"{T} epochs × {train_n} images (S includes the adversary)")
+        elif rule == "evaluate_epoch":
+            ev = exp["evaluation"]
+            m = n[ev["train_set"]] + n[ev["test_set"]]
+            per = Counter(F=1)
+            for att in ev["attacks"].values():
+                per.update(attack_cost(att, classes))
+                per.update(F=1)
+            add("learning curves (Fig. 8)", _scale(per, m),
+                f"every checkpoint: {m} inputs × clean + {', '.join(ev['attacks'])}")
+        elif rule == "perturb":
+            att = exp["perturb"]["attacks"][wc["attack"]]
+            per = attack_cost(att, classes) + Counter(F=2)  # + clean and adversarial predictions
+            add(f"perturbations: {wc['attack']}", _scale(per, n[wc["set"]]),
+                "per (set, epoch) job: set size × attack cost + 2 predictions"
+                + (f"; DeepFool {DEEPFOOL_ITERATIONS} iterations assumed" if "deepfool" in att["name"] else ""))
+        elif rule == "stability_epoch":
+            plan = stability_plan.epoch_plan(exp["stability"], T, int(wc["epoch"]))
+            f = sum(n[s] * len(src) for s, src in plan["transfer"].items())
+            f += sum(n[p["perturbations"]] * n[p["inputs"]] for p in plan["pairwise"])
+            add("transfer, profiles, sharedness (Figs. 1, 2, 9, 10, 11)", Counter(F=f),
+                "advtrace.stability_plan per checkpoint: set size × source epochs + perturbations × inputs")
+        elif rule == "universal_generate":
+            u = exp["universal"]
+            add("universal perturbations: generation", Counter(G=u["iterations"] * u["batches"] * u["batch_size"]),
+                f"App. D: {u['iterations']} it. × K={u['batches']} × m={u['batch_size']} per (split, epoch)")
+        elif rule == "universal_evaluate":
+            u = exp["universal"]
+            k = 1 + u["random_draws"] + 2 * len({int(wc["epoch"])} | set(u["source_epochs"]))
+            add("universal perturbations: evaluation", Counter(F=n[u["eval_set"]] * k),
+                f"per analysed epoch: {n[u['eval_set']]} inputs × (clean + {u['random_draws']} random + "
+                "own and fixed sources, train- and test-generated)")
+        elif rule == "destruction_sweep":
+            tr = exp["transforms"]
+            settings = sum(len(v) for v in tr["sweeps"].values())
+            k = len(exp["perturb"]["attacks"]) + 1
+            add("destruction rates (Figs. 5, 14, 15)", Counter(F=n[tr["sample_set"]] * settings * k),
+                f"per epoch: {n[tr['sample_set']]} inputs × {settings} settings × ({k - 1} attacks + clean)")
+        elif rule == "train_detector":
+            d, t = exp["detect"], exp["detect"]["training"]
+            pairs, val = n[d["train_set"]], n[d["val_set"]]
+            add("detectors: training", Counter(D=t["epochs"] * 2 * (pairs + val * DETECTOR_FORWARD_PER_D)),
+                f"per (attack, epoch): {t['epochs']} epochs × 2 × {pairs} images + validation "
+                f"(detector forward = {DETECTOR_FORWARD_PER_D:.2g} D assumed)")
+        elif rule == "evaluate_detectors":
+            d = exp["detect"]
+            E = len(d["epochs"])
+            k = E * E if d["attacks"][wc["attack"]] == "matrix" else E
+            add("detectors: evaluation", Counter(D=k * 2 * n[d["test_set"]] * DETECTOR_FORWARD_PER_D),
+                "per attack: (detector, test epoch) pairs × 2 × test set")
+        elif rule == "maximise_detector":
+            mx, d = exp["detect"]["maximise"], exp["detect"]
+            grads = mx["iterations"] * mx["batches"] * mx["batch_size"]
+            add("detector-maximising perturbation (Fig. 7)",
+                Counter(D=grads + 2 * n[d["test_set"]] * DETECTOR_FORWARD_PER_D),
+                f"{mx['iterations']} it. × K={mx['batches']} × m={mx['batch_size']} detector input gradients "
+                "(~ one detector step each) + evaluation on the test set")
+    out = []
+    for w in groups.values():
+        out.append({"component": w.component, "jobs": w.jobs, "how": w.how,
+                    **{u: float(w.counts.get(u, 0.0)) for u in UNITS}})
+    return out
