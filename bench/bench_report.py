@@ -146,6 +146,23 @@ def _ordered(df: pd.DataFrame) -> pd.DataFrame:
     return df.assign(_rank=rank).sort_values("_rank", kind="stable").drop(columns="_rank")
 
 
+# ratio -> the two timings it compares (a ratio whose two timings' min..max ranges overlap is
+# within run-to-run noise: the report says so next to it)
+COMPARED = {"attack_vs_limit": ("bi10_limit", "bi10_attack"), "torchattacks_speed": ("bi10_torchattacks", "bi10_ours"),
+            "transfer_vs_inference": ("plain_inference", "transfer_eval")}
+
+
+def spread_note(df: pd.DataFrame, r: pd.Series) -> str:
+    """'within run-to-run spread …' when the compared timings' min..max ranges overlap, else ''."""
+    if r["name"] not in COMPARED:
+        return ""
+    a, b = (_pick(df, r["model"], n) for n in COMPARED[r["name"]])
+    if a is None or b is None or a["max_s"] < b["min_s"] or b["max_s"] < a["min_s"]:
+        return ""
+    return (f"within run-to-run spread: {a['name']} {_fmt_s(a['min_s'])}–{_fmt_s(a['max_s'])} vs "
+            f"{b['name']} {_fmt_s(b['min_s'])}–{_fmt_s(b['max_s'])}")
+
+
 def render_table(df: pd.DataFrame, title: str, work: pd.DataFrame | None = None) -> str:
     df = _ordered(df)
     out = [f"## {title}", ""]
@@ -159,8 +176,9 @@ def render_table(df: pd.DataFrame, title: str, work: pd.DataFrame | None = None)
                 out.append(f"| {r['model']} | {r['name']} | {_num(r['value'], 4)} | – | – | {r['note']} |")
                 continue
             met = "–" if not math.isfinite(r["value"]) else ("yes" if bool(r["meets"]) else "**no**")
+            note = r["note"] or spread_note(df, r)
             out.append(f"| {r['model']} | {r['name']} | {_num(r['value'], 4)} | {r['target_op']} {_num(r['target'])} "
-                       f"| {met} | {r['note']} |")
+                       f"| {met} | {note} |")
     timing = df[df["section"] == "timing"]
     if not timing.empty:
         out += ["", "### Timings (median of repeated runs after warm-up)", "",

@@ -7,9 +7,11 @@ Generator (App. D, after Metzen et al. 2017b, untargeted):
 
 with D(1..K) K mini-batches of m inputs, each drawn uniformly at random (without replacement
 within a batch) from the generation pool, and clip(·) the valid image range [0, 1]: images stay
-valid after adding Ξ, and the gradient is taken through that clipping (a pixel already clipped
-for an input contributes no gradient from that input). The paper uses ε = 10, α = 2.5 (in
-[0,255] units), m = 128, K = 10 and 200 iterations; everything here is an argument.
+valid after adding Ξ, and the gradient is the input gradient of J evaluated *at* the clipped
+image clip(x_j + Ξ), as App. D writes it, not the gradient through the clipping (which is zero
+wherever x_j + Ξ sits on the range boundary, e.g. a black digit background, and would freeze Ξ
+there). The paper uses ε = 10, α = 2.5 (in [0,255] units), m = 128, K = 10 and 200
+iterations; everything here is an argument.
 
 The objective is a callable ``objective(model, x_perturbed, y) -> scalar`` that the generator
 *maximises*; the default :func:`cross_entropy_objective` is the classifier's mean
