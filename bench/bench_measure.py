@@ -206,7 +206,7 @@ def attack_benchmark(w: Workload, device: torch.device, options: RuntimeOptions,
     y_pred = attacks.predict(model, x)
     try:
         peer = bim_peer(model, eps, alpha, iters)
-    except ImportError:  # the peer is an optional extra: pip install -e '.[bench]'
+    except ImportError:  # the peer (extra `bench`) is installed by workflow/setup.sh
         peer = None
 
     def attack() -> None:  # what one adversarial-training step spends on the adversary
@@ -231,7 +231,7 @@ def attack_benchmark(w: Workload, device: torch.device, options: RuntimeOptions,
     rows = [t[k].row(batch_size=batch) for k in t]
     ratios = [target_row("attack_vs_limit", ratio(t["bi10_limit"], t["bi10_attack"]), batch_size=batch)]
     if peer is None:
-        missing = "torchattacks not installed (pip install -e '.[bench]')"
+        missing = "torchattacks not installed (bash workflow/setup.sh, or pip install --no-deps torchattacks==3.5.1)"
         ratios += [target_row(k, float("nan"), batch_size=batch, note=missing)
                    for k in ("torchattacks_speed", "torchattacks_max_abs_diff")]
     else:

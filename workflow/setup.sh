@@ -12,5 +12,8 @@ stamp=.venv/.advtrace-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   echo "setup: installing advtrace and its pinned dependencies into .venv (first time: a few minutes)" >&2
   .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+  # the benchmark peer (extra `bench`, see pyproject.toml) without its stale metadata pins
+  bench=$(.venv/bin/python -c "import ast, re; print(' '.join(ast.literal_eval(re.search(r'^bench = (\[.*\])', open('pyproject.toml').read(), re.M).group(1))))")
+  .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps $bench
   touch "$stamp"
 fi
