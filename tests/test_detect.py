@@ -292,6 +292,8 @@ def test_maximise_finds_a_pattern_the_detector_flags():
     cfg = {"eps": 32, "alpha": 8, "batch_size": 64, "batches": 2, "iterations": 10}
     img, summary = detectors.maximise_rows(det, data["train_x"], data["test_x"], "pattern", 0, cfg, 0, CPU, 128)
     assert summary["mean_p_adv"].iloc[0] > 0.75 > 0.25 > summary["mean_p_adv_clean"].iloc[0]
+    # the optimised perturbation beats random ±ε sign noise of the same size
+    assert 0.0 <= summary["mean_p_adv_random"].iloc[0] < summary["mean_p_adv"].iloc[0]
     assert len(img) == 64 and img["value"].abs().max() <= 32 + 1e-4
     found = torch.tensor(img.sort_values(["channel", "row", "col"])["value"].to_numpy()).view(1, 8, 8)
     assert (found.sign() == pattern.sign()).float().mean() >= 0.75  # it rediscovers the checkerboard
@@ -371,7 +373,8 @@ def _tables():
                                 "value": float((r + c) % 3 - 1) * 80} for t in (0, 1, 3) for r in range(8)
                                for c in range(8)]), "detector_max")
     summ = coerce(pd.DataFrame([{"attack": "BI", "epoch": t, "eps": 80.0, "mean_p_adv": 0.1 * (t + 1),
-                                 "mean_p_adv_clean": 0.02, "n": 100} for t in (0, 1, 3)]), "detector_max_summary")
+                                 "mean_p_adv_clean": 0.02, "mean_p_adv_random": 0.05, "n": 100} for t in (0, 1, 3)]),
+                 "detector_max_summary")
     return det, img, summ
 
 
@@ -419,7 +422,7 @@ def test_detect_claims_verdicts():
     level = {"FGSM": 0.99, "BI": 0.95, "DeepFool": 0.91}
     paper_like = _matrix(lambda a, t, u: level[a] - (0.2 if t == 0 and u > 0 else 0.0))
     summ = coerce(pd.DataFrame({"attack": "BI", "epoch": [0, 1, 5], "eps": 10.0, "mean_p_adv": [0.5, 0.1, 0.05],
-                                "mean_p_adv_clean": 0.02, "n": 100}), "detector_max_summary")
+                                "mean_p_adv_clean": 0.02, "mean_p_adv_random": 0.03, "n": 100}), "detector_max_summary")
     st = evaluate_claims({"detectability": paper_like, "detector_max_summary": summ}, "x").set_index("claim")["status"]
     for claim in ("bi_detectable_every_epoch", "bi_detectors_transfer_over_time", "epoch0_detector_fails_later",
                   "fgsm_easier_deepfool_harder", "detector_max_perturbation_weak"):
@@ -435,6 +438,29 @@ def test_detect_claims_verdicts():
     st = evaluate_claims({"detectability": only_bi}, "x").set_index("claim")["status"]
     assert st["fgsm_easier_deepfool_harder"] == "not measured"  # e.g. smoke: no FGSM detectors
     assert st["detector_max_perturbation_weak"] == "not measured"
+
+
+def test_random_sign_baseline_matches_direct_computation():
+    from advtrace.universal import random_sign
+
+    torch.manual_seed(0)
+    det = detectors.Detector(1, [4, 4, 4], mean=[0.5], std=[0.3]).eval()
+    x = torch.rand(50, 1, 8, 8)
+    got = detectors.random_sign_p_adv(det, x, 0.2, 16, CPU, torch.Generator().manual_seed(3), draws=3)
+    g = torch.Generator().manual_seed(3)
+    expected = []
+    for _ in range(3):
+        xi = random_sign((1, 8, 8), 0.2, g)
+        with torch.no_grad():
+            expected.append(F.softmax(det((x + xi).clamp(0, 1)), 1)[:, 1].mean().item())
+    assert got == pytest.approx(sum(expected) / 3, abs=1e-6)
+
+    class Constant(torch.nn.Module):  # p_adv = sigmoid(1) whatever the input
+        def forward(self, z):
+            return torch.tensor([0.0, 1.0]).expand(len(z), 2)
+
+    assert detectors.random_sign_p_adv(Constant(), x, 0.2, 16, CPU, torch.Generator()) == pytest.approx(
+        torch.sigmoid(torch.tensor(1.0)).item())
 
 
 def test_maximise_moves_pixels_that_are_black_in_every_input():

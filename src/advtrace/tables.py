@@ -286,6 +286,8 @@ SCHEMAS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
             "eps": ("float64", "l-inf bound of the perturbation in [0,255] pixel units"),
             "mean_p_adv": ("float64", "mean predicted probability of 'adversarial' on test inputs plus the perturbation"),
             "mean_p_adv_clean": ("float64", "the same on the unperturbed test inputs (reference)"),
+            "mean_p_adv_random": ("float64", "the same with a random ±eps sign image added to every input, mean over "
+                                             "8 draws (baseline: what any perturbation of that size earns)"),
             "n": ("int64", "number of test inputs"),
         },
     ),

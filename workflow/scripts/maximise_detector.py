@@ -17,6 +17,8 @@ test = sample_set(data, samples, cfg["test_set"])
 detector, ckpt = detectors.load_detector(
     snakemake.input.detector, device, classifier_factory=lambda: model_from_data(cfg["model"], data)
 )
+# Fig. 7: the detector-maximising perturbation, its mean p_adv on the test inputs, and the clean and
+# random ±ε sign baselines (summary columns mean_p_adv_clean, mean_p_adv_random)
 image, summary = detectors.maximise_rows(
     detector, train.x, test.x, ckpt["attack"], int(snakemake.wildcards.epoch), cfg["maximise"], cfg["seed"], device,
     cfg["batch_size"],

@@ -98,8 +98,10 @@ def detector_max_figure(image: pd.DataFrame, summary: pd.DataFrame, title: str =
         ax.set_xticks([])
         ax.set_yticks([])
         ax.grid(False)
-        ax.set_title(f"epoch {int(row['epoch'])}\nmean p_adv {100 * row['mean_p_adv']:.1f} %\n"
-                     f"(clean {100 * row['mean_p_adv_clean']:.1f} %)", fontsize=9)
+        ref = f"clean {100 * row['mean_p_adv_clean']:.1f} %"
+        if "mean_p_adv_random" in row and row["mean_p_adv_random"] == row["mean_p_adv_random"]:
+            ref += f"\nrandom ±ε sign {100 * row['mean_p_adv_random']:.1f} %"
+        ax.set_title(f"epoch {int(row['epoch'])}\nmean p_adv {100 * row['mean_p_adv']:.1f} %\n{ref}", fontsize=9)
     if shown is not None:
         cb = fig.colorbar(shown, ax=list(axes[0]), shrink=0.8)
         cb.set_label("perturbation ([0,255] units)")
