@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import copy
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -30,6 +29,7 @@ from advtrace import attacks
 from advtrace.models import build_model
 from advtrace.runtime import RuntimeOptions, autocast, configure_runtime, prepare_model, runtime_options
 from advtrace.training import _train_epoch, adversary_from_config, make_optimizer
+from workdir import copy_workflow, job_counts, run_snakemake, write_exp
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -407,42 +407,12 @@ def switch_benchmark(w: Workload, device: torch.device, clock: Clock, batch: int
 
 # --------------------------------------------------------------------------- workflow overheads
 
-WORKFLOW_ITEMS = ("Snakefile", "rules", "workflow", "config", "src")
-
-
-def copy_workflow(dst: Path) -> Path:
-    dst.mkdir(parents=True, exist_ok=True)
-    for item in WORKFLOW_ITEMS:
-        src = ROOT / item
-        if src.is_dir():
-            shutil.copytree(src, dst / item, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-        else:
-            shutil.copy(src, dst / item)
-    return dst
-
-
 def snakemake(wd: Path, *args: str, timeout: int = 1800) -> subprocess.CompletedProcess:
-    proc = subprocess.run([sys.executable, "-m", "snakemake", *args], cwd=wd, capture_output=True, text=True,
-                          timeout=timeout)
+    """`snakemake *args` in the workflow copy `wd`; raises with its output tail if it fails."""
+    proc = run_snakemake(wd, *args, timeout=timeout)
     if proc.returncode != 0:
         raise RuntimeError(f"snakemake {' '.join(args)} failed in {wd}:\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}")
     return proc
-
-
-def _write_exp(wd: Path, name: str, cfg: dict) -> None:
-    import yaml
-
-    cfg = dict(cfg, name=name)
-    (wd / "config" / "experiments" / f"{name}.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
-
-
-def dry_run_job_count(stdout: str) -> int:
-    """Total from the job-count table `snakemake -n` prints."""
-    for line in stdout.splitlines():
-        parts = line.split()
-        if len(parts) == 2 and parts[0] == "total" and parts[1].isdigit():
-            return int(parts[1])
-    return -1
 
 
 DAG_EXPERIMENT = "cifar10_preact18"  # the CIFAR-10 paper config whose DAG build is timed
@@ -457,7 +427,7 @@ def dag_benchmark(tmp: Path, warmup: int, repeats: int) -> tuple[list[dict], lis
 
     def dry() -> None:
         jobs["stdout"] = snakemake(wd, "-n", "--cores", "1", "--config", f"experiments=[{DAG_EXPERIMENT}]").stdout
-        jobs["n"] = dry_run_job_count(jobs["stdout"])
+        jobs["n"] = job_counts(jobs["stdout"]).get("total", -1)
 
     t = measure({"dag_build": dry}, Clock(torch.device("cpu")), warmup, repeats)["dag_build"]
     rows = [t.row(value=float(jobs["n"]), unit="jobs in the DAG")]
@@ -488,7 +458,7 @@ def rerender_benchmark(tmp: Path, warmup: int, repeats: int, quick: bool) -> tup
     if quick:
         cfg = yaml.safe_load((wd / "config" / "experiments" / "smoke.yaml").read_text())
         cfg["pretrain"]["epochs"] = 1
-        _write_exp(wd, "smoke", cfg)
+        write_exp(wd, "smoke", cfg)
     target = "results/smoke/figures/fig08_learning_curves.png"
     common = [target, "--config", "experiments=[smoke]"]  # --config takes every word after it
     t0 = time.perf_counter()

@@ -21,12 +21,12 @@ META = ["date", "device_kind", "device_name", "mode", "torch", "torchattacks", "
 # the paper config's DAG in unit operations on single images (bench/paper_work.py, stored as rows
 # of section "work"); here each unit is priced with a measured per-image CIFAR-10 time.
 WORK_UNITS = {"F": "n_forward", "G": "n_input_grad", "S": "n_adv_step", "C": "n_clean_step", "D": "n_detector_step"}
-PRICES = {  # unit -> (timing row of the cifar10 model, divisor per image, description)
-    "F": ("plain_inference", 1, "classifier forward"),
-    "G": ("bi10_ours", 10, "input-gradient pass (BI-10 / 10)"),
-    "S": ("adv_epoch", 1, "adversarial-training step"),
-    "C": ("clean_epoch", 1, "clean training step"),
-    "D": ("detector_epoch", 1, "detector training step"),
+PRICES = {  # unit -> (timing row of the cifar10 model that prices it, unit operations per image of that row)
+    "F": ("plain_inference", 1),  # classifier forward
+    "G": ("bi10_ours", 10),       # input-gradient pass: BI-10 is 10 of them
+    "S": ("adv_epoch", 1),        # adversarial-training step
+    "C": ("clean_epoch", 1),      # clean training step
+    "D": ("detector_epoch", 1),   # detector training step
 }
 
 
@@ -62,7 +62,7 @@ def _pick(df: pd.DataFrame, model: str, name: str) -> pd.Series | None:
 def unit_prices(df: pd.DataFrame) -> dict[str, float]:
     """Seconds per image of each work unit, from the CIFAR-10 timings present in `df`."""
     out = {}
-    for unit, (name, per, _) in PRICES.items():
+    for unit, (name, per) in PRICES.items():
         r = _pick(df, "cifar10", name)
         if r is not None and r["images"] and r["images"] > 0:
             out[unit] = float(r["median_s"]) / (float(r["images"]) * per)
@@ -79,11 +79,9 @@ def projection(df: pd.DataFrame, work: pd.DataFrame | None = None) -> list[dict]
         work = df[df["section"] == "work"]
     rows, total, missing = [], 0.0, set()
     adv, clean = _pick(df, "cifar10", "adv_epoch"), _pick(df, "cifar10", "clean_epoch")
-    per_epoch = None
-    for _, w in work.iterrows():
-        if w["name"] == "adversarial training" and w["value"] > 0:
-            per_epoch = float(w[WORK_UNITS["S"]]) / float(w["value"])
-    if per_epoch:
+    training = work[(work["name"] == "adversarial training") & (work["value"] > 0)]
+    if not training.empty:  # images per epoch = adversarial steps / epochs (jobs)
+        per_epoch = float(training[WORK_UNITS["S"]].iloc[-1]) / float(training["value"].iloc[-1])
         bs = int(adv["batch_size"])
         rows += [
             {"component": f"one adversarial-training epoch ({per_epoch:.0f} images)", "seconds": per_epoch * prices["S"],

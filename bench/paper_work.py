@@ -16,34 +16,16 @@ DeepFool's iterations per input and the cost of a detector forward relative to i
 
 from __future__ import annotations
 
-import re
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass, field
 
 from advtrace import stability_plan
+from workdir import job_list
 
 DEEPFOOL_ITERATIONS = 3     # assumed: DeepFool (Moosavi-Dezfooli et al. 2016) reports ~2-3 on CIFAR-10
 BACKWARD_PER_G = 2.0 / 3.0  # assumed: a backward pass is ~2/3 of a forward+backward input-gradient pass
 DETECTOR_FORWARD_PER_D = 1.0 / 3.0  # assumed: detector inference ~1/3 of its training step
 UNITS = ("F", "G", "S", "C", "D")
-
-_RULE = re.compile(r"^\s*(?:local)?rule (\w+):\s*$")
-_WILDCARDS = re.compile(r"^\s+wildcards: (.*)$")
-
-
-def dry_run_jobs(stdout: str) -> list[tuple[str, dict[str, str]]]:
-    """(rule, wildcards) of every job `snakemake -n` printed (job blocks start with 'rule NAME:')."""
-    jobs: list[tuple[str, dict[str, str]]] = []
-    for line in stdout.splitlines():
-        m = _RULE.match(line)
-        if m:
-            jobs.append((m.group(1), {}))
-            continue
-        m = _WILDCARDS.match(line)
-        if m and jobs:
-            jobs[-1][1].update(kv.split("=", 1) for kv in m.group(1).split(", ") if "=" in kv)
-    return jobs
-
 
 @dataclass
 class Work:
@@ -86,7 +68,7 @@ def paper_work(stdout: str, exp: dict, classes: int = 10) -> list[dict]:
         w.counts.update(counts)
         w.jobs += 1
 
-    for rule, wc in dry_run_jobs(stdout):
+    for rule, wc in job_list(stdout):
         if rule == "pretrain":
             add("pretraining", Counter(C=int(exp["pretrain"]["epochs"]) * train_n),
                 f"{exp['pretrain']['epochs']} clean epochs × {train_n} images")

@@ -1,10 +1,8 @@
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
@@ -30,42 +28,14 @@ def digits_cfg():
 
 
 # --- running the real Snakefile in a temp copy (rule-level and end-to-end tests) ---
-SNAKEMAKE = [sys.executable, "-m", "snakemake"]
-
-
-def copy_workflow(dst: Path) -> Path:
-    for item in ("Snakefile", "rules", "workflow", "config", "src"):
-        src = ROOT / item
-        if src.is_dir():
-            shutil.copytree(src, dst / item, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-        else:
-            shutil.copy(src, dst / item)
-    return dst
-
-
-def snakemake(wd: Path, *args: str, timeout: int = 600) -> subprocess.CompletedProcess:
-    return subprocess.run(SNAKEMAKE + list(args), cwd=wd, capture_output=True, text=True, timeout=timeout)
-
-
-def write_exp(wd: Path, name: str, cfg: dict) -> None:
-    cfg = dict(cfg, name=name)
-    (wd / "config" / "experiments" / f"{name}.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+sys.path.insert(0, str(ROOT / "bench"))
+from workdir import copy_workflow, job_counts, write_exp  # noqa: E402,F401  (shared with bench/)
+from workdir import run_snakemake as snakemake  # noqa: E402,F401
 
 
 def dry_run_jobs(proc: subprocess.CompletedProcess) -> dict[str, int]:
     """Parse the job-count table that `snakemake -n` prints."""
-    counts, in_table = {}, False
-    for line in proc.stdout.splitlines():
-        parts = line.split()
-        if parts[:2] == ["job", "count"]:
-            in_table = True
-            continue
-        if in_table:
-            if len(parts) == 2 and parts[1].isdigit():
-                counts[parts[0]] = int(parts[1])
-            elif parts and not set(parts[0]) <= {"-"}:
-                in_table = False
-    return counts
+    return job_counts(proc.stdout)
 
 
 @pytest.fixture(scope="session")

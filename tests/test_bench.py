@@ -177,10 +177,11 @@ localrule all:
 
 def test_paper_work_counts_follow_the_jobs_and_the_config(digits_cfg):
     import paper_work as W
+    from workdir import job_list
 
     from advtrace import stability_plan
 
-    jobs = W.dry_run_jobs(DRY_RUN)
+    jobs = job_list(DRY_RUN)
     assert jobs == [("perturb", {"exp": "x", "attack": "BI", "set": "transfer_test", "epoch": "003"}),
                     ("adv_train_epoch", {"exp": "x", "epoch": "001"}), ("stability_epoch", {"exp": "x", "epoch": "000"}),
                     ("all", {})]

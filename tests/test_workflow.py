@@ -1,8 +1,6 @@
 """Rule-level and end-to-end tests through the real Snakefile (subprocess, temp copy)."""
 
 import re
-import sys
-from pathlib import Path
 
 import pytest
 import yaml
@@ -10,8 +8,6 @@ import yaml
 from advtrace.tables import read_table
 
 from conftest import copy_workflow, dry_run_jobs, snakemake, write_exp
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.e2e
@@ -102,10 +98,10 @@ def test_paper_config_dry_run_builds_full_dag(tmp_path, exp, epochs):
     figs = set(re.findall(rf"results/{exp}/figures/(fig\d\d_\w+)\.png", proc.stdout))
     assert len(figs) == 16, sorted(figs)
     # the benchmark's paper-run projection counts the work of exactly these jobs
-    sys.path.insert(0, str(ROOT / "bench"))
     import paper_work
+    from workdir import job_list
 
-    assert len(paper_work.dry_run_jobs(proc.stdout)) == sum(v for k, v in counts.items() if k != "total")
+    assert len(job_list(proc.stdout)) == sum(v for k, v in counts.items() if k != "total")
     cfg = yaml.safe_load((wd / "config" / "experiments" / f"{exp}.yaml").read_text())
     work = {w["component"]: w for w in paper_work.paper_work(proc.stdout, cfg)}
     assert work["adversarial training"]["jobs"] == epochs
