@@ -149,7 +149,7 @@ class Workload:
     def model(self, device: torch.device, options: RuntimeOptions, seed: int = 0) -> nn.Module:
         """Freshly initialised model with `options` applied, on `device`, in eval mode."""
         torch.manual_seed(seed)
-        return prepare_model(self.plain_model(), options).to(device).eval()
+        return prepare_model(self.plain_model(), options, device).to(device).eval()
 
 
 def workloads(base_exp: dict, cifar_batch: int | None = None, cifar_width: int = 64) -> dict[str, Workload]:
@@ -262,7 +262,7 @@ def train_benchmark(w: Workload, device: torch.device, options: RuntimeOptions, 
     models, opts, gens = {}, {}, {}
     for kind in ("adv", "clean"):
         torch.manual_seed(0)
-        m = prepare_model(w.plain_model(), options).to(device)
+        m = prepare_model(w.plain_model(), options, device).to(device)
         models[kind], opts[kind], gens[kind] = m, make_optimizer(m, cfg["optimizer"]), torch.Generator().manual_seed(0)
     adversary = adversary_from_config(cfg)
 
@@ -378,7 +378,7 @@ def switch_benchmark(w: Workload, device: torch.device, clock: Clock, batch: int
         try:
             if opts.compile:
                 torch._dynamo.reset()
-            model = prepare_model(w.plain_model(), opts).to(device)
+            model = prepare_model(w.plain_model(), opts, device).to(device)
             opt = make_optimizer(model, w.adv["optimizer"])
 
             def step() -> None:

@@ -24,7 +24,7 @@ OPTS = RuntimeOptions(amp=False, channels_last="auto", compile=False)
 @pytest.fixture
 def tiny(digits_cfg):
     exp = copy.deepcopy(digits_cfg)
-    exp["model"]["width"] = 4
+    exp["model"]["width"] = 8  # 8: the narrowest channels_last-safe width on CPU (runtime.channels_last_hazards)
     exp["adv_train"].update(batch_size=16)
     exp["adv_train"]["attack"].update(iterations=3)
     return M.Workload("digits", exp, 1, 8)

@@ -50,14 +50,74 @@ def test_configure_runtime_validates():
 @pytest.mark.parametrize("setting,expected", [(True, True), (False, False), ("auto", True)])
 def test_prepare_model_channels_last(setting, expected):
     torch.manual_seed(0)
-    ref = PreActResNet18(10, 3, width=4).eval()
-    model = PreActResNet18(10, 3, width=4).eval()
+    ref = PreActResNet18(10, 3, width=8).eval()
+    model = PreActResNet18(10, 3, width=8).eval()
     model.load_state_dict(ref.state_dict())
     model = prepare_model(model, RuntimeOptions(channels_last=setting))
     assert model.conv1.weight.is_contiguous(memory_format=torch.channels_last) is expected
     x = torch.rand(4, 3, 16, 16)
     torch.testing.assert_close(model(x), ref(x), rtol=1e-4, atol=1e-5)
     assert set(model.state_dict()) == set(ref.state_dict())
+
+
+def test_channels_last_hazards_name_the_narrow_strided_1x1_convolutions():
+    # width 4: the 1x1 stride-2 shortcut of layer2 reads 4 channels (< 8); width 8 reads 8
+    assert runtime.channels_last_hazards(PreActResNet18(10, 1, width=4)) == ["layer2.0.shortcut"]
+    assert runtime.channels_last_hazards(PreActResNet18(10, 1, width=8)) == []
+    conv = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 1, stride=1), torch.nn.Conv2d(4, 8, 3, stride=2, padding=1))
+    assert runtime.channels_last_hazards(conv) == []  # stride 1 and 3x3 kernels are safe
+
+
+def test_auto_layout_avoids_the_hazard_on_cpu_only():
+    narrow = PreActResNet18(10, 1, width=4)
+    auto = RuntimeOptions(channels_last="auto")
+    assert runtime.uses_channels_last(narrow, auto) is False  # device None = CPU
+    assert runtime.uses_channels_last(narrow, auto, "cpu") is False
+    assert runtime.uses_channels_last(narrow, auto, "cuda") is True  # cuDNN is unaffected
+    assert runtime.uses_channels_last(PreActResNet18(10, 1, width=16), auto, "cpu") is True
+    model = prepare_model(narrow, auto, "cpu")
+    assert not model.layer1[0].conv1.weight.is_contiguous(memory_format=torch.channels_last)
+
+
+def test_explicit_channels_last_on_an_unsafe_model_is_a_clear_error():
+    with pytest.raises(ValueError, match=r"layer2\.0\.shortcut.*channels_last: auto"):
+        prepare_model(PreActResNet18(10, 1, width=4), RuntimeOptions(channels_last=True), "cpu")
+
+
+_NARROW_TRAINING = """
+import sys, torch
+from advtrace.models import PreActResNet18
+from advtrace.runtime import RuntimeOptions, prepare_model
+torch.set_num_threads(int(sys.argv[1]))
+torch.manual_seed(0)
+model = prepare_model(PreActResNet18(10, 1, width=4), RuntimeOptions(channels_last="auto"), "cpu")
+opt = torch.optim.SGD(model.parameters(), lr=0.1)
+x, y = torch.rand(64, 1, 8, 8), torch.randint(0, 10, (64,))
+for _ in range(5):
+    opt.zero_grad()
+    torch.nn.functional.cross_entropy(model(x), y).backward()
+    opt.step()
+print("trained", all(bool(p.isfinite().all()) for p in model.parameters()))
+"""
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("isa", [None, "AVX2"])
+def test_narrow_model_trains_without_crashing_oneDNN(threads, isa):
+    """Regression (width-4 pre-act ResNet, 8x8x1 inputs): with channels_last this aborted the process
+    on AVX2 kernels with 1 thread and hung with 2. Run in a subprocess so a regression fails this
+    test instead of killing pytest; ONEDNN_MAX_CPU_ISA=AVX2 reproduces AVX2-only hosts anywhere."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ)
+    if isa:
+        env["ONEDNN_MAX_CPU_ISA"] = isa
+    proc = subprocess.run([sys.executable, "-c", _NARROW_TRAINING, str(threads)], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, f"exit {proc.returncode}: {proc.stderr[-2000:]}"
+    assert proc.stdout.strip() == "trained True"
 
 
 def test_compile_keeps_state_dict_keys():

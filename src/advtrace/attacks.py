@@ -255,7 +255,9 @@ def bi_l2(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, alpha:
             gnorm = grad.flatten(1).norm(dim=1).clamp_min(_TINY)
             delta = delta + alpha * grad / _per_sample(gnorm, x)
             dnorm = delta.flatten(1).norm(dim=1)
-            scale = (eps / dnorm).clamp(max=1.0)  # dnorm = 0 -> inf -> 1
+            # project onto the ε-ball; inside it (dnorm ≤ ε, including dnorm = ε = 0) keep δ as is,
+            # so ε = 0, α = 0 or a zero gradient give δ = 0, never 0/0 = NaN
+            scale = torch.where(dnorm > eps, eps / dnorm.clamp_min(_TINY), torch.ones_like(dnorm))
             delta = _clip_range(x, delta * _per_sample(scale, x))
     return delta.detach()
 

@@ -75,7 +75,7 @@ class RuntimeOptions:
     """Speed switches (config/config.yaml top level; defaults = the shipped config)."""
 
     amp: bool = False  # bf16 autocast of training forward passes on CUDA (ignored on CPU); δ stays fp32
-    channels_last: bool | str = "auto"  # NHWC models; auto = on for models with 2-D convolutions
+    channels_last: bool | str = "auto"  # NHWC models; auto = on for models with 2-D convolutions that oneDNN runs safely
     compile: bool = False  # torch.compile the model's forward in place (state_dict keys unchanged)
 
 
@@ -108,21 +108,61 @@ def runtime_options_from_env() -> dict | None:
     return json.loads(raw) if raw else None
 
 
-def uses_channels_last(model: nn.Module, options: RuntimeOptions | None = None) -> bool:
+# oneDNN 3.12 (torch 2.14.1) corrupts the heap in the weight gradient of a 1x1 convolution with
+# stride > 1 and fewer than 8 input channels in channels_last (NHWC) layout on CPUs without
+# AVX-512 (kernel `jit_1x1:avx2` backward_weights, also on AVX-512 hosts under
+# ONEDNN_MAX_CPU_ISA=AVX2): the process aborts ("free(): invalid size"), segfaults, or with 2
+# threads hangs. 8 is the AVX2 fp32 vector width; 8 or more input channels, stride 1, 3x3
+# kernels and NCHW are all fine (tests/test_runtime.py reproduces it in a subprocess). Only
+# models narrower than the ones we ship are affected (a width-4 pre-act ResNet's 4 -> 8
+# shortcut), so on CPU such a model stays NCHW; CUDA (cuDNN) is unaffected.
+ONEDNN_UNSAFE_MIN_CHANNELS = 8
+
+
+def channels_last_hazards(model: nn.Module) -> list[str]:
+    """Names of the layers whose CPU channels_last backward hits the oneDNN bug described above."""
+    import torch.nn as nn
+
+    return [name for name, m in model.named_modules()
+            if isinstance(m, nn.Conv2d) and m.kernel_size == (1, 1) and m.stride != (1, 1)
+            and m.in_channels < ONEDNN_UNSAFE_MIN_CHANNELS]
+
+
+def uses_channels_last(model: nn.Module, options: RuntimeOptions | None = None,
+                       device: torch.device | str | None = None) -> bool:
+    """Whether `model` should run in channels_last on `device` (None: CPU, the cautious answer).
+
+    ``auto``: on for models with 2-D convolutions, except on CPU for models with a layer that
+    oneDNN cannot run safely in that layout (:func:`channels_last_hazards`). An explicit ``true``
+    on such a model on CPU is an error naming the layers and the fix, never a process abort.
+    """
+    import torch
     import torch.nn as nn
 
     setting = (options or _options).channels_last
+    if setting is False:
+        return False
+    on_cpu = device is None or torch.device(device).type == "cpu"
+    hazards = channels_last_hazards(model) if on_cpu else []
     if setting == "auto":
-        return any(isinstance(m, nn.Conv2d) for m in model.modules())
-    return bool(setting)
+        return not hazards and any(isinstance(m, nn.Conv2d) for m in model.modules())
+    if hazards:
+        raise ValueError(
+            f"channels_last: true is unsafe for this model on CPU: layers {', '.join(hazards)} are 1x1 "
+            f"strided convolutions with fewer than {ONEDNN_UNSAFE_MIN_CHANNELS} input channels, whose "
+            "channels_last backward crashes oneDNN on AVX2 CPUs. Set channels_last: auto (picks NCHW "
+            "here) or false in config/config.yaml, or widen the model (model.width >= 8).")
+    return True
 
 
-def prepare_model(model: nn.Module, options: RuntimeOptions | None = None) -> nn.Module:
-    """Apply the layout and compile switches to a freshly built model (in place; returns it)."""
+def prepare_model(model: nn.Module, options: RuntimeOptions | None = None,
+                  device: torch.device | str | None = None) -> nn.Module:
+    """Apply the layout and compile switches to a freshly built model meant for `device` (in place;
+    returns it; `device` None = CPU, see :func:`uses_channels_last`)."""
     import torch
 
     options = options or _options
-    if uses_channels_last(model, options):
+    if uses_channels_last(model, options, device):
         model = model.to(memory_format=torch.channels_last)
     if options.compile:
         model.compile()

@@ -85,10 +85,11 @@ def batches(n: int, batch_size: int, gen: torch.Generator) -> list[torch.Tensor]
     return list(perm.split(batch_size))
 
 
-def model_from_data(model_cfg: dict, data: dict) -> nn.Module:
-    """The experiment's model with the runtime switches applied (channels_last, compile)."""
-    return prepare_model(build_model(model_cfg, data["num_classes"], data["in_channels"], data["image_size"],
-                                     data["mean"], data["std"]))
+def model_from_data(model_cfg: dict, data: dict, device: torch.device | str = "cpu") -> nn.Module:
+    """The experiment's model on `device` with the runtime switches applied (channels_last, compile)."""
+    model = build_model(model_cfg, data["num_classes"], data["in_channels"], data["image_size"],
+                        data["mean"], data["std"])
+    return prepare_model(model, device=device).to(device)
 
 
 def _rng_state(gen: torch.Generator) -> dict:
@@ -160,7 +161,7 @@ def pretrain(data: dict, exp: dict, device: torch.device, out_path: str | Path,
     torch.manual_seed(exp["seed"])
     gen = torch.Generator()
     gen.manual_seed(exp["seed"])
-    model = model_from_data(exp["model"], data).to(device)
+    model = model_from_data(exp["model"], data, device)
     opt = make_optimizer(model, cfg["optimizer"])
     sched = make_scheduler(opt, cfg["schedule"], cfg["epochs"])
     start = 0
@@ -205,7 +206,7 @@ def adv_train_epoch(prev_path: str | Path, data: dict, exp: dict, epoch: int, de
     prev = load_torch(prev_path, map_location=device)
     if prev["epoch"] != epoch - 1:
         raise ValueError(f"{prev_path} holds epoch {prev['epoch']}, expected {epoch - 1}")
-    model = model_from_data(exp["model"], data).to(device)
+    model = model_from_data(exp["model"], data, device)
     model.load_state_dict(prev["model"])
     opt = make_optimizer(model, cfg["optimizer"])
     sched = make_scheduler(opt, cfg["schedule"])
@@ -229,6 +230,6 @@ def adv_train_epoch(prev_path: str | Path, data: dict, exp: dict, epoch: int, de
 def load_model(ckpt_path: str | Path, data: dict, model_cfg: dict, device: torch.device) -> nn.Module:
     """Classifier of a checkpoint, in eval mode, on `device`."""
     ckpt = load_torch(ckpt_path, map_location=device)
-    model = model_from_data(model_cfg, data).to(device)
+    model = model_from_data(model_cfg, data, device)
     model.load_state_dict(ckpt["model"])
     return model.eval()

@@ -17,6 +17,6 @@ for path in snakemake.input.test:
     test_perts[int(pert["epoch"])] = pert
 df = detectors.evaluate_detectors(
     list(snakemake.input.detectors), test_perts, data, snakemake.wildcards.attack, cfg["mode"], cfg["batch_size"],
-    device, classifier_factory=lambda: model_from_data(cfg["model"], data),
+    device, classifier_factory=lambda: model_from_data(cfg["model"], data, device),
 )
 write_table(df, snakemake.output.table, "detectability")
