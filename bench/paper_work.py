@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from advtrace import stability_plan
+from advtrace import perturb_plan, stability_plan
 from workdir import job_list
 
 DEEPFOOL_ITERATIONS = 3     # assumed: DeepFool (Moosavi-Dezfooli et al. 2016) reports ~2-3 on CIFAR-10
@@ -83,12 +83,13 @@ def paper_work(stdout: str, exp: dict, classes: int = 10) -> list[dict]:
                 per.update(F=1)
             add("learning curves (Fig. 8)", _scale(per, m),
                 f"every checkpoint: {m} inputs × clean + {', '.join(ev['attacks'])}")
-        elif rule == "perturb":
-            att = exp["perturb"]["attacks"][wc["attack"]]
-            per = attack_cost(att, classes) + Counter(F=2)  # + clean and adversarial predictions
-            add(f"perturbations: {wc['attack']}", _scale(per, n[wc["set"]]),
-                "per (set, epoch) job: set size × attack cost + 2 predictions"
-                + (f"; DeepFool {DEEPFOOL_ITERATIONS} iterations assumed" if "deepfool" in att["name"] else ""))
+        elif rule == "perturb_epoch":
+            for attack, set_name in perturb_plan.needs_by_epoch(exp).get(int(wc["epoch"]), []):
+                att = exp["perturb"]["attacks"][attack]
+                per = attack_cost(att, classes) + Counter(F=2)  # + clean and adversarial predictions
+                add(f"perturbations: {attack}", _scale(per, n[set_name]),
+                    "per epoch job, per set: set size × attack cost + 2 predictions"
+                    + (f"; DeepFool {DEEPFOOL_ITERATIONS} iterations assumed" if "deepfool" in att["name"] else ""))
         elif rule == "stability_epoch":
             plan = stability_plan.epoch_plan(exp["stability"], T, int(wc["epoch"]))
             f = sum(n[s] * len(src) for s, src in plan["transfer"].items())

@@ -11,6 +11,8 @@ os.environ["PYTHONPATH"] = os.pathsep.join(
 from snakemake.exceptions import WorkflowError
 
 from advtrace.config import ConfigError, load_experiments, load_schema
+from advtrace import stages
+from advtrace.perturb_plan import needs_by_epoch
 
 # RUN: the experiments `rule all` builds (config/config.yaml `experiments`). EXPS: every
 # experiment in experiment_dir, all validated, so paper-figure targets (paper_figNN) can reach
@@ -58,22 +60,31 @@ def adv_train_params(wildcards):
     return {"model": exp["model"], "adv_train": adv}
 
 
-def perturb_attack(wildcards):
-    """Config of the analysis adversary labelled {attack} (experiment's perturb.attacks)."""
-    attacks = EXPS[wildcards.exp]["perturb"]["attacks"]
-    if wildcards.attack not in attacks:
-        raise WorkflowError(
-            f"{wildcards.exp}: perturb.attacks has no attack {wildcards.attack!r}; have {sorted(attacks)}"
-        )
-    return attacks[wildcards.attack]
+# Per-epoch perturbations (rules/perturb.smk): what each stage needs at which epoch is listed in
+# advtrace.perturb_plan; one `perturb_epoch` job per epoch computes the union.
+_NEEDS_CACHE = {}
 
 
-def perturb_batch_size(wildcards):
-    return EXPS[wildcards.exp]["perturb"]["batch_size"]
+def perturbation_needs(exp):
+    """{epoch: sorted [(attack, set), ...]} of every stage of `exp` (cached per experiment)."""
+    if exp not in _NEEDS_CACHE:
+        _NEEDS_CACHE[exp] = needs_by_epoch(EXPS[exp])
+    return _NEEDS_CACHE[exp]
+
+
+def perturbation_dir(exp, epoch):
+    return f"results/{exp}/perturbations/epoch_{int(epoch):03d}"
 
 
 def perturbation_file(exp, attack, set_name, epoch):
-    return f"results/{exp}/perturbations/{attack}/{set_name}/epoch_{int(epoch):03d}.pt"
+    """One stored perturbation set, inside the directory its epoch's `perturb_epoch` job writes."""
+    return f"{perturbation_dir(exp, epoch)}/{attack}/{set_name}.pt"
+
+
+def perturbation_dirs(exp, epochs):
+    """The `perturb_epoch` outputs (inputs of a consumer) holding the perturbations of `epochs`.
+    Consumers read the files themselves from paths passed as params (perturbation_file)."""
+    return [perturbation_dir(exp, t) for t in sorted({int(t) for t in epochs})]
 
 
 def previous_checkpoint(wildcards):
@@ -97,28 +108,25 @@ def learning_curve_parts(wildcards):
     )
 
 
-# Each stage's rule file registers what `rule all` builds per experiment:
-#   FIGURES: figure slugs (results/{exp}/figures/{slug}.pdf/.png)
-#   TABLES: aggregated table names (results/{exp}/tables/{name}.parquet)
-#   REPORTS: other per-experiment files, as patterns with {exp}
-FIGURES = []
-TABLES = []
+# What `rule all` builds per experiment: the tables and figures of its active stages
+# (advtrace.stages: an experiment runs the stages whose config sections it has), plus REPORTS,
+# other per-experiment files given as patterns with {exp} by the rule files.
 REPORTS = []
 
 
 def figures_of(exp):
-    return expand("results/{exp}/figures/{fig}.{ext}", exp=exp, fig=FIGURES, ext=["pdf", "png"])
+    return expand("results/{exp}/figures/{fig}.{ext}", exp=exp, fig=stages.figures(EXPS[exp]), ext=["pdf", "png"])
 
 
 def experiment_tables(wildcards):
-    """Every aggregated table of an experiment (the claims scorecard reads them all)."""
-    return {name: f"results/{wildcards.exp}/tables/{name}.parquet" for name in TABLES}
+    """Every aggregated table of an experiment's active stages (the claims scorecard reads them all)."""
+    return {name: f"results/{wildcards.exp}/tables/{name}.parquet" for name in stages.tables(EXPS[wildcards.exp])}
 
 
 def all_targets():
     targets = []
     for exp in RUN:
         targets += figures_of(exp)
-        targets += expand("results/{exp}/tables/{name}.parquet", exp=exp, name=TABLES)
+        targets += expand("results/{exp}/tables/{name}.parquet", exp=exp, name=stages.tables(EXPS[exp]))
         targets += [pattern.format(exp=exp) for pattern in REPORTS]
     return targets

@@ -5,8 +5,6 @@
 # perturbations of every epoch t′ (matrix attacks) or of t only (respective attacks) - forward
 # passes only, so one job instead of one per detector saves the ~3 s start-up of each job; one
 # Fig. 7 job per epoch. Figures read the aggregated tables only.
-FIGURES += ["fig06_detectability", "fig07_detector_max", "fig16_detectability_attacks"]
-TABLES += ["detectability", "detector_training", "detector_max", "detector_max_summary"]
 
 
 def detect_cfg(wildcards):
@@ -34,12 +32,17 @@ def detect_train_inputs(wildcards):
     exp, attack, epoch = wildcards.exp, wildcards.attack, wildcards.epoch
     inputs = {
         "dataset": f"results/{exp}/data/dataset.pt",
-        "train": perturbation_file(exp, attack, det["train_set"], epoch),
-        "val": perturbation_file(exp, attack, det["val_set"], epoch),
+        "perturbations": perturbation_dirs(exp, [epoch]),
     }
     if detect_attached(exp):
         inputs["checkpoint"] = f"results/{exp}/checkpoints/epoch_{epoch}.pt"
     return inputs
+
+
+def detect_train_files(wildcards):
+    det = detect_check(wildcards)
+    exp, attack, epoch = wildcards.exp, wildcards.attack, wildcards.epoch
+    return {key: perturbation_file(exp, attack, det[f"{key}_set"], epoch) for key in ("train", "val")}
 
 
 def detect_train_params(wildcards):
@@ -70,8 +73,13 @@ def detect_eval_inputs(wildcards):
     return {
         "dataset": f"results/{exp}/data/dataset.pt",
         "detectors": [f"results/{exp}/detectors/{attack}/epoch_{t:03d}.pt" for t in epochs],
-        "test": [perturbation_file(exp, attack, det["test_set"], t) for t in epochs],
+        "perturbations": perturbation_dirs(exp, epochs),
     }
+
+
+def detect_eval_files(wildcards):
+    det = detect_check_attack(wildcards)
+    return [perturbation_file(wildcards.exp, wildcards.attack, det["test_set"], t) for t in sorted(det["epochs"])]
 
 
 def detect_eval_params(wildcards):
@@ -128,6 +136,7 @@ rule train_detector:
         history="results/{exp}/metrics/detector_training/{attack}/epoch_{epoch}.parquet",
     params:
         cfg=detect_train_params,
+        files=detect_train_files,
         device=config["device"],
     threads: 1
     resources:
@@ -147,6 +156,7 @@ rule evaluate_detectors:
         table="results/{exp}/metrics/detectability/{attack}.parquet",
     params:
         cfg=detect_eval_params,
+        test=detect_eval_files,
         device=config["device"],
     threads: 1
     resources:

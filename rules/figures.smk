@@ -7,9 +7,13 @@ with open(ROOT / "config" / "figures.yaml") as _fh:
     CATALOGUE = yaml.safe_load(_fh)
 
 
-def catalogue_files(exp, kind):
+def catalogue_files(exps, kind):
+    """Figure kind `kind` of each experiment in `exps` that runs the stage making it."""
     slug = CATALOGUE["kinds"][kind]
-    return expand("results/{exp}/figures/{slug}.{ext}", exp=exp, slug=slug, ext=["pdf", "png"])
+    stage = stages.stage_of_figure(slug).name
+    exps = [exps] if isinstance(exps, str) else exps
+    return expand("results/{exp}/figures/{slug}.{ext}", exp=[e for e in exps if stage in EXPS[e]], slug=slug,
+                  ext=["pdf", "png"])
 
 
 for _kind in CATALOGUE["kinds"]:

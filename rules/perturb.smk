@@ -1,18 +1,41 @@
-# Per-epoch perturbations of a fixed sample set: one cached job per (attack, set, epoch).
-# Analyses request the files they need through their input functions; nothing here is a
-# final target by itself.
+# Per-epoch perturbations of fixed sample sets: one cached job per checkpoint epoch t loads θ_t
+# once and writes every (attack, sample set) pair that a stage of the experiment needs at t
+# (advtrace.perturb_plan) to results/{exp}/perturbations/epoch_{t}/{attack}/{set}.pt.
+# One job per epoch rather than per (attack, set, epoch): a job's ~2-4 s of Python + torch
+# start-up is many times the work of one digits perturbation set, and the 66 per-set jobs were
+# the largest item of the digits run. The price: adding an analysis that needs a new set at t
+# reruns that epoch's job for all its sets.
 
 
-rule perturb:
+def perturb_epoch_tasks(wildcards):
+    """[(attack label, attack config, sample set)] the job for {epoch} computes."""
+    exp = EXPS[wildcards.exp]
+    attacks = exp["perturb"]["attacks"]
+    tasks = perturbation_needs(wildcards.exp).get(int(wildcards.epoch))
+    if not tasks:
+        raise WorkflowError(f"{wildcards.exp}: no analysis needs perturbations at epoch {int(wildcards.epoch)}")
+    for attack, _ in tasks:
+        if attack not in attacks:
+            raise WorkflowError(
+                f"{wildcards.exp}: perturb.attacks has no attack {attack!r}; have {sorted(attacks)}"
+            )
+    return [[attack, attacks[attack], set_name] for attack, set_name in tasks]
+
+
+def perturb_batch_size(wildcards):
+    return EXPS[wildcards.exp]["perturb"]["batch_size"]
+
+
+rule perturb_epoch:
     input:
         dataset="results/{exp}/data/dataset.pt",
         samples="results/{exp}/data/samples.parquet",
         checkpoint="results/{exp}/checkpoints/epoch_{epoch}.pt",
     output:
-        perturbations="results/{exp}/perturbations/{attack}/{set}/epoch_{epoch}.pt",
+        perturbations=directory("results/{exp}/perturbations/epoch_{epoch}"),
     params:
         model=section("model"),
-        attack_cfg=perturb_attack,
+        tasks=perturb_epoch_tasks,
         batch_size=perturb_batch_size,
         seed=section("seed"),
         device=config["device"],
@@ -20,8 +43,8 @@ rule perturb:
     resources:
         gpu=1,
     log:
-        "results/{exp}/logs/perturb/{attack}/{set}/{epoch}.log",
+        "results/{exp}/logs/perturb_epoch/{epoch}.log",
     benchmark:
-        "results/{exp}/benchmarks/perturb/{attack}/{set}/{epoch}.tsv"
+        "results/{exp}/benchmarks/perturb_epoch/{epoch}.tsv"
     script:
-        "../workflow/scripts/perturb.py"
+        "../workflow/scripts/perturb_epoch.py"

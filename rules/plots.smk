@@ -1,5 +1,4 @@
 # Plot rules read Parquet tables only, so editing a plot re-runs one cheap job.
-FIGURES += ["fig08_learning_curves"]
 
 
 rule plot_learning_curves:

@@ -4,23 +4,6 @@
 # one aggregation job builds the tables; the plot rules read tables only.
 from advtrace import stability_plan as _stability
 
-FIGURES += [
-    "fig01_stability_profiles",
-    "fig02_sharedness_vs_stability",
-    "fig09_transfer_error",
-    "fig10_maxmin_minmax",
-    "fig11_sharedness",
-]
-TABLES += [
-    "transfer",
-    "stability_profile",
-    "stability_summary",
-    "transfer_error",
-    "sharedness_vs_stability",
-    "stability_correlation",
-    "sharedness",
-    "sharedness_summary",
-]
 
 
 def stability_T(exp):
@@ -33,15 +16,24 @@ def stability_epoch_plan(wildcards):
     return _stability.epoch_plan(EXPS[exp]["stability"], stability_T(exp), int(wildcards.epoch))
 
 
-def stability_epoch_perturbations(wildcards):
-    """Perturbation files the epoch job reads, in the order of stability.perturbation_needs."""
+def stability_epoch_needs(wildcards):
+    """(sample set, source epoch) of every perturbation set the epoch job reads."""
     exp, epoch = wildcards.exp, int(wildcards.epoch)
     plan = stability_epoch_plan(wildcards)
     if not plan["transfer"] and not plan["pairwise"]:
         raise WorkflowError(f"{exp}: no stability work for epoch {epoch}; epochs with work: "
                             f"{_stability.plan_epochs(EXPS[exp]['stability'], stability_T(exp))}")
-    attack = EXPS[exp]["stability"]["attack"]
-    return [perturbation_file(exp, attack, s, t) for s, t in _stability.perturbation_needs(plan, epoch)]
+    return _stability.perturbation_needs(plan, epoch)
+
+
+def stability_epoch_perturbations(wildcards):
+    return perturbation_dirs(wildcards.exp, [t for _, t in stability_epoch_needs(wildcards)])
+
+
+def stability_epoch_files(wildcards):
+    """[[sample set, source epoch, file]] the job reads (matched by name, not position)."""
+    exp, attack = wildcards.exp, EXPS[wildcards.exp]["stability"]["attack"]
+    return [[s, t, perturbation_file(exp, attack, s, t)] for s, t in stability_epoch_needs(wildcards)]
 
 
 def stability_batch_size(wildcards):
@@ -79,6 +71,7 @@ rule stability_epoch:
     params:
         model=section("model"),
         plan=stability_epoch_plan,
+        files=stability_epoch_files,
         batch_size=stability_batch_size,
         device=config["device"],
     threads: 1

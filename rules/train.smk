@@ -1,4 +1,3 @@
-TABLES += ["learning_curve"]
 
 
 rule pretrain:

@@ -11,17 +11,19 @@ TRANSFORMS_FIGURES = {  # perturb.attacks label -> (paper figure number, figure 
     "FGSM": (14, "fig14_destruction_fgsm"),
     "DeepFool": (15, "fig15_destruction_deepfool"),
 }
-FIGURES += [slug for _, slug in TRANSFORMS_FIGURES.values()]
-TABLES += ["destruction"]
 
 
-def transforms_perturbations(wildcards):
+def transforms_perturbation_files(wildcards):
     """{attack label: stored perturbations of transforms.sample_set at {epoch}} for Figs. 5, 14, 15."""
     tr = EXPS[wildcards.exp]["transforms"]
     return {
         attack: perturbation_file(wildcards.exp, attack, tr["sample_set"], wildcards.epoch)
         for attack in TRANSFORMS_FIGURES
     }
+
+
+def transforms_perturbations(wildcards):
+    return perturbation_dirs(wildcards.exp, [wildcards.epoch])
 
 
 def transforms_sample_set(wildcards):
@@ -57,14 +59,14 @@ def transforms_figure_outputs():
 
 rule destruction_sweep:
     input:
-        unpack(transforms_perturbations),
+        perturbations=transforms_perturbations,
         dataset="results/{exp}/data/dataset.pt",
         samples="results/{exp}/data/samples.parquet",
         checkpoint="results/{exp}/checkpoints/epoch_{epoch}.pt",
     output:
         table="results/{exp}/metrics/destruction/epoch_{epoch}.parquet",
     params:
-        attacks=list(TRANSFORMS_FIGURES),
+        perturbations=transforms_perturbation_files,
         model=section("model"),
         sample_set=transforms_sample_set,
         transforms=transforms_sweep_params,

@@ -2,13 +2,6 @@
 # One cached job per (generation split, epoch) for every epoch in analysis.epochs,
 # universal.source_epochs and universal.image_epochs; one evaluation job per analysed epoch (its model under its own and the
 # fixed source epochs' perturbations, train- and test-generated, plus clean / random-sign rows).
-FIGURES += [
-    "fig03_universal_accuracy",
-    "fig12_universal_train_vs_test",
-    "fig04_universal_perturbations",
-    "fig13_universal_perturbations_test",
-]
-TABLES += ["universal_accuracy", "universal_images"]
 
 UNIVERSAL_SPLITS = ["train", "test"]
 

@@ -152,9 +152,9 @@ job      count
 total        4
 
 [Mon Nov 23 12:28:47 2026]
-rule perturb:
-    output: results/x/perturbations/BI/transfer_test/epoch_003.pt
-    wildcards: exp=x, attack=BI, set=transfer_test, epoch=003
+rule perturb_epoch:
+    output: results/x/perturbations/epoch_000
+    wildcards: exp=x, epoch=000
     resources: tmpdir=/tmp, gpu=1
 
 [Mon Nov 23 12:28:47 2026]
@@ -179,16 +179,18 @@ def test_paper_work_counts_follow_the_jobs_and_the_config(digits_cfg):
     import paper_work as W
     from workdir import job_list
 
-    from advtrace import stability_plan
+    from advtrace import perturb_plan, stability_plan
 
     jobs = job_list(DRY_RUN)
-    assert jobs == [("perturb", {"exp": "x", "attack": "BI", "set": "transfer_test", "epoch": "003"}),
+    assert jobs == [("perturb_epoch", {"exp": "x", "epoch": "000"}),
                     ("adv_train_epoch", {"exp": "x", "epoch": "001"}), ("stability_epoch", {"exp": "x", "epoch": "000"}),
                     ("all", {})]
     exp = copy.deepcopy(digits_cfg)
     exp["perturb"]["attacks"]["BI"] = {"name": "bi", "eps": 4, "alpha": 1, "iterations": 7}
     work = {w["component"]: w for w in W.paper_work(DRY_RUN, exp)}
-    n = exp["samples"]["transfer_test"]["n"]
+    # every BI set any stage needs at epoch 0 (advtrace.perturb_plan), each priced by its size
+    n = sum(exp["samples"][s]["n"] for a, s in perturb_plan.needs_by_epoch(exp)[0] if a == "BI")
+    assert n >= exp["samples"]["transfer_test"]["n"]
     assert work["perturbations: BI"]["G"] == 7 * n and work["perturbations: BI"]["F"] == 2 * n
     assert work["adversarial training"]["S"] == exp["dataset"]["splits"]["train"]["n"]
     plan = stability_plan.epoch_plan(exp["stability"], exp["adv_train"]["epochs"], 0)

@@ -30,3 +30,14 @@ def test_missing_tables_are_not_measured_not_dropped():
     assert len(df) == len(CLAIMS)
     assert (df["status"] == "not measured").all()
     assert "not measured" in claims_markdown(df)
+
+
+def test_claims_of_stages_the_experiment_does_not_run_are_left_out():
+    from advtrace import stages
+
+    lc_only = {"learning_curve": lc_table(0.05, 0.6)}
+    df = evaluate_claims(lc_only, "x", stage_tables=stages.STAGES["evaluation"].tables)
+    assert len(df) == sum(1 for c in CLAIMS if c.tables == ("learning_curve",)) > 0
+    assert (df["status"] != "not measured").all()
+    everything = [t for s in stages.STAGES.values() for t in s.tables]
+    assert len(evaluate_claims(lc_only, "x", stage_tables=everything)) == len(CLAIMS)

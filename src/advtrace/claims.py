@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Iterable
 
 import numpy as np
 import pandas as pd
@@ -360,10 +360,15 @@ CLAIMS += [
 ]
 
 
-def evaluate_claims(tables: dict[str, pd.DataFrame], experiment: str) -> pd.DataFrame:
-    """Evaluate every claim whose tables are present; the others are marked not measured."""
+def evaluate_claims(tables: dict[str, pd.DataFrame], experiment: str,
+                    stage_tables: Iterable[str] | None = None) -> pd.DataFrame:
+    """Evaluate every claim whose tables are present; the others are marked not measured.
+
+    `stage_tables`: the tables the experiment's active stages produce (advtrace.stages); claims
+    reading any other table belong to a stage the experiment does not run and are left out."""
     rows = []
-    for c in CLAIMS:
+    claims = CLAIMS if stage_tables is None else [c for c in CLAIMS if set(c.tables) <= set(stage_tables)]
+    for c in claims:
         if all(t in tables for t in c.tables):
             try:
                 measured, holds = c.measure(*(tables[t] for t in c.tables))

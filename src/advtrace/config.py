@@ -4,7 +4,8 @@ Two layers:
 
 1. JSON schema (``config/schema.yaml``): types, enums, required keys,
    ``additionalProperties: false`` so a typo fails loudly.
-2. Cross-field checks a schema cannot express (:func:`check_experiment`): α ≤ ε for ℓ∞
+2. Cross-field checks a schema cannot express (:func:`check_experiment`: the core sections here,
+   then each active analysis stage's checks, :mod:`advtrace.stages`): α ≤ ε for ℓ∞
    iterative attacks, iterative attacks have α and iterations, analysed epochs within the
    trained range, split sizes within their source, sample sizes within their split, sample
    sets only exclude existing sets of the same split, the adversarial-training LR schedule does
@@ -122,9 +123,9 @@ def check_experiment(exp: dict) -> list[str]:
             problems.append(f"{prefix}: overshoot/max_iter only apply to DeepFool attacks")
 
     attack_problems("adv_train.attack", exp["adv_train"]["attack"])
-    for label, att in exp["evaluation"]["attacks"].items():
+    for label, att in exp.get("evaluation", {}).get("attacks", {}).items():
         attack_problems(f"evaluation.attacks.{label}", att)
-    for label, att in exp["perturb"]["attacks"].items():
+    for label, att in exp.get("perturb", {}).get("attacks", {}).items():
         attack_problems(f"perturb.attacks.{label}", att)
 
     sched = exp["adv_train"]["schedule"]
@@ -139,7 +140,7 @@ def check_experiment(exp: dict) -> list[str]:
             problems.append(f"{section}.schedule.milestones: 'multistep' needs at least one milestone")
 
     T = exp["adv_train"]["epochs"]
-    bad = [e for e in exp["analysis"]["epochs"] if e > T]
+    bad = [e for e in exp.get("analysis", {}).get("epochs", []) if e > T]
     if bad:
         problems.append(
             f"analysis.epochs: {bad} beyond the trained epochs; allowed 0..{T} (adv_train.epochs = {T})"
@@ -190,15 +191,16 @@ def check_experiment(exp: dict) -> list[str]:
                 f"samples.{name}: {s['n']} inputs disjoint from {s['exclude']} need {total} > "
                 f"{sizes[s['split']]} images of the {s['split']} split"
             )
-    ev = exp["evaluation"]
-    for key in ("train_set", "test_set"):
-        if ev[key] not in samples:
-            problems.append(f"evaluation.{key}: unknown sample set {ev[key]!r}; allowed: {sorted(samples)}")
-    problems += universal_problems(exp)
-    problems += transforms_problems(exp)
-    problems += check_stability(exp)
-    problems += check_detect(exp)
-    return problems
+    from .stages import stage_problems
+
+    return problems + stage_problems(exp)
+
+
+def check_evaluation(exp: dict) -> list[str]:
+    """Cross-field checks of the ``evaluation`` section (learning curves, Fig. 8)."""
+    ev, samples = exp["evaluation"], exp["samples"]
+    return [f"evaluation.{key}: unknown sample set {ev[key]!r}; allowed: {sorted(samples)}"
+            for key in ("train_set", "test_set") if ev[key] not in samples]
 
 
 def universal_problems(exp: dict) -> list[str]:

@@ -12,7 +12,7 @@ from advtrace.training import load_model
 device = setup_job(snakemake.threads, snakemake.params.device)
 data = load_dataset(snakemake.input.dataset)
 s = sample_set(data, read_table(snakemake.input.samples, "samples"), snakemake.params.sample_set)
-stored = {attack: perturbations.load(getattr(snakemake.input, attack)) for attack in snakemake.params.attacks}
+stored = {attack: perturbations.load(path) for attack, path in snakemake.params.perturbations.items()}
 model = load_model(snakemake.input.checkpoint, data, snakemake.params.model, device)
 df = epoch_rows(model, s, stored, int(snakemake.wildcards.epoch), snakemake.params.transforms, device)
 write_table(df, snakemake.output.table, "destruction")

@@ -12,7 +12,7 @@ device = setup_job(snakemake.threads, snakemake.params.device)
 cfg = snakemake.params.cfg
 data = load_dataset(snakemake.input.dataset)
 test_perts = {}
-for path in snakemake.input.test:
+for path in snakemake.params.test:
     pert = perturbations.load(path)
     test_perts[int(pert["epoch"])] = pert
 df = detectors.evaluate_detectors(

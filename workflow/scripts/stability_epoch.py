@@ -11,7 +11,7 @@ from advtrace.training import load_model
 device = setup_job(snakemake.threads, snakemake.params.device)
 epoch = int(snakemake.wildcards.epoch)
 plan = snakemake.params.plan
-files = dict(zip(stability.perturbation_needs(plan, epoch), snakemake.input.perturbations))
+files = {(set_name, int(t)): path for set_name, t, path in snakemake.params.files}
 data = load_dataset(snakemake.input.dataset)
 samples = read_table(snakemake.input.samples, "samples")
 model = load_model(snakemake.input.checkpoint, data, snakemake.params.model, device)

@@ -12,8 +12,8 @@ device = setup_job(snakemake.threads, snakemake.params.device)
 cfg = snakemake.params.cfg
 attack, epoch = snakemake.wildcards.attack, int(snakemake.wildcards.epoch)
 data = load_dataset(snakemake.input.dataset)
-train_pert = perturbations.load(snakemake.input.train)
-val_pert = perturbations.load(snakemake.input.val)
+train_pert = perturbations.load(snakemake.params.files["train"])
+val_pert = perturbations.load(snakemake.params.files["val"])
 classifier = None
 if "checkpoint" in snakemake.input.keys():
     classifier = load_model(snakemake.input.checkpoint, data, cfg["model"], device)

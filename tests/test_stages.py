@@ -1,0 +1,68 @@
+"""Stages as units: an experiment runs exactly the analysis stages whose sections it has."""
+
+import copy
+
+import pytest
+import yaml
+
+from advtrace import stages
+from advtrace.config import ConfigError, check_experiment, validate_experiment
+from conftest import copy_workflow, dry_run_jobs, snakemake, write_exp
+
+CORE_ONLY = ("name", "seed", "dataset", "model", "pretrain", "adv_train", "samples", "evaluation")
+
+
+def _core(cfg: dict) -> dict:
+    return {k: copy.deepcopy(v) for k, v in cfg.items() if k in CORE_ONLY}
+
+
+def test_every_stage_is_registered_once_with_its_rules_file(root):
+    seen_tables, seen_figures = set(), set()
+    for s in stages.STAGES.values():
+        assert (root / s.rules).exists(), s.rules
+        assert not (set(s.tables) & seen_tables) and not (set(s.figures) & seen_figures)
+        seen_tables |= set(s.tables)
+        seen_figures |= set(s.figures)
+    catalogue = yaml.safe_load((root / "config" / "figures.yaml").read_text())
+    assert set(catalogue["kinds"].values()) == seen_figures  # every figure kind has exactly one stage
+
+
+def test_learning_curves_only_config_validates(schema, digits_cfg):
+    exp = _core(digits_cfg)
+    validate_experiment(exp, schema, expected_name="digits")
+    assert [s.name for s in stages.active(exp)] == ["evaluation"]
+    assert stages.tables(exp) == ["learning_curve"] and stages.figures(exp) == ["fig08_learning_curves"]
+
+
+@pytest.mark.parametrize("stage,missing", [("stability", "perturb"), ("universal", "analysis"),
+                                           ("detect", "perturb")])
+def test_a_stage_without_the_shared_section_it_reads_is_named(digits_cfg, stage, missing):
+    exp = _core(digits_cfg)
+    exp[stage] = copy.deepcopy(digits_cfg[stage])
+    if missing == "analysis" or stage != "universal":
+        exp.update({k: copy.deepcopy(digits_cfg[k]) for k in ("perturb", "analysis") if k != missing})
+    problems = check_experiment(exp)
+    assert any(p.startswith(f"{missing}: required by the {stage!r} stage") for p in problems), problems
+
+
+def test_schema_still_rejects_a_missing_core_section(schema, digits_cfg):
+    exp = _core(digits_cfg)
+    del exp["pretrain"]
+    with pytest.raises(ConfigError, match="pretrain"):
+        validate_experiment(exp, schema, expected_name="digits")
+
+
+def test_learning_curves_only_dry_run_has_only_training_evaluation_and_fig08(tmp_path):
+    wd = copy_workflow(tmp_path)
+    cfg = yaml.safe_load((wd / "config" / "experiments" / "smoke.yaml").read_text())
+    cfg = _core(cfg)
+    cfg["name"] = "core_only"
+    write_exp(wd, "core_only", cfg)
+    proc = snakemake(wd, "-n", "--cores", "1", "--config", "experiments=[core_only]")
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    counts = dry_run_jobs(proc)
+    T = cfg["adv_train"]["epochs"]
+    assert counts == {"prepare_data": 1, "draw_samples": 1, "pretrain": 1, "adv_train_epoch": T,
+                      "evaluate_epoch": T + 1, "learning_curve_table": 1, "plot_learning_curves": 1,
+                      "claims": 1, "all": 1, "total": 2 * T + 8}, counts
+    assert "fig08_learning_curves.png" in proc.stdout and "fig01_" not in proc.stdout

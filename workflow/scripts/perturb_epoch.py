@@ -1,0 +1,24 @@
+import sys
+
+sys.stderr = open(snakemake.log[0], "w", buffering=1)
+
+from pathlib import Path
+
+from advtrace import perturbations
+from advtrace.data import load_dataset, sample_set
+from advtrace.runtime import setup_job
+from advtrace.tables import read_table
+from advtrace.training import load_model
+
+device = setup_job(snakemake.threads, snakemake.params.device)
+data = load_dataset(snakemake.input.dataset)
+samples = read_table(snakemake.input.samples, "samples")
+model = load_model(snakemake.input.checkpoint, data, snakemake.params.model, device)
+epoch = int(snakemake.wildcards.epoch)
+out = Path(snakemake.output.perturbations)
+for attack, attack_cfg, set_name in snakemake.params.tasks:
+    s = sample_set(data, samples, set_name)
+    # a fresh generator per set (seed + epoch), so a set's perturbations do not depend on the others
+    result = perturbations.generate(model, s, attack_cfg, snakemake.params.batch_size, device,
+                                    seed=snakemake.params.seed + epoch)
+    perturbations.save(out / attack / f"{set_name}.pt", result, s, attack, attack_cfg, epoch)
