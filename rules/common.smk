@@ -11,7 +11,7 @@ os.environ["PYTHONPATH"] = os.pathsep.join(
 from snakemake.exceptions import WorkflowError
 
 from advtrace.config import ConfigError, load_experiments, load_schema
-from advtrace import stages
+from advtrace import runs, stages
 from advtrace.perturb_plan import needs_by_epoch
 
 # RUN: the experiments `rule all` builds (config/config.yaml `experiments`). EXPS: every
@@ -30,6 +30,7 @@ os.environ["ADVTRACE_RUNTIME"] = json.dumps({k: config[k] for k in ("amp", "chan
 
 wildcard_constraints:
     exp="[A-Za-z0-9_]+",
+    run="[A-Za-z0-9_]+",
     attack="[A-Za-z0-9_]+",
     set="[A-Za-z0-9_]+",
     epoch=r"\d{3}",
@@ -52,12 +53,33 @@ def section(*keys):
     return get
 
 
+def run_of(wildcards):
+    """The experiment config as the run {run} sees it (main when the rule has no run wildcard)."""
+    run = wildcards.get("run", runs.MAIN)
+    try:
+        return runs.run_config(EXPS[wildcards.exp], run)
+    except KeyError as err:
+        raise WorkflowError(err.args[0]) from None
+
+
 def adv_train_params(wildcards):
     """What one adversarial-training epoch depends on: everything but the number of epochs,
     so raising adv_train.epochs never re-runs finished epochs."""
-    exp = EXPS[wildcards.exp]
+    exp = run_of(wildcards)
     adv = {k: v for k, v in exp["adv_train"].items() if k != "epochs"}
     return {"model": exp["model"], "adv_train": adv}
+
+
+def run_pretrain_params(wildcards):
+    exp = run_of(wildcards)
+    return {k: exp[k] for k in ("seed", "model", "pretrain")}
+
+
+def run_final_checkpoints(exp):
+    """The last checkpoint of every run but main (rule all trains every run to its end)."""
+    cfg = EXPS[exp]
+    return [runs.checkpoint_path(cfg, run, runs.run_config(cfg, run)["adv_train"]["epochs"])
+            for run in list(runs.expand(cfg))[1:]]
 
 
 # Per-epoch perturbations (rules/perturb.smk): what each stage needs at which epoch is listed in
@@ -88,7 +110,8 @@ def perturbation_dirs(exp, epochs):
 
 
 def previous_checkpoint(wildcards):
-    return f"results/{wildcards.exp}/checkpoints/epoch_{int(wildcards.epoch) - 1:03d}.pt"
+    run = wildcards.get("run", runs.MAIN)
+    return runs.checkpoint_path(EXPS[wildcards.exp], run, int(wildcards.epoch) - 1)
 
 
 def adv_train_group(wildcards):
@@ -97,7 +120,8 @@ def adv_train_group(wildcards):
     Only the sequential chain is grouped: parallel GPU jobs in a group would make the group
     job ask for several GPUs. Groups are ignored in local runs."""
     chunk = (int(wildcards.epoch) - 1) // config["epochs_per_job"]
-    return f"adv_train_{wildcards.exp}_{chunk:03d}"
+    run = wildcards.get("run", runs.MAIN)
+    return f"adv_train_{wildcards.exp}_{chunk:03d}" if run == runs.MAIN else f"adv_train_{wildcards.exp}_{run}_{chunk:03d}"
 
 
 def learning_curve_parts(wildcards):
@@ -129,4 +153,5 @@ def all_targets():
         targets += figures_of(exp)
         targets += expand("results/{exp}/tables/{name}.parquet", exp=exp, name=stages.tables(EXPS[exp]))
         targets += [pattern.format(exp=exp) for pattern in REPORTS]
+        targets += run_final_checkpoints(exp)
     return targets

@@ -43,6 +43,52 @@ rule adv_train_epoch:
         "../workflow/scripts/adv_train_epoch.py"
 
 
+# Further runs of the experiment (advtrace.runs, config section `runs`): the same scripts, with
+# the run's config; epoch 0 is the shared pretrained model unless the run changes seed, model or
+# pretraining.
+rule run_pretrain:
+    input:
+        dataset="results/{exp}/data/dataset.pt",
+    output:
+        checkpoint="results/{exp}/runs/{run}/checkpoints/epoch_000.pt",
+    params:
+        cfg=run_pretrain_params,
+        device=config["device"],
+    threads: 2
+    resources:
+        gpu=1,
+    log:
+        "results/{exp}/logs/runs/{run}/pretrain.log",
+    benchmark:
+        "results/{exp}/benchmarks/runs/{run}/pretrain.tsv"
+    script:
+        "../workflow/scripts/pretrain.py"
+
+
+rule run_adv_train_epoch:
+    input:
+        dataset="results/{exp}/data/dataset.pt",
+        previous=previous_checkpoint,
+    output:
+        checkpoint="results/{exp}/runs/{run}/checkpoints/epoch_{epoch}.pt",
+    wildcard_constraints:
+        epoch=r"(?!000)\d{3}",
+    params:
+        cfg=adv_train_params,
+        device=config["device"],
+    threads: 2
+    resources:
+        gpu=1,
+    group:
+        adv_train_group
+    log:
+        "results/{exp}/logs/runs/{run}/adv_train_epoch/{epoch}.log",
+    benchmark:
+        "results/{exp}/benchmarks/runs/{run}/adv_train_epoch/{epoch}.tsv"
+    script:
+        "../workflow/scripts/adv_train_epoch.py"
+
+
 rule evaluate_epoch:
     input:
         dataset="results/{exp}/data/dataset.pt",

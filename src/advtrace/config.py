@@ -378,6 +378,13 @@ def validate_experiment(exp: Any, schema: dict, expected_name: str | None = None
         problems = check_experiment(exp)
         if expected_name is not None and exp["name"] != expected_name:
             problems.append(f"name: {exp['name']!r} must equal the file name {expected_name!r}")
+    if not problems:  # each run's config (its overrides applied) must be valid too
+        from .runs import problems as run_problems
+
+        def run_config_problems(cfg: dict) -> list[str]:
+            return schema_errors(cfg, experiment_schema(schema)) or check_experiment(cfg)
+
+        problems = run_problems(exp, run_config_problems)
     if problems:
         raise ConfigError(
             f"invalid experiment config {label!r}:\n  - "

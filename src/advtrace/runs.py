@@ -1,0 +1,135 @@
+"""Several adversarial-training runs per experiment (pure Python, no torch).
+
+An experiment has one dataset, one set of sample sets and one pretrained model (epoch 0), and one
+or more *runs*: chains of adversarial-training epochs, one job and one full-state checkpoint per
+epoch. The run ``main`` is the experiment's own ``adv_train`` section, with its checkpoints where
+they have always been (``results/{exp}/checkpoints/epoch_NNN.pt``), and it is what the paper-000
+analysis stages read. The optional ``runs`` section adds named runs, each a set of overrides of
+the experiment's ``seed``, ``model``, ``pretrain`` and ``adv_train`` keys, written as dotted paths::
+
+    runs:
+      fgsm_true_labels:                       # one run
+        adv_train.attack: {name: fgsm, eps: 32}
+        adv_train.attack_label: true
+      capacity:                               # a grid: one run per value (product of the lists)
+        grid: {model.width: [8, 32], seed: [0, 1]}
+        adv_train.epochs: 3
+
+A grid expands at parse time into readable names, ``capacity_width8_seed0`` … (the last key
+segment and the value; ``.`` in a value becomes ``p``). A run's checkpoints are
+``results/{exp}/runs/{run}/checkpoints/epoch_NNN.pt``. A run whose seed, model and pretraining
+equal the experiment's starts from the shared epoch 0; any other run pretrains its own epoch 0
+(``pretrain.epochs: 0`` = adversarial training from the random initialisation, as paper 002
+trains). Every run keeps the per-epoch contract of the main chain: resumable, atomic,
+bit-identical when continued.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import re
+from typing import Any
+
+MAIN = "main"
+OVERRIDABLE = ("seed", "model", "pretrain", "adv_train")
+NAME = re.compile(r"^[A-Za-z0-9_]+$")
+
+
+def _set(cfg: dict, dotted: str, value: Any) -> None:
+    *parents, last = dotted.split(".")
+    node = cfg
+    for key in parents:
+        if not isinstance(node.get(key), dict):
+            raise KeyError(dotted)
+        node = node[key]
+    node[last] = copy.deepcopy(value)
+
+
+def _label(dotted: str, value: Any) -> str:
+    text = re.sub(r"[^A-Za-z0-9]", "p", str(value).lower() if isinstance(value, bool) else str(value))
+    return f"{dotted.split('.')[-1]}{text}"
+
+
+def _expanded(exp: dict) -> list[tuple[str, dict[str, Any]]]:
+    out: list[tuple[str, dict[str, Any]]] = [(MAIN, {})]
+    for name, spec in (exp.get("runs") or {}).items():
+        spec = dict(spec or {})
+        grid = spec.pop("grid", None) or {}
+        if not grid:
+            out.append((name, spec))
+            continue
+        keys = list(grid)
+        for values in itertools.product(*(grid[k] for k in keys)):
+            label = "_".join(_label(k, v) for k, v in zip(keys, values))
+            out.append((f"{name}_{label}", {**spec, **dict(zip(keys, values))}))
+    return out
+
+
+def expand(exp: dict) -> dict[str, dict[str, Any]]:
+    """{run name: {dotted key: value}} for every run, ``main`` (no overrides) first."""
+    return dict(_expanded(exp))
+
+
+def run_config(exp: dict, run: str) -> dict:
+    """The experiment config as `run` sees it (its overrides applied; a new dict)."""
+    runs = expand(exp)
+    if run not in runs:
+        raise KeyError(f"{exp.get('name', 'experiment')}: no run {run!r}; runs: {', '.join(runs)}")
+    cfg = copy.deepcopy(exp)
+    for dotted, value in runs[run].items():
+        _set(cfg, dotted, value)
+    return cfg
+
+
+def shares_pretraining(exp: dict, run: str) -> bool:
+    """Whether `run` starts from the experiment's own epoch 0 (same seed, model and pretraining)."""
+    cfg = run_config(exp, run)
+    return all(cfg[k] == exp[k] for k in ("seed", "model", "pretrain"))
+
+
+def checkpoint_dir(exp_name: str, run: str) -> str:
+    return f"results/{exp_name}/checkpoints" if run == MAIN else f"results/{exp_name}/runs/{run}/checkpoints"
+
+
+def checkpoint_path(exp: dict, run: str, epoch: int) -> str:
+    """Where `run`'s checkpoint of `epoch` lives (epoch 0 of a sharing run is the shared one)."""
+    if int(epoch) == 0 and run != MAIN and shares_pretraining(exp, run):
+        run = MAIN
+    return f"{checkpoint_dir(exp['name'], run)}/epoch_{int(epoch):03d}.pt"
+
+
+def problems(exp: dict, validate) -> list[str]:
+    """Run names, override keys, grids, and each run's effective config (`validate(cfg)` -> problems)."""
+    out: list[str] = []
+    specs = exp.get("runs") or {}
+    for name, spec in specs.items():
+        if not NAME.match(name) or name == MAIN:
+            out.append(f"runs.{name}: a run name is letters, digits and _ (and not {MAIN!r})")
+        for key, value in (spec or {}).items():
+            keys = value if key == "grid" else {key: value}
+            if key == "grid" and (not isinstance(value, dict) or not value or
+                                  not all(isinstance(v, list) and v for v in value.values())):
+                out.append(f"runs.{name}.grid: a mapping of dotted keys to non-empty lists of values")
+                continue
+            for dotted in keys:
+                if dotted.split(".")[0] not in OVERRIDABLE:
+                    out.append(f"runs.{name}.{dotted}: a run overrides only {', '.join(OVERRIDABLE)} "
+                               "(dotted paths such as adv_train.attack.eps)")
+    if out:
+        return out
+    names = [name for name, _ in _expanded(exp)]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        return [f"runs: run names {dup} occur twice after expanding the grids; rename a run"]
+    for run in names[1:]:
+        try:
+            cfg = run_config(exp, run)
+        except KeyError as err:
+            out.append(f"runs.{run}: {err.args[0]} is not a key of the experiment config")
+            continue
+        # a run is a training chain: its core sections are checked (the analysis stages read main)
+        from .stages import CORE_SECTIONS
+
+        out += [f"runs.{run}: {p}" for p in validate({k: cfg[k] for k in CORE_SECTIONS})]
+    return out
