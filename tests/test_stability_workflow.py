@@ -52,7 +52,7 @@ def test_smoke_transfer_table_contents(smoke_run):
     # white-box rows reproduce the predictions the perturb job stored for its own model
     for name in (st["transfer"]["train_set"], st["transfer"]["test_set"]):
         for t in epochs:
-            stored = perturbations.load(res / "perturbations" / st["attack"] / name / f"epoch_{t:03d}.pt")
+            stored = perturbations.load(res / "perturbations" / f"epoch_{t:03d}" / st["attack"] / f"{name}.pt")
             rows = tr[(tr["set"] == name) & (tr["source_epoch"] == t) & (tr["target_epoch"] == t)]
             rows = rows.set_index("input_id").loc[stored["index"].numpy()]
             assert np.array_equal(rows["pred"].to_numpy(), stored["pred_adv"].numpy()), (name, t)

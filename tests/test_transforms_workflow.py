@@ -57,6 +57,6 @@ def test_smoke_destruction_reuses_shared_perturbations(smoke_transforms):
     res, tr = smoke_transforms
     for attack in ("BI", "FGSM", "DeepFool"):
         for epoch in tr["epochs"]:
-            assert (res / "perturbations" / attack / tr["sample_set"] / f"epoch_{epoch:03d}.pt").exists()
+            assert (res / "perturbations" / f"epoch_{epoch:03d}" / attack / f"{tr['sample_set']}.pt").exists()
     for epoch in tr["epochs"]:
         assert (res / "benchmarks" / "destruction_sweep" / f"{epoch:03d}.tsv").exists()

@@ -322,8 +322,12 @@ def test_bad_universal_config_rejected(schema, digits_cfg, key, value, needle):
     assert needle in str(err.value)
 
 
-def test_universal_section_required(schema, digits_cfg):
+def test_without_a_universal_section_the_stage_is_off(schema, digits_cfg):
+    """Stages are opt-in (advtrace.stages): no section, no universal jobs, tables or figures."""
+    from advtrace import stages
+
     cfg = copy.deepcopy(digits_cfg)
     del cfg["universal"]
-    with pytest.raises(ConfigError, match="universal"):
-        validate_experiment(cfg, schema, expected_name="digits")
+    validate_experiment(cfg, schema, expected_name="digits")
+    assert "universal" not in [s.name for s in stages.active(cfg)]
+    assert not any(t.startswith("universal") for t in stages.tables(cfg))

@@ -29,10 +29,15 @@ from .tables import write_table
 SPLITS = ("train", "val", "test")
 
 
+def seed_for(seed: int, *parts: object) -> int:
+    """The project's one seed derivation: a reproducible 63-bit seed from the experiment seed and
+    labels naming what it seeds (``seed_for(s, "samples/eval_test")``, ``seed_for(s, "detector-init",
+    "BI", 3)``; the labels are joined with ``/``)."""
+    return (int(seed) * 1_000_003 + zlib.crc32("/".join(map(str, parts)).encode())) % (2**63)
+
+
 def _generator(seed: int, name: str) -> torch.Generator:
-    g = torch.Generator()
-    g.manual_seed((seed * 1_000_003 + zlib.crc32(name.encode())) % (2**63))
-    return g
+    return torch.Generator().manual_seed(seed_for(seed, name))
 
 
 def split_indices(source_sizes: dict[str, int], splits: dict, seed: int) -> dict[str, torch.Tensor]:

@@ -29,14 +29,13 @@ import torch.nn as nn
 from . import transforms as T
 from .data import SampleSet, to_float
 from .runtime import Progress
+from .stability import effective
 from .tables import coerce
 
 log = logging.getLogger("advtrace.destruction")
 
 
-def effective_mask(labels: torch.Tensor, pred_clean: torch.Tensor, pred_adv: torch.Tensor) -> torch.Tensor:
-    """Inputs whose perturbation is effective: classified correctly clean and wrongly adversarial."""
-    return (pred_clean == labels) & (pred_adv != labels)
+effective_mask = effective  # one definition of an effective perturbation (advtrace.stability)
 
 
 def destruction_counts(labels: torch.Tensor, pred_clean: torch.Tensor, pred_adv: torch.Tensor,

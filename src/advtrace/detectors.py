@@ -43,7 +43,6 @@ iteration (:func:`advtrace.universal.generate`) with the detector's log p_adv as
 from __future__ import annotations
 
 import copy
-import zlib
 from typing import Sequence
 
 import numpy as np
@@ -52,7 +51,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .data import to_float
+from .data import seed_for, to_float
 from .models import Normalize
 from .runtime import Progress, load_torch, log, save_torch
 from .tables import coerce
@@ -191,10 +190,6 @@ def balanced(x_clean: torch.Tensor, x_adv: torch.Tensor) -> tuple[torch.Tensor, 
     x = torch.cat([x_clean, x_adv])
     y = torch.cat([torch.zeros(len(x_clean), dtype=torch.int64), torch.ones(len(x_adv), dtype=torch.int64)])
     return x, y
-
-
-def seed_for(seed: int, *names: object) -> int:
-    return (int(seed) * 1_000_003 + zlib.crc32("/".join(map(str, names)).encode())) % (2**63)
 
 
 # --- detectability ------------------------------------------------------------------------------

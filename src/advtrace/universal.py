@@ -28,7 +28,6 @@ The tables store Ξ and ε in [0, 255] pixel units, as the papers report them.
 
 from __future__ import annotations
 
-import zlib
 from contextlib import nullcontext
 from typing import Callable, Mapping
 
@@ -39,6 +38,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .attacks import eval_mode
+from .data import seed_for as data_seed_for
 from .data import to_float
 from .runtime import Progress, log
 from .tables import coerce
@@ -56,9 +56,9 @@ def cross_entropy_objective(model: Callable, x: torch.Tensor, y: torch.Tensor) -
 
 
 def seed_for(seed: int, *parts: object) -> int:
-    """A reproducible 63-bit seed from the experiment seed and a label (e.g. 'train')."""
-    label = "/".join(str(p) for p in ("universal", *parts))
-    return (int(seed) * 1_000_003 + zlib.crc32(label.encode())) % (2**63)
+    """A reproducible 63-bit seed from the experiment seed and a label (e.g. 'train'), in the
+    ``universal`` namespace of :func:`advtrace.data.seed_for`."""
+    return data_seed_for(seed, "universal", *parts)
 
 
 def sample_batches(n: int, m: int, k: int, generator: torch.Generator) -> torch.Tensor:
