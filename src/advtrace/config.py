@@ -6,7 +6,8 @@ Two layers:
    ``additionalProperties: false`` so a typo fails loudly.
 2. Cross-field checks a schema cannot express (:func:`check_experiment`): each attack's
    parameters as its entry of the attack registry (:mod:`advtrace.specs`) lists them (α ≤ ε for
-   ℓ∞ iterative attacks, iterative attacks have α and iterations), analysed epochs within the
+   ℓ∞ iterative attacks, iterative attacks have α and iterations), the training method's keys
+   and parameters (:func:`advtrace.specs.method_problems`), analysed epochs within the
    trained range, split sizes within their source, sample sizes within their split, sample
    sets only exclude existing sets of the same split, the adversarial-training LR schedule does
    not depend on the number of epochs.
@@ -24,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from .specs import ATTACK_SPECS, PIXEL_KEYS, attack_problems
+from .specs import ATTACK_SPECS, PIXEL_KEYS, attack_problems, method_problems
 
 # Sizes of the official source splits, used to reject impossible split sizes before download.
 SOURCE_SIZES: dict[str, dict[str, int]] = {
@@ -106,7 +107,9 @@ def check_experiment(exp: dict) -> list[str]:
     """Cross-field checks on a schema-valid experiment. Returns problem strings (empty = OK)."""
     problems: list[str] = []
 
-    problems += attack_problems("adv_train.attack", exp["adv_train"]["attack"])
+    problems += method_problems(exp["adv_train"])
+    if "attack" in exp["adv_train"]:
+        problems += attack_problems("adv_train.attack", exp["adv_train"]["attack"])
     for label, att in exp["evaluation"]["attacks"].items():
         # the learning-curve evaluation (advtrace.evaluation) passes no generator
         problems += attack_problems(f"evaluation.attacks.{label}", att, seeded=False)

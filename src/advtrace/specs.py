@@ -1,14 +1,16 @@
-"""What the workflow knows about each attack: one table.
+"""What the workflow knows about each attack and each training method: one table each.
 
 This module imports no torch, so the Snakefile and the config checks can read it while the DAG
 is built (``import torch`` costs ~3 s, which every dry run would pay). The implementations live
-in :mod:`advtrace.attacks` (:data:`advtrace.attacks.REGISTRY` is :data:`ATTACK_SPECS`).
+in :mod:`advtrace.attacks` (:data:`advtrace.attacks.REGISTRY` is :data:`ATTACK_SPECS`) and
+:mod:`advtrace.methods` (:data:`advtrace.methods.METHODS`, same keys as :data:`METHOD_SPECS`).
 
 Readers of :data:`ATTACK_SPECS`: :func:`advtrace.attacks.run_attack` (dispatch, argument checks),
 :func:`advtrace.config.attack_kwargs` (units), the config checks (:func:`attack_problems`),
 :mod:`advtrace.perturbations` (int8 storage, :func:`int8_exact`), ``bench/paper_work.py``
 (gradient passes per input) and ``config/schema.yaml`` (its attack ``name`` enum equals the keys;
-tested).
+tested). Readers of :data:`METHOD_SPECS`: the config checks (:func:`method_problems`) and the
+schema's ``adv_train.method`` enum (tested).
 
 Units: configs give ε, α (and every other key of :data:`PIXEL_KEYS`) in [0, 255] pixel units.
 """
@@ -16,6 +18,7 @@ Units: configs give ε, α (and every other key of :data:`PIXEL_KEYS`) in [0, 25
 from __future__ import annotations
 
 import importlib
+import math
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -157,4 +160,86 @@ def attack_problems(prefix: str, att: dict, seeded: bool = True) -> list[str]:
         allowed = [n for n, s in ATTACK_SPECS.items() if not s.random]
         problems.append(f"{prefix}.name: {name!r} draws random numbers and this analysis passes no seeded "
                         f"generator; allowed: {', '.join(allowed)}")
+    return problems
+
+
+# --------------------------------------------------------------------------- training methods
+
+@dataclass(frozen=True)
+class MethodSpec:
+    """One training method of :data:`advtrace.methods.METHODS` (how a batch's loss is formed).
+
+    Attributes:
+        name: the ``adv_train.method`` value.
+        keys: the ``adv_train`` keys it reads besides the common ones (epochs, batch_size,
+            optimizer, schedule, augment, method); each is required with this method and every
+            other method's key is rejected, so no key is silently ignored.
+        summary: one line for messages and docs.
+        check: cross-field checks of the ``adv_train`` section, returning problem strings.
+    """
+
+    name: str
+    keys: tuple[str, ...]
+    summary: str
+    check: Callable[[dict], list[str]] | None = None
+
+
+def kofm_k(m: int, k_fraction: float) -> int:
+    """k of a mini-batch of m: k_fraction·m rounded half up (the last batch of an epoch may be smaller)."""
+    return min(m, int(math.floor(k_fraction * m + 0.5)))
+
+
+def _kofm_problems(adv: dict) -> list[str]:
+    problems = []
+    att = adv["attack"]
+    if not ATTACK_SPECS[att["name"]].per_sample_eps:
+        allowed = [n for n, s in ATTACK_SPECS.items() if s.per_sample_eps]
+        problems.append(f"adv_train.attack.name: method 'kofm' draws one ε per example, which {att['name']!r} "
+                        f"does not take; allowed: {', '.join(allowed)}")
+    k = kofm_k(adv["batch_size"], adv["kofm"]["k_fraction"])
+    if k < 1:
+        problems.append(f"adv_train.kofm.k_fraction: {adv['kofm']['k_fraction']} of a batch of "
+                        f"{adv['batch_size']} replaces no example; allowed: >= {0.5 / adv['batch_size']:.3g}")
+    return problems
+
+
+def _shared_problems(adv: dict) -> list[str]:
+    problems = []
+    sh = adv["shared"]
+    if sh["alpha"] > sh["eps"]:
+        problems.append(f"adv_train.shared.alpha: {sh['alpha']} > eps {sh['eps']}; the step α must not exceed ε "
+                        "(both in [0,255] units)")
+    if sh["heap_size"] > adv["batch_size"]:
+        problems.append(f"adv_train.shared.heap_size: {sh['heap_size']} > adv_train.batch_size {adv['batch_size']}; "
+                        f"a heap is part of a mini-batch; allowed: 1..{adv['batch_size']}")
+    return problems
+
+
+METHOD_SPECS: dict[str, MethodSpec] = {s.name: s for s in (
+    MethodSpec("sigma_mix", ("sigma", "attack_label", "attack"),
+               "paper 000: σ·J(x, y) + (1−σ)·J(x+ξ, y), ξ from adv_train.attack"),
+    MethodSpec("kofm", ("attack_label", "attack", "kofm"),
+               "paper 002: k of m examples replaced by adversarial ones, λ-weighted loss, per-example ε",
+               _kofm_problems),
+    MethodSpec("shared", ("attack_label", "shared"),
+               "paper 004: heap perturbations (PGD on min(J, κ)), (1−w)·J(x, y) + w·J(x+δ_heap, y)",
+               _shared_problems),
+    MethodSpec("clean", (), "no adversary: J(x, y) (pretraining; a baseline run)"),
+)}
+METHOD_KEYS = tuple(dict.fromkeys(k for s in METHOD_SPECS.values() for k in s.keys))
+
+
+def method_problems(adv: dict) -> list[str]:
+    """Cross-field checks of a schema-valid ``adv_train`` section: the method's keys are present,
+    no other method's key is, and the method's own checks."""
+    name = adv["method"]
+    if name not in METHOD_SPECS:
+        return [f"adv_train.method: {name!r} is not a training method; allowed: {', '.join(METHOD_SPECS)}"]
+    spec = METHOD_SPECS[name]
+    problems = [f"adv_train.{k}: required by method {name!r} ({spec.summary})" for k in spec.keys if k not in adv]
+    problems += [f"adv_train.{k}: not read by method {name!r}, which reads "
+                 f"{', '.join(spec.keys) or 'no method keys'}; remove it (or choose the method that reads it)"
+                 for k in METHOD_KEYS if k in adv and k not in spec.keys]
+    if not problems and spec.check is not None:
+        problems += spec.check(adv)
     return problems
