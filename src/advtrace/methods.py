@@ -167,8 +167,9 @@ def kofm(ctx: MethodContext, model: nn.Module, x: torch.Tensor, y: torch.Tensor)
         att = dict(ctx.attack)
         eps = truncated_normal_eps(k, p["eps_sigma"], att.pop("eps"), ctx.generator).to(x.device)
         xk = x[:k]
-        delta = attacks.run_attack(model, xk, attack_labels(ctx, model, xk, y[:k]), eps=eps,
-                                   generator=ctx.generator, **att)
+        # least-likely / random-target adversaries (paper 002's step l.l.) ignore labels: no prediction pass
+        y_att = attack_labels(ctx, model, xk, y[:k]) if attacks.REGISTRY[att["name"]].labels == "given" else None
+        delta = attacks.run_attack(model, xk, y_att, eps=eps, generator=ctx.generator, **att)
         x = torch.cat([xk + delta, x[k:]])
     model.train()
     logits = model(x)
