@@ -10,8 +10,11 @@ four unit operations on single images, which the benchmark has measured:
 
 A clean (pre)training step is priced with clean_epoch and counted as `C`. The counts follow what
 the job's code does with the experiment config (sample-set sizes, iterations, epoch plans of
-`advtrace.stability_plan`); the two figures that depend on the data are marked as assumptions:
-DeepFool's iterations per input and the cost of a detector forward relative to its training step.
+`advtrace.stability_plan`); what an attack costs comes from the attack registry
+(`advtrace.specs.ATTACK_SPECS`: gradient steps per input, and whether each step takes one
+gradient per candidate class). The two figures that depend on the data are marked as
+assumptions: DeepFool's iterations per input (the registry's `steps_note`) and the cost of a
+detector forward relative to its training step.
 """
 
 from __future__ import annotations
@@ -20,9 +23,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from advtrace import perturb_plan, stability_plan
+from advtrace.specs import ATTACK_SPECS, DEEPFOOL_ASSUMED_STEPS
 from workdir import job_list
 
-DEEPFOOL_ITERATIONS = 3     # assumed: DeepFool (Moosavi-Dezfooli et al. 2016) reports ~2-3 on CIFAR-10
+DEEPFOOL_ITERATIONS = DEEPFOOL_ASSUMED_STEPS  # assumed, see the registry's steps_note
 BACKWARD_PER_G = 2.0 / 3.0  # assumed: a backward pass is ~2/3 of a forward+backward input-gradient pass
 DETECTOR_FORWARD_PER_D = 1.0 / 3.0  # assumed: detector inference ~1/3 of its training step
 UNITS = ("F", "G", "S", "C", "D")
@@ -36,18 +40,18 @@ class Work:
 
 
 def attack_cost(att: dict, classes: int) -> Counter:
-    """Unit operations to perturb one input (without the predictions around it)."""
-    name = att["name"]
-    if name == "fgsm" or name.startswith("step"):
-        return Counter(G=1)
-    if name.startswith("bi") or name.startswith("iter"):
-        return Counter(G=int(att["iterations"]))
-    if name.startswith("deepfool"):
-        # per iteration: one forward + backward for the first class, one more backward per other
-        # candidate class (shared graph), and one forward to check the label
-        per_it = 1 + (classes - 2) * BACKWARD_PER_G
-        return Counter(G=DEEPFOOL_ITERATIONS * per_it, F=DEEPFOOL_ITERATIONS)
-    raise ValueError(f"no cost model for attack {name!r}")
+    """Unit operations to perturb one input (without the predictions around it), from the attack
+    registry: one input-gradient pass per step."""
+    spec = ATTACK_SPECS.get(att["name"])
+    if spec is None:
+        raise ValueError(f"no cost model for attack {att['name']!r}; allowed: {', '.join(ATTACK_SPECS)}")
+    steps = spec.gradient_steps(att)
+    if spec.class_gradients:
+        # per step: one forward + backward for the first candidate class, one more backward per
+        # other candidate class (shared graph), and one forward to check the label
+        per_step = 1 + (classes - 2) * BACKWARD_PER_G
+        return Counter(G=steps * per_step, F=steps)
+    return Counter(G=int(steps))
 
 
 def _scale(c: Counter, k: float) -> Counter:
@@ -87,9 +91,9 @@ def paper_work(stdout: str, exp: dict, classes: int = 10) -> list[dict]:
             for attack, set_name in perturb_plan.needs_by_epoch(exp).get(int(wc["epoch"]), []):
                 att = exp["perturb"]["attacks"][attack]
                 per = attack_cost(att, classes) + Counter(F=2)  # + clean and adversarial predictions
+                note = ATTACK_SPECS[att["name"]].steps_note
                 add(f"perturbations: {attack}", _scale(per, n[set_name]),
-                    "per epoch job, per set: set size × attack cost + 2 predictions"
-                    + (f"; DeepFool {DEEPFOOL_ITERATIONS} iterations assumed" if "deepfool" in att["name"] else ""))
+                    "per epoch job, per set: set size × attack cost + 2 predictions" + (f"; {note}" if note else ""))
         elif rule == "stability_epoch":
             plan = stability_plan.epoch_plan(exp["stability"], T, int(wc["epoch"]))
             f = sum(n[s] * len(src) for s, src in plan["transfer"].items())

@@ -355,3 +355,113 @@ def test_attack_batched_equals_whole(trained, name):
     assert torch.allclose(chunked, whole, atol=1e-6)
     if name == "bi":
         assert torch.equal(chunked, whole)
+
+
+# --------------------------------------------------------------------- registry
+
+def test_registry_matches_schema_and_functions(schema):
+    att = schema["$defs"]["attack"]["properties"]
+    assert att["name"]["enum"] == list(attacks.REGISTRY)  # same names, same order
+    assert attacks.ATTACKS == tuple(attacks.REGISTRY)
+    keys = {k for spec in attacks.REGISTRY.values() for k in spec.keys}
+    assert set(att) - {"name"} <= keys, "a schema attack key no registry entry takes"
+    for name, spec in attacks.REGISTRY.items():
+        assert spec.name == name and callable(spec.fn)
+        assert spec.lattice <= (spec.norm == "linf"), name
+        assert spec.per_sample_eps <= (spec.norm == "linf"), name
+
+
+def test_registry_int8_rule():
+    from advtrace.specs import int8_exact
+
+    assert int8_exact({"name": "bi", "eps": 4, "alpha": 1, "iterations": 10})
+    assert int8_exact({"name": "fgsm", "eps": 32})
+    assert not int8_exact({"name": "bi", "eps": 4, "alpha": 1.5, "iterations": 10})
+    assert not int8_exact({"name": "fgsm", "eps": 200})
+    assert not int8_exact({"name": "bi_l2", "eps": 20, "alpha": 5, "iterations": 10})
+    assert not int8_exact({"name": "deepfool_l2", "eps": 48})
+
+
+# --------------------------------------------------------------------- objectives
+
+@pytest.mark.parametrize("name", [n for n, s in attacks.REGISTRY.items() if s.objective])
+def test_default_objective_is_summed_cross_entropy(trained, name):
+    model, x, y = trained
+    kw = attack_kwargs(name)
+    default = run_attack(model, x, y, name, **kw)
+    if "generator" in kw:
+        kw["generator"] = torch.Generator().manual_seed(0)
+    explicit = run_attack(model, x, y, name, objective=lambda z, t: F.cross_entropy(z, t, reduction="sum"), **kw)
+    assert torch.equal(default, explicit)
+
+
+def test_objective_is_ascended():
+    """A negated objective makes FGSM step the other way (mid-range inputs: no clipping)."""
+    model = linear_model(5)
+    x = mid_inputs(32)
+    y = torch.arange(32) % 5
+    up = fgsm(model, x, y, 0.05)
+    down = fgsm(model, x, y, 0.05, objective=lambda z, t: -attacks.cross_entropy_sum(z, t))
+    assert torch.allclose(down, -up, atol=1e-6) and up.abs().min() > 0.04
+
+
+def test_thresholded_ce_value_and_zero_gradient_above_kappa(trained):
+    model, x, y = trained
+    x = torch.where((torch.arange(len(y)) % 2 == 0)[:, None, None, None], x + fgsm(model, x, y, EPS), x)  # half fooled
+    with torch.no_grad():
+        ce = F.cross_entropy(model(x), y, reduction="none")
+    kappa = 0.1
+    assert not (ce == kappa).any()  # (min's gradient at a tie is 0)
+    obj = attacks.thresholded_ce(kappa)
+    assert torch.equal(obj(model(x).detach(), y), ce.clamp(max=kappa).sum())
+    delta = fgsm(model, x, y, EPS, objective=obj)
+    above = ce > kappa
+    assert above.any() and (~above).any()
+    assert torch.equal(delta[above], torch.zeros_like(delta[above]))  # min(J, κ) is flat there
+    assert torch.equal(delta[~above], fgsm(model, x, y, EPS)[~above])  # min(J, κ) = J there
+    assert delta[~above].abs().sum() > 0
+    with pytest.raises(ValueError, match="kappa"):
+        attacks.thresholded_ce(0.0)
+
+
+def test_deepfool_takes_no_objective(trained):
+    model, x, y = trained
+    with pytest.raises(ValueError, match="no objective"):
+        run_attack(model, x, y, "deepfool_l2", EPS, objective=attacks.cross_entropy_sum)
+
+
+# --------------------------------------------------------------------- per-input ε
+
+@pytest.mark.parametrize("name", [n for n, s in attacks.REGISTRY.items() if s.per_sample_eps])
+def test_per_input_eps_equals_scalar_eps_per_row(trained, name):
+    """ε as a tensor of shape N: each input gets the attack with its own ε (same batch, same kernels)."""
+    model, x, y = trained
+    small = torch.arange(len(y)) % 2 == 0
+    eps_t = torch.where(small, torch.tensor(EPS / 2), torch.tensor(EPS))
+    kw = attack_kwargs(name)
+    kw.pop("eps")
+    kw.pop("alpha", None)
+    alpha = {"alpha": EPS / 8} if "alpha" in attacks.REGISTRY[name].params else {}
+
+    def run(eps):
+        gen = {"generator": torch.Generator().manual_seed(0)} if "generator" in kw else {}
+        return run_attack(model, x, y, name, eps, **alpha, **{**kw, **gen})
+
+    delta = run(eps_t)
+    assert torch.equal(delta[small], run(EPS / 2)[small])
+    assert torch.equal(delta[~small], run(EPS)[~small])
+    assert (delta.flatten(1).abs().amax(1) <= eps_t + 1e-6).all()
+    assert (x + delta).min() >= 0 and (x + delta).max() <= 1
+
+
+def test_per_input_eps_rejected_where_not_supported(trained):
+    model, x, y = trained
+    eps_t = torch.full((len(y),), EPS)
+    with pytest.raises(ValueError, match="one eps"):
+        run_attack(model, x, y, "bi_l2", eps_t, alpha=EPS, iterations=2)
+    with pytest.raises(ValueError, match="one eps"):
+        run_attack(model, x, y, "deepfool_linf", eps_t)
+    with pytest.raises(ValueError, match="shape"):
+        fgsm(model, x, y, eps_t[:3])
+    with pytest.raises(ValueError, match="≥ 0"):
+        fgsm(model, x, y, -eps_t)

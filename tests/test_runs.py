@@ -103,3 +103,16 @@ def test_smoke_run_trains_its_second_run(smoke_run):
     moved = [k for k in run_ckpt["model"] if not torch.equal(run_ckpt["model"][k], epoch0["model"][k])]
     assert differs and moved  # its own adversary, trained from the shared pretrained model
     assert not (res / "runs" / "fgsm_ground_truth" / "checkpoints" / "epoch_000.pt").exists()
+
+
+def test_a_run_can_switch_training_method_removing_keys_with_null(schema, digits_cfg):
+    e = copy.deepcopy(digits_cfg)
+    e["runs"] = {"kurakin": {"adv_train.method": "kofm", "adv_train.sigma": None,
+                             "adv_train.kofm": {"k_fraction": 0.5, "lam": 0.3, "eps_sigma": 16},
+                             "adv_train.attack": {"name": "step_ll", "eps": 32}}}
+    validate_experiment(e, schema, expected_name="digits")
+    cfg = runs.run_config(e, "kurakin")
+    assert cfg["adv_train"]["method"] == "kofm" and "sigma" not in cfg["adv_train"]
+    e["runs"]["kurakin"].pop("adv_train.sigma")
+    with pytest.raises(ConfigError, match="runs.kurakin: adv_train"):
+        validate_experiment(e, schema, expected_name="digits")

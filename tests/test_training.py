@@ -125,3 +125,93 @@ def test_augment_crop_is_a_shift_and_seeded():
                             ref[r, c] = src[rr, cc]
                 ok |= torch.equal(ref, a[i, 0])
         assert ok
+
+
+# --------------------------------------------------------------------- training methods
+
+def _legacy_adv_epoch(model, opt, x_all, y_all, cfg, gen, adversary):
+    """The σ-mix epoch as training._train_epoch wrote it before training methods existed (CPU, no amp)."""
+    import torch.nn.functional as F
+
+    from advtrace import attacks
+    from advtrace.data import to_float
+    from advtrace.training import batches
+
+    model.train()
+    for idx in batches(len(y_all), cfg["batch_size"], gen):
+        x = augment(to_float(x_all[idx]), cfg["augment"], gen)
+        y = y_all[idx]
+        sigma = adversary["sigma"]
+        y_att = attacks.predict(model, x) if adversary["label"] == "predicted" else y
+        delta = attacks.run_attack(model, x, y_att, generator=gen, **adversary["kwargs"])
+        model.train()
+        if sigma > 0:
+            logits = model(torch.cat([x, x + delta]))
+            n = len(y)
+            loss = sigma * F.cross_entropy(logits[:n], y) + (1 - sigma) * F.cross_entropy(logits[n:], y)
+        else:
+            loss = F.cross_entropy(model(x + delta), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+
+@pytest.mark.parametrize("sigma,label,attack", [
+    (0.0, "predicted", {"name": "bi", "eps": 32, "alpha": 8, "iterations": 2}),
+    (0.5, "ground_truth", {"name": "step_rnd", "eps": 32}),
+])
+def test_sigma_mix_epoch_equals_the_pre_method_loop(exp, sigma, label, attack):
+    """adv_train.method: sigma_mix through the method registry gives the weights, optimiser state and
+    generator state of the loop it replaced, bit for bit (same code path, same kernels)."""
+    from advtrace.config import attack_kwargs
+    from advtrace.training import _train_epoch, adversary_from_config, make_optimizer, model_from_data
+
+    torch.set_num_threads(1)
+    data, dev = tiny_data(), torch.device("cpu")
+    cfg = copy.deepcopy(exp["adv_train"])
+    cfg.update(sigma=sigma, attack_label=label, attack=attack)
+    states = []
+    for run in ("methods", "legacy"):
+        torch.manual_seed(0)
+        model = model_from_data({"name": "preact_resnet18", "width": 8}, data, dev)
+        opt = make_optimizer(model, cfg["optimizer"])
+        gen = torch.Generator().manual_seed(3)
+        if run == "methods":
+            _train_epoch(model, opt, data["train_x"], data["train_y"], cfg, gen, dev, "t", adversary_from_config(cfg))
+        else:
+            _legacy_adv_epoch(model, opt, data["train_x"], data["train_y"], cfg, gen,
+                              {"kwargs": attack_kwargs(attack), "sigma": sigma, "label": label})
+        states.append((model.state_dict(), opt.state_dict()["state"], gen.get_state()))
+    (ma, oa, ga), (mb, ob, gb) = states
+    assert all(torch.equal(ma[k], mb[k]) for k in ma)
+    assert all(torch.equal(oa[i]["momentum_buffer"], ob[i]["momentum_buffer"]) for i in oa)
+    assert torch.equal(ga, gb)
+
+
+def test_sigma_mix_step_equals_hand_written(exp):
+    """One batch: the registry's sigma_mix forms the loss (and gradients) of a hand-written σ-mix step."""
+    import torch.nn.functional as F
+
+    from advtrace import attacks, methods
+    from advtrace.data import to_float
+    from advtrace.training import model_from_data
+
+    torch.set_num_threads(1)
+    data = tiny_data()
+    cfg = copy.deepcopy(exp["adv_train"])
+    cfg["sigma"] = 0.3
+    ctx = methods.context_from_config(cfg, torch.Generator().manual_seed(0))
+    assert ctx.method == "sigma_mix" and ctx.params == {"sigma": 0.3} and ctx.attack_label == "predicted"
+    x, y = to_float(data["train_x"][:32]), data["train_y"][:32]
+    torch.manual_seed(0)
+    model = model_from_data({"name": "preact_resnet18", "width": 8}, data, "cpu").train()
+    ref = copy.deepcopy(model)
+    loss, logits, y_acc = methods.METHODS["sigma_mix"](ctx, model, x, y)
+    loss.backward()
+    delta = attacks.bi(ref, x, attacks.predict(ref, x), 32 / 255, 8 / 255, 2)
+    out = ref(torch.cat([x, x + delta]))
+    ref_loss = 0.3 * F.cross_entropy(out[:32], y) + 0.7 * F.cross_entropy(out[32:], y)
+    ref_loss.backward()
+    assert torch.equal(loss, ref_loss) and torch.equal(logits, out[32:]) and torch.equal(y_acc, y)
+    for (name, p), q in zip(model.named_parameters(), ref.parameters()):
+        assert torch.equal(p.grad, q.grad), name

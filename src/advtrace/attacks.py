@@ -19,6 +19,19 @@ Conventions (the whole project relies on them)
   J is the *summed* per-sample cross-entropy, so a sample's gradient does not depend on the batch
   size or on the other samples (the model is in eval mode). Logits are cast to float32 before
   the loss, so δ stays float32 when the model runs under autocast in reduced precision.
+* **Objective.** Every gradient attack takes ``objective(logits, labels) -> scalar``, the summed
+  loss J it ascends (the least-likely / random-target attacks descend it towards their target);
+  default :func:`cross_entropy_sum`, the loss above. :func:`thresholded_ce` gives paper 004's
+  min(J, κ). DeepFool has no objective: it steps towards the closest linearised decision
+  boundary, from differences of logits and their gradients, not from a loss. (Paper 001's
+  dynamic adversary, sgn of a σ-mix of the classifier's and the detector's gradient *signs*, is
+  not the gradient of one loss; it would need a ``grad_fn`` hook, not an objective.)
+* **Per-input ε.** The ℓ∞ one-step and iterative attacks (``per_sample_eps`` in the registry)
+  also take ε as a tensor of shape N, one bound per input (paper 002's k-of-m training draws
+  ε per example); α stays one number.
+* **Registry.** :data:`REGISTRY` (= :data:`advtrace.specs.ATTACK_SPECS`) holds, per attack name,
+  its norm, labels, parameters, function, whether δ is int8-exact, and its gradient passes;
+  :func:`run_attack` dispatches through it.
 * **Labels.** Which label an attack uses is the caller's choice: pass the true labels, or
   ``predict(model, x)`` for predicted labels (avoids label leaking, paper 002 Sec. 4.2). ``y`` is
   ignored by the least-likely / random-target attacks (their target comes from the model) and
@@ -93,20 +106,47 @@ forwarded in an iteration.
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-ATTACKS = ("fgsm", "bi", "bi_l2", "deepfool_l2", "deepfool_linf", "step_ll", "step_rnd", "iter_ll")
+from .specs import ATTACK_SPECS, AttackSpec
+
+REGISTRY: dict[str, AttackSpec] = ATTACK_SPECS
+ATTACKS = tuple(REGISTRY)
 
 _TINY = 1e-12  # guards divisions by a zero gradient norm
 
+# objective(logits (fp32, N×classes), labels (N,)) -> scalar summed loss the attack ascends
+Objective = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
 __all__ = [
-    "ATTACKS", "eval_mode", "predict", "fgsm", "bi", "bi_l2", "deepfool", "step_ll", "step_rnd",
-    "iter_ll", "run_attack", "attack_batched",
+    "ATTACKS", "REGISTRY", "Objective", "cross_entropy_sum", "thresholded_ce", "eval_mode", "predict",
+    "input_grad", "fgsm", "bi", "bi_l2", "deepfool", "step_ll", "step_rnd", "iter_ll", "run_attack",
+    "attack_batched",
 ]
+
+
+# --------------------------------------------------------------------------- objectives
+
+def cross_entropy_sum(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Σ_n CE(logits_n, labels_n): the default objective of every gradient attack."""
+    return F.cross_entropy(logits, labels, reduction="sum")
+
+
+def thresholded_ce(kappa: float) -> Objective:
+    """Σ_n min(CE_n, κ) (paper 004 Sec. 4.3, κ = −log 0.2): inputs whose loss already exceeds κ add
+    no gradient, so a few badly classified inputs cannot dominate a shared perturbation."""
+    if not kappa > 0:
+        raise ValueError(f"kappa must be > 0, got {kappa!r}")
+
+    def objective(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        return F.cross_entropy(logits, labels, reduction="none").clamp(max=kappa).sum()
+
+    objective.__name__ = f"thresholded_ce({kappa:g})"
+    return objective
 
 
 # --------------------------------------------------------------------------- helpers
@@ -142,18 +182,29 @@ def _per_sample(v: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     return v.view(-1, *([1] * (x.dim() - 1)))
 
 
-def _input_grad(model: nn.Module, x_in: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """∇ Σ_n CE(model(x_n), target_n) w.r.t. the model input only."""
+def _bound(eps: float | torch.Tensor, x: torch.Tensor) -> float | torch.Tensor:
+    """ε as given (a number), or a per-input tensor of shape N as float32 N×1×…×1 on x's device."""
+    if not isinstance(eps, torch.Tensor):
+        return eps
+    if eps.shape != (x.shape[0],):
+        raise ValueError(f"a per-input eps must have shape ({x.shape[0]},), got {tuple(eps.shape)}")
+    return _per_sample(eps.detach().to(device=x.device, dtype=torch.float32), x)
+
+
+def input_grad(model: nn.Module, x_in: torch.Tensor, target: torch.Tensor,
+               objective: Objective = cross_entropy_sum) -> torch.Tensor:
+    """∇ objective(model(x).float(), target) w.r.t. the model input only (default Σ_n CE)."""
     x_in = x_in.detach().requires_grad_(True)
     logits = model(x_in).float()
-    loss = F.cross_entropy(logits, target, reduction="sum")
+    loss = objective(logits, target)
     (grad,) = torch.autograd.grad(loss, x_in)
     return grad
 
 
-def _loss_grad(model: nn.Module, x: torch.Tensor, delta: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """∇_δ Σ_n CE(model(x_n + δ_n), target_n), w.r.t. the perturbation only."""
-    return _input_grad(model, x + delta, target)
+def _loss_grad(model: nn.Module, x: torch.Tensor, delta: torch.Tensor, target: torch.Tensor,
+               objective: Objective) -> torch.Tensor:
+    """∇_δ objective(model(x + δ), target), w.r.t. the perturbation only."""
+    return input_grad(model, x + delta, target, objective)
 
 
 def _clip_range(x: torch.Tensor, delta: torch.Tensor) -> torch.Tensor:
@@ -161,13 +212,13 @@ def _clip_range(x: torch.Tensor, delta: torch.Tensor) -> torch.Tensor:
     return (x + delta).clamp_(0.0, 1.0) - x
 
 
-def _linf_step(x: torch.Tensor, delta: torch.Tensor, step: torch.Tensor, eps: float) -> torch.Tensor:
+def _linf_step(x: torch.Tensor, delta: torch.Tensor, step: torch.Tensor, eps: float | torch.Tensor) -> torch.Tensor:
     """Clip_ε{δ + step}, then clip x + δ to the valid range."""
     return _clip_range(x, (delta + step).clamp_(-eps, eps))
 
 
-def _iterative_linf(model: nn.Module, x: torch.Tensor, target: torch.Tensor, eps: float, alpha: float,
-                    iterations: int, direction: float) -> torch.Tensor:
+def _iterative_linf(model: nn.Module, x: torch.Tensor, target: torch.Tensor, eps: float | torch.Tensor,
+                    alpha: float, iterations: int, direction: float, objective: Objective) -> torch.Tensor:
     """ℓ∞ iterations ξ ← Clip_ε{ξ + direction·α sgn ∇J(x + ξ, target)} (+1: away, −1: towards).
 
     Iterates on the adversarial image x̃ = x + ξ itself, clipped to [max(x−ε, 0), min(x+ε, 1)]
@@ -179,18 +230,21 @@ def _iterative_linf(model: nn.Module, x: torch.Tensor, target: torch.Tensor, eps
     _check_positive(eps=eps, alpha=alpha)
     if iterations < 1:
         raise ValueError(f"iterations must be ≥ 1, got {iterations}")
+    eps = _bound(eps, x)
     lo = (x - eps).clamp_(min=0.0)
     hi = (x + eps).clamp_(max=1.0)
     x_adv = x
     for _ in range(iterations):
-        grad = _input_grad(model, x_adv, target)
+        grad = input_grad(model, x_adv, target, objective)
         x_adv = torch.add(x_adv, grad.sign_(), alpha=direction * alpha).clamp_(lo, hi)  # α·sgn is exact
     return (x_adv - x).detach()
 
 
-def _one_step(model: nn.Module, x: torch.Tensor, target: torch.Tensor, eps: float, direction: float) -> torch.Tensor:
+def _one_step(model: nn.Module, x: torch.Tensor, target: torch.Tensor, eps: float | torch.Tensor,
+              direction: float, objective: Objective) -> torch.Tensor:
     _check_positive(eps=eps)
-    grad = _loss_grad(model, x, torch.zeros_like(x), target)
+    eps = _bound(eps, x)
+    grad = _loss_grad(model, x, torch.zeros_like(x), target, objective)
     return _linf_step(x, torch.zeros_like(x), (direction * eps) * grad.sign(), eps).detach()
 
 
@@ -200,9 +254,12 @@ def _least_likely(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
     return model(x).float().argmin(dim=1)
 
 
-def _check_positive(**values: float | None) -> None:
+def _check_positive(**values: float | torch.Tensor | None) -> None:
     for name, v in values.items():
-        if v is None or not v >= 0:
+        if isinstance(v, torch.Tensor):
+            if not (v.is_floating_point() and bool((v >= 0).all())):
+                raise ValueError(f"{name} must hold floats ≥ 0, got {v!r}")
+        elif v is None or not v >= 0:
             raise ValueError(f"{name} must be a number ≥ 0, got {v!r}")
 
 
@@ -216,33 +273,40 @@ def _check_labels(y: torch.Tensor | None, x: torch.Tensor, attack: str) -> torch
 
 # --------------------------------------------------------------------------- attacks
 
-def fgsm(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float) -> torch.Tensor:
-    """Fast gradient sign method: ξ = ε sgn ∇ₓJ(x, y), then x + ξ clipped to [0, 1]."""
+def fgsm(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float | torch.Tensor,
+         objective: Objective = cross_entropy_sum) -> torch.Tensor:
+    """Fast gradient sign method: ξ = ε sgn ∇ₓJ(x, y), then x + ξ clipped to [0, 1].
+
+    ``eps``: a number or one per input (shape N); ``objective``: the J to ascend."""
     x = _as_input(x)
     y = _check_labels(y, x, "fgsm")
     with eval_mode(model), torch.enable_grad():
-        return _one_step(model, x, y, eps, +1.0)
+        return _one_step(model, x, y, eps, +1.0, objective)
 
 
-def bi(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, alpha: float,
-       iterations: int) -> torch.Tensor:
+def bi(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float | torch.Tensor, alpha: float,
+       iterations: int, objective: Objective = cross_entropy_sum) -> torch.Tensor:
     """Basic iterative ℓ∞ method: ξ⁽ⁿ⁺¹⁾ = Clip_ε{ξ⁽ⁿ⁾ + α sgn ∇ₓJ(x + ξ⁽ⁿ⁾, y)}, ξ⁽⁰⁾ = 0.
 
-    x + ξ is clipped to [0, 1] after every iteration.
+    x + ξ is clipped to [0, 1] after every iteration. ``eps``: a number or one per input (shape
+    N); ``objective``: the J to ascend.
     """
     x = _as_input(x)
     y = _check_labels(y, x, "bi")
     with eval_mode(model), torch.enable_grad():
-        return _iterative_linf(model, x, y, eps, alpha, iterations, +1.0)
+        return _iterative_linf(model, x, y, eps, alpha, iterations, +1.0, objective)
 
 
 def bi_l2(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, alpha: float,
-          iterations: int) -> torch.Tensor:
+          iterations: int, objective: Objective = cross_entropy_sum) -> torch.Tensor:
     """Basic iterative ℓ2 method (paper 001): ξ ← Project_ε{ξ + α g/‖g‖₂}, then clip to [0, 1].
 
     ``eps`` is the radius of the ℓ2 ball and ``alpha`` the ℓ2 length of each step (both in [0,1]
     image units, i.e. the paper's values divided by 255). A zero gradient gives a zero step.
+    ``objective``: the J to ascend.
     """
+    if isinstance(eps, torch.Tensor):
+        raise ValueError("bi_l2 takes one eps for all inputs, not a tensor")
     _check_positive(eps=eps, alpha=alpha)
     if iterations < 1:
         raise ValueError(f"iterations must be ≥ 1, got {iterations}")
@@ -251,7 +315,7 @@ def bi_l2(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, alpha:
     delta = torch.zeros_like(x)
     with eval_mode(model), torch.enable_grad():
         for _ in range(iterations):
-            grad = _loss_grad(model, x, delta, y)
+            grad = _loss_grad(model, x, delta, y, objective)
             gnorm = grad.flatten(1).norm(dim=1).clamp_min(_TINY)
             delta = delta + alpha * grad / _per_sample(gnorm, x)
             dnorm = delta.flatten(1).norm(dim=1)
@@ -262,21 +326,24 @@ def bi_l2(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, alpha:
     return delta.detach()
 
 
-def step_ll(model: nn.Module, x: torch.Tensor, eps: float) -> torch.Tensor:
-    """One-step least-likely class: ξ = −ε sgn ∇ₓJ(x, y_LL), y_LL = argmin_y p(y | x)."""
+def step_ll(model: nn.Module, x: torch.Tensor, eps: float | torch.Tensor,
+            objective: Objective = cross_entropy_sum) -> torch.Tensor:
+    """One-step least-likely class: ξ = −ε sgn ∇ₓJ(x, y_LL), y_LL = argmin_y p(y | x).
+
+    ``objective``: the J descended towards y_LL."""
     x = _as_input(x)
     with eval_mode(model), torch.enable_grad():
         target = _least_likely(model, x)
-        return _one_step(model, x, target, eps, -1.0)
+        return _one_step(model, x, target, eps, -1.0, objective)
 
 
-def step_rnd(model: nn.Module, x: torch.Tensor, eps: float, num_classes: int | None,
-             generator: torch.Generator) -> torch.Tensor:
+def step_rnd(model: nn.Module, x: torch.Tensor, eps: float | torch.Tensor, num_classes: int | None,
+             generator: torch.Generator, objective: Objective = cross_entropy_sum) -> torch.Tensor:
     """One-step random target class: ξ = −ε sgn ∇ₓJ(x, y_rnd), y_rnd ~ U{0, …, num_classes−1}.
 
     The targets are drawn with ``generator`` (on the generator's device, then moved to ``x``'s),
     so the result is reproducible for a given generator state. ``num_classes=None`` takes the
-    number of classes from the model's logits.
+    number of classes from the model's logits. ``objective``: the J descended towards y_rnd.
     """
     if not isinstance(generator, torch.Generator):
         raise ValueError("step_rnd needs a torch.Generator (reproducible random target classes)")
@@ -286,24 +353,29 @@ def step_rnd(model: nn.Module, x: torch.Tensor, eps: float, num_classes: int | N
             with torch.no_grad():
                 num_classes = model(x[:1]).shape[1]
         target = torch.randint(num_classes, (x.shape[0],), generator=generator, device=generator.device)
-        return _one_step(model, x, target.to(x.device), eps, -1.0)
+        return _one_step(model, x, target.to(x.device), eps, -1.0, objective)
 
 
-def iter_ll(model: nn.Module, x: torch.Tensor, eps: float, alpha: float, iterations: int) -> torch.Tensor:
+def iter_ll(model: nn.Module, x: torch.Tensor, eps: float | torch.Tensor, alpha: float, iterations: int,
+            objective: Objective = cross_entropy_sum) -> torch.Tensor:
     """Iterative least-likely class: ξ⁽ⁿ⁺¹⁾ = Clip_ε{ξ⁽ⁿ⁾ − α sgn ∇ₓJ(x + ξ⁽ⁿ⁾, y_LL)}.
 
     y_LL is the least-likely class of the *clean* input and stays fixed over the iterations.
+    ``objective``: the J descended towards y_LL.
     """
     x = _as_input(x)
     with eval_mode(model), torch.enable_grad():
         target = _least_likely(model, x)
-        return _iterative_linf(model, x, target, eps, alpha, iterations, -1.0)
+        return _iterative_linf(model, x, target, eps, alpha, iterations, -1.0, objective)
 
 
 def deepfool(model: nn.Module, x: torch.Tensor, y: torch.Tensor | None = None, norm: str = "l2",
              overshoot: float = 0.02, max_iter: int = 50, num_classes: int | None = None,
              linf_bound: float | None = None) -> torch.Tensor:
     """DeepFool (ℓ2 or ℓ∞), the v1-era reference algorithm described in the module docstring.
+
+    It takes no objective: its steps come from logit differences f_k − f_l and their gradients
+    (the closest linearised boundary), not from a loss to ascend.
 
     Args:
         y: the class to move away from (default: the model's prediction). Samples not classified
@@ -373,44 +445,54 @@ def deepfool(model: nn.Module, x: torch.Tensor, y: torch.Tensor | None = None, n
 
 # --------------------------------------------------------------------------- dispatch
 
-def run_attack(model: nn.Module, x: torch.Tensor, y: torch.Tensor | None, name: str, eps: float | None,
+def run_attack(model: nn.Module, x: torch.Tensor, y: torch.Tensor | None, name: str, eps: float | torch.Tensor | None,
                alpha: float | None = None, iterations: int | None = None,
-               generator: torch.Generator | None = None, **kwargs: Any) -> torch.Tensor:
-    """Run the attack ``name`` (one of :data:`ATTACKS`) and return δ.
+               generator: torch.Generator | None = None, objective: Objective | None = None,
+               **kwargs: Any) -> torch.Tensor:
+    """Run the attack ``name`` (a key of :data:`REGISTRY`) and return δ.
 
-    ``eps``/``alpha`` are in [0,1] units. For ``deepfool_l2``/``deepfool_linf`` ``eps`` is the ℓ∞
-    bound the result is clipped to (``None`` = unbounded; an explicit ``linf_bound`` keyword wins)
-    and ``kwargs`` may hold ``overshoot``, ``max_iter``, ``num_classes``; ``step_rnd`` needs
+    ``eps``/``alpha`` are in [0,1] units; ``eps`` may be a tensor of shape N for the attacks whose
+    spec has ``per_sample_eps``. For ``deepfool_l2``/``deepfool_linf`` ``eps`` is the ℓ∞ bound the
+    result is clipped to (``None`` = unbounded; an explicit ``linf_bound`` keyword wins) and
+    ``kwargs`` may hold ``overshoot``, ``max_iter``, ``num_classes``; ``step_rnd`` needs
     ``generator`` and accepts ``num_classes``. ``generator`` is ignored by deterministic attacks,
-    ``y`` by the least-likely / random-target attacks.
+    ``y`` by the least-likely / random-target attacks. ``objective`` (default
+    :func:`cross_entropy_sum`) is passed to the attacks that take one (all but DeepFool).
     """
-    if name not in ATTACKS:
-        raise ValueError(f"unknown attack {name!r}; allowed: {', '.join(ATTACKS)}")
-    allowed_kw = {"deepfool_l2": {"overshoot", "max_iter", "num_classes", "linf_bound"},
-                  "deepfool_linf": {"overshoot", "max_iter", "num_classes", "linf_bound"},
-                  "step_rnd": {"num_classes"}}.get(name, set())
+    spec = REGISTRY.get(name)
+    if spec is None:
+        raise ValueError(f"unknown attack {name!r}; allowed: {', '.join(REGISTRY)}")
+    allowed_kw = set(spec.options)
     unexpected = sorted(set(kwargs) - allowed_kw)
     if unexpected:
         raise ValueError(f"attack {name!r} got unexpected arguments {unexpected}; allowed: {sorted(allowed_kw)}")
-    if name in ("bi", "bi_l2", "iter_ll") and (alpha is None or iterations is None):
-        raise ValueError(f"attack {name!r} needs alpha and iterations")
+    given = {"eps": eps, "alpha": alpha, "iterations": iterations}
+    missing = [p for p in spec.params if given[p] is None]
+    if missing:
+        raise ValueError(f"attack {name!r} needs {' and '.join(missing)}")
+    if isinstance(eps, torch.Tensor) and not spec.per_sample_eps:
+        allowed = [n for n, s in REGISTRY.items() if s.per_sample_eps]
+        raise ValueError(f"attack {name!r} takes one eps for all inputs; a per-input eps tensor works with "
+                         f"{', '.join(allowed)}")
+    if objective is not None and not spec.objective:
+        raise ValueError(f"attack {name!r} takes no objective (DeepFool steps towards the closest linearised "
+                         "decision boundary, not up a loss)")
+    if spec.random and generator is None:
+        raise ValueError(f"attack {name!r} needs a torch.Generator (generator=...) to be reproducible")
 
-    if name == "fgsm":
-        return fgsm(model, x, y, eps)
-    if name == "bi":
-        return bi(model, x, y, eps, alpha, iterations)
-    if name == "bi_l2":
-        return bi_l2(model, x, y, eps, alpha, iterations)
-    if name == "step_ll":
-        return step_ll(model, x, eps)
-    if name == "step_rnd":
-        if generator is None:
-            raise ValueError("attack 'step_rnd' needs a torch.Generator (generator=...) to be reproducible")
-        return step_rnd(model, x, eps, kwargs.get("num_classes"), generator)
-    if name == "iter_ll":
-        return iter_ll(model, x, eps, alpha, iterations)
-    kwargs.setdefault("linf_bound", eps)
-    return deepfool(model, x, y, norm="l2" if name == "deepfool_l2" else "linf", **kwargs)
+    call: dict[str, Any] = dict(spec.fixed)
+    if spec.labels in ("given", "predicted"):
+        call["y"] = y
+    call.update({p: given[p] for p in spec.params})
+    call.update(kwargs)
+    if spec.eps_as != "eps":
+        call.setdefault(spec.eps_as, eps)
+    if spec.random:
+        call["generator"] = generator
+        call.setdefault("num_classes", None)
+    if objective is not None:
+        call["objective"] = objective
+    return spec.fn(model, x, **call)
 
 
 def _model_device(model: nn.Module, fallback: torch.device) -> torch.device:

@@ -5,8 +5,10 @@ Two layers:
 1. JSON schema (``config/schema.yaml``): types, enums, required keys,
    ``additionalProperties: false`` so a typo fails loudly.
 2. Cross-field checks a schema cannot express (:func:`check_experiment`: the core sections here,
-   then each active analysis stage's checks, :mod:`advtrace.stages`): α ≤ ε for ℓ∞
-   iterative attacks, iterative attacks have α and iterations, analysed epochs within the
+   then each active analysis stage's checks, :mod:`advtrace.stages`): each attack's
+   parameters as its entry of the attack registry (:mod:`advtrace.specs`) lists them (α ≤ ε for
+   ℓ∞ iterative attacks, iterative attacks have α and iterations), the training method's keys
+   and parameters (:func:`advtrace.specs.method_problems`), analysed epochs within the
    trained range, split sizes within their source, sample sizes within their split, sample
    sets only exclude existing sets of the same split, the adversarial-training LR schedule does
    not depend on the number of epochs.
@@ -24,14 +26,14 @@ from typing import Any
 
 import yaml
 
+from .specs import ATTACK_SPECS, PIXEL_KEYS, attack_problems, method_problems
+
 # Sizes of the official source splits, used to reject impossible split sizes before download.
 SOURCE_SIZES: dict[str, dict[str, int]] = {
     "digits": {"all": 1797},
     "cifar10": {"train": 50000, "test": 10000},
     "gtsrb": {"train": 39209, "test": 12630},
 }
-ITERATIVE = {"bi", "bi_l2", "iter_ll"}
-LINF_ITERATIVE = {"bi", "iter_ll"}
 
 
 class ConfigError(ValueError):
@@ -106,27 +108,14 @@ def check_experiment(exp: dict) -> list[str]:
     """Cross-field checks on a schema-valid experiment. Returns problem strings (empty = OK)."""
     problems: list[str] = []
 
-    def attack_problems(prefix: str, att: dict) -> None:
-        name = att["name"]
-        if name in ITERATIVE:
-            for key in ("alpha", "iterations"):
-                if key not in att:
-                    problems.append(f"{prefix}.{key}: required for the iterative attack {name!r}")
-        if name in LINF_ITERATIVE and "alpha" in att and att["alpha"] > att["eps"]:
-            problems.append(
-                f"{prefix}.alpha: {att['alpha']} > eps {att['eps']}; the step α must not exceed ε "
-                "(both in [0,255] units)"
-            )
-        if name in ("fgsm", "step_ll", "step_rnd") and ("alpha" in att or "iterations" in att):
-            problems.append(f"{prefix}: {name!r} is a single-step attack; remove alpha/iterations")
-        if name.startswith("deepfool") is False and ("overshoot" in att or "max_iter" in att):
-            problems.append(f"{prefix}: overshoot/max_iter only apply to DeepFool attacks")
-
-    attack_problems("adv_train.attack", exp["adv_train"]["attack"])
+    problems += method_problems(exp["adv_train"])
+    if "attack" in exp["adv_train"]:
+        problems += attack_problems("adv_train.attack", exp["adv_train"]["attack"])
     for label, att in exp.get("evaluation", {}).get("attacks", {}).items():
-        attack_problems(f"evaluation.attacks.{label}", att)
+        # the learning-curve evaluation (advtrace.evaluation) passes no generator
+        problems += attack_problems(f"evaluation.attacks.{label}", att, seeded=False)
     for label, att in exp.get("perturb", {}).get("attacks", {}).items():
-        attack_problems(f"perturb.attacks.{label}", att)
+        problems += attack_problems(f"perturb.attacks.{label}", att)
 
     sched = exp["adv_train"]["schedule"]
     if sched["name"] == "cosine":
@@ -419,13 +408,13 @@ def load_experiments(config: dict, schema: dict, base_dir: str | Path, load_all:
 
 
 def attack_kwargs(att: dict) -> dict:
-    """Config attack spec ([0,255] units) -> keyword arguments for advtrace.attacks.run_attack ([0,1])."""
-    kw: dict[str, Any] = {"name": att["name"], "eps": att["eps"] / 255.0}
-    if "alpha" in att:
-        kw["alpha"] = att["alpha"] / 255.0
-    if "iterations" in att:
-        kw["iterations"] = att["iterations"]
-    for key in ("overshoot", "max_iter"):
-        if key in att:
-            kw[key] = att[key]
+    """Config attack spec ([0,255] units) -> keyword arguments for advtrace.attacks.run_attack ([0,1]).
+
+    Keys in :data:`advtrace.specs.PIXEL_KEYS` (ε, α) are divided by 255, the others copied."""
+    if att.get("name") not in ATTACK_SPECS:
+        raise ConfigError(f"unknown attack {att.get('name')!r}; allowed: {', '.join(ATTACK_SPECS)}")
+    kw: dict[str, Any] = {"name": att["name"]}
+    for key, value in att.items():
+        if key != "name":
+            kw[key] = value / 255.0 if key in PIXEL_KEYS else value
     return kw

@@ -8,7 +8,8 @@ reads this file instead of regenerating them.
 Storage: ℓ∞ attacks with integer ε and α in [0,255] units (BI ε=4 α=1, FGSM ε=4, ...) on
 uint8 images produce perturbations that are integers in [−ε, ε] pixel units, so they are stored
 as int8 (``"delta_q"``, 1 byte per value, 4× smaller than float32) and checked to be exact;
-other attacks (DeepFool, ℓ2) are stored as float32 (``"delta"``). The file also holds the
+other attacks (DeepFool, ℓ2) are stored as float32 (``"delta"``). Which attacks qualify is the
+attack registry's call (:func:`advtrace.specs.int8_exact`). The file also holds the
 indices into the split, the clean and adversarial predictions of the generating model θ_t and
 the attack configuration. Everything is tensors / plain types: loaded with ``weights_only=True``.
 """
@@ -24,24 +25,27 @@ from . import attacks
 from .config import attack_kwargs
 from .data import SampleSet, to_float
 from .runtime import Progress, load_torch, save_torch
+from .specs import int8_exact
 
 QUANT_TOL = 1e-4  # |δ·255 − round(δ·255)| below this counts as an integer perturbation
 
 
 def generate(model: nn.Module, s: SampleSet, attack_cfg: dict, batch_size: int, device: torch.device,
              seed: int = 0) -> dict:
-    """Perturb every input of `s` against `model` (true labels; DeepFool uses the prediction).
+    """Perturb every input of `s` against `model` with the true labels (attacks whose registry
+    entry has ``labels: predicted``, DeepFool, move away from the model's prediction instead).
 
     Returns {"delta": float32 (cpu, [0,1] units), "pred_clean": int64, "pred_adv": int64}.
     """
     kw = attack_kwargs(attack_cfg)
+    with_labels = attacks.REGISTRY[attack_cfg["name"]].labels != "predicted"
     gen = torch.Generator().manual_seed(seed)
     deltas, pc, pa = [], [], []
     prog = Progress(len(s.y), f"perturb {s.name} with {attack_cfg['name']}", unit="img")
     for start in range(0, len(s.y), batch_size):
         x = to_float(s.x[start:start + batch_size]).to(device)
         y = s.y[start:start + batch_size].to(device)
-        label = None if attack_cfg["name"].startswith("deepfool") else y
+        label = y if with_labels else None
         delta = attacks.run_attack(model, x, label, generator=gen, **kw)
         pc.append(attacks.predict(model, x).cpu())
         pa.append(attacks.predict(model, x + delta).cpu())
@@ -50,10 +54,18 @@ def generate(model: nn.Module, s: SampleSet, attack_cfg: dict, batch_size: int, 
     return {"delta": torch.cat(deltas), "pred_clean": torch.cat(pc), "pred_adv": torch.cat(pa)}
 
 
-def pack(delta: torch.Tensor) -> dict:
-    """int8 pixel units when the perturbation is integer-valued and fits, else float32."""
+def pack(delta: torch.Tensor, int8: bool | None = None) -> dict:
+    """int8 pixel units or float32.
+
+    ``int8=True`` (the attack's registry entry and config say δ is on the 1/255 lattice,
+    :func:`advtrace.specs.int8_exact`): int8, and a δ that is not exactly so is an error;
+    ``False``: float32; ``None``: int8 when δ is integer-valued and fits, else float32."""
     q = torch.round(delta * 255.0)
-    if q.abs().max() <= 127 and (q - delta * 255.0).abs().max() <= QUANT_TOL * 255.0:
+    exact = bool(q.abs().max() <= 127 and (q - delta * 255.0).abs().max() <= QUANT_TOL * 255.0) if delta.numel() else True
+    if int8 and not exact:
+        raise ValueError("perturbation expected on the 1/255 lattice within ±127 (integer ε, α of a lattice attack) "
+                         f"is not: max |δ·255 − round(δ·255)| = {float((q - delta * 255.0).abs().max()):.3g}")
+    if exact and int8 is not False:
         return {"delta_q": q.to(torch.int8)}
     return {"delta": delta.to(torch.float32)}
 
@@ -66,7 +78,7 @@ def unpack(stored: dict) -> torch.Tensor:
 
 def save(path: str | Path, result: dict, s: SampleSet, attack_label: str, attack_cfg: dict, epoch: int) -> None:
     save_torch({
-        **pack(result["delta"]),
+        **pack(result["delta"], int8_exact(attack_cfg)),
         "index": s.index.clone(), "split": s.split, "set": s.name, "labels": s.y.clone(),
         "pred_clean": result["pred_clean"], "pred_adv": result["pred_adv"],
         "attack": attack_label, "attack_cfg": dict(attack_cfg), "epoch": int(epoch),

@@ -15,7 +15,9 @@ the experiment's ``seed``, ``model``, ``pretrain`` and ``adv_train`` keys, writt
         grid: {model.width: [8, 32], seed: [0, 1]}
         adv_train.epochs: 3
 
-A grid expands at parse time into readable names, ``capacity_width8_seed0`` … (the last key
+A ``null`` value removes a key, for a run whose training method does not read it (each method
+accepts exactly its own keys, :mod:`advtrace.specs`): ``adv_train.sigma: null``. A grid expands at
+parse time into readable names, ``capacity_width8_seed0`` … (the last key
 segment and the value; ``.`` in a value becomes ``p``). A run's checkpoints are
 ``results/{exp}/runs/{run}/checkpoints/epoch_NNN.pt``. A run whose seed, model and pretraining
 equal the experiment's starts from the shared epoch 0; any other run pretrains its own epoch 0
@@ -43,7 +45,10 @@ def _set(cfg: dict, dotted: str, value: Any) -> None:
         if not isinstance(node.get(key), dict):
             raise KeyError(dotted)
         node = node[key]
-    node[last] = copy.deepcopy(value)
+    if value is None:  # null removes a key (e.g. sigma when a run switches to a method without it)
+        node.pop(last, None)
+    else:
+        node[last] = copy.deepcopy(value)
 
 
 def _label(dotted: str, value: Any) -> str:

@@ -1,0 +1,226 @@
+"""Training methods: how one mini-batch's loss is formed (``adv_train.method``).
+
+The training loop (:func:`advtrace.training._train_epoch`) is the same for every method: it
+slices and augments a batch, calls ``METHODS[name](ctx, model, x, y)`` under autocast, then
+steps the optimiser on the returned loss. A method is a function
+
+    method(ctx: MethodContext, model, x, y) -> (loss, logits, y_acc)
+
+``x`` ([0, 1] images) and ``y`` (true labels) are the augmented batch on the device, the model
+is in train mode; ``loss`` is the scalar to minimise, ``logits`` / ``y_acc`` the predictions
+and labels the epoch's reported training accuracy counts (the adversarial ones for an
+adversarial method). Attacks run in eval mode (:mod:`advtrace.attacks`), the update in train
+mode; every random number comes from ``ctx.generator``, the training generator that is saved in
+the checkpoint, so epochs continue bit-identically. :data:`METHODS` has the same keys as
+:data:`advtrace.specs.METHOD_SPECS`, which says which ``adv_train`` keys each method reads.
+
+Methods
+-------
+``clean``  J(x, y): pretraining (epoch 0) and a baseline.
+``sigma_mix``  paper 000 Sec. 2 (after paper 002):  J̃ = σ·J(x, y) + (1−σ)·J(x+ξ, y), ξ from the
+    configured adversary against the label the current model predicts (``attack_label:
+    predicted``, no label leaking) or the true label; σ > 0 forwards the clean and the adversarial
+    batch together (2m inputs, one BatchNorm batch), σ = 0 the adversarial batch only.
+``kofm``  paper 002 Sec. 3 (Kurakin et al. 2017, Algorithm 1): the first k = round(k_fraction·m)
+    inputs of a batch of m (its order is random) are replaced by adversarial examples, each with
+    its own ε drawn from N(0, eps_sigma) truncated to [0, ε_max] (ε_max = the adversary's ε), and
+    the mixed batch is forwarded once:  loss = (Σ_clean J + λ Σ_adv J) / ((m−k) + λk).
+``shared``  paper 004 (Mummadi et al. 2019): the batch is cut into heaps of s consecutive inputs;
+    :func:`heap_pgd` computes one perturbation per heap, PGD from a uniform random start on the
+    heap's thresholded loss min(J, κ) (all heaps at once), and adds it to every input of the heap:
+    loss = (1−w)·J(x, y) + w·J(x+δ_heap, y), w = ``adv_weight`` (paper 004 calls it σ, but it
+    weights the *adversarial* loss, the inverse of sigma_mix's σ). The threshold applies to the
+    adversary's objective; the training loss is the plain cross-entropy. Clean and adversarial
+    batches are forwarded together, as sigma_mix does.
+
+Adding a method: a function with the signature above here, its name in :data:`METHODS`, a
+:class:`advtrace.specs.MethodSpec` (the keys it reads, its checks) and the ``adv_train.method``
+enum (plus a block for its parameters) in ``config/schema.yaml``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable, Mapping
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from . import attacks
+from .config import attack_kwargs
+from .specs import METHOD_SPECS, kofm_k
+
+
+@dataclass(frozen=True)
+class MethodContext:
+    """What a method needs besides the model and the batch.
+
+    Attributes:
+        method: the method's name (a key of :data:`METHODS`).
+        attack: ``run_attack`` keywords of the adversary ([0,1] units), or ``None``.
+        attack_label: ``'predicted'`` or ``'ground_truth'``: the label the adversary attacks.
+        params: the method's parameters (ε, α in [0,1] units).
+        generator: the training generator (CPU), the source of every random number.
+    """
+
+    method: str
+    attack: Mapping[str, Any] | None = None
+    attack_label: str | None = None
+    params: Mapping[str, Any] = field(default_factory=dict)
+    generator: torch.Generator | None = None
+
+    def with_generator(self, generator: torch.Generator) -> "MethodContext":
+        return replace(self, generator=generator)
+
+
+Method = Callable[[MethodContext, nn.Module, torch.Tensor, torch.Tensor],
+                  tuple[torch.Tensor, torch.Tensor, torch.Tensor]]
+
+
+def context_from_config(adv_cfg: Mapping, generator: torch.Generator | None = None) -> MethodContext:
+    """The context of the ``adv_train`` section's method (units converted to [0, 1] here, once)."""
+    name = adv_cfg["method"]
+    if name not in METHODS:
+        raise ValueError(f"unknown training method {name!r}; allowed: {', '.join(METHODS)}")
+    params: dict[str, Any] = {}
+    if name == "sigma_mix":
+        params = {"sigma": adv_cfg["sigma"]}
+    elif name == "kofm":
+        k = adv_cfg["kofm"]
+        params = {"k_fraction": k["k_fraction"], "lam": k["lam"], "eps_sigma": k["eps_sigma"] / 255.0}
+    elif name == "shared":
+        sh = adv_cfg["shared"]
+        params = {"heap_size": sh["heap_size"], "adv_weight": sh["adv_weight"], "kappa": sh["kappa"],
+                  "eps": sh["eps"] / 255.0, "alpha": sh["alpha"] / 255.0, "iterations": sh["iterations"]}
+    attack = attack_kwargs(adv_cfg["attack"]) if "attack" in METHOD_SPECS[name].keys else None
+    label = adv_cfg["attack_label"] if "attack_label" in METHOD_SPECS[name].keys else None
+    return MethodContext(name, attack, label, params, generator)
+
+
+CLEAN = MethodContext("clean")
+
+
+def attack_labels(ctx: MethodContext, model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """The labels the adversary attacks: the model's prediction (``predicted``) or ``y``."""
+    if ctx.attack_label == "predicted":
+        return attacks.predict(model, x)
+    if ctx.attack_label == "ground_truth":
+        return y
+    raise ValueError(f"attack_label must be 'predicted' or 'ground_truth', got {ctx.attack_label!r}")
+
+
+# --------------------------------------------------------------------------- methods
+
+def clean(ctx: MethodContext, model: nn.Module, x: torch.Tensor, y: torch.Tensor):
+    """J(x, y)."""
+    logits = model(x)
+    return F.cross_entropy(logits, y), logits, y
+
+
+def sigma_mix(ctx: MethodContext, model: nn.Module, x: torch.Tensor, y: torch.Tensor):
+    """Paper 000: σ·J(x, y) + (1−σ)·J(x+ξ, y); accuracy on x+ξ."""
+    sigma = ctx.params["sigma"]
+    y_att = attack_labels(ctx, model, x, y)
+    delta = attacks.run_attack(model, x, y_att, generator=ctx.generator, **ctx.attack)
+    model.train()
+    if sigma > 0:
+        logits = model(torch.cat([x, x + delta]))
+        n = len(y)
+        loss = sigma * F.cross_entropy(logits[:n], y) + (1 - sigma) * F.cross_entropy(logits[n:], y)
+        logits = logits[n:]
+    else:
+        logits = model(x + delta)
+        loss = F.cross_entropy(logits, y)
+    return loss, logits, y
+
+
+def truncated_normal_eps(n: int, sigma: float, eps_max: float, generator: torch.Generator) -> torch.Tensor:
+    """n draws (float32, CPU) of N(0, σ) truncated to [0, eps_max] (paper 002: σ = 8, [0, 16]).
+
+    Inverse-CDF sampling with one uniform draw per value from ``generator``: on [0, eps_max] the
+    truncated normal is the half-normal |N(0, σ)| conditioned on ≤ eps_max, whose CDF is
+    erf(e / (σ√2)) / erf(eps_max / (σ√2)).
+    """
+    if not (sigma > 0 and eps_max >= 0):
+        raise ValueError(f"need sigma > 0 and eps_max >= 0, got sigma={sigma}, eps_max={eps_max}")
+    u = torch.rand(n, generator=generator, dtype=torch.float64)
+    scale = sigma * math.sqrt(2.0)
+    e = scale * torch.special.erfinv(u * math.erf(eps_max / scale))
+    return e.clamp_(0.0, eps_max).to(torch.float32)
+
+
+def kofm_loss(per_example: torch.Tensor, k: int, lam: float) -> torch.Tensor:
+    """(Σ_clean J + λ Σ_adv J) / ((m−k) + λk), the adversarial examples being the first k."""
+    m = per_example.shape[0]
+    return (per_example[k:].sum() + lam * per_example[:k].sum()) / ((m - k) + lam * k)
+
+
+def kofm(ctx: MethodContext, model: nn.Module, x: torch.Tensor, y: torch.Tensor):
+    """Paper 002: k of the m inputs replaced by adversarial examples with per-example ε; accuracy
+    on the mixed batch."""
+    p = ctx.params
+    m = len(y)
+    k = kofm_k(m, p["k_fraction"])
+    if k > 0:
+        att = dict(ctx.attack)
+        eps = truncated_normal_eps(k, p["eps_sigma"], att.pop("eps"), ctx.generator).to(x.device)
+        xk = x[:k]
+        # least-likely / random-target adversaries (paper 002's step l.l.) ignore labels: no prediction pass
+        y_att = attack_labels(ctx, model, xk, y[:k]) if attacks.REGISTRY[att["name"]].labels == "given" else None
+        delta = attacks.run_attack(model, xk, y_att, eps=eps, generator=ctx.generator, **att)
+        x = torch.cat([xk + delta, x[k:]])
+    model.train()
+    logits = model(x)
+    loss = kofm_loss(F.cross_entropy(logits, y, reduction="none"), k, p["lam"])
+    return loss, logits, y
+
+
+def heap_pgd(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, alpha: float, iterations: int,
+             heap_size: int, generator: torch.Generator,
+             objective: attacks.Objective = attacks.cross_entropy_sum) -> torch.Tensor:
+    """Paper 004's heap adversary: one ℓ∞ perturbation per heap of ``heap_size`` consecutive inputs.
+
+    δ_h⁽⁰⁾ ~ U[−ε, ε] (per heap, from ``generator``), then ``iterations`` times
+    δ_h ← Clip_ε{δ_h + α sgn Σ_{n∈h} ∇ J_n(clip(x_n + δ_h))}, with J the ``objective`` (the sign
+    of a heap's summed gradient is that of its mean loss). The gradient is taken at the clipped
+    image (as :func:`advtrace.universal.generate` does), δ_h itself is only clipped to the ε-ball,
+    and the result per input is clip(x_n + δ_h, 0, 1) − x_n. With heap_size 1 this is per-input
+    PGD (BI from a random start, iterating on δ). Returns δ (float32, shape of x).
+    """
+    if heap_size < 1 or iterations < 1:
+        raise ValueError(f"heap_size and iterations must be >= 1, got {heap_size}, {iterations}")
+    x = x.detach().to(torch.float32)
+    n = x.shape[0]
+    heap = torch.arange(n, device=x.device) // heap_size
+    n_heaps = (n + heap_size - 1) // heap_size
+    start = torch.rand((n_heaps, *x.shape[1:]), generator=generator, dtype=torch.float32)
+    delta = (start * (2 * eps) - eps).to(x.device)
+    with attacks.eval_mode(model), torch.enable_grad():
+        for _ in range(iterations):
+            grad = attacks.input_grad(model, (x + delta[heap]).clamp_(0.0, 1.0), y, objective)
+            step = torch.zeros_like(delta).index_add_(0, heap, grad).sign_()
+            delta = torch.add(delta, step, alpha=alpha).clamp_(-eps, eps)
+    return ((x + delta[heap]).clamp_(0.0, 1.0) - x).detach()
+
+
+def shared(ctx: MethodContext, model: nn.Module, x: torch.Tensor, y: torch.Tensor):
+    """Paper 004: (1−w)·J(x, y) + w·J(x+δ_heap, y); accuracy on x+δ_heap."""
+    p = ctx.params
+    delta = heap_pgd(model, x, attack_labels(ctx, model, x, y), p["eps"], p["alpha"], p["iterations"],
+                     p["heap_size"], ctx.generator, attacks.thresholded_ce(p["kappa"]))
+    model.train()
+    w = p["adv_weight"]
+    n = len(y)
+    if w < 1:
+        logits = model(torch.cat([x, x + delta]))
+        loss = (1 - w) * F.cross_entropy(logits[:n], y) + w * F.cross_entropy(logits[n:], y)
+        logits = logits[n:]
+    else:
+        logits = model(x + delta)
+        loss = F.cross_entropy(logits, y)
+    return loss, logits, y
+
+
+METHODS: dict[str, Method] = {"sigma_mix": sigma_mix, "kofm": kofm, "shared": shared, "clean": clean}
