@@ -136,3 +136,34 @@ def test_setup_job_reads_switches_from_environment(monkeypatch):
     assert runtime_options() == RuntimeOptions(channels_last=False)
     runtime.setup_job(torch.get_num_threads(), "cpu", runtime={"channels_last": True})  # explicit wins
     assert runtime_options().channels_last is True
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o002, 0o077])
+def test_atomic_writes_respect_the_umask(tmp_path, umask):
+    """Results get the mode any new file gets (0666 & ~umask), not mkstemp's 0600: a group
+    sharing a results directory can read figures, tables and checkpoints."""
+    import os
+    import stat
+
+    import pandas as pd
+
+    old = os.umask(umask)
+    try:
+        with runtime.atomic_path(tmp_path / "sub" / "plain.txt") as tmp:
+            tmp.write_text("x")
+        runtime.save_torch({"a": torch.zeros(1)}, tmp_path / "ckpt.pt")
+        with runtime.atomic_path(tmp_path / "t.parquet") as tmp:
+            pd.DataFrame({"a": [1]}).to_parquet(tmp)
+    finally:
+        os.umask(old)
+    for name in ("sub/plain.txt", "ckpt.pt", "t.parquet"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o666 & ~umask, name
+    assert not list(tmp_path.rglob(".*.tmp")), "temporary files left behind"
+
+
+def test_atomic_path_leaves_nothing_on_failure(tmp_path):
+    with pytest.raises(RuntimeError):
+        with runtime.atomic_path(tmp_path / "f.txt") as tmp:
+            tmp.write_text("partial")
+            raise RuntimeError("killed")
+    assert list(tmp_path.iterdir()) == []

@@ -16,8 +16,8 @@ import ctypes
 import json
 import logging
 import os
+import secrets
 import sys
-import tempfile
 import time
 from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass
@@ -195,14 +195,31 @@ def setup_job(threads: int = 1, device: str = "auto", log_stream=None,
     return dev
 
 
+def _create_temp_file(directory: Path, name: str) -> Path:
+    """Create an empty, uniquely named temp file next to `name`, with mode 0666 & ~umask.
+
+    Not ``tempfile.mkstemp``: that always creates mode 0600, and ``os.replace`` keeps the mode, so
+    every result (figures, checkpoints, claims.md) would be unreadable to the rest of a group
+    sharing a results directory whatever the user's umask says."""
+    for _ in range(100):
+        tmp = directory / f".{name}.{secrets.token_hex(4)}.tmp"
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the kernel applies the umask
+        except FileExistsError:
+            continue
+        os.close(fd)
+        return tmp
+    raise FileExistsError(f"no unused temporary name for {directory / name}")
+
+
 @contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary path in the target directory; rename onto `path` only on success."""
+    """Yield a temporary path in the target directory; rename onto `path` only on success.
+
+    The file gets the mode any new file gets (0666 minus the umask, e.g. 0644), not mkstemp's 0600."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
+    tmp_path = _create_temp_file(path.parent, path.name)
     try:
         yield tmp_path
         os.replace(tmp_path, path)
