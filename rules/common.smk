@@ -21,6 +21,12 @@ try:
 except ConfigError as err:
     raise WorkflowError(str(err)) from None
 
+# GPU safety: a plain `snakemake --cores all` runs at most as many `gpu=1` jobs at once as there
+# are visible GPUs (at least 1); --resources gpu=N, a profile's limit and cluster runs are kept.
+from advtrace.workflow_setup import cap_local_gpu_jobs
+
+cap_local_gpu_jobs(workflow)
+
 # Speed switches (config/config.yaml top level) reach every job through the environment, where
 # advtrace.runtime.setup_job reads them; they are not params, so changing one re-runs nothing.
 os.environ["ADVTRACE_RUNTIME"] = json.dumps({k: config[k] for k in ("amp", "channels_last", "compile")})

@@ -67,6 +67,32 @@ def resolve_device(spec: str = "auto") -> torch.device:
     return dev
 
 
+def visible_gpu_count(environ: Mapping[str, str] | None = None, dev_dir: str | Path = "/dev") -> int:
+    """How many NVIDIA GPUs this process may use, found without importing torch or starting CUDA.
+
+    The GPUs are the device nodes ``/dev/nvidia0``, ``/dev/nvidia1``, … (one per GPU the driver
+    exposes, or the container was given), limited by ``CUDA_VISIBLE_DEVICES`` when it is set
+    (CUDA's rule: the list ends at the first invalid entry, so ``""`` and ``"-1"`` hide every GPU).
+    0 without an NVIDIA driver. The Snakefile uses it to cap concurrent GPU jobs in local runs;
+    whether torch can *use* the GPUs (driver recent enough) is checked in the jobs."""
+    env = os.environ if environ is None else environ
+    try:
+        nodes = [p for p in Path(dev_dir).glob("nvidia*") if p.name[len("nvidia"):].isdigit()]
+    except OSError:
+        nodes = []
+    count = len(nodes)
+    spec = env.get("CUDA_VISIBLE_DEVICES")
+    if spec is not None:
+        listed = 0
+        for entry in spec.split(","):
+            entry = entry.strip()
+            if not entry or entry.startswith("-"):
+                break
+            listed += 1
+        count = min(count, listed)
+    return count
+
+
 RUNTIME_ENV = "ADVTRACE_RUNTIME"
 
 

@@ -1,0 +1,91 @@
+"""Parse-time safety of the Snakefile: the GPU cap of local runs (advtrace.workflow_setup)."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from advtrace.runtime import visible_gpu_count
+
+from conftest import ROOT, copy_workflow, snakemake
+
+CAP_MESSAGE = "advtrace: local run: at most"
+
+
+def _dev(tmp_path: Path, names) -> Path:
+    d = tmp_path / "dev"
+    d.mkdir()
+    for n in names:
+        (d / n).touch()
+    return d
+
+
+def test_visible_gpus_are_device_nodes_limited_by_cuda_visible_devices(tmp_path):
+    dev = _dev(tmp_path, ["nvidia0", "nvidia1", "nvidiactl", "nvidia-uvm", "nvidia-modeset", "null"])
+    assert visible_gpu_count({}, dev) == 2
+    assert visible_gpu_count({"CUDA_VISIBLE_DEVICES": "1"}, dev) == 1
+    assert visible_gpu_count({"CUDA_VISIBLE_DEVICES": "0,1,2,3"}, dev) == 2  # only 2 exist
+    assert visible_gpu_count({"CUDA_VISIBLE_DEVICES": ""}, dev) == 0
+    assert visible_gpu_count({"CUDA_VISIBLE_DEVICES": "-1"}, dev) == 0
+    assert visible_gpu_count({"CUDA_VISIBLE_DEVICES": "0,-1,1"}, dev) == 1  # CUDA stops at the invalid entry
+    assert visible_gpu_count({"CUDA_VISIBLE_DEVICES": "GPU-3f2a,GPU-77b1"}, dev) == 2  # UUIDs
+    (tmp_path / "cpu").mkdir()
+    assert visible_gpu_count({}, _dev(tmp_path / "cpu", [])) == 0
+    assert visible_gpu_count({"CUDA_VISIBLE_DEVICES": "0"}, tmp_path / "missing") == 0
+
+
+_TOY = """
+import sys
+sys.path.insert(0, config["src"])
+from advtrace.workflow_setup import cap_local_gpu_jobs
+cap_local_gpu_jobs(workflow)
+
+rule all:
+    input: expand("out/{i}.txt", i=range(3))
+
+rule gpu_job:
+    output: "out/{i}.txt"
+    resources: gpu=1
+    shell: "date +%s.%N > {output}; sleep 1.5; date +%s.%N >> {output}"
+"""
+
+
+def _max_overlap(out: Path) -> int:
+    """Largest number of the toy's jobs that were running at the same moment."""
+    spans = [tuple(map(float, f.read_text().split())) for f in sorted(out.glob("*.txt"))]
+    assert len(spans) == 3
+    return max(sum(s <= t < e for s, e in spans) for t, _ in spans)
+
+
+@pytest.mark.parametrize("extra, overlap", [([], 1), (["--resources", "gpu=3"], 3)])
+def test_plain_local_run_runs_one_gpu_job_at_a_time(tmp_path, extra, overlap):
+    """Three gpu=1 jobs under --cores 3 on a machine with no visible GPU: one at a time unless the
+    user raises the limit (then all three at once, so the cap is what serialised them)."""
+    (tmp_path / "Snakefile").write_text(_TOY)
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}
+    proc = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "3", *extra,
+                           "--config", f"src={ROOT / 'src'}"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert (CAP_MESSAGE in proc.stderr) == (not extra)
+    assert _max_overlap(tmp_path / "out") == overlap
+
+
+TARGET = "results/smoke/tables/learning_curve.parquet"
+
+
+def test_workflow_dry_run_caps_local_gpu_jobs_only(tmp_path):
+    """The real Snakefile: a plain local run is capped (and says so); a user's --resources gpu=N
+    and a SLURM run (profiles/slurm, executor plugin with --jobs) are not."""
+    wd = copy_workflow(tmp_path)
+    cfg = ["-n", "--config", "experiments=[smoke]"]  # last: --config/--resources take several values
+    proc = snakemake(wd, TARGET, "--cores", "all", *cfg)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert CAP_MESSAGE in proc.stderr
+    proc = snakemake(wd, TARGET, "--cores", "all", "--resources", "gpu=2", *cfg)
+    assert proc.returncode == 0 and CAP_MESSAGE not in proc.stderr, proc.stderr[-3000:]
+    pytest.importorskip("snakemake_executor_plugin_slurm")
+    proc = snakemake(wd, TARGET, "--profile", str(ROOT / "profiles" / "slurm"), *cfg)
+    assert proc.returncode == 0 and CAP_MESSAGE not in proc.stderr, proc.stderr[-3000:]
