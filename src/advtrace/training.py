@@ -35,7 +35,7 @@ from . import attacks
 from .config import attack_kwargs
 from .data import to_float
 from .models import build_model
-from .runtime import Progress, autocast, load_torch, log, prepare_model, save_torch
+from .runtime import Progress, autocast, check_device_for_dataset, load_torch, log, prepare_model, save_torch
 
 
 def make_optimizer(model: nn.Module, cfg: dict) -> torch.optim.Optimizer:
@@ -86,7 +86,9 @@ def batches(n: int, batch_size: int, gen: torch.Generator) -> list[torch.Tensor]
 
 
 def model_from_data(model_cfg: dict, data: dict, device: torch.device | str = "cpu") -> nn.Module:
-    """The experiment's model on `device` with the runtime switches applied (channels_last, compile)."""
+    """The experiment's model on `device` with the runtime switches applied (channels_last, compile).
+    A paper-scale experiment that `device: auto` put on the CPU is reported loudly here."""
+    check_device_for_dataset(device, data.get("name"))
     model = build_model(model_cfg, data["num_classes"], data["in_channels"], data["image_size"],
                         data["mean"], data["std"])
     return prepare_model(model, device=device).to(device)
