@@ -8,7 +8,11 @@ epochs, 0 = pretrained) hold everything needed to continue exactly:
 
     {"epoch": t, "phase": "pretrain"|"adv", "model": state_dict, "optimizer": state_dict,
      "scheduler": state_dict, "rng": ByteTensor (the training generator),
-     "torch_rng": ByteTensor (global CPU RNG, dropout), "cuda_rng": [ByteTensor, ...]}
+     "torch_rng": ByteTensor (global CPU RNG, dropout), "cuda_rng": [ByteTensor, ...],
+     "meta": {model config, dataset, class names, mean/std, image size, run, seed, epoch, version}}
+
+``meta`` makes a checkpoint self-describing: :func:`advtrace.load_checkpoint` rebuilds the model
+from it alone (``advtrace.checkpoints``).
 
 Adversarial-training objective (paper 000 Sec. 2, paper 002 Sec. 4.2):
     J̃ = σ·J(θ, x, y) + (1−σ)·J(θ, x+ξ(x), y)
@@ -32,6 +36,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from . import attacks
+from .checkpoints import checkpoint_meta, run_name
 from .config import attack_kwargs
 from .data import to_float
 from .models import build_model
@@ -153,11 +158,12 @@ def _train_epoch(model, opt, x_all, y_all, cfg, gen, device, desc, adversary=Non
 
 
 def pretrain(data: dict, exp: dict, device: torch.device, out_path: str | Path,
-             resume_path: str | Path | None = None) -> dict:
+             resume_path: str | Path | None = None, run: str | None = None) -> dict:
     """Vanilla training for ``pretrain.epochs``; writes the epoch-0 checkpoint.
 
     With `resume_path`, state is saved there after every epoch and picked up by a rerun of a
-    killed job; it is removed once epoch 0 is written.
+    killed job; it is removed once epoch 0 is written. `run` (the experiment, stored in the
+    checkpoint's ``meta``) defaults to <run> of the layout results/<run>/checkpoints/.
     """
     cfg = exp["pretrain"]
     torch.manual_seed(exp["seed"])
@@ -190,7 +196,8 @@ def pretrain(data: dict, exp: dict, device: torch.device, out_path: str | Path,
                         "optimizer": opt.state_dict(), "scheduler": sched.state_dict(), **_rng_state(gen)},
                        resume_path)
     ckpt = {"epoch": 0, "phase": "pretrain", "model": model.state_dict(), "optimizer": opt.state_dict(),
-            "scheduler": sched.state_dict(), **_rng_state(gen)}
+            "scheduler": sched.state_dict(), **_rng_state(gen),
+            "meta": checkpoint_meta(exp["model"], data, 0, "pretrain", run or run_name(out_path), exp.get("seed"))}
     save_torch(ckpt, out_path)
     if resume_path is not None and Path(resume_path).exists():
         Path(resume_path).unlink()
@@ -202,8 +209,9 @@ def adversary_from_config(adv_cfg: dict) -> dict:
 
 
 def adv_train_epoch(prev_path: str | Path, data: dict, exp: dict, epoch: int, device: torch.device,
-                    out_path: str | Path) -> dict:
-    """Continue from checkpoint epoch-1 for one adversarial-training epoch; write checkpoint `epoch`."""
+                    out_path: str | Path, run: str | None = None) -> dict:
+    """Continue from checkpoint epoch-1 for one adversarial-training epoch; write checkpoint `epoch`
+    (`run` and the seed in its ``meta`` default to the previous checkpoint's, then to the layout)."""
     cfg = exp["adv_train"]
     prev = load_torch(prev_path, map_location=device)
     if prev["epoch"] != epoch - 1:
@@ -223,8 +231,12 @@ def adv_train_epoch(prev_path: str | Path, data: dict, exp: dict, epoch: int, de
     sched.step()
     log.info("adversarial epoch %d: loss %.4f, adversarial train acc %.4f, lr %.4g", epoch,
              stats["loss"], stats["accuracy"], opt.param_groups[0]["lr"])
+    prev_meta = prev.get("meta") or {}
     ckpt = {"epoch": epoch, "phase": "adv", "model": model.state_dict(), "optimizer": opt.state_dict(),
-            "scheduler": sched.state_dict(), **_rng_state(gen)}
+            "scheduler": sched.state_dict(), **_rng_state(gen),
+            "meta": checkpoint_meta(exp["model"], data, epoch, "adv",
+                                    run or prev_meta.get("run") or run_name(out_path),
+                                    exp.get("seed", prev_meta.get("seed")))}
     save_torch(ckpt, out_path)
     return ckpt
 
