@@ -10,16 +10,23 @@ os.environ["PYTHONPATH"] = os.pathsep.join(
 
 from snakemake.exceptions import WorkflowError
 
-from advtrace.config import ConfigError, load_experiments, load_schema
+from advtrace.config import ConfigError, experiment_names, load_experiments, load_schema
+from advtrace.dataset_files import dataset_notes
 
-# RUN: the experiments `rule all` builds (config/config.yaml `experiments`). EXPS: every
-# experiment in experiment_dir, all validated, so paper-figure targets (paper_figNN) can reach
-# an experiment that is not in RUN.
-RUN = list(config["experiments"])
+# RUN: the experiments `rule all` builds (config/config.yaml `experiments`; a bare
+# `--config experiments=smoke` is accepted too). EXPS: every experiment in experiment_dir, all
+# validated, so paper-figure targets (paper_figNN) can reach an experiment that is not in RUN.
 try:
+    config["experiments"] = experiment_names(config.get("experiments"))
+    RUN = list(config["experiments"])
     EXPS = load_experiments(config, load_schema(ROOT / "config" / "schema.yaml"), ROOT, load_all=True)
 except ConfigError as err:
     raise WorkflowError(str(err)) from None
+
+# A CIFAR-10/GTSRB experiment whose files are not under resources/datasets yet: say so now (also
+# in a dry run), with the files to put there, not only later in logs/prepare_data.log.
+for _note in dataset_notes(EXPS, RUN):
+    print(_note, file=sys.stderr)
 
 # GPU safety: a plain `snakemake --cores all` runs at most as many `gpu=1` jobs at once as there
 # are visible GPUs (at least 1); --resources gpu=N, a profile's limit and cluster runs are kept.

@@ -89,3 +89,68 @@ def test_workflow_dry_run_caps_local_gpu_jobs_only(tmp_path):
     pytest.importorskip("snakemake_executor_plugin_slurm")
     proc = snakemake(wd, TARGET, "--profile", str(ROOT / "profiles" / "slurm"), *cfg)
     assert proc.returncode == 0 and CAP_MESSAGE not in proc.stderr, proc.stderr[-3000:]
+
+
+# --- config and targets a newcomer types --------------------------------------------------------
+
+def test_experiment_names_accept_a_bare_name():
+    from advtrace.config import ConfigError, experiment_names
+
+    assert experiment_names(["smoke"]) == ["smoke"]
+    assert experiment_names("smoke") == ["smoke"]
+    assert experiment_names("smoke,digits") == ["smoke", "digits"]
+    assert experiment_names("[smoke, digits]") == ["smoke", "digits"]
+    for bad in (5, "", None):
+        with pytest.raises(ConfigError, match=r"experiments='\[smoke\]'"):
+            experiment_names(bad)
+
+
+def test_bare_experiment_name_runs_that_experiment(tmp_path):
+    """`--config experiments=smoke` (no brackets) runs smoke; a number says how to write the list."""
+    wd = copy_workflow(tmp_path)
+    proc = snakemake(wd, "-n", "--cores", "1", "--config", "experiments=smoke")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "results/smoke/claims.md" in proc.stdout and "results/s/" not in proc.stdout
+    proc = snakemake(wd, "-n", "--cores", "1", "--config", "experiments=5")
+    assert proc.returncode != 0 and "experiments='[smoke]'" in proc.stdout + proc.stderr
+
+
+# --- missing offline datasets, reported at parse time -------------------------------------------
+
+def _exp(name, download):
+    return {"dataset": {"name": name, "root": "data_root", "download": download}}
+
+
+def test_dataset_notes_name_the_files_to_put_there(tmp_path, monkeypatch):
+    from advtrace.dataset_files import dataset_notes
+
+    monkeypatch.chdir(tmp_path)
+    exps = {"c": _exp("cifar10", True), "g": _exp("gtsrb", False), "d": _exp("digits", False)}
+    notes = dataset_notes(exps, ["c", "g", "d"])
+    assert len(notes) == 2
+    assert "will download it" in notes[0] and "cifar-10-python.tar.gz" in notes[0]
+    assert str(tmp_path / "data_root") in notes[0]
+    assert "WARNING" in notes[1] and "prepare_data will fail" in notes[1] and "GTSRB-Training_fixed.zip" in notes[1]
+    # files in place (an archive, or the extracted layout), or data already prepared: nothing to say
+    (tmp_path / "data_root" / "gtsrb" / "GTSRB" / "Training").mkdir(parents=True)
+    (tmp_path / "data_root" / "gtsrb" / "GTSRB" / "Final_Test" / "Images").mkdir(parents=True)
+    (tmp_path / "data_root" / "gtsrb" / "GT-final_test.csv").touch()
+    (tmp_path / "data_root" / "cifar-10-python.tar.gz").touch()
+    assert dataset_notes(exps, ["c", "g", "d"]) == []
+    (tmp_path / "data_root" / "cifar-10-python.tar.gz").unlink()
+    (tmp_path / "results" / "c" / "data").mkdir(parents=True)
+    (tmp_path / "results" / "c" / "data" / "dataset.pt").touch()
+    assert dataset_notes(exps, ["c"]) == []
+
+
+def test_dry_run_reports_a_missing_dataset_in_the_terminal(tmp_path):
+    wd = copy_workflow(tmp_path)
+    target = "results/cifar10_preact18/data/dataset.pt"
+    proc = snakemake(wd, target, "-n", "--cores", "1", "--config", "experiments=[cifar10_preact18]")
+    assert proc.returncode == 0, proc.stderr[-3000:]  # a note, not an error: the dry run still works
+    assert "dataset 'cifar10' is not in" in proc.stderr
+    assert str(wd / "resources" / "datasets" / "cifar-10-python.tar.gz") in proc.stderr
+    (wd / "resources" / "datasets").mkdir(parents=True)
+    (wd / "resources" / "datasets" / "cifar-10-python.tar.gz").touch()
+    proc = snakemake(wd, target, "-n", "--cores", "1", "--config", "experiments=[cifar10_preact18]")
+    assert proc.returncode == 0 and "is not in" not in proc.stderr, proc.stderr[-3000:]
