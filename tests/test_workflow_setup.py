@@ -9,7 +9,7 @@ import pytest
 
 from advtrace.runtime import visible_gpu_count
 
-from conftest import ROOT, copy_workflow, snakemake
+from conftest import ROOT, copy_workflow, dry_run_jobs, snakemake
 
 CAP_MESSAGE = "advtrace: local run: at most"
 
@@ -113,6 +113,18 @@ def test_bare_experiment_name_runs_that_experiment(tmp_path):
     assert "results/smoke/claims.md" in proc.stdout and "results/s/" not in proc.stdout
     proc = snakemake(wd, "-n", "--cores", "1", "--config", "experiments=5")
     assert proc.returncode != 0 and "experiments='[smoke]'" in proc.stdout + proc.stderr
+
+
+def test_unpadded_figure_targets(tmp_path):
+    """`fig5` builds fig05, `paper_fig5` builds paper_fig05."""
+    wd = copy_workflow(tmp_path)
+    proc = snakemake(wd, "fig5", "-n", "--cores", "1", "--config", "experiments=[smoke]")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "results/smoke/figures/fig05_destruction_bi.png" in proc.stdout
+    assert dry_run_jobs(proc).get("plot_destruction") == 1
+    proc = snakemake(wd, "paper_fig5", "-n", "--cores", "1")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "results/cifar10_preact18/figures/fig05_destruction_bi.png" in proc.stdout
 
 
 # --- missing offline datasets, reported at parse time -------------------------------------------
