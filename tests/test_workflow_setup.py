@@ -166,3 +166,21 @@ def test_dry_run_reports_a_missing_dataset_in_the_terminal(tmp_path):
     (wd / "resources" / "datasets" / "cifar-10-python.tar.gz").touch()
     proc = snakemake(wd, target, "-n", "--cores", "1", "--config", "experiments=[cifar10_preact18]")
     assert proc.returncode == 0 and "is not in" not in proc.stderr, proc.stderr[-3000:]
+
+
+def test_report_header_names_the_project():
+    """The report's landing page renders workflow/report/workflow.rst (docutils html_body, title
+    included); Snakemake's own navbar only says "Snakemake Report"."""
+    import warnings
+
+    import jinja2
+    from docutils.core import publish_parts
+
+    class Snakemake:  # what snakemake.report passes to the template
+        config = {"experiments": ["digits"]}
+
+    rst = jinja2.Template((ROOT / "workflow" / "report" / "workflow.rst").read_text()).render(snakemake=Snakemake)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PendingDeprecationWarning)  # the call as snakemake.report makes it
+        html = publish_parts(rst, writer_name="html")["html_body"]
+    assert '<h1 class="title">advtrace: adversarial perturbations under adversarial training</h1>' in html
