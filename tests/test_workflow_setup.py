@@ -184,3 +184,20 @@ def test_report_header_names_the_project():
         warnings.simplefilter("ignore", PendingDeprecationWarning)  # the call as snakemake.report makes it
         html = publish_parts(rst, writer_name="html")["html_body"]
     assert '<h1 class="title">advtrace: adversarial perturbations under adversarial training</h1>' in html
+
+
+def test_config_readme_covers_every_key_and_catalog_file_parses(schema):
+    """config/README.md (the catalog shows it) documents every key of config/config.yaml and
+    every experiment section; .snakemake-workflow-catalog.yml is valid YAML of the catalog's shape."""
+    import yaml
+
+    text = (ROOT / "config" / "README.md").read_text()
+    for key in schema["properties"]:
+        assert f"`{key}`" in text, key
+    for section in schema["$defs"]["experiment"]["properties"]:
+        assert f"`{section}`" in text, section
+    for exp in (ROOT / "config" / "experiments").glob("*.yaml"):
+        assert f"`{exp.name}`" in text, exp.name
+    usage = yaml.safe_load((ROOT / ".snakemake-workflow-catalog.yml").read_text())["usage"]
+    assert set(usage) == {"mandatory-flags", "software-stack-deployment", "report"}
+    assert set(usage["software-stack-deployment"]) == {"conda", "apptainer", "apptainer+conda"}
