@@ -10,18 +10,31 @@ os.environ["PYTHONPATH"] = os.pathsep.join(
 
 from snakemake.exceptions import WorkflowError
 
-from advtrace.config import ConfigError, load_experiments, load_schema
+from advtrace.config import ConfigError, experiment_names, load_experiments, load_schema
 from advtrace import runs, stages
+from advtrace.dataset_files import dataset_notes
 from advtrace.perturb_plan import needs_by_epoch
 
-# RUN: the experiments `rule all` builds (config/config.yaml `experiments`). EXPS: every
-# experiment in experiment_dir, all validated, so paper-figure targets (paper_figNN) can reach
-# an experiment that is not in RUN.
-RUN = list(config["experiments"])
+# RUN: the experiments `rule all` builds (config/config.yaml `experiments`; a bare
+# `--config experiments=smoke` is accepted too). EXPS: every experiment in experiment_dir, all
+# validated, so paper-figure targets (paper_figNN) can reach an experiment that is not in RUN.
 try:
+    config["experiments"] = experiment_names(config.get("experiments"))
+    RUN = list(config["experiments"])
     EXPS = load_experiments(config, load_schema(ROOT / "config" / "schema.yaml"), ROOT, load_all=True)
 except ConfigError as err:
     raise WorkflowError(str(err)) from None
+
+# A CIFAR-10/GTSRB experiment whose files are not under resources/datasets yet: say so now (also
+# in a dry run), with the files to put there, not only later in logs/prepare_data.log.
+for _note in dataset_notes(EXPS, RUN):
+    print(_note, file=sys.stderr)
+
+# GPU safety: a plain `snakemake --cores all` runs at most as many `gpu=1` jobs at once as there
+# are visible GPUs (at least 1); --resources gpu=N, a profile's limit and cluster runs are kept.
+from advtrace.workflow_setup import cap_local_gpu_jobs
+
+cap_local_gpu_jobs(workflow)
 
 # Speed switches (config/config.yaml top level) reach every job through the environment, where
 # advtrace.runtime.setup_job reads them; they are not params, so changing one re-runs nothing.

@@ -34,3 +34,24 @@ for _num, _entry in CATALOGUE["paper"].items():
         input:
             catalogue_files(_entry["experiment"], _entry["kind"]),
         localrule: True
+
+
+# Unpadded aliases: `snakemake fig5` builds fig05, `paper_fig5` builds paper_fig05.
+for _kind in [k for k in CATALOGUE["kinds"] if k < 10]:
+
+    rule:
+        name:
+            f"fig{_kind}"
+        input:
+            catalogue_files(RUN, _kind),
+        localrule: True
+
+
+for _num, _entry in [(n, e) for n, e in CATALOGUE["paper"].items() if n < 10]:
+
+    rule:
+        name:
+            f"paper_fig{_num}"
+        input:
+            catalogue_files(_entry["experiment"], _entry["kind"]),
+        localrule: True

@@ -39,3 +39,30 @@ def test_sample_sets_exclusion_and_stability():
     for name in cfg:
         assert df[df.set == name]["index"].tolist() == df2[df2.set == name]["index"].tolist()
     assert df["rank"].tolist()[:30] == list(range(30))
+
+
+def test_sample_set_from_parquet_raises_no_numpy_warning(tmp_path):
+    """pandas hands out read-only arrays (copy-on-write); torch warned "The given NumPy array is
+    not writable" in most job logs. torch warns once per process, hence a fresh interpreter."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    src = str(Path(__file__).resolve().parents[1] / "src")  # this checkout's advtrace, not an installed one
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [src, os.environ.get("PYTHONPATH")]))}
+    code = f"""
+import warnings
+warnings.simplefilter("error")
+import torch
+from advtrace.data import draw_samples, sample_set
+from advtrace.tables import read_table, write_table
+df = draw_samples({{"a": {{"split": "test", "n": 5, "exclude": []}}}}, {{"train": 1, "val": 1, "test": 9}}, seed=0)
+write_table(df, {str(tmp_path / "samples.parquet")!r}, "samples")
+data = {{"test_x": torch.zeros(9, 1, 2, 2, dtype=torch.uint8), "test_y": torch.arange(9)}}
+s = sample_set(data, read_table({str(tmp_path / "samples.parquet")!r}, "samples"), "a")
+s.index += 0  # writable
+print(len(s.index))
+"""
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and proc.stdout.strip() == "5", proc.stderr[-2000:]

@@ -68,3 +68,10 @@ def test_plugin_turns_gpu_resource_into_gpu_request():
     validation = pytest.importorskip("snakemake_executor_plugin_slurm.validation")
     with pytest.raises(Exception, match="not allowed in the 'slurm_extra'"):
         validation.validate_slurm_extra(_Job(slurm_extra="--gres=gpu:1"))
+
+
+@pytest.mark.parametrize("profile", ["local", "slurm"])
+def test_profiles_do_not_print_shell_commands(profile):
+    """Every rule runs a `script:`, so printshellcmds only printed "Shell command: None" per job."""
+    cfg = yaml.safe_load((ROOT / "profiles" / profile / "config.yaml").read_text())
+    assert "printshellcmds" not in cfg

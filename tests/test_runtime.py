@@ -136,3 +136,83 @@ def test_setup_job_reads_switches_from_environment(monkeypatch):
     assert runtime_options() == RuntimeOptions(channels_last=False)
     runtime.setup_job(torch.get_num_threads(), "cpu", runtime={"channels_last": True})  # explicit wins
     assert runtime_options().channels_last is True
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o002, 0o077])
+def test_atomic_writes_respect_the_umask(tmp_path, umask):
+    """Results get the mode any new file gets (0666 & ~umask), not mkstemp's 0600: a group
+    sharing a results directory can read figures, tables and checkpoints."""
+    import os
+    import stat
+
+    import pandas as pd
+
+    old = os.umask(umask)
+    try:
+        with runtime.atomic_path(tmp_path / "sub" / "plain.txt") as tmp:
+            tmp.write_text("x")
+        runtime.save_torch({"a": torch.zeros(1)}, tmp_path / "ckpt.pt")
+        with runtime.atomic_path(tmp_path / "t.parquet") as tmp:
+            pd.DataFrame({"a": [1]}).to_parquet(tmp)
+    finally:
+        os.umask(old)
+    for name in ("sub/plain.txt", "ckpt.pt", "t.parquet"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o666 & ~umask, name
+    assert not list(tmp_path.rglob(".*.tmp")), "temporary files left behind"
+
+
+def test_atomic_path_leaves_nothing_on_failure(tmp_path):
+    with pytest.raises(RuntimeError):
+        with runtime.atomic_path(tmp_path / "f.txt") as tmp:
+            tmp.write_text("partial")
+            raise RuntimeError("killed")
+    assert list(tmp_path.iterdir()) == []
+
+
+def _cifar_shaped_data(name="cifar10"):
+    return {"name": name, "num_classes": 10, "in_channels": 3, "image_size": 8, "mean": [0.5] * 3, "std": [0.25] * 3}
+
+
+@pytest.mark.parametrize("device, dataset, warns", [
+    ("auto", "cifar10", True),    # paper scale, auto fell back to the CPU: loud
+    ("auto", "gtsrb", True),
+    ("auto", "digits", False),    # the CPU experiment
+    ("cpu", "cifar10", False),    # CPU on purpose
+])
+def test_gpu_job_falling_back_to_cpu_on_paper_scale_warns_in_log_and_terminal(monkeypatch, device, dataset, warns):
+    import io
+    import sys
+
+    from advtrace.training import model_from_data
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)  # also on a GPU machine
+    monkeypatch.setattr(runtime, "_cpu_fallback_warned", False)
+    monkeypatch.setattr(runtime, "_device_request", None)
+    log_file, terminal = io.StringIO(), io.StringIO()
+    monkeypatch.setattr(sys, "stderr", log_file)        # job scripts point sys.stderr at their log
+    monkeypatch.setattr(sys, "__stderr__", terminal)    # the process's own stderr: Snakemake's terminal
+    dev = runtime.setup_job(1, device, runtime={"channels_last": False})
+    model_from_data({"name": "preact_resnet18", "width": 4}, _cifar_shaped_data(dataset), dev)
+    model_from_data({"name": "preact_resnet18", "width": 4}, _cifar_shaped_data(dataset), dev)
+    for text in (log_file.getvalue(), terminal.getvalue()):
+        assert ("running on the CPU" in text) == warns, text
+    if warns:
+        assert terminal.getvalue().count("running on the CPU") == 1  # once per job, not per model
+        for needle in ("driver >= 580", "--index-url https://download.pytorch.org/whl/cu", "device: cuda"):
+            assert needle in terminal.getvalue()
+
+
+def test_no_cpu_fallback_warning_outside_jobs(monkeypatch):
+    monkeypatch.setattr(runtime, "_device_request", None)
+    monkeypatch.setattr(runtime, "_cpu_fallback_warned", False)
+    assert runtime.check_device_for_dataset("cpu", "cifar10") is False
+
+
+@pytest.mark.parametrize("line, version", [
+    ("NVRM version: NVIDIA UNIX x86_64 Kernel Module  535.104.05  Sat Aug 19 01:15:15 UTC 2023", "535.104.05"),
+    ("NVRM version: NVIDIA UNIX Open Kernel Module for x86_64  580.65.06  Release Build  (dvs-builder@U16)", "580.65.06"),
+])
+def test_nvidia_driver_version(tmp_path, line, version):
+    (tmp_path / "version").write_text(line + "\nGCC version:  gcc version 12.3.0\n")
+    assert runtime.nvidia_driver_version(tmp_path / "version") == version
+    assert runtime.nvidia_driver_version(tmp_path / "absent") is None

@@ -381,6 +381,23 @@ def validate_experiment(exp: Any, schema: dict, expected_name: str | None = None
         )
 
 
+def experiment_names(value: Any) -> list[str]:
+    """The top-level ``experiments`` as a list of names. Besides a YAML list
+    (``--config experiments='[smoke]'``), a bare name or comma-separated names
+    (``--config experiments=smoke`` or ``experiments=smoke,digits``) are accepted."""
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    if isinstance(value, str):
+        names = [n.strip() for n in value.strip().strip("[]").split(",") if n.strip()]
+        if names:
+            return names
+    raise ConfigError(
+        f"experiments: {value!r} is not a list of experiment names; write e.g. "
+        "--config experiments='[smoke]' (with the quotes, so the shell leaves the brackets alone), "
+        "or a bare name: --config experiments=smoke"
+    )
+
+
 def load_experiments(config: dict, schema: dict, base_dir: str | Path, load_all: bool = False) -> dict[str, dict]:
     """Validate the top-level config and load + validate every experiment it names
     (with `load_all`, also every other experiment file in experiment_dir)."""

@@ -150,7 +150,8 @@ def sample_set(data: dict, samples: pd.DataFrame, name: str) -> SampleSet:
     if rows.empty:
         raise KeyError(f"sample set {name!r} not in the samples table; have {sorted(samples['set'].unique())}")
     split = str(rows["split"].iloc[0])
-    index = torch.as_tensor(rows["index"].to_numpy(), dtype=torch.int64)
+    # a copy: pandas (copy-on-write) hands out read-only arrays, which torch would warn about
+    index = torch.tensor(rows["index"].to_numpy(dtype="int64", copy=True))
     return SampleSet(name, split, index, data[f"{split}_x"][index], data[f"{split}_y"][index])
 
 

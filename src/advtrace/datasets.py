@@ -56,21 +56,17 @@ from typing import Callable
 import numpy as np
 import torch
 
+from .dataset_files import GTSRB_ARCHIVES, GTSRB_URL
 from .runtime import Progress, log
 
 DATASETS = ("digits", "cifar10", "gtsrb")
 
 GTSRB_NUM_CLASSES = 43
 GTSRB_DEFAULT_SIZE = 32
-# The official archives torchvision's GTSRB.download() fetches into <root>/gtsrb/ (name, md5).
-_GTSRB_URL = "https://sid.erda.dk/public/archives/daaeac0d7ce1152aea9b61d9f1e19370/"
-_GTSRB_ARCHIVES = {
-    "train": [("GTSRB-Training_fixed.zip", "513f3c79a4c5141765e10e952eaa2478")],
-    "test": [
-        ("GTSRB_Final_Test_Images.zip", "c7e4e6327067d32654124b0fe9e82185"),
-        ("GTSRB_Final_Test_GT.zip", "fe31e9c9270bbcd7b84b7f21a9d9d9e5"),
-    ],
-}
+# The official archives torchvision's GTSRB.download() fetches into <root>/gtsrb/ (name, md5);
+# kept in the torch-free dataset_files, which the Snakefile uses at parse time.
+_GTSRB_URL = GTSRB_URL
+_GTSRB_ARCHIVES = GTSRB_ARCHIVES
 
 
 class DatasetUnavailableError(RuntimeError):

@@ -16,8 +16,8 @@ import ctypes
 import json
 import logging
 import os
+import secrets
 import sys
-import tempfile
 import time
 from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass
@@ -65,6 +65,111 @@ def resolve_device(spec: str = "auto") -> torch.device:
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise RuntimeError(f"device {spec!r} requested but CUDA is not available; set device: auto or cpu in config/config.yaml")
     return dev
+
+
+def visible_gpu_count(environ: Mapping[str, str] | None = None, dev_dir: str | Path = "/dev") -> int:
+    """How many NVIDIA GPUs this process may use, found without importing torch or starting CUDA.
+
+    The GPUs are the device nodes ``/dev/nvidia0``, ``/dev/nvidia1``, … (one per GPU the driver
+    exposes, or the container was given), limited by ``CUDA_VISIBLE_DEVICES`` when it is set
+    (CUDA's rule: the list ends at the first invalid entry, so ``""`` and ``"-1"`` hide every GPU).
+    0 without an NVIDIA driver. The Snakefile uses it to cap concurrent GPU jobs in local runs;
+    whether torch can *use* the GPUs (driver recent enough) is checked in the jobs."""
+    env = os.environ if environ is None else environ
+    try:
+        nodes = [p for p in Path(dev_dir).glob("nvidia*") if p.name[len("nvidia"):].isdigit()]
+    except OSError:
+        nodes = []
+    count = len(nodes)
+    spec = env.get("CUDA_VISIBLE_DEVICES")
+    if spec is not None:
+        listed = 0
+        for entry in spec.split(","):
+            entry = entry.strip()
+            if not entry or entry.startswith("-"):
+                break
+            listed += 1
+        count = min(count, listed)
+    return count
+
+
+# The pinned torch build (pyproject.toml) targets CUDA 13, which needs this NVIDIA driver branch.
+TORCH_CUDA_MIN_DRIVER = 580
+# Datasets a CPU trains in minutes (README: the digits experiment); any other dataset is a
+# paper-scale experiment, whose GPU jobs must not quietly fall back to the CPU.
+CPU_SCALE_DATASETS = frozenset({"digits"})
+_device_request: str | None = None  # what setup_job was asked for (config `device`); None outside jobs
+_cpu_fallback_warned = False
+
+
+def nvidia_driver_version(path: str | Path = "/proc/driver/nvidia/version") -> str | None:
+    """The loaded NVIDIA kernel driver's version (e.g. '535.104.05'), None without one (Linux only)."""
+    import re
+
+    try:
+        text = Path(path).read_text()
+    except OSError:
+        return None
+    m = re.search(r"Kernel Module(?: for \S+)?\s+(\d+(?:\.\d+)+)", text)
+    return m.group(1) if m else None
+
+
+def cpu_fallback_message(dataset: str) -> str:
+    """Why a GPU job of a paper-scale experiment runs on the CPU, and how to fix it."""
+    import torch
+
+    cuda = torch.version.cuda
+    driver = nvidia_driver_version()
+    gpus = visible_gpu_count()
+    lines = [
+        f"advtrace: WARNING: GPU job on a paper-scale experiment (dataset {dataset!r}) is running on the CPU: "
+        "device 'auto' found no usable CUDA GPU. Training CIFAR-10/GTSRB on a CPU takes weeks.",
+        f"  torch {torch.__version__}, " + (f"built for CUDA {cuda}" if cuda else "a CPU-only build (no CUDA)")
+        + f"; NVIDIA driver: {driver or 'none loaded'}; visible NVIDIA GPUs: {gpus}"
+        + (f" (CUDA_VISIBLE_DEVICES={os.environ['CUDA_VISIBLE_DEVICES']!r})" if "CUDA_VISIBLE_DEVICES" in os.environ else "")
+        + ".",
+        "  Fix:",
+    ]
+    if not cuda or cuda.split(".")[0] == "13":
+        from importlib.metadata import version
+
+        try:
+            tv = "torchvision==" + version("torchvision").split("+")[0]
+        except Exception:  # not installed as a distribution
+            tv = "torchvision"
+        need = ("this torch is a CPU-only build" if not cuda else
+                f"this torch build needs an NVIDIA driver >= {TORCH_CUDA_MIN_DRIVER} (`nvidia-smi` shows "
+                "'CUDA Version: 13.0' or higher)")
+        lines.append(f"  - {need}; install the torch build for the CUDA version your driver supports "
+                     "(README, 'GPU, driver and torch build'), e.g. `.venv/bin/pip install --force-reinstall "
+                     f"--no-deps torch=={torch.__version__.split('+')[0]} {tv} "
+                     "--index-url https://download.pytorch.org/whl/cu126`;")
+    lines += [
+        "  - on a cluster, check that the job got a GPU (profiles/slurm: rules with resources gpu=1 ask for one);",
+        "  - set `device: cuda` in config/config.yaml to make such jobs fail instead of falling back, or "
+        "`device: cpu` to run on the CPU on purpose (no warning).",
+    ]
+    return "\n".join(lines)
+
+
+def check_device_for_dataset(device: torch.device | str, dataset: str | None) -> bool:
+    """Warn loudly, once per process, when a job that `setup_job` resolved from ``device: auto``
+    runs a paper-scale dataset on the CPU: to the job's log and to the terminal (the process's
+    original stderr, which Snakemake shows; job scripts point ``sys.stderr`` at their log).
+    Returns whether it warned. Outside `setup_job` (library use, tests) it never warns."""
+    global _cpu_fallback_warned
+    import torch
+
+    if (_device_request != "auto" or torch.device(device).type != "cpu" or dataset is None
+            or dataset in CPU_SCALE_DATASETS or _cpu_fallback_warned):
+        return False
+    _cpu_fallback_warned = True
+    msg = cpu_fallback_message(dataset)
+    log.warning("%s", msg)
+    terminal = sys.__stderr__
+    if terminal is not None and terminal is not sys.stderr:
+        print(msg, file=terminal, flush=True)
+    return True
 
 
 RUNTIME_ENV = "ADVTRACE_RUNTIME"
@@ -183,10 +288,12 @@ def setup_job(threads: int = 1, device: str = "auto", log_stream=None,
     """Common start of every compute job. `runtime`: speed switches (default: from the environment)."""
     import torch
 
+    global _device_request
     setup_logging(log_stream)
     tuned = tune_allocator()
     torch.set_num_threads(max(1, int(threads)))
     dev = resolve_device(device)
+    _device_request = device
     if dev.type == "cuda":
         torch.backends.cudnn.benchmark = True
     opts = configure_runtime(runtime if runtime is not None else runtime_options_from_env())
@@ -195,14 +302,31 @@ def setup_job(threads: int = 1, device: str = "auto", log_stream=None,
     return dev
 
 
+def _create_temp_file(directory: Path, name: str) -> Path:
+    """Create an empty, uniquely named temp file next to `name`, with mode 0666 & ~umask.
+
+    Not ``tempfile.mkstemp``: that always creates mode 0600, and ``os.replace`` keeps the mode, so
+    every result (figures, checkpoints, claims.md) would be unreadable to the rest of a group
+    sharing a results directory whatever the user's umask says."""
+    for _ in range(100):
+        tmp = directory / f".{name}.{secrets.token_hex(4)}.tmp"
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the kernel applies the umask
+        except FileExistsError:
+            continue
+        os.close(fd)
+        return tmp
+    raise FileExistsError(f"no unused temporary name for {directory / name}")
+
+
 @contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary path in the target directory; rename onto `path` only on success."""
+    """Yield a temporary path in the target directory; rename onto `path` only on success.
+
+    The file gets the mode any new file gets (0666 minus the umask, e.g. 0644), not mkstemp's 0600."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
+    tmp_path = _create_temp_file(path.parent, path.name)
     try:
         yield tmp_path
         os.replace(tmp_path, path)

@@ -8,7 +8,11 @@ epochs, 0 = pretrained) hold everything needed to continue exactly:
 
     {"epoch": t, "phase": "pretrain"|"adv", "model": state_dict, "optimizer": state_dict,
      "scheduler": state_dict, "rng": ByteTensor (the training generator),
-     "torch_rng": ByteTensor (global CPU RNG, dropout), "cuda_rng": [ByteTensor, ...]}
+     "torch_rng": ByteTensor (global CPU RNG, dropout), "cuda_rng": [ByteTensor, ...],
+     "meta": {model config, dataset, class names, mean/std, image size, run, seed, epoch, version}}
+
+``meta`` makes a checkpoint self-describing: :func:`advtrace.load_checkpoint` rebuilds the model
+from it alone (``advtrace.checkpoints``).
 
 How a batch's loss is formed is the training method (``adv_train.method``, :mod:`advtrace.methods`):
 pretraining is ``clean``; paper 000's adversarial training is ``sigma_mix``,
@@ -34,9 +38,10 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from . import methods
+from .checkpoints import checkpoint_meta, run_name
 from .data import to_float
 from .models import build_model
-from .runtime import Progress, autocast, load_torch, log, prepare_model, save_torch
+from .runtime import Progress, autocast, check_device_for_dataset, load_torch, log, prepare_model, save_torch
 
 
 def make_optimizer(model: nn.Module, cfg: dict) -> torch.optim.Optimizer:
@@ -87,7 +92,9 @@ def batches(n: int, batch_size: int, gen: torch.Generator) -> list[torch.Tensor]
 
 
 def model_from_data(model_cfg: dict, data: dict, device: torch.device | str = "cpu") -> nn.Module:
-    """The experiment's model on `device` with the runtime switches applied (channels_last, compile)."""
+    """The experiment's model on `device` with the runtime switches applied (channels_last, compile).
+    A paper-scale experiment that `device: auto` put on the CPU is reported loudly here."""
+    check_device_for_dataset(device, data.get("name"))
     model = build_model(model_cfg, data["num_classes"], data["in_channels"], data["image_size"],
                         data["mean"], data["std"])
     return prepare_model(model, device=device).to(device)
@@ -141,11 +148,12 @@ def _train_epoch(model, opt, x_all, y_all, cfg, gen, device, desc,
 
 
 def pretrain(data: dict, exp: dict, device: torch.device, out_path: str | Path,
-             resume_path: str | Path | None = None) -> dict:
+             resume_path: str | Path | None = None, run: str | None = None) -> dict:
     """Vanilla training for ``pretrain.epochs``; writes the epoch-0 checkpoint.
 
     With `resume_path`, state is saved there after every epoch and picked up by a rerun of a
-    killed job; it is removed once epoch 0 is written.
+    killed job; it is removed once epoch 0 is written. `run` (the experiment, stored in the
+    checkpoint's ``meta``) defaults to <run> of the layout results/<run>/checkpoints/.
     """
     cfg = exp["pretrain"]
     torch.manual_seed(exp["seed"])
@@ -178,7 +186,8 @@ def pretrain(data: dict, exp: dict, device: torch.device, out_path: str | Path,
                         "optimizer": opt.state_dict(), "scheduler": sched.state_dict(), **_rng_state(gen)},
                        resume_path)
     ckpt = {"epoch": 0, "phase": "pretrain", "model": model.state_dict(), "optimizer": opt.state_dict(),
-            "scheduler": sched.state_dict(), **_rng_state(gen)}
+            "scheduler": sched.state_dict(), **_rng_state(gen),
+            "meta": checkpoint_meta(exp["model"], data, 0, "pretrain", run or run_name(out_path), exp.get("seed"))}
     save_torch(ckpt, out_path)
     if resume_path is not None and Path(resume_path).exists():
         Path(resume_path).unlink()
@@ -191,8 +200,9 @@ def adversary_from_config(adv_cfg: dict) -> methods.MethodContext:
 
 
 def adv_train_epoch(prev_path: str | Path, data: dict, exp: dict, epoch: int, device: torch.device,
-                    out_path: str | Path) -> dict:
-    """Continue from checkpoint epoch-1 for one adversarial-training epoch; write checkpoint `epoch`."""
+                    out_path: str | Path, run: str | None = None) -> dict:
+    """Continue from checkpoint epoch-1 for one adversarial-training epoch; write checkpoint `epoch`
+    (`run` and the seed in its ``meta`` default to the previous checkpoint's, then to the layout)."""
     cfg = exp["adv_train"]
     prev = load_torch(prev_path, map_location=device)
     if prev["epoch"] != epoch - 1:
@@ -212,8 +222,12 @@ def adv_train_epoch(prev_path: str | Path, data: dict, exp: dict, epoch: int, de
     sched.step()
     log.info("adversarial epoch %d: loss %.4f, adversarial train acc %.4f, lr %.4g", epoch,
              stats["loss"], stats["accuracy"], opt.param_groups[0]["lr"])
+    prev_meta = prev.get("meta") or {}
     ckpt = {"epoch": epoch, "phase": "adv", "model": model.state_dict(), "optimizer": opt.state_dict(),
-            "scheduler": sched.state_dict(), **_rng_state(gen)}
+            "scheduler": sched.state_dict(), **_rng_state(gen),
+            "meta": checkpoint_meta(exp["model"], data, epoch, "adv",
+                                    run or prev_meta.get("run") or run_name(out_path),
+                                    exp.get("seed", prev_meta.get("seed")))}
     save_torch(ckpt, out_path)
     return ckpt
 

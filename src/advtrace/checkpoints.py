@@ -1,0 +1,142 @@
+"""Self-describing classifier checkpoints and :func:`load_checkpoint`, the way to use a trained
+model outside the workflow (torchattacks, foolbox, RobustBench-style evaluation).
+
+Every checkpoint training writes (``results/{exp}/checkpoints/epoch_{t:03d}.pt``) carries, next
+to the training state, ``"meta"``: plain Python data describing the model, enough to rebuild it
+without the experiment YAML or ``dataset.pt``::
+
+    {"format": 1, "advtrace_version": "0.1.0",
+     "run": "cifar10_preact18",          # <exp> (main chain) or <exp>/<run> (advtrace.runs); None outside the layout
+     "seed": 0, "epoch": 12, "phase": "adv",   # "pretrain" for epoch 0
+     "model": {"name": "preact_resnet18", "width": 64},   # the experiment's `model` section
+     "dataset": "cifar10", "num_classes": 10, "class_names": ["airplane", ...],
+     "in_channels": 3, "image_size": 32,
+     "mean": [...], "std": [...],        # per channel, of the training split, in [0, 1] units
+     "input_range": [0.0, 1.0]}          # models take N×C×H×W float images in [0, 1]
+
+The normalisation is a layer inside the model (its buffers are in the state dict as well), so
+the loaded model takes raw [0, 1] images and returns logits.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn as nn
+
+from .models import build_model
+from .runtime import load_torch
+
+CHECKPOINT_FORMAT = 1
+
+DIGITS_CLASSES = [str(i) for i in range(10)]
+CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+# GTSRB class ids 0..42 (the benchmark's sign names)
+GTSRB_CLASSES = [
+    "Speed limit (20km/h)", "Speed limit (30km/h)", "Speed limit (50km/h)", "Speed limit (60km/h)",
+    "Speed limit (70km/h)", "Speed limit (80km/h)", "End of speed limit (80km/h)", "Speed limit (100km/h)",
+    "Speed limit (120km/h)", "No passing", "No passing for vehicles over 3.5 metric tons",
+    "Right-of-way at the next intersection", "Priority road", "Yield", "Stop", "No vehicles",
+    "Vehicles over 3.5 metric tons prohibited", "No entry", "General caution", "Dangerous curve to the left",
+    "Dangerous curve to the right", "Double curve", "Bumpy road", "Slippery road", "Road narrows on the right",
+    "Road work", "Traffic signals", "Pedestrians", "Children crossing", "Bicycles crossing", "Beware of ice/snow",
+    "Wild animals crossing", "End of all speed and passing limits", "Turn right ahead", "Turn left ahead",
+    "Ahead only", "Go straight or right", "Go straight or left", "Keep right", "Keep left",
+    "Roundabout mandatory", "End of no passing", "End of no passing by vehicles over 3.5 metric tons",
+]
+CLASS_NAMES = {"digits": DIGITS_CLASSES, "cifar10": CIFAR10_CLASSES, "gtsrb": GTSRB_CLASSES}
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be turned into a model; the message says what to do instead."""
+
+
+def class_names(dataset: str, num_classes: int) -> list[str]:
+    """Names of the classes 0..num_classes-1 (the class id as text for an unknown dataset)."""
+    names = CLASS_NAMES.get(dataset)
+    if names is None or len(names) != num_classes:
+        return [str(i) for i in range(num_classes)]
+    return list(names)
+
+
+def run_name(path: str | Path) -> str | None:
+    """Which training run a checkpoint belongs to, from the workflow layout: ``<exp>`` for the main
+    chain (results/<exp>/checkpoints/), ``<exp>/<run>`` for a further run of the experiment
+    (results/<exp>/runs/<run>/checkpoints/, advtrace.runs); None outside the layout."""
+    path = Path(path)
+    if path.parent.name != "checkpoints":
+        return None
+    run_dir = path.parent.parent
+    if run_dir.parent.name == "runs":
+        return f"{run_dir.parent.parent.name}/{run_dir.name}"
+    return run_dir.name
+
+
+def checkpoint_meta(model_cfg: dict, data: dict, epoch: int, phase: str, run: str | None = None,
+                    seed: int | None = None) -> dict[str, Any]:
+    """The ``meta`` entry of a classifier checkpoint (see the module docstring)."""
+    from . import __version__
+
+    name = str(data.get("name"))
+    num_classes = int(data["num_classes"])
+    return {
+        "format": CHECKPOINT_FORMAT,
+        "advtrace_version": __version__,
+        "run": run,
+        "seed": None if seed is None else int(seed),
+        "epoch": int(epoch),
+        "phase": phase,
+        "model": {k: v for k, v in model_cfg.items()},
+        "dataset": name,
+        "num_classes": num_classes,
+        "class_names": list(data.get("class_names") or class_names(name, num_classes)),
+        "in_channels": int(data["in_channels"]),
+        "image_size": int(data["image_size"]),
+        "mean": [float(v) for v in data["mean"]],
+        "std": [float(v) for v in data["std"]],
+        "input_range": [0.0, 1.0],
+    }
+
+
+def _no_meta_message(path: Path) -> str:
+    run = run_name(path)
+    dataset = path.parent.parent / "data" / "dataset.pt" if run else Path("results/<exp>/data/dataset.pt")
+    exp = f"config/experiments/{run or '<exp>'}.yaml"
+    return (
+        f"{path} has no model description (key 'meta'): it was written by an advtrace before checkpoints "
+        "became self-describing. Load it together with its experiment's prepared data and model config:\n"
+        "    from advtrace.config import load_yaml\n"
+        "    from advtrace.data import load_dataset\n"
+        "    from advtrace.training import load_model\n"
+        f"    model = load_model({str(path)!r}, load_dataset({str(dataset)!r}), "
+        f"load_yaml({exp!r})['model'], 'cpu')\n"
+        "or re-run the training (delete the checkpoints) to write self-describing ones."
+    )
+
+
+def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> nn.Module:
+    """The classifier stored in a checkpoint, ready to use: on `device`, in eval mode, taking
+    float images in [0, 1] (N×C×H×W, normalisation inside the model) and returning logits.
+
+    The checkpoint's description is attached as ``model.meta`` (dataset, class names, mean/std,
+    image size, run, epoch, advtrace version; see the module docstring). Loading never executes
+    code from the file (``torch.load(weights_only=True)``). A checkpoint written before checkpoints
+    carried their description raises :class:`CheckpointError` naming the call that loads it.
+    """
+    path = Path(path)
+    ckpt = load_torch(path, map_location="cpu")
+    if not isinstance(ckpt, dict) or "model" not in ckpt:
+        raise CheckpointError(f"{path} is not an advtrace classifier checkpoint (no 'model' state dict)")
+    meta = ckpt.get("meta")
+    if meta is None:
+        raise CheckpointError(_no_meta_message(path))
+    if meta.get("format", 0) > CHECKPOINT_FORMAT:
+        raise CheckpointError(f"{path} has checkpoint format {meta['format']}, newer than this advtrace "
+                              f"understands ({CHECKPOINT_FORMAT}); upgrade advtrace")
+    model = build_model(meta["model"], meta["num_classes"], meta["in_channels"], meta["image_size"],
+                        meta["mean"], meta["std"])
+    model.load_state_dict(ckpt["model"])
+    model.meta = dict(meta)
+    return model.to(device).eval()

@@ -1,0 +1,85 @@
+"""Which files an offline dataset needs under its ``root``, checked without torch or torchvision
+(the Snakefile calls :func:`dataset_notes` at parse time, so a missing CIFAR-10 or GTSRB shows
+in the terminal of a dry run instead of only in ``results/<exp>/logs/prepare_data.log``).
+
+Presence only (names, not checksums): ``prepare_data`` still checks MD5s and extracts archives
+(``advtrace.datasets``, which has the full loading rules).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
+CIFAR10_ARCHIVE = ("cifar-10-python.tar.gz", "c58f30108f718f92721af3b95e74349a")
+CIFAR10_FOLDER = "cifar-10-batches-py"
+CIFAR10_FILES = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch", "batches.meta"]
+
+# The official archives torchvision's GTSRB.download() fetches into <root>/gtsrb/ (name, md5).
+GTSRB_URL = "https://sid.erda.dk/public/archives/daaeac0d7ce1152aea9b61d9f1e19370/"
+GTSRB_ARCHIVES = {
+    "train": [("GTSRB-Training_fixed.zip", "513f3c79a4c5141765e10e952eaa2478")],
+    "test": [
+        ("GTSRB_Final_Test_Images.zip", "c7e4e6327067d32654124b0fe9e82185"),
+        ("GTSRB_Final_Test_GT.zip", "fe31e9c9270bbcd7b84b7f21a9d9d9e5"),
+    ],
+}
+
+
+def _cifar10_present(root: Path) -> bool:
+    folder = root / CIFAR10_FOLDER
+    return (root / CIFAR10_ARCHIVE[0]).is_file() or all((folder / f).is_file() for f in CIFAR10_FILES)
+
+
+def _gtsrb_present(root: Path) -> bool:
+    d = root / "gtsrb"
+    train = (d / "GTSRB" / "Training").is_dir() or (d / GTSRB_ARCHIVES["train"][0][0]).is_file()
+    test = ((d / "GTSRB" / "Final_Test" / "Images").is_dir() and (d / "GT-final_test.csv").is_file()) or all(
+        (d / name).is_file() for name, _ in GTSRB_ARCHIVES["test"])
+    return train and test
+
+
+def what_to_put(name: str, root: str | Path) -> str:
+    """The files an offline machine needs under `root` for dataset `name` (one per line)."""
+    root = Path(root).resolve()
+    if name == "cifar10":
+        return (f"  {root / CIFAR10_ARCHIVE[0]}   ({CIFAR10_URL}, md5 {CIFAR10_ARCHIVE[1]})\n"
+                f"  or its extracted folder {root / CIFAR10_FOLDER}/ ({', '.join(CIFAR10_FILES)})")
+    if name == "gtsrb":
+        d = root / "gtsrb"
+        zips = "\n".join(f"  {d / f}   ({GTSRB_URL}{f}, md5 {md5})" for s in ("train", "test")
+                         for f, md5 in GTSRB_ARCHIVES[s])
+        return (zips + f"\n  or the extracted {d}/GTSRB/Training/00000..00042/, {d}/GTSRB/Final_Test/Images/ "
+                f"and {d}/GT-final_test.csv")
+    raise ValueError(f"dataset {name!r} needs no files")
+
+
+def dataset_present(name: str, root: str | Path) -> bool:
+    """Whether the files of an offline-loadable dataset are under `root` (digits: always)."""
+    root = Path(root).expanduser()
+    if name == "cifar10":
+        return _cifar10_present(root)
+    if name == "gtsrb":
+        return _gtsrb_present(root)
+    return True  # digits ships with scikit-learn
+
+
+def dataset_notes(experiments: dict[str, dict], run: list[str], results: str | Path = "results") -> list[str]:
+    """One message per experiment in `run` whose dataset is not under its root yet (and whose
+    ``results/<exp>/data/dataset.pt`` is not prepared yet): what ``prepare_data`` will do, and
+    the files to put there on a machine without internet access."""
+    notes = []
+    for exp in run:
+        ds = experiments[exp]["dataset"]
+        if (Path(results) / exp / "data" / "dataset.pt").exists() or dataset_present(ds["name"], ds["root"]):
+            continue
+        where = Path(ds["root"]).resolve()
+        if ds["download"]:
+            head = (f"advtrace: experiment {exp!r}: dataset {ds['name']!r} is not in {where} yet; prepare_data "
+                    "will download it there (this machine needs internet access). Offline, put there first:")
+        else:
+            head = (f"advtrace: WARNING: experiment {exp!r}: dataset {ds['name']!r} is not in {where} and "
+                    "`dataset: download` is false, so prepare_data will fail. Put there:")
+        tail = "" if ds["download"] else "\n  or set `dataset: download: true` and run on a machine with internet access."
+        notes.append(f"{head}\n{what_to_put(ds['name'], where)}{tail}")
+    return notes

@@ -1,0 +1,203 @@
+"""Parse-time safety of the Snakefile: the GPU cap of local runs (advtrace.workflow_setup)."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from advtrace.runtime import visible_gpu_count
+
+from conftest import ROOT, copy_workflow, dry_run_jobs, snakemake
+
+CAP_MESSAGE = "advtrace: local run: at most"
+
+
+def _dev(tmp_path: Path, names) -> Path:
+    d = tmp_path / "dev"
+    d.mkdir()
+    for n in names:
+        (d / n).touch()
+    return d
+
+
+def test_visible_gpus_are_device_nodes_limited_by_cuda_visible_devices(tmp_path):
+    dev = _dev(tmp_path, ["nvidia0", "nvidia1", "nvidiactl", "nvidia-uvm", "nvidia-modeset", "null"])
+    assert visible_gpu_count({}, dev) == 2
+    assert visible_gpu_count({"CUDA_VISIBLE_DEVICES": "1"}, dev) == 1
+    assert visible_gpu_count({"CUDA_VISIBLE_DEVICES": "0,1,2,3"}, dev) == 2  # only 2 exist
+    assert visible_gpu_count({"CUDA_VISIBLE_DEVICES": ""}, dev) == 0
+    assert visible_gpu_count({"CUDA_VISIBLE_DEVICES": "-1"}, dev) == 0
+    assert visible_gpu_count({"CUDA_VISIBLE_DEVICES": "0,-1,1"}, dev) == 1  # CUDA stops at the invalid entry
+    assert visible_gpu_count({"CUDA_VISIBLE_DEVICES": "GPU-3f2a,GPU-77b1"}, dev) == 2  # UUIDs
+    (tmp_path / "cpu").mkdir()
+    assert visible_gpu_count({}, _dev(tmp_path / "cpu", [])) == 0
+    assert visible_gpu_count({"CUDA_VISIBLE_DEVICES": "0"}, tmp_path / "missing") == 0
+
+
+_TOY = """
+import sys
+sys.path.insert(0, config["src"])
+from advtrace.workflow_setup import cap_local_gpu_jobs
+cap_local_gpu_jobs(workflow)
+
+rule all:
+    input: expand("out/{i}.txt", i=range(3))
+
+rule gpu_job:
+    output: "out/{i}.txt"
+    resources: gpu=1
+    shell: "date +%s.%N > {output}; sleep 1.5; date +%s.%N >> {output}"
+"""
+
+
+def _max_overlap(out: Path) -> int:
+    """Largest number of the toy's jobs that were running at the same moment."""
+    spans = [tuple(map(float, f.read_text().split())) for f in sorted(out.glob("*.txt"))]
+    assert len(spans) == 3
+    return max(sum(s <= t < e for s, e in spans) for t, _ in spans)
+
+
+@pytest.mark.parametrize("extra, overlap", [([], 1), (["--resources", "gpu=3"], 3)])
+def test_plain_local_run_runs_one_gpu_job_at_a_time(tmp_path, extra, overlap):
+    """Three gpu=1 jobs under --cores 3 on a machine with no visible GPU: one at a time unless the
+    user raises the limit (then all three at once, so the cap is what serialised them)."""
+    (tmp_path / "Snakefile").write_text(_TOY)
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}
+    proc = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "3", *extra,
+                           "--config", f"src={ROOT / 'src'}"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert (CAP_MESSAGE in proc.stderr) == (not extra)
+    assert _max_overlap(tmp_path / "out") == overlap
+
+
+TARGET = "results/smoke/tables/learning_curve.parquet"
+
+
+def test_workflow_dry_run_caps_local_gpu_jobs_only(tmp_path):
+    """The real Snakefile: a plain local run is capped (and says so); a user's --resources gpu=N
+    and a SLURM run (profiles/slurm, executor plugin with --jobs) are not."""
+    wd = copy_workflow(tmp_path)
+    cfg = ["-n", "--config", "experiments=[smoke]"]  # last: --config/--resources take several values
+    proc = snakemake(wd, TARGET, "--cores", "all", *cfg)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert CAP_MESSAGE in proc.stderr
+    proc = snakemake(wd, TARGET, "--cores", "all", "--resources", "gpu=2", *cfg)
+    assert proc.returncode == 0 and CAP_MESSAGE not in proc.stderr, proc.stderr[-3000:]
+    pytest.importorskip("snakemake_executor_plugin_slurm")
+    proc = snakemake(wd, TARGET, "--profile", str(ROOT / "profiles" / "slurm"), *cfg)
+    assert proc.returncode == 0 and CAP_MESSAGE not in proc.stderr, proc.stderr[-3000:]
+
+
+# --- config and targets a newcomer types --------------------------------------------------------
+
+def test_experiment_names_accept_a_bare_name():
+    from advtrace.config import ConfigError, experiment_names
+
+    assert experiment_names(["smoke"]) == ["smoke"]
+    assert experiment_names("smoke") == ["smoke"]
+    assert experiment_names("smoke,digits") == ["smoke", "digits"]
+    assert experiment_names("[smoke, digits]") == ["smoke", "digits"]
+    for bad in (5, "", None):
+        with pytest.raises(ConfigError, match=r"experiments='\[smoke\]'"):
+            experiment_names(bad)
+
+
+def test_bare_experiment_name_runs_that_experiment(tmp_path):
+    """`--config experiments=smoke` (no brackets) runs smoke; a number says how to write the list."""
+    wd = copy_workflow(tmp_path)
+    proc = snakemake(wd, "-n", "--cores", "1", "--config", "experiments=smoke")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "results/smoke/claims.md" in proc.stdout and "results/s/" not in proc.stdout
+    proc = snakemake(wd, "-n", "--cores", "1", "--config", "experiments=5")
+    assert proc.returncode != 0 and "experiments='[smoke]'" in proc.stdout + proc.stderr
+
+
+def test_unpadded_figure_targets(tmp_path):
+    """`fig5` builds fig05, `paper_fig5` builds paper_fig05."""
+    wd = copy_workflow(tmp_path)
+    proc = snakemake(wd, "fig5", "-n", "--cores", "1", "--config", "experiments=[smoke]")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "results/smoke/figures/fig05_destruction_bi.png" in proc.stdout
+    assert dry_run_jobs(proc).get("plot_destruction") == 1
+    proc = snakemake(wd, "paper_fig5", "-n", "--cores", "1")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "results/cifar10_preact18/figures/fig05_destruction_bi.png" in proc.stdout
+
+
+# --- missing offline datasets, reported at parse time -------------------------------------------
+
+def _exp(name, download):
+    return {"dataset": {"name": name, "root": "data_root", "download": download}}
+
+
+def test_dataset_notes_name_the_files_to_put_there(tmp_path, monkeypatch):
+    from advtrace.dataset_files import dataset_notes
+
+    monkeypatch.chdir(tmp_path)
+    exps = {"c": _exp("cifar10", True), "g": _exp("gtsrb", False), "d": _exp("digits", False)}
+    notes = dataset_notes(exps, ["c", "g", "d"])
+    assert len(notes) == 2
+    assert "will download it" in notes[0] and "cifar-10-python.tar.gz" in notes[0]
+    assert str(tmp_path / "data_root") in notes[0]
+    assert "WARNING" in notes[1] and "prepare_data will fail" in notes[1] and "GTSRB-Training_fixed.zip" in notes[1]
+    # files in place (an archive, or the extracted layout), or data already prepared: nothing to say
+    (tmp_path / "data_root" / "gtsrb" / "GTSRB" / "Training").mkdir(parents=True)
+    (tmp_path / "data_root" / "gtsrb" / "GTSRB" / "Final_Test" / "Images").mkdir(parents=True)
+    (tmp_path / "data_root" / "gtsrb" / "GT-final_test.csv").touch()
+    (tmp_path / "data_root" / "cifar-10-python.tar.gz").touch()
+    assert dataset_notes(exps, ["c", "g", "d"]) == []
+    (tmp_path / "data_root" / "cifar-10-python.tar.gz").unlink()
+    (tmp_path / "results" / "c" / "data").mkdir(parents=True)
+    (tmp_path / "results" / "c" / "data" / "dataset.pt").touch()
+    assert dataset_notes(exps, ["c"]) == []
+
+
+def test_dry_run_reports_a_missing_dataset_in_the_terminal(tmp_path):
+    wd = copy_workflow(tmp_path)
+    target = "results/cifar10_preact18/data/dataset.pt"
+    proc = snakemake(wd, target, "-n", "--cores", "1", "--config", "experiments=[cifar10_preact18]")
+    assert proc.returncode == 0, proc.stderr[-3000:]  # a note, not an error: the dry run still works
+    assert "dataset 'cifar10' is not in" in proc.stderr
+    assert str(wd / "resources" / "datasets" / "cifar-10-python.tar.gz") in proc.stderr
+    (wd / "resources" / "datasets").mkdir(parents=True)
+    (wd / "resources" / "datasets" / "cifar-10-python.tar.gz").touch()
+    proc = snakemake(wd, target, "-n", "--cores", "1", "--config", "experiments=[cifar10_preact18]")
+    assert proc.returncode == 0 and "is not in" not in proc.stderr, proc.stderr[-3000:]
+
+
+def test_report_header_names_the_project():
+    """The report's landing page renders workflow/report/workflow.rst (docutils html_body, title
+    included); Snakemake's own navbar only says "Snakemake Report"."""
+    import warnings
+
+    import jinja2
+    from docutils.core import publish_parts
+
+    class Snakemake:  # what snakemake.report passes to the template
+        config = {"experiments": ["digits"]}
+
+    rst = jinja2.Template((ROOT / "workflow" / "report" / "workflow.rst").read_text()).render(snakemake=Snakemake)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PendingDeprecationWarning)  # the call as snakemake.report makes it
+        html = publish_parts(rst, writer_name="html")["html_body"]
+    assert '<h1 class="title">advtrace: adversarial perturbations under adversarial training</h1>' in html
+
+
+def test_config_readme_covers_every_key_and_catalog_file_parses(schema):
+    """config/README.md (the catalog shows it) documents every key of config/config.yaml and
+    every experiment section; .snakemake-workflow-catalog.yml is valid YAML of the catalog's shape."""
+    import yaml
+
+    text = (ROOT / "config" / "README.md").read_text()
+    for key in schema["properties"]:
+        assert f"`{key}`" in text, key
+    for section in schema["$defs"]["experiment"]["properties"]:
+        assert f"`{section}`" in text, section
+    for exp in (ROOT / "config" / "experiments").glob("*.yaml"):
+        assert f"`{exp.name}`" in text, exp.name
+    usage = yaml.safe_load((ROOT / ".snakemake-workflow-catalog.yml").read_text())["usage"]
+    assert set(usage) == {"mandatory-flags", "software-stack-deployment", "report"}
+    assert set(usage["software-stack-deployment"]) == {"conda", "apptainer", "apptainer+conda"}
