@@ -21,9 +21,10 @@ try:
 except ConfigError as err:
     raise WorkflowError(str(err)) from None
 
-# Speed switches (config/config.yaml top level) reach every job through the environment, where
-# advtrace.runtime.setup_job reads them; they are not params, so changing one re-runs nothing.
-os.environ["ADVTRACE_RUNTIME"] = json.dumps({k: config[k] for k in ("amp", "channels_last", "compile")})
+# The device and the speed switches (config/config.yaml top level) reach every job through the
+# environment, where advtrace.runtime.setup_job reads them; they are not params, so changing one
+# re-runs nothing.
+os.environ["ADVTRACE_RUNTIME"] = json.dumps({k: config[k] for k in ("device", "amp", "channels_last", "compile")})
 
 
 wildcard_constraints:

@@ -128,7 +128,6 @@ rule train_detector:
         history="results/{exp}/metrics/detector_training/{attack}/epoch_{epoch}.parquet",
     params:
         cfg=detect_train_params,
-        device=config["device"],
     threads: 1
     resources:
         gpu=1,
@@ -147,7 +146,6 @@ rule evaluate_detectors:
         table="results/{exp}/metrics/detectability/{attack}.parquet",
     params:
         cfg=detect_eval_params,
-        device=config["device"],
     threads: 1
     resources:
         gpu=1,
@@ -167,7 +165,6 @@ rule maximise_detector:
         summary="results/{exp}/metrics/detector_max_summary/epoch_{epoch}.parquet",
     params:
         cfg=detect_max_params,
-        device=config["device"],
     threads: 1
     resources:
         gpu=1,

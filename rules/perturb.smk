@@ -15,7 +15,6 @@ rule perturb:
         attack_cfg=perturb_attack,
         batch_size=perturb_batch_size,
         seed=section("seed"),
-        device=config["device"],
     threads: 1
     resources:
         gpu=1,

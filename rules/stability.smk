@@ -80,7 +80,6 @@ rule stability_epoch:
         model=section("model"),
         plan=stability_epoch_plan,
         batch_size=stability_batch_size,
-        device=config["device"],
     threads: 1
     resources:
         gpu=1,

@@ -2,12 +2,12 @@
 (bf16 autocast, channels_last, torch.compile), atomic writes, safe checkpoint loading, progress
 logging with rate and ETA.
 
-Speed switches live at the top level of ``config/config.yaml`` (next to ``device``); they are
+The device and the speed switches live at the top level of ``config/config.yaml``; they are
 runtime, not science (results agree up to float rounding), so they are not rule params: changing
 one never re-runs finished jobs. ``rules/common.smk`` exports them as JSON in the environment
-variable ``ADVTRACE_RUNTIME`` and :func:`setup_job` applies them process-wide, so every job script
-picks them up through :func:`prepare_model` (called by ``training.model_from_data``) and
-:func:`autocast` (training forward passes).
+variable ``ADVTRACE_RUNTIME`` and :func:`setup_job` applies them process-wide (the device it
+returns; the switches through :func:`prepare_model`, called by ``training.model_from_data``, and
+:func:`autocast`, training forward passes).
 """
 
 from __future__ import annotations
@@ -102,10 +102,16 @@ def runtime_options() -> RuntimeOptions:
     return _options
 
 
-def runtime_options_from_env() -> dict | None:
-    """The switches `rules/common.smk` exported for this job (None outside Snakemake)."""
+def runtime_from_env() -> dict | None:
+    """What `rules/common.smk` exported for this job: the switches and ``device`` (None outside Snakemake)."""
     raw = os.environ.get(RUNTIME_ENV)
     return json.loads(raw) if raw else None
+
+
+def runtime_options_from_env() -> dict | None:
+    """The speed switches `rules/common.smk` exported for this job (None outside Snakemake)."""
+    env = runtime_from_env()
+    return None if env is None else {k: v for k, v in env.items() if k != "device"}
 
 
 # oneDNN 3.12 (torch 2.14.1) corrupts the heap in the weight gradient of a 1x1 convolution with
@@ -178,14 +184,17 @@ def autocast(device: torch.device, options: RuntimeOptions | None = None) -> Con
     return nullcontext()
 
 
-def setup_job(threads: int = 1, device: str = "auto", log_stream=None,
+def setup_job(threads: int = 1, device: str | None = None, log_stream=None,
               runtime: Mapping[str, Any] | None = None) -> torch.device:
-    """Common start of every compute job. `runtime`: speed switches (default: from the environment)."""
+    """Common start of every compute job. `device`: default from the environment (config/config.yaml
+    ``device``), else auto; `runtime`: speed switches (default: from the environment)."""
     import torch
 
     setup_logging(log_stream)
     tuned = tune_allocator()
     torch.set_num_threads(max(1, int(threads)))
+    if device is None:
+        device = (runtime_from_env() or {}).get("device", "auto")
     dev = resolve_device(device)
     if dev.type == "cuda":
         torch.backends.cudnn.benchmark = True

@@ -8,7 +8,7 @@ from advtrace.runtime import setup_job
 from advtrace.tables import read_table
 from advtrace.training import load_model
 
-device = setup_job(snakemake.threads, snakemake.params.device)
+device = setup_job(snakemake.threads)
 data = load_dataset(snakemake.input.dataset)
 s = sample_set(data, read_table(snakemake.input.samples, "samples"), snakemake.wildcards.set)
 model = load_model(snakemake.input.checkpoint, data, snakemake.params.model, device)
