@@ -73,3 +73,38 @@ def test_setup_job_takes_device_from_environment(monkeypatch):
         runtime.configure_runtime(before)
         root.handlers[:] = handlers
         root.setLevel(level)
+
+
+# --- 3. figures are reproducible byte for byte --------------------------------------------------------
+
+_FIG11 = """
+import sys, numpy as np, pandas as pd
+sys.path.insert(0, {src!r})
+np.random.seed(int(sys.argv[2]))  # a different global NumPy state in each process
+from advtrace.plotting import save_figure
+from advtrace.plotting.stability import sharedness
+rng = np.random.default_rng(0)
+sh = pd.DataFrame({{"epoch": np.repeat([0, 3], 40), "pct_effective": rng.uniform(0, 9, 80)}})
+summary = pd.DataFrame({{"epoch": [0, 3], "mean_pct": [4.0, 3.0], "min_pct": [0.0, 0.1], "max_pct": [9.0, 8.0],
+                        "n_other_correct": [90, 95], "n_other": [100, 100], "n_perturbations": [40, 40]}})
+save_figure(sharedness(sh, summary, "t"), sys.argv[1] + ".pdf", sys.argv[1] + ".png")
+"""
+
+
+def test_figures_are_byte_identical_across_runs(tmp_path, root):
+    import os
+    import subprocess
+    import sys
+
+    script = tmp_path / "fig11.py"
+    script.write_text(_FIG11.format(src=str(root / "src")))
+    for run, (hashseed, npseed) in enumerate([("1", "1"), ("2", "12345")]):
+        env = {k: v for k, v in os.environ.items() if k != "SOURCE_DATE_EPOCH"}  # no help from outside
+        env["PYTHONHASHSEED"] = hashseed
+        proc = subprocess.run([sys.executable, str(script), str(tmp_path / f"run{run}"), npseed], env=env,
+                              capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+    for ext in ("pdf", "png"):
+        a, b = (tmp_path / f"run0.{ext}").read_bytes(), (tmp_path / f"run1.{ext}").read_bytes()
+        assert a == b, f"fig11 .{ext} differs between two identical runs"
+    assert b"CreationDate" not in (tmp_path / "run0.pdf").read_bytes()
