@@ -108,3 +108,197 @@ def test_figures_are_byte_identical_across_runs(tmp_path, root):
         a, b = (tmp_path / f"run0.{ext}").read_bytes(), (tmp_path / f"run1.{ext}").read_bytes()
         assert a == b, f"fig11 .{ext} differs between two identical runs"
     assert b"CreationDate" not in (tmp_path / "run0.pdf").read_bytes()
+
+
+# --- 4./5. checkpoints: checksum, truncation, killed saves, full disk; non-finite loss -----------------
+
+def _checkpoint(path):
+    from advtrace.runtime import save_torch
+
+    g = torch.Generator().manual_seed(0)
+    state = {"conv.weight": torch.randn(64, 64, 3, 3, generator=g), "bn.running_mean": torch.zeros(64)}
+    save_torch({"epoch": 2, "phase": "adv", "model": state, "rng": torch.arange(16, dtype=torch.uint8)}, path)
+    return state
+
+
+def test_checkpoint_round_trip_verifies_and_hides_checksum(tmp_path):
+    from advtrace.runtime import CHECKSUM_KEY, load_torch
+
+    state = _checkpoint(tmp_path / "epoch_002.pt")
+    ck = load_torch(tmp_path / "epoch_002.pt")
+    assert CHECKSUM_KEY not in ck and ck["epoch"] == 2
+    assert torch.equal(ck["model"]["conv.weight"], state["conv.weight"])
+
+
+def test_checkpoint_corrupted_without_changing_size_is_refused(tmp_path):
+    """4 KiB of tensor bytes overwritten in place: same size, still a valid zip and pickle."""
+    from advtrace.runtime import CheckpointError, load_torch
+
+    path = tmp_path / "checkpoints" / "epoch_002.pt"
+    state = _checkpoint(path)
+    raw = bytearray(path.read_bytes())
+    size = len(raw)
+    weights = state["conv.weight"].numpy().tobytes()
+    at = bytes(raw).find(weights[:64])
+    assert at > 0, "tensor bytes not found in the file"
+    raw[at + 1024: at + 1024 + 4096] = torch.randint(0, 256, (4096,), generator=torch.Generator().manual_seed(1),
+                                                     dtype=torch.uint8).numpy().tobytes()
+    path.write_bytes(bytes(raw))
+    assert path.stat().st_size == size
+    with pytest.raises(CheckpointError) as exc:
+        load_torch(path)
+    msg = str(exc.value)
+    assert str(path) in msg and "checksum mismatch" in msg and f"--forcerun {path}" in msg, msg
+
+
+def test_truncated_checkpoint_names_file_and_cause(tmp_path):
+    from advtrace.runtime import CheckpointError, load_torch
+
+    path = tmp_path / "epoch_002.pt"
+    _checkpoint(path)
+    raw = path.read_bytes()
+    path.write_bytes(raw[: len(raw) // 2])
+    with pytest.raises(CheckpointError) as exc:
+        load_torch(path)
+    msg = str(exc.value)
+    assert str(path) in msg and "truncated or corrupted" in msg and "--forcerun" in msg, msg
+    assert "central directory" in msg  # torch's own words kept as the detail
+
+
+def test_unchecksummed_or_malicious_file_is_refused(tmp_path):
+    from advtrace.runtime import CheckpointError, load_torch
+
+    plain = tmp_path / "plain.pt"
+    torch.save({"model": {"w": torch.ones(2)}}, plain)
+    with pytest.raises(CheckpointError, match="plain.pt: has no content checksum"):
+        load_torch(plain)
+    evil = tmp_path / "evil.pt"
+    torch.save({"model": {"w": torch.ones(2)}, "payload": _Evil()}, evil)
+    with pytest.raises(CheckpointError, match=r"evil.pt: cannot be read .*not plain tensor data"):
+        load_torch(evil)
+
+
+class _Evil:
+    def __reduce__(self):
+        import os
+
+        return (os.system, ("echo pwned",))
+
+
+_KILLED_SAVE = """
+import sys, time
+sys.path.insert(0, {src!r})
+from advtrace.runtime import atomic_path
+with atomic_path(sys.argv[1]) as tmp:
+    tmp.write_bytes(b"half a checkpoint" * 1000)
+    print("writing", flush=True)
+    time.sleep(120)
+"""
+
+
+def test_save_killed_mid_write_leaves_temp_that_next_save_removes(tmp_path, root):
+    import subprocess
+    import sys
+
+    from advtrace.runtime import load_torch
+
+    ckpts = tmp_path / "checkpoints"
+    target = ckpts / "epoch_002.pt"
+    script = tmp_path / "killed.py"
+    script.write_text(_KILLED_SAVE.format(src=str(root / "src")))
+    proc = subprocess.Popen([sys.executable, str(script), str(target)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "writing"
+    finally:
+        proc.kill()  # SIGKILL: no finally block, no cleanup
+        proc.wait(timeout=60)
+    stale = list(ckpts.glob(".epoch_002.pt.*.tmp"))
+    assert len(stale) == 1 and not target.exists()
+    other = ckpts / ".epoch_001.pt.abcd1234.tmp"  # another target's temp file (a live write, say) stays
+    other.write_bytes(b"x")
+    _checkpoint(target)
+    assert not stale[0].exists() and other.exists()
+    assert sorted(p.name for p in ckpts.iterdir()) == [".epoch_001.pt.abcd1234.tmp", "epoch_002.pt"]
+    assert load_torch(target)["epoch"] == 2
+
+
+class _FullDisk:
+    """A file object whose writes fail like a full disk (ENOSPC)."""
+
+    def __init__(self, path, mode):
+        self.fh = open(path, mode)
+
+    def write(self, data):
+        import errno
+
+        self.fh.write(bytes(data)[:100])
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.fh.close()
+
+
+def test_full_disk_names_file_and_cause(tmp_path, monkeypatch):
+    from advtrace import runtime
+
+    target = tmp_path / "checkpoints" / "epoch_002.pt"
+    monkeypatch.setattr(runtime, "open", _FullDisk, raising=False)  # save_torch's open() of the temp file
+    with pytest.raises(OSError) as exc:
+        _checkpoint(target)
+    msg = str(exc.value)
+    assert f"could not write {target}: the disk is full" in msg and "MiB free" in msg, msg
+    assert not target.exists() and not list(target.parent.iterdir()), "temp file left on a full disk"
+
+
+_REAL_FULL_DISK = """
+import sys
+sys.path.insert(0, {src!r})
+import torch
+from advtrace.runtime import save_torch
+try:
+    save_torch({{"model": {{"w": torch.zeros(1 << 18)}}}}, sys.argv[1] + "/epoch_002.pt")  # 1 MiB into 256 KiB
+except OSError as err:
+    print("ERROR", err)
+"""
+
+
+def test_full_disk_on_a_real_tiny_file_system(tmp_path, root):
+    """A 256 KiB tmpfs in a private mount namespace (root, or an unprivileged user namespace)."""
+    import shutil
+    import subprocess
+    import sys
+
+    if shutil.which("unshare") is None:
+        pytest.skip("no unshare(1)")
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    script = tmp_path / "full.py"
+    script.write_text(_REAL_FULL_DISK.format(src=str(root / "src")))
+    inner = f"mount -t tmpfs -o size=256k tmpfs {mnt} && {sys.executable} {script} {mnt} && ls -a {mnt}"
+    proc = subprocess.run(["unshare", "-rm", "sh", "-c", inner], capture_output=True, text=True, timeout=300)
+    if "mount" in proc.stderr and proc.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {proc.stderr.strip()[:200]}")
+    assert f"ERROR [Errno 28] could not write {mnt}/epoch_002.pt: the disk is full" in proc.stdout, \
+        proc.stdout + proc.stderr
+    assert ".tmp" not in proc.stdout.split("ERROR")[1], "temp file left on the full disk"
+
+
+def test_unusable_pretrain_resume_file_is_ignored(tmp_path, digits_cfg):
+    """A resume file that fails verification (here: truncated) must not block pretraining forever."""
+    import copy
+
+    from advtrace.runtime import load_torch
+    from advtrace.training import pretrain
+    from test_training import tiny_data
+
+    exp = copy.deepcopy(digits_cfg)
+    exp["model"]["width"] = 4
+    exp["pretrain"].update(epochs=1, batch_size=32)
+    resume = tmp_path / "pretrain_resume.pt"
+    _checkpoint(resume)
+    resume.write_bytes(resume.read_bytes()[:1000])
+    pretrain(tiny_data(), exp, torch.device("cpu"), tmp_path / "epoch_000.pt", resume_path=resume)
+    assert load_torch(tmp_path / "epoch_000.pt")["epoch"] == 0 and not resume.exists()

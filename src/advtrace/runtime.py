@@ -1,6 +1,6 @@
 """Runtime helpers shared by every job: device choice, CPU threads and allocator, speed switches
-(bf16 autocast, channels_last, torch.compile), atomic writes, safe checkpoint loading, progress
-logging with rate and ETA.
+(bf16 autocast, channels_last, torch.compile), atomic writes (stale temp files removed, a full disk
+named), checksummed checkpoints (verified, data-only loading), progress logging with rate and ETA.
 
 The device and the speed switches live at the top level of ``config/config.yaml``; they are
 runtime, not science (results agree up to float rounding), so they are not rule params: changing
@@ -13,9 +13,14 @@ returns; the switches through :func:`prepare_model`, called by ``training.model_
 from __future__ import annotations
 
 import ctypes
+import errno
+import hashlib
+import io
 import json
 import logging
 import os
+import re
+import shutil
 import sys
 import tempfile
 import time
@@ -204,35 +209,143 @@ def setup_job(threads: int = 1, device: str | None = None, log_stream=None,
     return dev
 
 
+_WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EIO, errno.EACCES, errno.EPERM}
+
+
+def _write_failure(path: Path, err: OSError) -> str:
+    """Why writing `path` failed, in words (a full disk says so, with the free space)."""
+    cause = err.strerror or str(err)
+    if err.errno in (errno.ENOSPC, errno.EDQUOT):
+        try:
+            free = shutil.disk_usage(path.parent).free
+            cause = (f"the disk is full ({'quota exceeded' if err.errno == errno.EDQUOT else 'no space left'}; "
+                     f"{free / 2**20:.1f} MiB free on the file system of {path.parent})")
+        except OSError:
+            cause = "the disk is full"
+    elif err.errno == errno.EFBIG:
+        cause = "file too large (file-system or process file-size limit)"
+    elif err.errno == errno.EROFS:
+        cause = "read-only file system"
+    return f"could not write {path}: {cause}"
+
+
+def stale_temp_files(path: str | Path) -> list[Path]:
+    """Temp files an earlier, killed write of `path` left behind (``.NAME.XXXXXXXX.tmp``, see
+    :func:`atomic_path`); other targets' temp files never match."""
+    path = Path(path)
+    pattern = re.compile(rf"^\.{re.escape(path.name)}\.[A-Za-z0-9_]+\.tmp$")
+    if not path.parent.is_dir():
+        return []
+    return sorted(p for p in path.parent.iterdir() if pattern.match(p.name))
+
+
 @contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary path in the target directory; rename onto `path` only on success."""
+    """Yield a temporary path in the target directory; rename onto `path` only on success.
+
+    Temp files of the same target left by a killed earlier write are removed first (Snakemake's
+    lock guarantees a single writer per target). A write that fails with an OS error (full disk,
+    quota, read-only file system) raises OSError naming the file and the cause.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    for stale in stale_temp_files(path):
+        log.info("removing %s, left by an interrupted write of %s", stale, path)
+        stale.unlink(missing_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     tmp_path = Path(tmp)
     try:
         yield tmp_path
         os.replace(tmp_path, path)
+    except OSError as err:
+        if err.errno not in _WRITE_ERRNOS:
+            raise
+        raise OSError(err.errno, _write_failure(path, err)) from err
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
 
 
-def save_torch(obj: Any, path: str | Path) -> None:
-    """Atomic torch.save: a killed job never leaves a truncated file behind."""
+class CheckpointError(RuntimeError):
+    """A torch file that cannot be trusted: unreadable, truncated, or changed since it was written."""
+
+
+CHECKSUM_KEY = "_advtrace_sha256"  # content checksum save_torch adds and load_torch verifies and removes
+
+
+def _feed(h, obj: Any) -> None:
     import torch
 
-    with atomic_path(path) as tmp:
-        torch.save(obj, tmp)
+    if isinstance(obj, torch.Tensor):
+        t = obj.detach().cpu().contiguous()
+        h.update(f"T{t.dtype}{tuple(t.shape)}:".encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy())
+    elif isinstance(obj, dict):
+        h.update(f"D{len(obj)}:".encode())
+        for key in sorted(obj, key=repr):
+            h.update(f"K{key!r}:".encode())
+            _feed(h, obj[key])
+    elif isinstance(obj, (list, tuple)):
+        h.update(f"{'L' if isinstance(obj, list) else 'U'}{len(obj)}:".encode())
+        for item in obj:
+            _feed(h, item)
+    else:  # int, float, str, bool, None, torch.dtype, ...: repr is exact (floats round-trip)
+        h.update(f"{type(obj).__name__}:{obj!r};".encode())
+
+
+def content_checksum(obj: Any) -> str:
+    """sha256 over the content of a checkpoint-like object: every tensor's dtype, shape and bytes
+    and every other value, in a fixed order (independent of the device the tensors are on)."""
+    h = hashlib.sha256()
+    _feed(h, obj)
+    return h.hexdigest()
+
+
+def rerun_hint(path: str | Path) -> str:
+    return (f"delete it and re-create it with its dependants: snakemake --cores all --forcerun {path} "
+            "(with your usual --config / --profile)")
+
+
+def save_torch(obj: dict, path: str | Path) -> None:
+    """Atomic torch.save of a dict with a checksum of its content (verified by :func:`load_torch`):
+    a killed job never leaves a truncated file behind, a full disk is reported as such."""
+    import torch
+
+    if not isinstance(obj, dict) or CHECKSUM_KEY in obj:
+        raise TypeError(f"save_torch writes dicts without a {CHECKSUM_KEY!r} key, got {type(obj).__name__}")
+    buf = io.BytesIO()  # serialised in memory, so a failing write reports its errno (torch's writer loses it)
+    torch.save({**obj, CHECKSUM_KEY: content_checksum(obj)}, buf)
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        fh.write(buf.getbuffer())
 
 
 def load_torch(path: str | Path, map_location: Any = "cpu") -> Any:
-    """Load tensors/state dicts as data only (weights_only=True): a checkpoint is never code."""
+    """Load a file written by :func:`save_torch` as data only (weights_only=True: a checkpoint is
+    never code) and verify its content checksum. Any problem raises :class:`CheckpointError` naming
+    the file, the cause and the command that re-creates it."""
+    import pickle
+
     import torch
 
-    return torch.load(path, map_location=map_location, weights_only=True)
+    path = Path(path)
+    size = path.stat().st_size  # a missing file: FileNotFoundError, which names it
+    try:
+        obj = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as err:  # torch's zip reader: RuntimeError; the unpickler: UnpicklingError, EOFError, ...
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        what = ("corrupted, or not plain tensor data and refused" if isinstance(err, pickle.UnpicklingError)
+                else "truncated or corrupted")
+        raise CheckpointError(f"{path}: cannot be read ({size} bytes; {what}: {type(err).__name__}: {first}); "
+                              f"{rerun_hint(path)}") from None
+    if not isinstance(obj, dict) or CHECKSUM_KEY not in obj:
+        raise CheckpointError(f"{path}: has no content checksum (written by an older advtrace or another "
+                              f"program); {rerun_hint(path)}")
+    recorded = obj.pop(CHECKSUM_KEY)
+    if content_checksum(obj) != recorded:
+        raise CheckpointError(f"{path}: content checksum mismatch: the file was corrupted or changed after "
+                              f"it was written; {rerun_hint(path)}")
+    return obj
 
 
 class Progress:

@@ -35,7 +35,7 @@ from . import attacks
 from .config import attack_kwargs
 from .data import to_float
 from .models import build_model
-from .runtime import Progress, autocast, load_torch, log, prepare_model, save_torch
+from .runtime import CheckpointError, Progress, autocast, load_torch, log, prepare_model, save_torch
 
 
 def make_optimizer(model: nn.Module, cfg: dict) -> torch.optim.Optimizer:
@@ -166,7 +166,11 @@ def pretrain(data: dict, exp: dict, device: torch.device, out_path: str | Path,
     sched = make_scheduler(opt, cfg["schedule"], cfg["epochs"])
     start = 0
     if resume_path is not None and Path(resume_path).exists():
-        state = load_torch(resume_path, map_location=device)
+        try:
+            state = load_torch(resume_path, map_location=device)
+        except CheckpointError as err:  # e.g. written by an older version, or corrupted: start over
+            log.warning("ignoring unusable resume file: %s", err)
+            state = {}
         if state.get("pretrain_cfg") == repr(cfg):
             model.load_state_dict(state["model"])
             opt.load_state_dict(state["optimizer"])
