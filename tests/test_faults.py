@@ -302,3 +302,57 @@ def test_unusable_pretrain_resume_file_is_ignored(tmp_path, digits_cfg):
     resume.write_bytes(resume.read_bytes()[:1000])
     pretrain(tiny_data(), exp, torch.device("cpu"), tmp_path / "epoch_000.pt", resume_path=resume)
     assert load_torch(tmp_path / "epoch_000.pt")["epoch"] == 0 and not resume.exists()
+
+
+def test_non_finite_loss_fails_at_once_naming_epoch_and_batch(tmp_path, digits_cfg):
+    """A NaN weight in the previous checkpoint (it diverged, or was corrupted before checksums)."""
+    import copy
+
+    from advtrace.runtime import NonFiniteLoss, load_torch, save_torch
+    from advtrace.training import adv_train_epoch, pretrain
+    from test_training import tiny_data
+
+    exp = copy.deepcopy(digits_cfg)
+    exp["model"]["width"] = 4
+    exp["pretrain"].update(epochs=1, batch_size=32)
+    exp["adv_train"].update(batch_size=32)
+    exp["adv_train"]["attack"].update(iterations=1)
+    data, dev = tiny_data(), torch.device("cpu")
+    pretrain(data, exp, dev, tmp_path / "epoch_000.pt")
+    ck = load_torch(tmp_path / "epoch_000.pt")
+    name = next(k for k, v in ck["model"].items() if v.is_floating_point() and v.dim() == 4)
+    ck["model"][name][0, 0, 0, 0] = float("nan")
+    save_torch(ck, tmp_path / "epoch_000.pt")
+    with pytest.raises(NonFiniteLoss, match=r"non-finite training loss \(nan\) in adversarial epoch 1, batch 1/3"):
+        adv_train_epoch(tmp_path / "epoch_000.pt", data, exp, 1, dev, tmp_path / "epoch_001.pt")
+    assert not (tmp_path / "epoch_001.pt").exists()
+
+
+def test_non_finite_detector_loss_fails_naming_epoch_and_batch():
+    from advtrace.detectors import Detector, train_detector
+    from advtrace.runtime import NonFiniteLoss
+
+    g = torch.Generator().manual_seed(0)
+    clean, adv = torch.rand(40, 1, 8, 8, generator=g), torch.rand(40, 1, 8, 8, generator=g)
+    adv[5, 0, 3, 3] = float("inf")  # a broken adversarial input: the loss of its batch is not finite
+    det = Detector(1, [4, 4, 4], pools=1, mean=[0.5], std=[0.25])
+    cfg = {"epochs": 2, "batch_size": 80, "lr": 1e-3, "beta1": 0.9, "beta2": 0.999}
+    with pytest.raises(NonFiniteLoss, match=r"in detector training epoch 1/2, batch 1/1"):
+        train_detector(det, (clean, adv), (clean[:8], adv[:8]), cfg, torch.device("cpu"), g)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA (the asynchronous check)")
+def test_loss_guard_on_cuda_names_the_right_batch():
+    from advtrace.runtime import LossGuard, NonFiniteLoss
+
+    guard = LossGuard("adversarial epoch 7", 5, torch.device("cuda"))
+    losses = torch.tensor([0.5, 0.4, float("nan"), 0.3, 0.2], device="cuda")
+    with pytest.raises(NonFiniteLoss, match=r"adversarial epoch 7, batch 3/5"):
+        for b in range(5):
+            guard.check(losses[b], b)
+        guard.flush()
+    last = LossGuard("adversarial epoch 7", 2, torch.device("cuda"))
+    last.check(losses[0], 0)
+    last.check(torch.tensor(float("inf"), device="cuda"), 1)  # the last batch: caught by flush
+    with pytest.raises(NonFiniteLoss, match=r"batch 2/2"):
+        last.flush()

@@ -348,6 +348,62 @@ def load_torch(path: str | Path, map_location: Any = "cpu") -> Any:
     return obj
 
 
+class NonFiniteLoss(FloatingPointError):
+    """The training loss became NaN or infinite: the job fails before writing a checkpoint."""
+
+
+class LossGuard:
+    """Fails training at the first batch whose loss is not finite, naming the epoch and batch.
+
+    On CPU each batch's loss is checked before its update. On CUDA the finiteness flag is copied
+    asynchronously into pinned memory and checked one batch later, so the GPU queue never stalls;
+    :meth:`flush` checks the last batch before the epoch's checkpoint is written.
+    """
+
+    def __init__(self, desc: str, n_batches: int, device: torch.device | str):
+        import torch
+
+        self.desc, self.n_batches = desc, n_batches
+        self.cuda = torch.device(device).type == "cuda"
+        self.pending: tuple | None = None
+        if self.cuda:
+            self.flags = torch.ones(2, dtype=torch.bool, pin_memory=True)
+
+    def check(self, loss: torch.Tensor, batch: int) -> None:
+        """`batch`: 0-based index of the batch in the epoch."""
+        import torch
+
+        loss = loss.detach()
+        if not self.cuda:
+            if not bool(torch.isfinite(loss)):
+                self._fail(batch, loss)
+            return
+        slot = batch % 2  # the previous batch's flag lives in the other slot, resolved below
+        self.flags[slot].copy_(torch.isfinite(loss), non_blocking=True)
+        event = torch.cuda.Event()
+        event.record()
+        previous, self.pending = self.pending, (batch, slot, event, loss)
+        if previous is not None:
+            self._resolve(previous)
+
+    def flush(self) -> None:
+        if self.pending is not None:
+            previous, self.pending = self.pending, None
+            self._resolve(previous)
+
+    def _resolve(self, pending: tuple) -> None:
+        batch, slot, event, loss = pending
+        event.synchronize()
+        if not bool(self.flags[slot]):
+            self._fail(batch, loss)
+
+    def _fail(self, batch: int, loss: torch.Tensor) -> None:
+        raise NonFiniteLoss(
+            f"non-finite training loss ({float(loss)}) in {self.desc}, batch {batch + 1}/{self.n_batches}: "
+            "the model diverged (lower the learning rate) or started from a corrupted checkpoint; "
+            "no checkpoint was written")
+
+
 class Progress:
     """Log `desc: done/total (pct) rate/s ETA` at most every `every` seconds, and at the end."""
 

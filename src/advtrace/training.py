@@ -35,7 +35,7 @@ from . import attacks
 from .config import attack_kwargs
 from .data import to_float
 from .models import build_model
-from .runtime import CheckpointError, Progress, autocast, load_torch, log, prepare_model, save_torch
+from .runtime import CheckpointError, LossGuard, Progress, autocast, load_torch, log, prepare_model, save_torch
 
 
 def make_optimizer(model: nn.Module, cfg: dict) -> torch.optim.Optimizer:
@@ -109,14 +109,16 @@ def _restore_rng(ckpt: dict) -> torch.Generator:
 
 
 def _train_epoch(model, opt, x_all, y_all, cfg, gen, device, desc, adversary=None) -> dict:
-    """One pass over the training split. `adversary` (dict) switches on adversarial training."""
+    """One pass over the training split. `adversary` (dict) switches on adversarial training.
+    A non-finite loss raises :class:`NonFiniteLoss` naming the epoch (`desc`) and the batch."""
     model.train()
     idx_batches = batches(len(y_all), cfg["batch_size"], gen)
+    guard = LossGuard(desc, len(idx_batches), device)
     prog = Progress(len(y_all), desc, unit="img")
     total_loss, correct, seen = 0.0, 0, 0
     loss_sum = torch.zeros((), device=device)
     correct_sum = torch.zeros((), device=device, dtype=torch.int64)
-    for idx in idx_batches:
+    for b, idx in enumerate(idx_batches):
         x = to_float(x_all[idx.to(x_all.device)]).to(device, non_blocking=True)
         y = y_all[idx.to(y_all.device)].to(device, non_blocking=True)
         x = augment(x, cfg["augment"], gen)
@@ -138,6 +140,7 @@ def _train_epoch(model, opt, x_all, y_all, cfg, gen, device, desc, adversary=Non
             else:
                 logits = model(x)
                 loss = F.cross_entropy(logits, y)
+        guard.check(loss, b)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -145,6 +148,7 @@ def _train_epoch(model, opt, x_all, y_all, cfg, gen, device, desc, adversary=Non
         correct_sum += (logits.argmax(1) == y).sum()
         seen += len(y)
         prog.update(len(y))
+    guard.flush()
     total_loss = float(loss_sum) / max(1, seen)
     correct = int(correct_sum)
     return {"loss": total_loss, "accuracy": correct / max(1, seen)}
