@@ -10,13 +10,15 @@ os.environ["PYTHONPATH"] = os.pathsep.join(
 
 from snakemake.exceptions import WorkflowError
 
-from advtrace.config import ConfigError, load_experiments, load_schema
+from advtrace.config import ConfigError, load_experiments, load_schema, load_yaml
 
 # RUN: the experiments `rule all` builds (config/config.yaml `experiments`). EXPS: every
 # experiment in experiment_dir, all validated, so paper-figure targets (paper_figNN) can reach
 # an experiment that is not in RUN.
 RUN = list(config["experiments"])
 try:
+    for _configfile in workflow.configfiles:  # Snakemake's own reading lets a duplicate key win silently
+        load_yaml(_configfile)
     EXPS = load_experiments(config, load_schema(ROOT / "config" / "schema.yaml"), ROOT, load_all=True)
 except ConfigError as err:
     raise WorkflowError(str(err)) from None

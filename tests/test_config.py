@@ -81,3 +81,28 @@ def test_name_must_match_file(schema, digits_cfg):
 def test_attack_units_converted_once():
     kw = attack_kwargs({"name": "bi", "eps": 4, "alpha": 1, "iterations": 10})
     assert kw == {"name": "bi", "eps": 4 / 255, "alpha": 1 / 255, "iterations": 10}
+
+
+def _write(tmp_path, text):
+    path = tmp_path / "exp.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_duplicate_yaml_key_rejected_with_line(tmp_path):
+    path = _write(tmp_path, "name: x\nadv_train:\n  epochs: 3\n  batch_size: 64\n  epochs: 5\n")
+    with pytest.raises(ConfigError) as exc:
+        load_yaml(path)
+    assert str(exc.value).startswith(f"{path}, line 5, column 3: invalid YAML: duplicate key 'epochs' (first at line 3)")
+    # a merge key may be overridden: that is not a duplicate
+    assert load_yaml(_write(tmp_path, "b: &b {x: 1, y: 2}\nd:\n  <<: *b\n  x: 3\n"))["d"] == {"x": 3, "y": 2}
+
+
+def test_yaml_syntax_error_names_file_line_column_without_traceback(tmp_path):
+    path = _write(tmp_path, "name: x\nseed: 1\n model: {name: convnet}\n")
+    with pytest.raises(ConfigError) as exc:
+        load_yaml(path)
+    msg = str(exc.value)
+    assert msg.startswith(f"{path}, line 3, column 7: invalid YAML: mapping values are not allowed here"), msg
+    assert " model: {name: convnet}\n" in msg and "Traceback" not in msg and 'File "' not in msg
+    assert exc.value.__cause__ is None and exc.value.__suppress_context__

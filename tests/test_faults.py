@@ -356,3 +356,31 @@ def test_loss_guard_on_cuda_names_the_right_batch():
     last.check(torch.tensor(float("inf"), device="cuda"), 1)  # the last batch: caught by flush
     with pytest.raises(NonFiniteLoss, match=r"batch 2/2"):
         last.flush()
+
+
+# --- 7./8. configuration: YAML errors without PyYAML frames, duplicate keys -------------------------------
+
+@pytest.fixture
+def stray_files(tmp_path):
+    """A workflow copy with two broken files next to the real experiments: a draft with a YAML syntax
+    error and a backup copy of smoke (its name no longer matches the file)."""
+    wd = copy_workflow(tmp_path / "wf")
+    exp_dir = wd / "config" / "experiments"
+    (exp_dir / "draft.yaml").write_text("name: draft\nseed: [1\n")
+    (exp_dir / "smoke_backup.yaml").write_text((exp_dir / "smoke.yaml").read_text())
+    return wd
+
+
+def test_yaml_error_in_a_run_experiment_is_one_message(stray_files):
+    proc = snakemake(stray_files, "--config", "experiments=[draft]", "-n")
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "draft.yaml, line 3, column 1: invalid YAML" in out
+    assert "yaml/" not in out and "Traceback" not in out, out[-3000:]
+
+
+def test_duplicate_key_in_config_yaml_is_rejected(stray_files):
+    cfg = stray_files / "config" / "config.yaml"
+    cfg.write_text(cfg.read_text() + "device: cpu\n")
+    proc = snakemake(stray_files, "--config", "experiments=[smoke]", "-n")
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "config.yaml, line" in out and "duplicate key 'device'" in out, out[-3000:]

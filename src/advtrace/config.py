@@ -1,6 +1,7 @@
 """Load and validate advtrace configuration before any job runs.
 
-Two layers:
+YAML is read by :func:`load_yaml`: a syntax error or a key written twice is one message naming
+the file, line and column. Then two layers:
 
 1. JSON schema (``config/schema.yaml``): types, enums, required keys,
    ``additionalProperties: false`` so a typo fails loudly.
@@ -37,12 +38,61 @@ class ConfigError(ValueError):
     """A configuration problem; the message lists every offending key and the fix."""
 
 
+# --- reading YAML: syntax errors as file, line, column; duplicate keys rejected ----------------------
+
+class _StrictLoader(yaml.SafeLoader):
+    """yaml.SafeLoader that rejects a key written twice in one mapping (PyYAML keeps the last)."""
+
+
+def _construct_mapping_once(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    seen: dict[Any, yaml.Mark] = {}
+    for key_node, _ in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *anchor` entries may be overridden
+            continue
+        key = loader.construct_object(key_node, deep=True)
+        try:
+            first = seen.get(key)
+        except TypeError:  # an unhashable key: construct_mapping reports it
+            continue
+        if first is not None:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r} (first at line {first.line + 1}); the last one would "
+                "silently win: keep one", key_node.start_mark)
+        seen[key] = key_node.start_mark
+    return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping_once)
+
+
+def _yaml_error(path: Path, err: yaml.YAMLError) -> ConfigError:
+    """A YAML problem as `FILE, line L, column C: what` plus the line itself (no PyYAML traceback)."""
+    mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
+    what = getattr(err, "problem", None) or str(err)
+    context, cmark = getattr(err, "context", None), getattr(err, "context_mark", None)
+    if context:
+        where = f" (line {cmark.line + 1}, column {cmark.column + 1})" if cmark is not None and cmark != mark else ""
+        what = f"{context}{where}: {what}"
+    if mark is None:
+        return ConfigError(f"{path}: invalid YAML: {what}")
+    lines = path.read_text(errors="replace").splitlines()
+    shown = ""
+    if 0 <= mark.line < len(lines):
+        shown = f"\n    {lines[mark.line]}\n    {' ' * mark.column}^"
+    return ConfigError(f"{path}, line {mark.line + 1}, column {mark.column + 1}: invalid YAML: {what}{shown}")
+
+
 def load_yaml(path: str | Path) -> Any:
+    """Parse a YAML file safely; a syntax error or a duplicate key raises ConfigError naming the file,
+    line and column."""
     path = Path(path)
     if not path.exists():
         raise ConfigError(f"config file not found: {path}")
-    with open(path) as fh:
-        return yaml.safe_load(fh)
+    try:
+        with open(path) as fh:
+            return yaml.load(fh, Loader=_StrictLoader)  # noqa: S506 (a SafeLoader subclass)
+    except yaml.YAMLError as err:
+        raise _yaml_error(path, err) from None
 
 
 def load_schema(path: str | Path) -> dict:
