@@ -358,7 +358,7 @@ def test_loss_guard_on_cuda_names_the_right_batch():
         last.flush()
 
 
-# --- 7./8. configuration: YAML errors without PyYAML frames, duplicate keys -------------------------------
+# --- 7./8./9. configuration: what a run uses is validated; YAML errors without PyYAML frames --------------
 
 @pytest.fixture
 def stray_files(tmp_path):
@@ -369,6 +369,33 @@ def stray_files(tmp_path):
     (exp_dir / "draft.yaml").write_text("name: draft\nseed: [1\n")
     (exp_dir / "smoke_backup.yaml").write_text((exp_dir / "smoke.yaml").read_text())
     return wd
+
+
+def test_stray_experiment_files_block_nothing(stray_files):
+    proc = snakemake(stray_files, "--config", "experiments=[smoke]", "-n", "fig08")
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert dry_run_jobs(proc)["plot_learning_curves"] == 1
+
+
+def test_stray_experiment_is_reported_when_asked_for(stray_files):
+    exp_dir = stray_files / "config" / "experiments"
+    proc = snakemake(stray_files, "--config", "experiments=[smoke]", "-n", "results/draft/figures/fig08_learning_curves.pdf")
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert f"{exp_dir / 'draft.yaml'}, line 3, column 1: invalid YAML: while parsing a flow sequence (line 2, column 7)" in out
+    proc = snakemake(stray_files, "--config", "experiments=[smoke_backup]", "-n")
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "name: 'smoke' must equal the file name 'smoke_backup'" in out, out[-3000:]
+
+
+def test_paper_figure_target_validates_its_experiment(stray_files):
+    exp_dir = stray_files / "config" / "experiments"
+    text = (exp_dir / "gtsrb_convnet.yaml").read_text()
+    (exp_dir / "gtsrb_convnet.yaml").write_text(text.replace("\nseed:", "\nseed: 3\nseed:", 1))
+    proc = snakemake(stray_files, "--config", "experiments=[smoke]", "-n", "paper_fig22")
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert f"{exp_dir / 'gtsrb_convnet.yaml'}, line" in out and "duplicate key 'seed'" in out, out[-3000:]
 
 
 def test_yaml_error_in_a_run_experiment_is_one_message(stray_files):

@@ -14,6 +14,9 @@ the file, line and column. Then three layers:
    [0, 255] units (ε < 1 is a units mistake), DeepFool without alpha/iterations, sample-set
    names usable in paths, no circular exclusions.
 
+:class:`Experiments` validates an experiment when it is first used, so files a run does not use
+never block it.
+
 All problems are collected and raised together as one :class:`ConfigError` whose message names
 each offending key (``digits: adv_train.attack.alpha``) and what is allowed.
 
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -553,30 +557,63 @@ def validate_experiment(exp: Any, schema: dict, expected_name: str | None = None
         )
 
 
-def load_experiments(config: dict, schema: dict, base_dir: str | Path, load_all: bool = False) -> dict[str, dict]:
-    """Validate the top-level config and load + validate every experiment it names
-    (with `load_all`, also every other experiment file in experiment_dir)."""
+class Experiments(Mapping):
+    """Experiment configs of `exp_dir` by name, each loaded and validated when first used.
+
+    A run validates what it uses: the experiments it names up front (:func:`experiments`), any other
+    one (say, that of a requested ``paper_figNN`` target) when a job of the DAG first needs it. A
+    stray or broken file in `exp_dir` (a backup copy, a draft) therefore blocks nothing; its
+    problems are reported when it is asked for.
+    """
+
+    def __init__(self, exp_dir: str | Path, schema: dict):
+        self.exp_dir, self.schema = Path(exp_dir), schema
+        self._loaded: dict[str, dict] = {}
+
+    def available(self) -> list[str]:
+        return sorted(p.stem for p in self.exp_dir.glob("*.yaml"))
+
+    def __getitem__(self, name: str) -> dict:
+        if name not in self._loaded:
+            path = self.exp_dir / f"{name}.yaml"
+            if not path.is_file():
+                raise ConfigError(f"experiments: unknown experiment {name!r} (no {path}); "
+                                  f"allowed: {', '.join(self.available())}")
+            exp = load_yaml(path)
+            validate_experiment(exp, self.schema, expected_name=name)
+            self._loaded[name] = exp
+        return self._loaded[name]
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and (self.exp_dir / f"{name}.yaml").is_file()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.available())
+
+    def __len__(self) -> int:
+        return len(self.available())
+
+
+def experiments(config: dict, schema: dict, base_dir: str | Path) -> Experiments:
+    """Validate the top-level config and the experiments it names; others load on first use."""
     top = {k: v for k, v in config.items()}
     problems = schema_errors(top, {k: v for k, v in schema.items() if k != "$defs"}, schema)
     if problems:
         raise ConfigError("invalid config/config.yaml:\n  - " + "\n  - ".join(problems))
-    exp_dir = Path(base_dir) / config["experiment_dir"]
-    available = sorted(p.stem for p in exp_dir.glob("*.yaml"))
+    exps = Experiments(Path(base_dir) / config["experiment_dir"], schema)
+    for name in config["experiments"]:
+        exps[name]
+    return exps
+
+
+def load_experiments(config: dict, schema: dict, base_dir: str | Path, load_all: bool = False) -> dict[str, dict]:
+    """Validate the top-level config and load + validate every experiment it names
+    (with `load_all`, also every other experiment file in experiment_dir)."""
+    exps = experiments(config, schema, base_dir)
     names = list(config["experiments"])
-    for name in names:
-        if name not in available:
-            raise ConfigError(
-                f"experiments: unknown experiment {name!r} (no {exp_dir / (name + '.yaml')}); "
-                f"allowed: {', '.join(available)}"
-            )
     if load_all:
-        names += [n for n in available if n not in names]
-    experiments = {}
-    for name in names:
-        exp = load_yaml(exp_dir / f"{name}.yaml")
-        validate_experiment(exp, schema, expected_name=name)
-        experiments[name] = exp
-    return experiments
+        names += [n for n in exps.available() if n not in names]
+    return {name: exps[name] for name in names}
 
 
 def attack_kwargs(att: dict) -> dict:
