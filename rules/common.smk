@@ -126,3 +126,19 @@ def all_targets():
         targets += expand("results/{exp}/tables/{name}.parquet", exp=exp, name=TABLES)
         targets += [pattern.format(exp=exp) for pattern in REPORTS]
     return targets
+
+
+def add_code_fingerprints():
+    """Give every script rule a `code` param: the fingerprint of the advtrace code its script can
+    reach (advtrace.codehash: normalised syntax trees, docstrings and comments left out). A change
+    to that code changes the param, so Snakemake re-runs the rule's jobs and what depends on them;
+    `snakemake -n` lists them beforehand ("Params have changed"). Called once every rule exists."""
+    from advtrace.codehash import script_fingerprint
+
+    fingerprints = {}
+    for _rule in workflow.rules:
+        if isinstance(_rule.script, str):
+            script = (Path(_rule.snakefile).parent / _rule.script).resolve()
+            if script not in fingerprints:
+                fingerprints[script] = script_fingerprint(script, ROOT / "src")
+            _rule.set_params(code=fingerprints[script])

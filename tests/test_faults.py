@@ -5,6 +5,7 @@ disk, a diverging loss, broken figures' reproducibility, bad configuration files
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 
 import pytest
 import torch
@@ -43,6 +44,7 @@ def _dry(wd, *config: str) -> dict[str, int]:
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     counts = dry_run_jobs(proc)
     counts.pop("total", None)
+    counts.pop("all", None)  # the default target: listed whenever anything runs
     return counts
 
 
@@ -73,6 +75,141 @@ def test_setup_job_takes_device_from_environment(monkeypatch):
         runtime.configure_runtime(before)
         root.handlers[:] = handlers
         root.setLevel(level)
+
+
+# --- 2. library code changes re-run what uses the changed code; comments and docstrings re-run nothing --
+
+@contextmanager
+def edited(wd, rel, *replacements):
+    """Apply (old, new) text replacements to `wd/rel` for the duration of the block."""
+    path = wd / rel
+    original = path.read_text()
+    text = original
+    for old, new in replacements:
+        assert old in text, f"{old!r} not in {rel}"
+        text = text.replace(old, new, 1)
+    path.write_text(text)
+    try:
+        yield
+    finally:
+        path.write_text(original)
+
+
+PLOT_RULES = {"plot_learning_curves", "plot_universal_accuracy", "plot_universal_images", "plot_destruction",
+              "plot_stability_profiles", "plot_sharedness_vs_stability", "plot_transfer_error", "plot_maxmin_minmax",
+              "plot_sharedness", "plot_detectability", "plot_detector_max"}
+
+
+def test_editing_a_plot_function_reruns_that_plot_only(cached_smoke):
+    with edited(cached_smoke, "src/advtrace/plotting/stability.py",
+                ('ax.set_title(title or "Sharedness of adversarial perturbations", fontsize=10.5)',
+                 'ax.set_title(title or "Sharedness of adversarial perturbations", fontsize=11)')):
+        assert _dry(cached_smoke) == {"plot_sharedness": 1}
+    with edited(cached_smoke, "src/advtrace/plotting/__init__.py", ("dpi: int = 150", "dpi: int = 200")):
+        assert set(_dry(cached_smoke)) == PLOT_RULES  # save_figure: every plot, nothing else
+
+
+def test_editing_training_reruns_training_and_its_dependants(cached_smoke):
+    with edited(cached_smoke, "src/advtrace/training.py",
+                ("    total_loss = float(loss_sum) / max(1, seen)", "    total_loss = float(loss_sum) / max(1, seen) + 0.0")):
+        counts = _dry(cached_smoke)
+    assert counts["pretrain"] == 1 and counts["adv_train_epoch"] == 3
+    assert counts["evaluate_epoch"] == 4 and "plot_learning_curves" in counts and "claims" in counts
+    assert "prepare_data" not in counts and "draw_samples" not in counts
+
+
+def test_editing_attack_kwargs_in_config_reruns_its_users(cached_smoke):
+    with edited(cached_smoke, "src/advtrace/config.py",
+                ('"eps": att["eps"] / 255.0}', '"eps": att["eps"] / 255}')):
+        counts = _dry(cached_smoke)
+    assert counts["adv_train_epoch"] == 3 and counts["perturb"] > 0  # both reach attack_kwargs
+    assert "pretrain" not in counts  # pretraining has no adversary: its code did not change
+    assert "prepare_data" not in counts and "draw_samples" not in counts
+
+
+def test_comment_docstring_and_validation_edits_rerun_nothing(cached_smoke):
+    with edited(cached_smoke, "src/advtrace/training.py",
+                ('"""Pretraining (epoch 0)', '"""Pretraining (epoch zero)'),
+                ("    total_loss = float(loss_sum) / max(1, seen)",
+                 "    # a new comment\n    total_loss = float(loss_sum) / max(1, seen)  # mean over the epoch")), \
+         edited(cached_smoke, "src/advtrace/runtime.py",
+                ('    """Load a file written by :func:`save_torch`', '    """Load (docstring edited) a file written by :func:`save_torch`'),
+                ("\n\ndef load_torch(", "\n\n# moved down by a comment and blank lines\n\n\ndef load_torch(")), \
+         edited(cached_smoke, "src/advtrace/plotting/stability.py",
+                ('"""Fig. 11: distribution over perturbations', '"""Fig. 11 (edited): distribution over perturbations')), \
+         edited(cached_smoke, "src/advtrace/config.py",  # validation next to attack_kwargs: used at parse time only
+                ("the step α must not exceed ε \"", "the step α may not exceed ε \"")):
+        assert _dry(cached_smoke) == {}
+
+
+def test_touch_accepts_a_result_neutral_code_change(cached_smoke):
+    """The README's way to keep cached results after a refactoring known not to change them."""
+    edit = ('ax.set_title(title or "Sharedness of adversarial perturbations", fontsize=10.5)',
+            'ax.set_title(title or "Sharedness of adversarial perturbations", fontsize=10.5, loc="center")')
+    try:
+        with edited(cached_smoke, "src/advtrace/plotting/stability.py", edit):
+            assert _dry(cached_smoke) == {"plot_sharedness": 1}
+            proc = snakemake(cached_smoke, *_smoke("--touch", "--cores", "1"))
+            assert proc.returncode == 0, proc.stderr[-3000:]
+            assert _dry(cached_smoke) == {}
+    finally:  # record the original code again for the other tests of this module
+        assert snakemake(cached_smoke, *_smoke("--touch", "--cores", "1")).returncode == 0
+    assert _dry(cached_smoke) == {}
+
+
+_PKG = {
+    "__init__.py": '"""the package"""\n',
+    "a.py": (
+        '"""module a"""\n'
+        "from .b import helper\n"
+        "from . import c\n"
+        "SCALE = 2\n\n"
+        "def used(x):\n"
+        '    """doc"""\n'
+        "    return helper(x) * SCALE + c.offset()\n\n"
+        "def unused(x):\n"
+        "    return x - 1\n\n"
+        "if __name__ == '__main__':\n"
+        "    print(unused(1))\n"),
+    "b.py": "def helper(x):\n    return x + 1\n\ndef other():\n    return 0\n",
+    "c.py": "def offset():\n    return 3\n\ndef spare():\n    return 4\n",
+    "d.py": "def pick(name):\n    return globals()[name]()\n\ndef one():\n    return 1\n",
+}
+
+
+def _fingerprint_after(tmp_path, edits=()):
+    from advtrace.codehash import script_fingerprint
+
+    src = tmp_path / "src"
+    pkg = src / "advtrace"
+    pkg.mkdir(parents=True, exist_ok=True)
+    files = dict(_PKG)
+    for name, old, new in edits:
+        assert old in files[name], (name, old)
+        files[name] = files[name].replace(old, new)
+    for name, text in files.items():
+        (pkg / name).write_text(text)
+    script = tmp_path / "job.py"
+    script.write_text("from advtrace.a import used\nfrom advtrace import d\nprint(used(1), d.pick('one'))\n")
+    return script_fingerprint(script, src)
+
+
+@pytest.mark.parametrize("edits,changes", [
+    ([("a.py", '"""doc"""', '"""another docstring"""')], False),
+    ([("a.py", "    return helper(x)", "    # a comment\n\n    return helper(x)")], False),
+    ([("a.py", "def unused(x):\n    return x - 1", "def unused(x):\n    return x - 2")], False),
+    ([("a.py", "print(unused(1))", "print(unused(2))")], False),  # the __main__ block never runs on import
+    ([("b.py", "return 0", "return 9")], False),  # b.other: not reached
+    ([("c.py", "return 4", "return 5")], False),  # c.spare: c is used as c.offset only
+    ([("a.py", "SCALE = 2", "SCALE = 3")], True),
+    ([("b.py", "return x + 1", "return x + 2")], True),  # reached through `from .b import helper`
+    ([("c.py", "return 3", "return 5")], True),
+    ([("d.py", "return 1", "return 2")], True),  # globals(): the whole module
+    ([("__init__.py", '"""the package"""\n', '"""the package"""\nVERSION = 2\nprint(VERSION)\n')], True),
+])
+def test_code_fingerprint_follows_reachable_code_only(tmp_path, edits, changes):
+    base = _fingerprint_after(tmp_path / "base")
+    assert (_fingerprint_after(tmp_path / "edited", edits) != base) is changes
 
 
 # --- 3. figures are reproducible byte for byte --------------------------------------------------------
