@@ -548,3 +548,38 @@ def test_duplicate_key_in_config_yaml_is_rejected(stray_files):
     proc = snakemake(stray_files, "--config", "experiments=[smoke]", "-n")
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0 and "config.yaml, line" in out and "duplicate key 'device'" in out, out[-3000:]
+
+
+# --- 6. after an interrupted run: --unlock, then --rerun-incomplete (the README's paragraph) ------------
+
+def test_readme_procedure_after_a_killed_run(tmp_path, root):
+    import os
+    import signal
+    import subprocess
+    import time
+
+    from workdir import SNAKEMAKE
+
+    text = (root / "README.md").read_text()
+    para = text[text.index("**After an interrupted run**"):].split("\n\n")[0]
+    assert "snakemake --unlock" in para and "--rerun-incomplete" in para
+
+    wd = copy_workflow(tmp_path / "wf")
+    target = "results/smoke/data/dataset.pt"
+    args = SNAKEMAKE + ["--cores", "1", target, "--config", "experiments=[smoke]"]
+    proc = subprocess.Popen(args, cwd=wd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    locks = wd / ".snakemake" / "locks"
+    deadline = time.monotonic() + 300
+    while not (locks.is_dir() and any(locks.iterdir())) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)  # kill -9 Snakemake and its job mid-run
+    proc.wait(timeout=60)
+    assert locks.is_dir() and any(locks.iterdir()), "the killed run left no lock (it finished too early?)"
+    again = snakemake(wd, "--cores", "1", target, "--config", "experiments=[smoke]")
+    assert again.returncode != 0 and "cannot be locked" in again.stdout + again.stderr
+    assert snakemake(wd, "--unlock", "--config", "experiments=[smoke]").returncode == 0
+    done = snakemake(wd, "--cores", "1", "--rerun-incomplete", target, "--config", "experiments=[smoke]",
+                     timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert (wd / target).is_file()
