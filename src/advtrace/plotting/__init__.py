@@ -27,7 +27,7 @@ def style() -> None:
 # the current time, or SOURCE_DATE_EPOCH, unless told not to), and no random draw without a seed
 # (strip-plot jitter: :func:`jitter`).
 PDF_METADATA = {"CreationDate": None}
-PNG_METADATA: dict = {}
+PNG_METADATA: dict = {}  # Matplotlib's PNGs carry no timestamp (only Software: its version)
 
 
 def save_figure(fig: plt.Figure, pdf: str | Path, png: str | Path, dpi: int = 150) -> None:
