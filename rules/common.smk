@@ -137,8 +137,8 @@ def add_code_fingerprints():
 
     fingerprints = {}
     for _rule in workflow.rules:
-        if isinstance(_rule.script, str):
-            script = (Path(_rule.snakefile).parent / _rule.script).resolve()
+        if _rule.script is not None:
+            script = (Path(_rule.snakefile).parent / str(_rule.script)).resolve()
             if script not in fingerprints:
                 fingerprints[script] = script_fingerprint(script, ROOT / "src")
             _rule.set_params(code=fingerprints[script])
