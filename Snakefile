@@ -34,3 +34,7 @@ rule all:
     input:
         all_targets(),
     default_target: True
+
+
+# After every rule: each script rule's params get the fingerprint of the library code it uses.
+add_code_fingerprints()

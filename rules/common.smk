@@ -10,18 +10,22 @@ os.environ["PYTHONPATH"] = os.pathsep.join(
 
 from snakemake.exceptions import WorkflowError
 
-from advtrace.config import ConfigError, experiment_names, load_experiments, load_schema
 from advtrace import runs, stages
+from advtrace.config import ConfigError, experiment_names, experiments, load_schema, load_yaml
 from advtrace.dataset_files import dataset_notes
 from advtrace.perturb_plan import needs_by_epoch
 
 # RUN: the experiments `rule all` builds (config/config.yaml `experiments`; a bare
-# `--config experiments=smoke` is accepted too). EXPS: every experiment in experiment_dir, all
-# validated, so paper-figure targets (paper_figNN) can reach an experiment that is not in RUN.
+# `--config experiments=smoke` is accepted too), validated here. EXPS: every experiment of
+# experiment_dir by name; one outside RUN (a paper_figNN target's) is loaded and validated when a
+# job of the DAG first needs it, so a stray or draft file in experiment_dir blocks nothing and is
+# reported only when asked for.
 try:
     config["experiments"] = experiment_names(config.get("experiments"))
     RUN = list(config["experiments"])
-    EXPS = load_experiments(config, load_schema(ROOT / "config" / "schema.yaml"), ROOT, load_all=True)
+    for _configfile in workflow.configfiles:  # Snakemake's own reading lets a duplicate key win silently
+        load_yaml(_configfile)
+    EXPS = experiments(config, load_schema(ROOT / "config" / "schema.yaml"), ROOT)
 except ConfigError as err:
     raise WorkflowError(str(err)) from None
 
@@ -36,9 +40,10 @@ from advtrace.workflow_setup import cap_local_gpu_jobs
 
 cap_local_gpu_jobs(workflow)
 
-# Speed switches (config/config.yaml top level) reach every job through the environment, where
-# advtrace.runtime.setup_job reads them; they are not params, so changing one re-runs nothing.
-os.environ["ADVTRACE_RUNTIME"] = json.dumps({k: config[k] for k in ("amp", "channels_last", "compile")})
+# The device and the speed switches (config/config.yaml top level) reach every job through the
+# environment, where advtrace.runtime.setup_job reads them; they are not params, so changing one
+# re-runs nothing.
+os.environ["ADVTRACE_RUNTIME"] = json.dumps({k: config[k] for k in ("device", "amp", "channels_last", "compile")})
 
 
 wildcard_constraints:
@@ -168,3 +173,19 @@ def all_targets():
         targets += [pattern.format(exp=exp) for pattern in REPORTS]
         targets += run_final_checkpoints(exp)
     return targets
+
+
+def add_code_fingerprints():
+    """Give every script rule a `code` param: the fingerprint of the advtrace code its script can
+    reach (advtrace.codehash: normalised syntax trees, docstrings and comments left out). A change
+    to that code changes the param, so Snakemake re-runs the rule's jobs and what depends on them;
+    `snakemake -n` lists them beforehand ("Params have changed"). Called once every rule exists."""
+    from advtrace.codehash import script_fingerprint
+
+    fingerprints = {}
+    for _rule in workflow.rules:
+        if _rule.script is not None:
+            script = (Path(_rule.snakefile).parent / str(_rule.script)).resolve()
+            if script not in fingerprints:
+                fingerprints[script] = script_fingerprint(script, ROOT / "src")
+            _rule.set_params(code=fingerprints[script])

@@ -137,7 +137,6 @@ rule train_detector:
     params:
         cfg=detect_train_params,
         files=detect_train_files,
-        device=config["device"],
     threads: 1
     resources:
         gpu=1,
@@ -157,7 +156,6 @@ rule evaluate_detectors:
     params:
         cfg=detect_eval_params,
         test=detect_eval_files,
-        device=config["device"],
     threads: 1
     resources:
         gpu=1,
@@ -177,7 +175,6 @@ rule maximise_detector:
         summary="results/{exp}/metrics/detector_max_summary/epoch_{epoch}.parquet",
     params:
         cfg=detect_max_params,
-        device=config["device"],
     threads: 1
     resources:
         gpu=1,

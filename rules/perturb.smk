@@ -38,7 +38,6 @@ rule perturb_epoch:
         tasks=perturb_epoch_tasks,
         batch_size=perturb_batch_size,
         seed=section("seed"),
-        device=config["device"],
     threads: 1
     resources:
         gpu=1,

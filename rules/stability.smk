@@ -73,7 +73,6 @@ rule stability_epoch:
         plan=stability_epoch_plan,
         files=stability_epoch_files,
         batch_size=stability_batch_size,
-        device=config["device"],
     threads: 1
     resources:
         gpu=1,

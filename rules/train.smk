@@ -7,7 +7,6 @@ rule pretrain:
         checkpoint="results/{exp}/checkpoints/epoch_000.pt",
     params:
         cfg=section("seed", "model", "pretrain"),
-        device=config["device"],
     threads: 2
     resources:
         gpu=1,
@@ -29,7 +28,6 @@ rule adv_train_epoch:
         epoch=r"(?!000)\d{3}",
     params:
         cfg=adv_train_params,
-        device=config["device"],
     threads: 2
     resources:
         gpu=1,
@@ -99,7 +97,6 @@ rule evaluate_epoch:
     params:
         model=section("model"),
         evaluation=section("evaluation"),
-        device=config["device"],
     threads: 1
     resources:
         gpu=1,

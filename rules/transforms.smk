@@ -70,7 +70,6 @@ rule destruction_sweep:
         model=section("model"),
         sample_set=transforms_sample_set,
         transforms=transforms_sweep_params,
-        device=config["device"],
     threads: 1
     resources:
         gpu=1,

@@ -87,7 +87,6 @@ rule universal_generate:
         source="train|test",
     params:
         cfg=universal_generate_params,
-        device=config["device"],
     threads: 1
     resources:
         gpu=1,
@@ -109,7 +108,6 @@ rule universal_evaluate:
         table="results/{exp}/metrics/universal_accuracy/epoch_{epoch}.parquet",
     params:
         cfg=universal_evaluate_params,
-        device=config["device"],
     threads: 1
     resources:
         gpu=1,

@@ -53,6 +53,34 @@ BAD = [
     ("dataset.image_size", 16, "dataset.image_size"),
     ("model.widht", 16, "widht"),
     ("seed", 1.5, "seed"),
+    # issue 18: accepted before, failing later or never
+    ("adv_train.epochs", 3.0, "adv_train.epochs: 3.0 is not an integer; write 3"),
+    ("pretrain.batch_size", 64.0, "pretrain.batch_size: 64.0 is not an integer; write 64"),
+    ("analysis.epochs", [0, 1.0], "analysis.epochs"),
+    ("seed", 2**70, "seed: 1180591620717411303424 is too large for a torch seed; allowed 0..2**63-1"),
+    ("seed", 2**63, "too large for a torch seed"),
+    ("transforms.noise_seed", 2**64, "transforms.noise_seed: 18446744073709551616 is too large"),
+    ("samples.sharedness_test.exclude", ["sharedness_other_test"],
+     "samples.sharedness_other_test.exclude: circular exclusion sharedness_other_test -> sharedness_test -> "
+     "sharedness_other_test"),
+    ("samples.eval_test.exclude", ["eval_test"], "samples.eval_test.exclude: circular exclusion eval_test -> eval_test"),
+    ("adv_train.attack", {"name": "bi", "eps": 4 / 255, "alpha": 1 / 255, "iterations": 10},
+     "adv_train.attack.eps: 0.0156863 is below 1 in [0, 255] pixel units, almost certainly a units mistake "
+     "(ε given in [0, 1] units?); write ε and α in pixel units, e.g. eps: 4, alpha: 1"),
+    ("universal.eps", 10 / 255, "universal.eps: 0.0392157 is below 1 in [0, 255] pixel units, almost certainly a units"),
+    ("perturb.attacks.FGSM.eps", 1000, "perturb.attacks.FGSM.eps: 1000 exceeds 255, the whole pixel range"),
+    ("perturb.attacks.FGSM.eps", float("inf"), "perturb.attacks.FGSM.eps: inf is not a finite number (ε and α are in "
+                                                "[0, 255] pixel units: at most 255)"),
+    ("perturb.attacks.BI.eps", float("nan"), "perturb.attacks.BI.eps: nan is not a finite number"),
+    ("adv_train.optimizer.lr", float("inf"), "adv_train.optimizer.lr: inf is not a finite number"),
+    ("detect.maximise.eps", 300, "detect.maximise.eps: 300 exceeds 255"),
+    ("perturb.attacks.L2", {"name": "bi_l2", "eps": 5000, "alpha": 100, "iterations": 5},
+     "perturb.attacks.L2.eps: 5000 exceeds 2040, the ℓ2 norm of the largest possible perturbation"),
+    ("perturb.attacks.DeepFool", {"name": "deepfool_l2", "eps": 48, "alpha": 8, "iterations": 10},
+     "perturb.attacks.DeepFool: 'deepfool_l2' does not use alpha/iterations (it would be silently ignored)"),
+    ("samples.bad name", {"split": "test", "n": 10, "exclude": []},
+     "samples.bad name: the set name 'bad name' may only contain letters, digits and _"),
+    ("samples.test/set", {"split": "test", "n": 10, "exclude": []}, "the set name 'test/set' may only contain"),
 ]
 
 
@@ -81,3 +109,37 @@ def test_name_must_match_file(schema, digits_cfg):
 def test_attack_units_converted_once():
     kw = attack_kwargs({"name": "bi", "eps": 4, "alpha": 1, "iterations": 10})
     assert kw == {"name": "bi", "eps": 4 / 255, "alpha": 1 / 255, "iterations": 10}
+
+
+def test_value_bounds_accept_the_edges(schema, digits_cfg):
+    cfg = copy.deepcopy(digits_cfg)
+    cfg["seed"] = 2**63 - 1
+    cfg["perturb"]["attacks"]["FGSM"]["eps"] = 255
+    cfg["perturb"]["attacks"]["BI"].update(eps=1, alpha=1)
+    cfg["perturb"]["attacks"]["L2"] = {"name": "bi_l2", "eps": 0.5 * 255 * 8, "alpha": 100, "iterations": 5}
+    validate_experiment(cfg, schema, expected_name="digits")
+
+
+def _write(tmp_path, text):
+    path = tmp_path / "exp.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_duplicate_yaml_key_rejected_with_line(tmp_path):
+    path = _write(tmp_path, "name: x\nadv_train:\n  epochs: 3\n  batch_size: 64\n  epochs: 5\n")
+    with pytest.raises(ConfigError) as exc:
+        load_yaml(path)
+    assert str(exc.value).startswith(f"{path}, line 5, column 3: invalid YAML: duplicate key 'epochs' (first at line 3)")
+    # a merge key may be overridden: that is not a duplicate
+    assert load_yaml(_write(tmp_path, "b: &b {x: 1, y: 2}\nd:\n  <<: *b\n  x: 3\n"))["d"] == {"x": 3, "y": 2}
+
+
+def test_yaml_syntax_error_names_file_line_column_without_traceback(tmp_path):
+    path = _write(tmp_path, "name: x\nseed: 1\n model: {name: convnet}\n")
+    with pytest.raises(ConfigError) as exc:
+        load_yaml(path)
+    msg = str(exc.value)
+    assert msg.startswith(f"{path}, line 3, column 7: invalid YAML: mapping values are not allowed here"), msg
+    assert " model: {name: convnet}\n" in msg and "Traceback" not in msg and 'File "' not in msg
+    assert exc.value.__cause__ is None and exc.value.__suppress_context__

@@ -1,9 +1,10 @@
 """Load and validate advtrace configuration before any job runs.
 
-Two layers:
+YAML is read by :func:`load_yaml`: a syntax error or a key written twice is one message naming
+the file, line and column. Then three layers:
 
-1. JSON schema (``config/schema.yaml``): types, enums, required keys,
-   ``additionalProperties: false`` so a typo fails loudly.
+1. JSON schema (``config/schema.yaml``): types (a float is never an integer), enums, required
+   keys, ``additionalProperties: false`` so a typo fails loudly.
 2. Cross-field checks a schema cannot express (:func:`check_experiment`: the core sections here,
    then each active analysis stage's checks, :mod:`advtrace.stages`): each attack's
    parameters as its entry of the attack registry (:mod:`advtrace.specs`) lists them (α ≤ ε for
@@ -12,6 +13,12 @@ Two layers:
    trained range, split sizes within their source, sample sizes within their split, sample
    sets only exclude existing sets of the same split, the adversarial-training LR schedule does
    not depend on the number of epochs.
+3. Value checks (:func:`value_problems`): finite numbers, seeds within torch's range, ε in
+   [0, 255] units (ε < 1 is a units mistake), DeepFool without alpha/iterations, sample-set
+   names usable in paths, no circular exclusions.
+
+:class:`Experiments` validates an experiment when it is first used, so files a run does not use
+never block it.
 
 All problems are collected and raised together as one :class:`ConfigError` whose message names
 each offending key (``digits: adv_train.attack.alpha``) and what is allowed.
@@ -21,6 +28,9 @@ Units: configs give ε, α in [0, 255]; :func:`attack_kwargs` converts to [0, 1]
 
 from __future__ import annotations
 
+import math
+import re
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -40,12 +50,57 @@ class ConfigError(ValueError):
     """A configuration problem; the message lists every offending key and the fix."""
 
 
+# --- reading YAML: syntax errors as file, line, column; duplicate keys rejected ----------------------
+
+class _StrictLoader(yaml.SafeLoader):
+    """yaml.SafeLoader that rejects a key written twice in one mapping (PyYAML keeps the last)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: dict[Any, yaml.Mark] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *anchor` entries may be overridden
+                continue
+            key = self.construct_object(key_node, deep=True)
+            try:
+                first = seen.get(key)
+            except TypeError:  # an unhashable key: construct_mapping reports it
+                continue
+            if first is not None:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r} (first at line {first.line + 1}); the last one would "
+                    "silently win: keep one", key_node.start_mark)
+            seen[key] = key_node.start_mark
+        return super().construct_mapping(node, deep=deep)
+
+
+def _yaml_error(path: Path, err: yaml.YAMLError) -> ConfigError:
+    """A YAML problem as `FILE, line L, column C: what` plus the line itself (no PyYAML traceback)."""
+    mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
+    what = getattr(err, "problem", None) or str(err)
+    context, cmark = getattr(err, "context", None), getattr(err, "context_mark", None)
+    if context:
+        where = f" (line {cmark.line + 1}, column {cmark.column + 1})" if cmark is not None and cmark != mark else ""
+        what = f"{context}{where}: {what}"
+    if mark is None:
+        return ConfigError(f"{path}: invalid YAML: {what}")
+    lines = path.read_text(errors="replace").splitlines()
+    shown = ""
+    if 0 <= mark.line < len(lines):
+        shown = f"\n    {lines[mark.line]}\n    {' ' * mark.column}^"
+    return ConfigError(f"{path}, line {mark.line + 1}, column {mark.column + 1}: invalid YAML: {what}{shown}")
+
+
 def load_yaml(path: str | Path) -> Any:
+    """Parse a YAML file safely; a syntax error or a duplicate key raises ConfigError naming the file,
+    line and column."""
     path = Path(path)
     if not path.exists():
         raise ConfigError(f"config file not found: {path}")
-    with open(path) as fh:
-        return yaml.safe_load(fh)
+    try:
+        with open(path) as fh:
+            return yaml.load(fh, Loader=_StrictLoader)  # noqa: S506 (a SafeLoader subclass)
+    except yaml.YAMLError as err:
+        raise _yaml_error(path, err) from None
 
 
 def load_schema(path: str | Path) -> dict:
@@ -67,6 +122,9 @@ def _describe(error) -> str:
     if v == "required":
         return f"{key}: {error.message}"
     if v == "type":
+        if error.validator_value == "integer" and isinstance(error.instance, float):
+            fix = f"write {int(error.instance)}" if error.instance.is_integer() else "use a whole number"
+            return f"{key}: {error.instance!r} is not an integer; {fix}"
         return f"{key}: {error.instance!r} has the wrong type; expected {error.validator_value}"
     if v in ("exclusiveMinimum", "minimum", "maximum", "exclusiveMaximum"):
         op = {"exclusiveMinimum": ">", "minimum": ">=", "maximum": "<=", "exclusiveMaximum": "<"}[v]
@@ -95,9 +153,20 @@ def schema_errors(instance: Any, schema: dict, defs_root: dict | None = None) ->
 
     if defs_root is not None and "$defs" not in schema:
         schema = {**schema, "$defs": defs_root["$defs"]}
-    validator = jsonschema.Draft202012Validator(schema)
+    validator = _validator_class()(schema)
     errors = sorted(validator.iter_errors(instance), key=lambda e: list(map(str, e.absolute_path)))
     return [_describe(e) for e in errors]
+
+
+def _validator_class():
+    """Draft 2020-12, except that a float is never an integer: JSON Schema counts 3.0 as one, which
+    let `epochs: 3.0` or `batch_size: 64.0` through to fail in a job."""
+    import jsonschema
+
+    base = jsonschema.Draft202012Validator
+    checker = base.TYPE_CHECKER.redefine(
+        "integer", lambda _checker, inst: isinstance(inst, int) and not isinstance(inst, bool))
+    return jsonschema.validators.extend(base, type_checker=checker)
 
 
 def experiment_schema(schema: dict) -> dict:
@@ -359,12 +428,113 @@ def check_detect(exp: dict) -> list[str]:
     return problems
 
 
+# --- value checks the schema cannot make: finiteness, seed range, ε units, attack parameters, ----------
+# --- sample-set names and exclusion cycles (apart from the per-stage cross-field checks) ------------
+
+SEED_MAX = 2**63 - 1  # torch seeds are 64-bit; job seeds add small offsets (seed + epoch)
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9_]+$")  # names that become parts of file paths (= the wildcard constraints)
+IMAGE_CHANNELS = {"digits": 1, "cifar10": 3, "gtsrb": 3}
+DEEPFOOL = {"deepfool_l2", "deepfool_linf"}
+L2_EPS = {"bi_l2"}  # ε is an ℓ2 norm (in [0,255] units); every other attack's ε is an ℓ∞ bound
+
+
+def value_problems(exp: dict) -> list[str]:
+    """Checks of single values on a schema-valid experiment. Returns problem strings."""
+    return finite_problems(exp) + seed_problems(exp) + eps_problems(exp) + sample_set_problems(exp)
+
+
+def finite_problems(obj: Any, key: str = "") -> list[str]:
+    """Every number must be finite (YAML's .inf / .nan pass a JSON schema's bounds)."""
+    if isinstance(obj, dict):
+        return [p for k, v in obj.items() for p in finite_problems(v, f"{key}.{k}" if key else str(k))]
+    if isinstance(obj, list):
+        return [p for i, v in enumerate(obj) for p in finite_problems(v, f"{key}[{i}]")]
+    if isinstance(obj, float) and not math.isfinite(obj):
+        hint = " (ε and α are in [0, 255] pixel units: at most 255)" if key.rsplit(".", 1)[-1] in ("eps", "alpha") else ""
+        return [f"{key}: {obj!r} is not a finite number{hint}"]
+    return []
+
+
+def seed_problems(exp: dict) -> list[str]:
+    problems = []
+    for key, value in (("seed", exp["seed"]), ("transforms.noise_seed", exp["transforms"]["noise_seed"])):
+        if value > SEED_MAX:
+            problems.append(f"{key}: {value} is too large for a torch seed; allowed 0..2**63-1 ({SEED_MAX})")
+    return problems
+
+
+def _attack_specs(exp: dict) -> list[tuple[str, dict]]:
+    specs = [("adv_train.attack", exp["adv_train"]["attack"])]
+    specs += [(f"evaluation.attacks.{k}", a) for k, a in exp["evaluation"]["attacks"].items()]
+    specs += [(f"perturb.attacks.{k}", a) for k, a in exp["perturb"]["attacks"].items()]
+    return specs
+
+
+def eps_problems(exp: dict) -> list[str]:
+    """ε in [0, 255] pixel units: ε < 1 is almost certainly given in [0, 1] units by mistake; an ℓ∞ ε
+    above 255 exceeds the pixel range. DeepFool takes overshoot/max_iter, not alpha/iterations."""
+    ds = exp["dataset"]
+    l2_max = 255.0 * math.sqrt(IMAGE_CHANNELS[ds["name"]] * ds["image_size"] ** 2)
+    bounds = [(prefix, att, att["name"] in L2_EPS) for prefix, att in _attack_specs(exp)]
+    bounds += [("universal", exp["universal"], False), ("detect.maximise", exp["detect"]["maximise"], False)]
+    problems = []
+    for prefix, spec, l2 in bounds:
+        eps = spec["eps"]
+        if not math.isfinite(eps):
+            continue  # finite_problems
+        if eps < 1:
+            fix = f"eps: {eps * 255:g}" + (f", alpha: {spec['alpha'] * 255:g}" if "alpha" in spec else "")
+            problems.append(
+                f"{prefix}.eps: {eps:g} is below 1 in [0, 255] pixel units, almost certainly a units mistake "
+                f"(ε given in [0, 1] units?); write ε and α in pixel units, e.g. {fix}")
+        elif not l2 and eps > 255:
+            problems.append(f"{prefix}.eps: {eps:g} exceeds 255, the whole pixel range; ε is an ℓ∞ bound in "
+                            "[0, 255] pixel units (allowed: 1..255)")
+        elif l2 and eps > l2_max:
+            problems.append(f"{prefix}.eps: {eps:g} exceeds {l2_max:.0f}, the ℓ2 norm of the largest possible "
+                            f"perturbation of a {ds['image_size']}x{ds['image_size']} {ds['name']} image "
+                            "([0, 255] units)")
+        if spec.get("name") in DEEPFOOL and ("alpha" in spec or "iterations" in spec):
+            extra = [k for k in ("alpha", "iterations") if k in spec]
+            problems.append(f"{prefix}: {spec['name']!r} does not use {'/'.join(extra)} (it would be silently "
+                            "ignored); remove it - DeepFool takes overshoot and max_iter (its iteration cap)")
+    return problems
+
+
+def sample_set_problems(exp: dict) -> list[str]:
+    """Sample-set names are parts of file paths; exclusions must not form a cycle (each set is drawn
+    after the sets it excludes)."""
+    samples = exp["samples"]
+    problems = [f"samples.{name}: the set name {name!r} may only contain letters, digits and _ (it is part "
+                "of file paths); rename it" for name in samples if not NAME_PATTERN.match(name)]
+    reported: set[frozenset] = set()
+    for start in sorted(samples):
+        path = [start]  # depth-first along exclude edges, looking for a way back to `start`
+        stack = [iter(samples[start]["exclude"])]
+        while stack:
+            nxt = next(stack[-1], None)
+            if nxt is None:
+                stack.pop()
+                path.pop()
+            elif nxt == start:
+                cycle = frozenset(path)
+                if cycle not in reported:
+                    reported.add(cycle)
+                    chain = " -> ".join(path + [start])
+                    problems.append(f"samples.{start}.exclude: circular exclusion {chain}; a set is drawn after "
+                                    "the sets it excludes, so exclusions must not form a cycle: remove one")
+            elif nxt in samples and nxt not in path and len(path) < len(samples):
+                path.append(nxt)
+                stack.append(iter(samples[nxt]["exclude"]))
+    return problems
+
+
 def validate_experiment(exp: Any, schema: dict, expected_name: str | None = None) -> None:
     """Raise ConfigError listing every problem of one experiment config."""
     label = expected_name or (exp.get("name") if isinstance(exp, dict) else None) or "experiment"
     problems = schema_errors(exp, experiment_schema(schema))
     if not problems:
-        problems = check_experiment(exp)
+        problems = check_experiment(exp) + value_problems(exp)
         if expected_name is not None and exp["name"] != expected_name:
             problems.append(f"name: {exp['name']!r} must equal the file name {expected_name!r}")
     if not problems:  # each run's config (its overrides applied) must be valid too
@@ -398,30 +568,63 @@ def experiment_names(value: Any) -> list[str]:
     )
 
 
-def load_experiments(config: dict, schema: dict, base_dir: str | Path, load_all: bool = False) -> dict[str, dict]:
-    """Validate the top-level config and load + validate every experiment it names
-    (with `load_all`, also every other experiment file in experiment_dir)."""
+class Experiments(Mapping):
+    """Experiment configs of `exp_dir` by name, each loaded and validated when first used.
+
+    A run validates what it uses: the experiments it names up front (:func:`experiments`), any other
+    one (say, that of a requested ``paper_figNN`` target) when a job of the DAG first needs it. A
+    stray or broken file in `exp_dir` (a backup copy, a draft) therefore blocks nothing; its
+    problems are reported when it is asked for.
+    """
+
+    def __init__(self, exp_dir: str | Path, schema: dict):
+        self.exp_dir, self.schema = Path(exp_dir), schema
+        self._loaded: dict[str, dict] = {}
+
+    def available(self) -> list[str]:
+        return sorted(p.stem for p in self.exp_dir.glob("*.yaml"))
+
+    def __getitem__(self, name: str) -> dict:
+        if name not in self._loaded:
+            path = self.exp_dir / f"{name}.yaml"
+            if not path.is_file():
+                raise ConfigError(f"experiments: unknown experiment {name!r} (no {path}); "
+                                  f"allowed: {', '.join(self.available())}")
+            exp = load_yaml(path)
+            validate_experiment(exp, self.schema, expected_name=name)
+            self._loaded[name] = exp
+        return self._loaded[name]
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and (self.exp_dir / f"{name}.yaml").is_file()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.available())
+
+    def __len__(self) -> int:
+        return len(self.available())
+
+
+def experiments(config: dict, schema: dict, base_dir: str | Path) -> Experiments:
+    """Validate the top-level config and the experiments it names; others load on first use."""
     top = {k: v for k, v in config.items()}
     problems = schema_errors(top, {k: v for k, v in schema.items() if k != "$defs"}, schema)
     if problems:
         raise ConfigError("invalid config/config.yaml:\n  - " + "\n  - ".join(problems))
-    exp_dir = Path(base_dir) / config["experiment_dir"]
-    available = sorted(p.stem for p in exp_dir.glob("*.yaml"))
+    exps = Experiments(Path(base_dir) / config["experiment_dir"], schema)
+    for name in config["experiments"]:
+        exps[name]
+    return exps
+
+
+def load_experiments(config: dict, schema: dict, base_dir: str | Path, load_all: bool = False) -> dict[str, dict]:
+    """Validate the top-level config and load + validate every experiment it names
+    (with `load_all`, also every other experiment file in experiment_dir)."""
+    exps = experiments(config, schema, base_dir)
     names = list(config["experiments"])
-    for name in names:
-        if name not in available:
-            raise ConfigError(
-                f"experiments: unknown experiment {name!r} (no {exp_dir / (name + '.yaml')}); "
-                f"allowed: {', '.join(available)}"
-            )
     if load_all:
-        names += [n for n in available if n not in names]
-    experiments = {}
-    for name in names:
-        exp = load_yaml(exp_dir / f"{name}.yaml")
-        validate_experiment(exp, schema, expected_name=name)
-        experiments[name] = exp
-    return experiments
+        names += [n for n in exps.available() if n not in names]
+    return {name: exps[name] for name in names}
 
 
 def attack_kwargs(att: dict) -> dict:

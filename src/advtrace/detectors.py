@@ -53,7 +53,7 @@ import torch.nn.functional as F
 
 from .data import seed_for, to_float
 from .models import Normalize
-from .runtime import Progress, load_torch, log, save_torch
+from .runtime import LossGuard, Progress, load_torch, log, save_torch
 from .tables import coerce
 from .universal import generate, random_sign
 
@@ -248,15 +248,19 @@ def train_detector(detector: nn.Module, train: tuple[torch.Tensor, torch.Tensor]
         perm = torch.randperm(len(y), generator=generator).to(device)
         loss_sum = torch.zeros((), device=device)
         correct = torch.zeros((), device=device, dtype=torch.int64)
-        for idx in perm.split(bs):
+        batches = perm.split(bs)
+        guard = LossGuard(f"{desc} training epoch {epoch}/{cfg['epochs']}", len(batches), device)
+        for b, idx in enumerate(batches):
             logits = detector(x[idx])
             loss = F.cross_entropy(logits, y[idx])
+            guard.check(loss, b)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             loss_sum += loss.detach() * len(idx)
             correct += (logits.argmax(1) == y[idx]).sum()
             prog.update(len(idx))
+        guard.flush()
         val = detectability(detector, x_val_clean, x_val_adv, ebs, device)
         row = {"detector_epoch": epoch, "train_loss": float(loss_sum) / len(y),
                "train_accuracy": int(correct) / len(y), "val_accuracy": val["accuracy"]}

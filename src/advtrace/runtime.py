@@ -1,22 +1,27 @@
 """Runtime helpers shared by every job: device choice, CPU threads and allocator, speed switches
-(bf16 autocast, channels_last, torch.compile), atomic writes, safe checkpoint loading, progress
-logging with rate and ETA.
+(bf16 autocast, channels_last, torch.compile), atomic writes (stale temp files removed, a full disk
+named), checksummed checkpoints (verified, data-only loading), progress logging with rate and ETA.
 
-Speed switches live at the top level of ``config/config.yaml`` (next to ``device``); they are
+The device and the speed switches live at the top level of ``config/config.yaml``; they are
 runtime, not science (results agree up to float rounding), so they are not rule params: changing
 one never re-runs finished jobs. ``rules/common.smk`` exports them as JSON in the environment
-variable ``ADVTRACE_RUNTIME`` and :func:`setup_job` applies them process-wide, so every job script
-picks them up through :func:`prepare_model` (called by ``training.model_from_data``) and
-:func:`autocast` (training forward passes).
+variable ``ADVTRACE_RUNTIME`` and :func:`setup_job` applies them process-wide (the device it
+returns; the switches through :func:`prepare_model`, called by ``training.model_from_data``, and
+:func:`autocast`, training forward passes).
 """
 
 from __future__ import annotations
 
 import ctypes
+import errno
+import hashlib
+import io
 import json
 import logging
 import os
+import re
 import secrets
+import shutil
 import sys
 import time
 from contextlib import contextmanager, nullcontext
@@ -207,10 +212,16 @@ def runtime_options() -> RuntimeOptions:
     return _options
 
 
-def runtime_options_from_env() -> dict | None:
-    """The switches `rules/common.smk` exported for this job (None outside Snakemake)."""
+def runtime_from_env() -> dict | None:
+    """What `rules/common.smk` exported for this job: the switches and ``device`` (None outside Snakemake)."""
     raw = os.environ.get(RUNTIME_ENV)
     return json.loads(raw) if raw else None
+
+
+def runtime_options_from_env() -> dict | None:
+    """The speed switches `rules/common.smk` exported for this job (None outside Snakemake)."""
+    env = runtime_from_env()
+    return None if env is None else {k: v for k, v in env.items() if k != "device"}
 
 
 # oneDNN 3.12 (torch 2.14.1) corrupts the heap in the weight gradient of a 1x1 convolution with
@@ -283,15 +294,18 @@ def autocast(device: torch.device, options: RuntimeOptions | None = None) -> Con
     return nullcontext()
 
 
-def setup_job(threads: int = 1, device: str = "auto", log_stream=None,
+def setup_job(threads: int = 1, device: str | None = None, log_stream=None,
               runtime: Mapping[str, Any] | None = None) -> torch.device:
-    """Common start of every compute job. `runtime`: speed switches (default: from the environment)."""
+    """Common start of every compute job. `device`: default from the environment (config/config.yaml
+    ``device``), else auto; `runtime`: speed switches (default: from the environment)."""
     import torch
 
     global _device_request
     setup_logging(log_stream)
     tuned = tune_allocator()
     torch.set_num_threads(max(1, int(threads)))
+    if device is None:
+        device = (runtime_from_env() or {}).get("device", "auto")
     dev = resolve_device(device)
     _device_request = device
     if dev.type == "cuda":
@@ -319,35 +333,198 @@ def _create_temp_file(directory: Path, name: str) -> Path:
     raise FileExistsError(f"no unused temporary name for {directory / name}")
 
 
+_WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EIO, errno.EACCES, errno.EPERM}
+
+
+def _write_failure(path: Path, err: OSError) -> str:
+    """Why writing `path` failed, in words (a full disk says so, with the free space)."""
+    cause = err.strerror or str(err)
+    if err.errno in (errno.ENOSPC, errno.EDQUOT):
+        try:
+            free = shutil.disk_usage(path.parent).free
+            cause = (f"the disk is full ({'quota exceeded' if err.errno == errno.EDQUOT else 'no space left'}; "
+                     f"{free / 2**20:.1f} MiB free on the file system of {path.parent})")
+        except OSError:
+            cause = "the disk is full"
+    elif err.errno == errno.EFBIG:
+        cause = "file too large (file-system or process file-size limit)"
+    elif err.errno == errno.EROFS:
+        cause = "read-only file system"
+    return f"could not write {path}: {cause}"
+
+
+def stale_temp_files(path: str | Path) -> list[Path]:
+    """Temp files an earlier, killed write of `path` left behind (``.NAME.XXXXXXXX.tmp``, see
+    :func:`atomic_path`); other targets' temp files never match."""
+    path = Path(path)
+    pattern = re.compile(rf"^\.{re.escape(path.name)}\.[A-Za-z0-9_]+\.tmp$")
+    if not path.parent.is_dir():
+        return []
+    return sorted(p for p in path.parent.iterdir() if pattern.match(p.name))
+
+
 @contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path in the target directory; rename onto `path` only on success.
 
-    The file gets the mode any new file gets (0666 minus the umask, e.g. 0644), not mkstemp's 0600."""
+    The file gets the mode any new file gets (0666 minus the umask, e.g. 0644), not mkstemp's 0600.
+    Temp files of the same target left by a killed earlier write are removed first (Snakemake's
+    lock guarantees a single writer per target). A write that fails with an OS error (full disk,
+    quota, read-only file system) raises OSError naming the file and the cause.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    for stale in stale_temp_files(path):
+        log.info("removing %s, left by an interrupted write of %s", stale, path)
+        stale.unlink(missing_ok=True)
     tmp_path = _create_temp_file(path.parent, path.name)
     try:
         yield tmp_path
         os.replace(tmp_path, path)
+    except OSError as err:
+        if err.errno not in _WRITE_ERRNOS:
+            raise
+        raise OSError(err.errno, _write_failure(path, err)) from err
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
 
 
-def save_torch(obj: Any, path: str | Path) -> None:
-    """Atomic torch.save: a killed job never leaves a truncated file behind."""
+class CheckpointError(RuntimeError):
+    """A torch file that cannot be trusted: unreadable, truncated, or changed since it was written."""
+
+
+CHECKSUM_KEY = "_advtrace_sha256"  # content checksum save_torch adds and load_torch verifies and removes
+
+
+def _feed(h, obj: Any) -> None:
     import torch
 
-    with atomic_path(path) as tmp:
-        torch.save(obj, tmp)
+    if isinstance(obj, torch.Tensor):
+        t = obj.detach().cpu().contiguous()
+        h.update(f"T{t.dtype}{tuple(t.shape)}:".encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy())
+    elif isinstance(obj, dict):
+        h.update(f"D{len(obj)}:".encode())
+        for key in sorted(obj, key=repr):
+            h.update(f"K{key!r}:".encode())
+            _feed(h, obj[key])
+    elif isinstance(obj, (list, tuple)):
+        h.update(f"{'L' if isinstance(obj, list) else 'U'}{len(obj)}:".encode())
+        for item in obj:
+            _feed(h, item)
+    else:  # int, float, str, bool, None, torch.dtype, ...: repr is exact (floats round-trip)
+        h.update(f"{type(obj).__name__}:{obj!r};".encode())
+
+
+def content_checksum(obj: Any) -> str:
+    """sha256 over the content of a checkpoint-like object: every tensor's dtype, shape and bytes
+    and every other value, in a fixed order (independent of the device the tensors are on)."""
+    h = hashlib.sha256()
+    _feed(h, obj)
+    return h.hexdigest()
+
+
+def rerun_hint(path: str | Path) -> str:
+    return (f"delete it and re-create it with its dependants: snakemake --cores all --forcerun {path} "
+            "(with your usual --config / --profile)")
+
+
+def save_torch(obj: dict, path: str | Path) -> None:
+    """Atomic torch.save of a dict with a checksum of its content (verified by :func:`load_torch`):
+    a killed job never leaves a truncated file behind, a full disk is reported as such."""
+    import torch
+
+    if not isinstance(obj, dict) or CHECKSUM_KEY in obj:
+        raise TypeError(f"save_torch writes dicts without a {CHECKSUM_KEY!r} key, got {type(obj).__name__}")
+    buf = io.BytesIO()  # serialised in memory, so a failing write reports its errno (torch's writer loses it)
+    torch.save({**obj, CHECKSUM_KEY: content_checksum(obj)}, buf)
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        fh.write(buf.getbuffer())
 
 
 def load_torch(path: str | Path, map_location: Any = "cpu") -> Any:
-    """Load tensors/state dicts as data only (weights_only=True): a checkpoint is never code."""
+    """Load a file written by :func:`save_torch` as data only (weights_only=True: a checkpoint is
+    never code) and verify its content checksum. Any problem raises :class:`CheckpointError` naming
+    the file, the cause and the command that re-creates it."""
+    import pickle
+
     import torch
 
-    return torch.load(path, map_location=map_location, weights_only=True)
+    path = Path(path)
+    size = path.stat().st_size  # a missing file: FileNotFoundError, which names it
+    try:
+        obj = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as err:  # torch's zip reader: RuntimeError; the unpickler: UnpicklingError, EOFError, ...
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        what = ("corrupted, or not plain tensor data and refused" if isinstance(err, pickle.UnpicklingError)
+                else "truncated or corrupted")
+        raise CheckpointError(f"{path}: cannot be read ({size} bytes; {what}: {type(err).__name__}: {first}); "
+                              f"{rerun_hint(path)}") from None
+    if not isinstance(obj, dict) or CHECKSUM_KEY not in obj:
+        raise CheckpointError(f"{path}: has no content checksum (written by an older advtrace or another "
+                              f"program); {rerun_hint(path)}")
+    recorded = obj.pop(CHECKSUM_KEY)
+    if content_checksum(obj) != recorded:
+        raise CheckpointError(f"{path}: content checksum mismatch: the file was corrupted or changed after "
+                              f"it was written; {rerun_hint(path)}")
+    return obj
+
+
+class NonFiniteLoss(FloatingPointError):
+    """The training loss became NaN or infinite: the job fails before writing a checkpoint."""
+
+
+class LossGuard:
+    """Fails training at the first batch whose loss is not finite, naming the epoch and batch.
+
+    On CPU each batch's loss is checked before its update. On CUDA the finiteness flag is copied
+    asynchronously into pinned memory and checked one batch later, so the GPU queue never stalls;
+    :meth:`flush` checks the last batch before the epoch's checkpoint is written.
+    """
+
+    def __init__(self, desc: str, n_batches: int, device: torch.device | str):
+        import torch
+
+        self.desc, self.n_batches = desc, n_batches
+        self.cuda = torch.device(device).type == "cuda"
+        self.pending: tuple | None = None
+        if self.cuda:
+            self.flags = torch.ones(2, dtype=torch.bool, pin_memory=True)
+
+    def check(self, loss: torch.Tensor, batch: int) -> None:
+        """`batch`: 0-based index of the batch in the epoch."""
+        import torch
+
+        loss = loss.detach()
+        if not self.cuda:
+            if not bool(torch.isfinite(loss)):
+                self._fail(batch, loss)
+            return
+        slot = batch % 2  # the previous batch's flag lives in the other slot, resolved below
+        self.flags[slot].copy_(torch.isfinite(loss), non_blocking=True)
+        event = torch.cuda.Event()
+        event.record()
+        previous, self.pending = self.pending, (batch, slot, event, loss)
+        if previous is not None:
+            self._resolve(previous)
+
+    def flush(self) -> None:
+        if self.pending is not None:
+            previous, self.pending = self.pending, None
+            self._resolve(previous)
+
+    def _resolve(self, pending: tuple) -> None:
+        batch, slot, event, loss = pending
+        event.synchronize()
+        if not bool(self.flags[slot]):
+            self._fail(batch, loss)
+
+    def _fail(self, batch: int, loss: torch.Tensor) -> None:
+        raise NonFiniteLoss(
+            f"non-finite training loss ({float(loss)}) in {self.desc}, batch {batch + 1}/{self.n_batches}: "
+            "the model diverged (lower the learning rate) or started from a corrupted checkpoint; "
+            "no checkpoint was written")
 
 
 class Progress:

@@ -41,7 +41,8 @@ from . import methods
 from .checkpoints import checkpoint_meta, run_name
 from .data import to_float
 from .models import build_model
-from .runtime import Progress, autocast, check_device_for_dataset, load_torch, log, prepare_model, save_torch
+from .runtime import (CheckpointError, LossGuard, Progress, autocast, check_device_for_dataset, load_torch, log,
+                      prepare_model, save_torch)
 
 
 def make_optimizer(model: nn.Module, cfg: dict) -> torch.optim.Optimizer:
@@ -119,21 +120,24 @@ def _restore_rng(ckpt: dict) -> torch.Generator:
 def _train_epoch(model, opt, x_all, y_all, cfg, gen, device, desc,
                  adversary: methods.MethodContext | None = None) -> dict:
     """One pass over the training split with the training method of `adversary`
-    (:func:`adversary_from_config`; ``None`` = the ``clean`` method, pretraining)."""
+    (:func:`adversary_from_config`; ``None`` = the ``clean`` method, pretraining).
+    A non-finite loss raises :class:`NonFiniteLoss` naming the epoch (`desc`) and the batch."""
     ctx = (adversary if adversary is not None else methods.CLEAN).with_generator(gen)
     method = methods.METHODS[ctx.method]
     model.train()
     idx_batches = batches(len(y_all), cfg["batch_size"], gen)
+    guard = LossGuard(desc, len(idx_batches), device)
     prog = Progress(len(y_all), desc, unit="img")
     seen, acc_seen = 0, 0
     loss_sum = torch.zeros((), device=device)
     correct_sum = torch.zeros((), device=device, dtype=torch.int64)
-    for idx in idx_batches:
+    for b, idx in enumerate(idx_batches):
         x = to_float(x_all[idx.to(x_all.device)]).to(device, non_blocking=True)
         y = y_all[idx.to(y_all.device)].to(device, non_blocking=True)
         x = augment(x, cfg["augment"], gen)
         with autocast(device):  # bf16 forward passes when `amp` is on (CUDA); δ and the CE loss stay fp32
             loss, logits, y_acc = method(ctx, model, x, y)
+        guard.check(loss, b)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -142,6 +146,7 @@ def _train_epoch(model, opt, x_all, y_all, cfg, gen, device, desc,
         seen += len(y)
         acc_seen += len(y_acc)
         prog.update(len(y))
+    guard.flush()
     total_loss = float(loss_sum) / max(1, seen)
     correct = int(correct_sum)
     return {"loss": total_loss, "accuracy": correct / max(1, acc_seen)}
@@ -164,7 +169,11 @@ def pretrain(data: dict, exp: dict, device: torch.device, out_path: str | Path,
     sched = make_scheduler(opt, cfg["schedule"], cfg["epochs"])
     start = 0
     if resume_path is not None and Path(resume_path).exists():
-        state = load_torch(resume_path, map_location=device)
+        try:
+            state = load_torch(resume_path, map_location=device)
+        except CheckpointError as err:  # e.g. written by an older version, or corrupted: start over
+            log.warning("ignoring unusable resume file: %s", err)
+            state = {}
         if state.get("pretrain_cfg") == repr(cfg):
             model.load_state_dict(state["model"])
             opt.load_state_dict(state["optimizer"])

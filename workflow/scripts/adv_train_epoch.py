@@ -6,7 +6,7 @@ from advtrace.data import load_dataset
 from advtrace.runtime import setup_job
 from advtrace.training import adv_train_epoch
 
-device = setup_job(snakemake.threads, snakemake.params.device)
+device = setup_job(snakemake.threads)
 adv_train_epoch(
     snakemake.input.previous,
     load_dataset(snakemake.input.dataset),

@@ -9,7 +9,7 @@ from advtrace.runtime import setup_job
 from advtrace.tables import read_table, write_table
 from advtrace.training import load_model
 
-device = setup_job(snakemake.threads, snakemake.params.device)
+device = setup_job(snakemake.threads)
 data = load_dataset(snakemake.input.dataset)
 s = sample_set(data, read_table(snakemake.input.samples, "samples"), snakemake.params.sample_set)
 stored = {attack: perturbations.load(path) for attack, path in snakemake.params.perturbations.items()}

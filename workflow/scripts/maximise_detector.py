@@ -8,7 +8,7 @@ from advtrace.runtime import setup_job
 from advtrace.tables import read_table, write_table
 from advtrace.training import model_from_data
 
-device = setup_job(snakemake.threads, snakemake.params.device)
+device = setup_job(snakemake.threads)
 cfg = snakemake.params.cfg
 data = load_dataset(snakemake.input.dataset)
 samples = read_table(snakemake.input.samples, "samples")

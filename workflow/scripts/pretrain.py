@@ -7,7 +7,7 @@ from advtrace.data import load_dataset
 from advtrace.runtime import setup_job
 from advtrace.training import pretrain
 
-device = setup_job(snakemake.threads, snakemake.params.device)
+device = setup_job(snakemake.threads)
 out = Path(snakemake.output.checkpoint)
 pretrain(
     load_dataset(snakemake.input.dataset),

@@ -8,7 +8,7 @@ from advtrace.runtime import setup_job
 from advtrace.tables import read_table, write_table
 from advtrace.training import load_model
 
-device = setup_job(snakemake.threads, snakemake.params.device)
+device = setup_job(snakemake.threads)
 epoch = int(snakemake.wildcards.epoch)
 plan = snakemake.params.plan
 files = {(set_name, int(t)): path for set_name, t, path in snakemake.params.files}

@@ -8,7 +8,7 @@ from advtrace.runtime import setup_job
 from advtrace.tables import write_table
 from advtrace.training import load_model
 
-device = setup_job(snakemake.threads, snakemake.params.device)
+device = setup_job(snakemake.threads)
 cfg = snakemake.params.cfg
 attack, epoch = snakemake.wildcards.attack, int(snakemake.wildcards.epoch)
 data = load_dataset(snakemake.input.dataset)

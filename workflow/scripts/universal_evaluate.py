@@ -8,7 +8,7 @@ from advtrace.tables import read_table, write_table
 from advtrace.training import load_model
 from advtrace.universal import accuracy_rows
 
-device = setup_job(snakemake.threads, snakemake.params.device)
+device = setup_job(snakemake.threads)
 cfg = snakemake.params.cfg
 epoch = int(snakemake.wildcards.epoch)
 data = load_dataset(snakemake.input.dataset)

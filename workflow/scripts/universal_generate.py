@@ -8,7 +8,7 @@ from advtrace.tables import read_table, write_table
 from advtrace.training import load_model
 from advtrace.universal import generate_for_epoch, image_rows
 
-device = setup_job(snakemake.threads, snakemake.params.device)
+device = setup_job(snakemake.threads)
 cfg = snakemake.params.cfg
 source = snakemake.wildcards.source
 epoch = int(snakemake.wildcards.epoch)

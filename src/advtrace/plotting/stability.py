@@ -12,7 +12,7 @@ from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from ..stability_plan import CASE_TEXT, SHARED_PCT
 from ..stability_plan import EXAMPLE_CASES as CASES
-from . import style
+from . import jitter, style
 
 CASE_COLOR = {"robust": "tab:green", "stable": "tab:red", "oscillation": "tab:purple"}
 P_LABEL = r"$P_{t_1,t_2} = p(y_\mathrm{true}\,|\,x+\xi_{t_1};\,\theta_{t_2})$"
@@ -198,8 +198,10 @@ def sharedness(sh: pd.DataFrame, summary: pd.DataFrame, title: str = "") -> plt.
     epochs = sorted(d["epoch"].unique())
     fig, ax = plt.subplots(figsize=(max(5.5, 1.5 * len(epochs) + 2.5), 4.6))
     sns.boxplot(data=d, x="epoch", y="pct_effective", order=epochs, color="0.85", fliersize=0, width=0.55, ax=ax)
-    sns.stripplot(data=d, x="epoch", y="pct_effective", order=epochs, color="tab:blue", size=2.5, alpha=0.45,
-                  jitter=0.2, ax=ax)
+    for i, e in enumerate(epochs):  # seaborn's stripplot jitters with the global NumPy RNG: seeded here
+        y = d.loc[d["epoch"] == e, "pct_effective"].to_numpy()
+        ax.scatter(i + jitter(len(y), 0.2, seed=e), y, s=2.5 ** 2, color="tab:blue", alpha=0.45, linewidths=0,
+                   zorder=3)
     s = summary.set_index("epoch").loc[epochs]
     ax.scatter(range(len(epochs)), s["mean_pct"], marker="D", s=45, color="tab:red", zorder=5, label="mean")
     top = max(float(d["pct_effective"].max()), 1.25 * SHARED_PCT)
