@@ -51,7 +51,6 @@ rule run_pretrain:
         checkpoint="results/{exp}/runs/{run}/checkpoints/epoch_000.pt",
     params:
         cfg=run_pretrain_params,
-        device=config["device"],
     threads: 2
     resources:
         gpu=1,
@@ -73,7 +72,6 @@ rule run_adv_train_epoch:
         epoch=r"(?!000)\d{3}",
     params:
         cfg=adv_train_params,
-        device=config["device"],
     threads: 2
     resources:
         gpu=1,

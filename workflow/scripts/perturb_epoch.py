@@ -10,7 +10,7 @@ from advtrace.runtime import setup_job
 from advtrace.tables import read_table
 from advtrace.training import load_model
 
-device = setup_job(snakemake.threads, snakemake.params.device)
+device = setup_job(snakemake.threads)
 data = load_dataset(snakemake.input.dataset)
 samples = read_table(snakemake.input.samples, "samples")
 model = load_model(snakemake.input.checkpoint, data, snakemake.params.model, device)
