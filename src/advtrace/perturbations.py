@@ -1,7 +1,8 @@
 """Per-epoch perturbations of a fixed sample set: generated once, stored compactly, reused.
 
-One cached job per (attack, sample set, epoch) writes
-``results/{exp}/perturbations/{attack}/{set}/epoch_{t:03d}.pt``; every analysis that needs the
+The one cached ``perturb_epoch`` job of epoch t (``rules/perturb.smk``) writes, for every
+(attack, sample set) a stage needs at t (:mod:`advtrace.perturb_plan`),
+``results/{exp}/perturbations/epoch_{t:03d}/{attack}/{set}.pt``; every analysis that needs the
 perturbations of those inputs at that epoch (transfer matrices, destruction rates, detectors)
 reads this file instead of regenerating them.
 
