@@ -352,9 +352,16 @@ def test_attack_batched_equals_whole(trained, name):
     kw = attack_kwargs(name)
     whole = run_attack(model, x, y, name, **kw)
     chunked = attack_batched(model, x, y, name, batch_size=37, **kw)
-    assert torch.allclose(chunked, whole, atol=1e-6)
+    # exact: the chunking itself (the same calls on the same chunks take the same kernels)
+    by_hand = torch.cat([run_attack(model, x[i:i + 37], y[i:i + 37], name, **kw) for i in range(0, len(x), 37)])
+    assert torch.equal(chunked, by_hand)
+    # per-sample independence of the batch: up to float rounding, which differs between the
+    # kernels oneDNN picks for different batch sizes (and CPUs) and may flip the sign of a
+    # near-zero gradient element of BI: then one element moves by 2α at most
+    close = torch.isclose(chunked, whole, atol=1e-6)
+    assert close.float().mean() > 0.999
     if name == "bi":
-        assert torch.equal(chunked, whole)
+        assert ((chunked - whole).abs()[~close] <= 2 * kw["alpha"] + 1e-6).all()
 
 
 # --------------------------------------------------------------------- registry
@@ -465,3 +472,28 @@ def test_per_input_eps_rejected_where_not_supported(trained):
         fgsm(model, x, y, eps_t[:3])
     with pytest.raises(ValueError, match="≥ 0"):
         fgsm(model, x, y, -eps_t)
+
+
+@pytest.mark.parametrize("eps,alpha,zero_grad", [(0.0, 0.1, False), (0.1, 0.0, False), (0.0, 0.0, False),
+                                                 (0.1, 0.1, True)])
+def test_bi_l2_degenerate_cases_return_zero_not_nan(eps, alpha, zero_grad):
+    """ε = 0, α = 0 or an exactly zero input gradient: δ = 0 (the projection used to be 0/0 = NaN)."""
+    model = linear_model(5, seed=3)
+    if zero_grad:
+        with torch.no_grad():
+            for p in model.parameters():
+                p.zero_()  # constant logits: the cross-entropy gradient w.r.t. the input is exactly 0
+    x = mid_inputs(8)
+    y = torch.arange(8) % 5
+    delta = attacks.bi_l2(model, x, y, eps, alpha, 3)
+    assert torch.isfinite(delta).all()
+    assert torch.equal(delta, torch.zeros_like(x))
+
+
+def test_bi_l2_stays_in_the_ball_when_the_step_overshoots():
+    model = linear_model(5, seed=3)
+    x = mid_inputs(8)
+    y = torch.arange(8) % 5
+    delta = attacks.bi_l2(model, x, y, 0.05, 1.0, 3)  # one step of length 1 lands far outside ε = 0.05
+    norms = delta.flatten(1).norm(dim=1)
+    assert torch.isfinite(delta).all() and (norms <= 0.05 + 1e-6).all() and (norms > 0.04).all()
