@@ -5,6 +5,7 @@ disk, a diverging loss, broken figures' reproducibility, bad configuration files
 from __future__ import annotations
 
 import json
+import re
 from contextlib import contextmanager
 
 import pytest
@@ -30,7 +31,10 @@ def cached_smoke(tmp_path_factory):
     for out in outputs:
         path = wd / out
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.touch()
+        if re.search(r"/perturbations/epoch_\d{3}$", out):  # the directory output of perturb_epoch
+            path.mkdir(exist_ok=True)
+        else:
+            path.touch()
     proc = snakemake(wd, *_smoke("--touch", "--forceall", "--cores", "1"))
     assert proc.returncode == 0, proc.stderr[-3000:]
     proc = snakemake(wd, *_smoke("-n"))
@@ -120,9 +124,9 @@ def test_editing_training_reruns_training_and_its_dependants(cached_smoke):
 
 def test_editing_attack_kwargs_in_config_reruns_its_users(cached_smoke):
     with edited(cached_smoke, "src/advtrace/config.py",
-                ('"eps": att["eps"] / 255.0}', '"eps": att["eps"] / 255}')):
+                ("kw[key] = value / 255.0 if key in PIXEL_KEYS else value", "kw[key] = value / 255 if key in PIXEL_KEYS else value")):
         counts = _dry(cached_smoke)
-    assert counts["adv_train_epoch"] == 3 and counts["perturb"] > 0  # both reach attack_kwargs
+    assert counts["adv_train_epoch"] == 3 and counts["perturb_epoch"] > 0  # both reach attack_kwargs
     assert "pretrain" not in counts  # pretraining has no adversary: its code did not change
     assert "prepare_data" not in counts and "draw_samples" not in counts
 
