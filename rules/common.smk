@@ -11,6 +11,7 @@ os.environ["PYTHONPATH"] = os.pathsep.join(
 from snakemake.exceptions import WorkflowError
 
 from advtrace.config import ConfigError, load_experiments, load_schema
+from advtrace.runtime import RUNTIME_KEYS
 
 # RUN: the experiments `rule all` builds (config/config.yaml `experiments`). EXPS: every
 # experiment in experiment_dir, all validated, so paper-figure targets (paper_figNN) can reach
@@ -23,7 +24,7 @@ except ConfigError as err:
 
 # Speed switches (config/config.yaml top level) reach every job through the environment, where
 # advtrace.runtime.setup_job reads them; they are not params, so changing one re-runs nothing.
-os.environ["ADVTRACE_RUNTIME"] = json.dumps({k: config[k] for k in ("amp", "channels_last", "compile")})
+os.environ["ADVTRACE_RUNTIME"] = json.dumps({k: config[k] for k in RUNTIME_KEYS})
 
 
 wildcard_constraints:

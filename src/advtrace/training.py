@@ -35,7 +35,7 @@ from . import attacks
 from .config import attack_kwargs
 from .data import to_float
 from .models import build_model
-from .runtime import Progress, autocast, load_torch, log, prepare_model, save_torch
+from .runtime import Progress, adversary_context, autocast, load_torch, log, prepare_model, save_torch
 
 
 def make_optimizer(model: nn.Module, cfg: dict) -> torch.optim.Optimizer:
@@ -124,8 +124,9 @@ def _train_epoch(model, opt, x_all, y_all, cfg, gen, device, desc, adversary=Non
             if adversary is not None:
                 kw = adversary["kwargs"]
                 sigma = adversary["sigma"]
-                y_att = attacks.predict(model, x) if adversary["label"] == "predicted" else y
-                delta = attacks.run_attack(model, x, y_att, generator=gen, **kw)
+                with adversary_context(model, device):  # runtime switch attack_amp; parameters frozen
+                    y_att = attacks.predict(model, x) if adversary["label"] == "predicted" else y
+                    delta = attacks.run_attack(model, x, y_att, generator=gen, **kw)
                 model.train()
                 if sigma > 0:
                     logits = model(torch.cat([x, x + delta]))
