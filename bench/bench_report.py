@@ -280,6 +280,48 @@ def latest_work(tables) -> pd.DataFrame | None:
     return best
 
 
+GPU_HOWTO = [
+    "## On a GPU: `bench/gpu_check.sh`",
+    "",
+    "One command for a GPU machine without Snakemake or internet, ≤ 10 minutes on one H100/H200 (step "
+    "limits 110 + 300 + 150 s). Prepare here once: `bash bench/gpu_check.sh --prepare-wheels` (Snakemake "
+    "and the other packages a PyTorch image lacks, as wheels in `.whl/`, ~28 MiB). There, with `.whl/` "
+    "carried along: `bash bench/gpu_check.sh` (results under `$OUT`). Back here: "
+    "`python bench/run_bench.py --import $OUT/results/*.parquet` merges the device's table into "
+    "`bench/results/` and this file. Steps, each in its own process under its own limit (a failing "
+    "step prints why; the others run and keep their results; `$OUT/summary.json` lists every step's "
+    "status):",
+    "",
+    "* **bench** — `run_bench.py --device cuda`, parts attack, train, transfer, switches;",
+    "* **at_epoch** — a CIFAR-10-shaped adversarial-training epoch: 45000 + 5000 + 10000 fabricated, "
+    "learnable 32×32×3 images written in CIFAR-10's on-disk pickle format and read by the real "
+    "`prepare_dataset` (torchvision's reader; MD5 check off, fabricated files cannot match), then the "
+    "real `pretrain` (1 epoch) and `adv_train_epoch` jobs through Snakemake with the paper's pre-act "
+    "ResNet-18, BI-10 ε=4 α=1, batch 128 and the switches of `config/config.yaml` (epoch time from the "
+    "job's own log); then the same `adv_train_epoch` in-process once per runtime setting, warm (a "
+    "warm-up run meets every batch shape first), over about 12800 images extrapolated to 45000 (settings in "
+    "priority order, the later ones skipped when the step's time runs out; `GPU_CHECK_VARIANTS` and "
+    "`GPU_CHECK_PARTS=at_epoch` run the rest in a second window); and how far bf16 BI-10 "
+    "perturbations agree with fp32 ones (signs, equal elements, labels, adversarial accuracy);",
+    "* **smoke** — the `smoke` experiment through Snakemake on the GPU and, at the same time, on the "
+    "CPU, each from its own copy of the tree (every table's jobs; the figures are CPU plots of those "
+    "tables), and every table compared: accuracy-like columns within one point;",
+    "* `--reduced` runs all of it on tiny sizes (also on a CPU: `tests/test_gpu_check.py`).",
+    "",
+    "Runtime switches for the adversarial-training epoch (top level of `config/config.yaml`; every default "
+    "is the science-preserving one): `attack_amp` (bf16 autocast of the adversary's forward/backward "
+    "passes; δ, its sign steps and clipping stay fp32, the update fp32), `amp` (the update too), "
+    "`channels_last`, `compile` with `compile_mode: reduce-overhead` (CUDA graphs of the fixed-shape "
+    "passes; while the attack runs the weights are frozen, so the compiled backward computes input "
+    "gradients only). Not switches, and why: the uint8 training set already lives on the device (batches "
+    "are index slices, augmentation is batched; its random numbers come from the CPU generator so CPU "
+    "and GPU runs draw the same crops); and the attack cannot take a larger batch than the SGD step, "
+    "because each batch's perturbations must be computed against the weights of that step — attacking "
+    "several batches at once against stale weights changes the adversary, and a larger SGD batch changes "
+    "the optimisation (the row \"SGD batch ×4\" is a reference only).",
+]
+
+
 def render(results_dir: Path = RESULTS) -> str:
     files = sorted(results_dir.glob("*.parquet"), key=lambda p: ("quick" in p.stem, p.stem))
     out = ["# Benchmarks", "",
@@ -287,7 +329,7 @@ def render(results_dir: Path = RESULTS) -> str:
            "`bench/results/`; do not edit by hand. How to run: README.md, section *Benchmarks*. Each time "
            "is the median of repeated runs after warm-up (min and max shown); a ratio is a ratio of "
            "medians. CPU results on a shared machine are noisy: check the load average of each part.", "",
-           "| ratio | target | definition |", "|---|---:|---|", *target_lines(), ""]
+           "| ratio | target | definition |", "|---|---:|---|", *target_lines(), "", *GPU_HOWTO, ""]
     if not files:
         out.append("No result tables yet.")
     tables = {f: pd.read_parquet(f) for f in files}
