@@ -224,15 +224,38 @@ def snakemake_cmd(cores: int, targets: list[str], config: list[str]) -> list[str
     return [*SNAKEMAKE, "--cores", str(cores), *targets, "--config", *config]
 
 
+def kill_tree(proc: subprocess.Popen) -> None:
+    """Kill a process this script started and its descendants (Snakemake's job processes)."""
+    try:
+        import psutil
+
+        kids = psutil.Process(proc.pid).children(recursive=True)
+    except Exception:  # noqa: BLE001 - no psutil, or already gone
+        kids = []
+    for k in kids:
+        try:
+            k.kill()
+        except Exception:  # noqa: BLE001
+            pass
+    proc.kill()
+    proc.wait()
+
+
+def wait_or_kill(proc: subprocess.Popen, timeout: float) -> int:
+    """The exit code of `proc`, or 124 after killing it (and its children) at `timeout` seconds."""
+    try:
+        return proc.wait(timeout=max(1.0, timeout))
+    except subprocess.TimeoutExpired:
+        kill_tree(proc)
+        return 124
+
+
 def run_logged(cmd: list[str], cwd: Path, log: Path, timeout: float) -> tuple[int, float]:
     """Run `cmd` in `cwd` with its output in `log`; (exit code, seconds); exit 124 when it timed out."""
     t0 = time.perf_counter()
     with open(log, "w") as fh:
-        try:
-            rc = subprocess.run(cmd, cwd=cwd, stdout=fh, stderr=subprocess.STDOUT, timeout=timeout).returncode
-        except subprocess.TimeoutExpired:
-            rc = 124
-    return rc, time.perf_counter() - t0
+        proc = subprocess.Popen(cmd, cwd=cwd, stdout=fh, stderr=subprocess.STDOUT)
+    return wait_or_kill(proc, timeout), time.perf_counter() - t0
 
 
 def tail(path: Path, n: int = 2500) -> str:
@@ -346,12 +369,7 @@ def cmd_smoke(args) -> int:
     deadline = time.perf_counter() + args.budget_s
     rows, detail = [], {"runs": {}}
     for kind, (wd, log, proc, start, device) in runs.items():
-        try:
-            rc = proc.wait(timeout=max(1.0, deadline - time.perf_counter()))
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-            rc = 124
+        rc = wait_or_kill(proc, deadline - time.perf_counter())
         secs = time.perf_counter() - start
         detail["runs"][kind] = {"device": device, "rc": rc, "seconds": secs, "log_tail": tail(log) if rc else ""}
         if rc == 124:

@@ -100,6 +100,16 @@ skip() { printf '%s\t%s\t%s\t%s\n' "$1" skipped 0 "$2" >>"$OUT/steps.tsv"; echo 
 want() { [[ ",$PARTS," == *",$1,"* ]]; }
 
 # --- env: the interpreter, CUDA, and the carried wheels
+# prints the modules of argv that do not import here
+IMPORTS='
+import importlib, sys
+bad = []
+for m in sys.argv[1:]:
+    try:
+        importlib.import_module(m)
+    except Exception:
+        bad.append(m)
+print(" ".join(bad))'
 env_step() {
   "$PY" -c "import torch, sys; print('python', sys.version.split()[0], 'torch', torch.__version__, 'cuda', torch.cuda.is_available(), torch.cuda.get_device_name(0) if torch.cuda.is_available() else '')" || {
     echo "gpu_check: $PY cannot import torch: set PYTHON to the interpreter that has PyTorch"; return 3; }
@@ -108,7 +118,7 @@ env_step() {
     return 4
   fi
   local missing
-  missing=$("$PY" -c "import importlib.util as u; print(' '.join(m for m in ('snakemake', 'jsonschema', 'torchattacks', 'yaml', 'pandas', 'pyarrow', 'sklearn', 'torchvision') if u.find_spec(m) is None))")
+  missing=$("$PY" -c "$IMPORTS" snakemake jsonschema torchattacks yaml pandas pyarrow sklearn torchvision)
   if [ -n "$missing" ]; then
     if compgen -G "$ROOT/.whl/*.whl" >/dev/null; then
       echo "missing here: $missing; installing the wheels carried in .whl/ that this Python lacks"
@@ -118,7 +128,7 @@ env_step() {
         "(bash bench/gpu_check.sh --prepare-wheels) and carry .whl/ along."
     fi
   fi
-  missing=$(PYTHONPATH="$WORK/site:$PYTHONPATH" "$PY" -c "import importlib.util as u; print(' '.join(m for m in ('snakemake', 'jsonschema', 'yaml', 'pandas', 'pyarrow', 'sklearn', 'torchvision') if u.find_spec(m) is None))")
+  missing=$(PYTHONPATH="$WORK/site:$PYTHONPATH" "$PY" -c "$IMPORTS" snakemake jsonschema yaml pandas pyarrow sklearn torchvision)
   if [ -n "$missing" ]; then
     echo "gpu_check: still missing: $missing. Without snakemake the smoke step and at_epoch's real job fail" \
       "(at_epoch's in-process settings need it not); without torchattacks bench leaves its comparison out."
