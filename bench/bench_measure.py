@@ -27,7 +27,8 @@ import torch.nn.functional as F
 
 from advtrace import attacks
 from advtrace.models import build_model
-from advtrace.runtime import RuntimeOptions, autocast, configure_runtime, prepare_model, runtime_options
+from advtrace.runtime import (RuntimeOptions, adversary_context, autocast, configure_runtime, prepare_model,
+                              runtime_options)
 from advtrace.training import _train_epoch, adversary_from_config, make_optimizer
 from workdir import copy_workflow, job_counts, run_snakemake, write_exp
 
@@ -42,6 +43,10 @@ TARGETS: dict[str, tuple[str, float]] = {
     "transfer_vs_inference": (">=", 0.9),  # transfer-pattern throughput / plain inference throughput
     "dag_build_s": ("<=", 10.0),           # snakemake -n, CIFAR-10 paper config (seconds)
     "figure_rerender_s": ("<=", 15.0),     # re-render fig08 after editing its script (seconds)
+    # bench/gpu_check.sh (issue 20): one CIFAR-10 adversarial-training epoch (45000 images, pre-act
+    # ResNet-18, BI-10) on one H200, seconds; and the smoke experiment's accuracies GPU vs CPU (points)
+    "adv_epoch_45k_s": ("<=", 5.0),
+    "smoke_gpu_cpu_acc_points": ("<=", 1.0),
 }
 
 
@@ -389,8 +394,8 @@ def switch_benchmark(w: Workload, device: torch.device, clock: Clock, batch: int
                 loss.backward()
                 opt.step()
 
-            def attack() -> None:
-                with autocast(device, opts):
+            def attack() -> None:  # as adversarial training runs it: bf16 with attack_amp or amp, weights frozen
+                with adversary_context(model, device, opts):
                     attacks.bi(model, x, y, eps, alpha, iters)
 
             t = measure({"train_step": step, "bi10_attack": attack}, clock, warmup, repeats, images=batch)

@@ -14,8 +14,8 @@ RESULTS = ROOT / "bench" / "results"
 REPORT = ROOT / "BENCHMARKS.md"
 
 META = ["date", "device_kind", "device_name", "mode", "torch", "torchattacks", "python", "threads",
-        "allocator_tuned", "amp", "channels_last", "compile", "git_commit", "load_before", "load_after",
-        "run_note", "command"]
+        "allocator_tuned", "amp", "channels_last", "compile", "attack_amp", "compile_mode", "git_commit",
+        "load_before", "load_after", "run_note", "command"]
 
 # Paper-scale projection (CIFAR-10, paper 000): the workflow part counts the work of every job of
 # the paper config's DAG in unit operations on single images (bench/paper_work.py, stored as rows
@@ -122,8 +122,9 @@ def _meta_lines(df: pd.DataFrame) -> list[str]:
                  f"mode: {first['mode']}")
     lines.append(f"- **Versions:** torch {first['torch']}, torchattacks {first['torchattacks']}, "
                  f"Python {first['python']}")
+    extra = "".join(f", {k}={first[k]}" for k in ("attack_amp", "compile_mode") if k in first and first[k])
     lines.append(f"- **Runtime switches:** amp={first['amp']}, channels_last={first['channels_last']}, "
-                 f"compile={first['compile']}; glibc allocator tuned: {first['allocator_tuned']}")
+                 f"compile={first['compile']}{extra}; glibc allocator tuned: {first['allocator_tuned']}")
     firsts = df.groupby("part", sort=False).head(1)
     shared_note = firsts["run_note"].nunique() == 1
     if shared_note and first["run_note"]:
@@ -135,7 +136,7 @@ def _meta_lines(df: pd.DataFrame) -> list[str]:
     return lines
 
 
-PART_ORDER = ("attack", "train", "transfer", "switches", "workflow")
+PART_ORDER = ("attack", "train", "transfer", "switches", "workflow", "at_epoch", "smoke")
 
 
 def _ordered(df: pd.DataFrame) -> pd.DataFrame:
@@ -197,6 +198,8 @@ def render_table(df: pd.DataFrame, title: str, work: pd.DataFrame | None = None)
         for _, r in sw.iterrows():
             out.append(f"| {r['model']} | {r['name']} | {_int(r['batch_size'])} | {_fmt_s(r['median_s'])} | "
                        f"{_num(r['value'], 3)} | {_fmt_s(r['warmup_s'])} | {r['note'] or ''} |")
+    out += _at_epoch_lines(df[df["section"] == "at_epoch"])
+    out += _compare_lines(df[df["section"] == "compare"])
     own = df[df["section"] == "work"]
     proj = projection(df, own if not own.empty or work is None else work)
     if proj:
@@ -204,6 +207,40 @@ def render_table(df: pd.DataFrame, title: str, work: pd.DataFrame | None = None)
                 "| component | time | basis |", "|---|---:|---|"]
         out += [f"| {p['component']} | {_fmt_s(p['seconds'])} | {p['basis']} |" for p in proj]
     return "\n".join(out) + "\n"
+
+
+def _at_epoch_lines(at: pd.DataFrame) -> list[str]:
+    """bench/gpu_check.sh part (c): the real adv_train_epoch job, then one row per runtime setting
+    (value = the epoch's seconds for 45000 images, extrapolated from the images timed)."""
+    if at.empty:
+        return []
+    base = at.loc[at["variant"] == "as configured", "value"]
+    base = float(base.iloc[-1]) if not base.empty else float("nan")
+    out = ["", "### Adversarial-training epoch, CIFAR-10 shape (bench/gpu_check.sh; 45000 images, pre-act "
+               "ResNet-18, BI-10; target ≤ 5 s on one H200)", "",
+           "| setting | batch | images timed | timed | epoch (45000 images) | speed-up vs as configured "
+           "| warm-up (compile) | note |",
+           "|---|---:|---:|---:|---:|---:|---:|---|"]
+    for _, r in at.iterrows():
+        speed = base / r["value"] if r["value"] == r["value"] and r["value"] > 0 else float("nan")
+        out.append(f"| {r['name']} | {_int(r['batch_size'])} | {_int(r['images'])} | {_fmt_s(r['median_s'])} | "
+                   f"{_fmt_s(r['value'])} | {_num(speed, 3)} | {_fmt_s(r['warmup_s'])} | {r['note'] or ''} |")
+    return out
+
+
+def _compare_lines(cmp: pd.DataFrame) -> list[str]:
+    """bench/gpu_check.sh part (b): the smoke experiment's tables, GPU run against CPU run (value = the
+    largest accuracy difference in percentage points, target = the tolerance)."""
+    if cmp.empty:
+        return []
+    out = ["", "### Smoke experiment through Snakemake: GPU run against CPU run (bench/gpu_check.sh)", "",
+           "| table | rows | accuracies: max \\|Δ\\| (points) | tolerance | within | note |",
+           "|---|---:|---:|---:|:---:|---|"]
+    for _, r in cmp.iterrows():
+        ok = "–" if pd.isna(r["meets"]) else ("yes" if bool(r["meets"]) else "**no**")
+        out.append(f"| {r['name']} | {_int(r['images'])} | {_num(r['value'], 3)} | {_num(r['target'])} | "
+                   f"{ok} | {r['note'] or ''} |")
+    return out
 
 
 def _int(v) -> str:
@@ -222,6 +259,10 @@ def target_lines() -> list[str]:
         "transfer_vs_inference": "transfer-evaluation throughput / plain `model(x)` throughput (inference mode)",
         "dag_build_s": "`snakemake -n` on the CIFAR-10 paper config `cifar10_preact18` (200 + 251 epochs, every figure), seconds",
         "figure_rerender_s": "re-render fig08 of the smoke experiment after editing its plot script, seconds",
+        "adv_epoch_45k_s": "one adversarial-training epoch, CIFAR-10 shape (45000 images, pre-act ResNet-18 width 64, "
+                           "BI-10 ε=4 α=1, batch 128), seconds on one H200 (`bench/gpu_check.sh`)",
+        "smoke_gpu_cpu_acc_points": "smoke experiment through Snakemake on the GPU vs on the CPU: largest accuracy "
+                                    "difference in any table, percentage points (`bench/gpu_check.sh`)",
     }
     return [f"| {k} | {op} {_num(thr)} | {desc[k]} |" for k, (op, thr) in TARGETS.items()]
 
@@ -239,6 +280,48 @@ def latest_work(tables) -> pd.DataFrame | None:
     return best
 
 
+GPU_HOWTO = [
+    "## On a GPU: `bench/gpu_check.sh`",
+    "",
+    "One command for a GPU machine without Snakemake or internet, ≤ 10 minutes on one H100/H200 (step "
+    "limits 110 + 300 + 150 s). Prepare here once: `bash bench/gpu_check.sh --prepare-wheels` (Snakemake "
+    "and the other packages a PyTorch image lacks, as wheels in `.whl/`, ~28 MiB). There, with `.whl/` "
+    "carried along: `bash bench/gpu_check.sh` (results under `$OUT`). Back here: "
+    "`python bench/run_bench.py --import $OUT/results/*.parquet` merges the device's table into "
+    "`bench/results/` and this file. Steps, each in its own process under its own limit (a failing "
+    "step prints why; the others run and keep their results; `$OUT/summary.json` lists every step's "
+    "status):",
+    "",
+    "* **bench** — `run_bench.py --device cuda`, parts attack, train, transfer, switches;",
+    "* **at_epoch** — a CIFAR-10-shaped adversarial-training epoch: 45000 + 5000 + 10000 fabricated, "
+    "learnable 32×32×3 images written in CIFAR-10's on-disk pickle format and read by the real "
+    "`prepare_dataset` (torchvision's reader; MD5 check off, fabricated files cannot match), then the "
+    "real `pretrain` (1 epoch) and `adv_train_epoch` jobs through Snakemake with the paper's pre-act "
+    "ResNet-18, BI-10 ε=4 α=1, batch 128 and the switches of `config/config.yaml` (epoch time from the "
+    "job's own log); then the same `adv_train_epoch` in-process once per runtime setting, warm (a "
+    "warm-up run meets every batch shape first), over about 12800 images extrapolated to 45000 (settings in "
+    "priority order, the later ones skipped when the step's time runs out; `GPU_CHECK_VARIANTS` and "
+    "`GPU_CHECK_PARTS=at_epoch` run the rest in a second window); and how far bf16 BI-10 "
+    "perturbations agree with fp32 ones (signs, equal elements, labels, adversarial accuracy);",
+    "* **smoke** — the `smoke` experiment through Snakemake on the GPU and, at the same time, on the "
+    "CPU, each from its own copy of the tree (every table's jobs; the figures are CPU plots of those "
+    "tables), and every table compared: accuracy-like columns within one point;",
+    "* `--reduced` runs all of it on tiny sizes (also on a CPU: `tests/test_gpu_check.py`).",
+    "",
+    "Runtime switches for the adversarial-training epoch (top level of `config/config.yaml`; every default "
+    "is the science-preserving one): `attack_amp` (bf16 autocast of the adversary's forward/backward "
+    "passes; δ, its sign steps and clipping stay fp32, the update fp32), `amp` (the update too), "
+    "`channels_last`, `compile` with `compile_mode: reduce-overhead` (CUDA graphs of the fixed-shape "
+    "passes; while the attack runs the weights are frozen, so the compiled backward computes input "
+    "gradients only). Not switches, and why: the uint8 training set already lives on the device (batches "
+    "are index slices, augmentation is batched; its random numbers come from the CPU generator so CPU "
+    "and GPU runs draw the same crops); and the attack cannot take a larger batch than the SGD step, "
+    "because each batch's perturbations must be computed against the weights of that step — attacking "
+    "several batches at once against stale weights changes the adversary, and a larger SGD batch changes "
+    "the optimisation (the row \"SGD batch ×4\" is a reference only).",
+]
+
+
 def render(results_dir: Path = RESULTS) -> str:
     files = sorted(results_dir.glob("*.parquet"), key=lambda p: ("quick" in p.stem, p.stem))
     out = ["# Benchmarks", "",
@@ -246,7 +329,7 @@ def render(results_dir: Path = RESULTS) -> str:
            "`bench/results/`; do not edit by hand. How to run: README.md, section *Benchmarks*. Each time "
            "is the median of repeated runs after warm-up (min and max shown); a ratio is a ratio of "
            "medians. CPU results on a shared machine are noisy: check the load average of each part.", "",
-           "| ratio | target | definition |", "|---|---:|---|", *target_lines(), ""]
+           "| ratio | target | definition |", "|---|---:|---|", *target_lines(), "", *GPU_HOWTO, ""]
     if not files:
         out.append("No result tables yet.")
     tables = {f: pd.read_parquet(f) for f in files}

@@ -33,7 +33,8 @@ import yaml  # noqa: E402
 
 import bench_measure as M  # noqa: E402
 import bench_report as report  # noqa: E402
-from advtrace.runtime import RuntimeOptions, configure_runtime, resolve_device, tune_allocator  # noqa: E402
+from advtrace.runtime import (COMPILE_MODES, RuntimeOptions, configure_runtime, resolve_device,  # noqa: E402
+                              tune_allocator)
 
 PARTS = ("attack", "train", "transfer", "switches", "workflow")
 
@@ -68,6 +69,10 @@ def parse_args(argv=None) -> argparse.Namespace:
                    default=str(top.get("channels_last", "auto")).lower(), help="default from config/config.yaml")
     p.add_argument("--compile", choices=["true", "false"], default=str(top.get("compile", False)).lower(),
                    help="torch.compile the models; default from config/config.yaml")
+    p.add_argument("--attack-amp", choices=["true", "false"], default=str(top.get("attack_amp", False)).lower(),
+                   help="bf16 autocast of the adversary in adversarial training (CUDA); default from config/config.yaml")
+    p.add_argument("--compile-mode", choices=list(COMPILE_MODES), default=top.get("compile_mode", "default"),
+                   help="torch.compile mode when --compile true; default from config/config.yaml")
     p.add_argument("--no-compile-variant", action="store_true",
                    help="skip the torch.compile variant of the switches part (saves the cold compiles)")
     p.add_argument("--note", default="", help="free text stored with the results (e.g. 'shared machine, 5 jobs running')")
@@ -106,6 +111,10 @@ def slug(text: str) -> str:
 
 
 def git_commit() -> str:
+    """Short commit of the tree (+dirty); ADVTRACE_GIT_COMMIT overrides it (a copy without .git, e.g. on a
+    GPU machine that received the working tree only)."""
+    if os.environ.get("ADVTRACE_GIT_COMMIT"):
+        return os.environ["ADVTRACE_GIT_COMMIT"]
     try:
         head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
                               check=True).stdout.strip()
@@ -148,10 +157,26 @@ def switch_variants(device: torch.device, skip_compile: bool, quick: bool) -> di
     base = RuntimeOptions(amp=False, channels_last=False, compile=False)
     v = {"fp32 NCHW": base, "fp32 channels_last": replace(base, channels_last=True)}
     if device.type == "cuda":
+        v["fp32 channels_last, bf16 attack"] = replace(base, channels_last=True, attack_amp=True)
         v["bf16 channels_last"] = replace(base, amp=True, channels_last=True)
         if not (skip_compile or quick):
             v["bf16 channels_last compile"] = replace(base, amp=True, channels_last=True, compile=True)
+            v["bf16 channels_last compile reduce-overhead"] = replace(
+                base, amp=True, channels_last=True, compile=True, compile_mode="reduce-overhead")
     return v
+
+
+def run_meta(device: torch.device, name: str, options: RuntimeOptions, threads: int, tuned: bool, quick: bool,
+             note: str, command: str) -> dict:
+    """The columns every result row carries (report.META): where, with what, and how it was measured."""
+    return {
+        "device_kind": device.type, "device_name": name, "mode": "quick" if quick else "full",
+        "torch": torch.__version__, "torchattacks": torchattacks_version(), "python": platform.python_version(),
+        "threads": threads, "allocator_tuned": tuned, "amp": str(options.amp),
+        "channels_last": str(options.channels_last), "compile": str(options.compile),
+        "attack_amp": str(options.attack_amp), "compile_mode": options.compile_mode, "git_commit": git_commit(),
+        "run_note": note, "command": command,
+    }
 
 
 def main(argv=None) -> int:
@@ -171,7 +196,8 @@ def main(argv=None) -> int:
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # as setup_job does for every job
     options = configure_runtime({"amp": _bool(args.amp), "channels_last": _bool(args.channels_last),
-                                 "compile": _bool(args.compile)})
+                                 "compile": _bool(args.compile), "attack_amp": _bool(args.attack_amp),
+                                 "compile_mode": args.compile_mode})
     st = dict(SETTINGS[(device.type, args.quick)])
     if args.warmup is not None:
         st["warmup"] = st["wf_warmup"] = args.warmup
@@ -184,14 +210,8 @@ def main(argv=None) -> int:
     base_exp = yaml.safe_load((ROOT / "config" / "experiments" / "digits.yaml").read_text())
     wls = M.workloads(base_exp, cifar_batch=st["cifar_batch"])
     clock = M.Clock(device)
-    meta_base = {
-        "device_kind": device.type, "device_name": name, "mode": "quick" if args.quick else "full",
-        "torch": torch.__version__, "torchattacks": torchattacks_version(), "python": platform.python_version(),
-        "threads": threads, "allocator_tuned": tuned, "amp": str(options.amp),
-        "channels_last": str(options.channels_last), "compile": str(options.compile), "git_commit": git_commit(),
-        "run_note": args.note,
-        "command": shlex.join(["python", "bench/run_bench.py", *(sys.argv[1:] if argv is None else argv)]),
-    }
+    meta_base = run_meta(device, name, options, threads, tuned, args.quick, args.note,
+                         shlex.join(["python", "bench/run_bench.py", *(sys.argv[1:] if argv is None else argv)]))
     written: list[Path] = []
 
     def run_part(part: str, fn) -> None:
@@ -277,13 +297,16 @@ COLUMNS = ["part", "section", "model", "name", "batch_size", "n_batches", "image
            *report.WORK_UNITS.values()] + report.META
 
 
+def result_path(out_dir: Path, device: torch.device, name: str, quick: bool) -> Path:
+    """<out_dir>/<device>.parquet: cuda-<gpu name> or cpu-<threads>t-<cpu name>, -quick for reduced runs."""
+    stem = device.type if device.type == "cuda" else f"cpu-{torch.get_num_threads()}t"
+    return out_dir / (f"{stem}-{slug(name)}" + ("-quick" if quick else "") + ".parquet")
+
+
 def write_results(rows: list[dict], out_dir: Path, device: torch.device, name: str, quick: bool) -> Path:
     """Add rows to bench/results/<device>.parquet, replacing its rows of the same (part, model)."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    stem = device.type if device.type == "cuda" else f"cpu-{torch.get_num_threads()}t"
-    stem = f"{stem}-{slug(name)}" + ("-quick" if quick else "")
-    path = out_dir / f"{stem}.parquet"
-    return merge_table(pd.DataFrame(rows).reindex(columns=COLUMNS), path)
+    return merge_table(pd.DataFrame(rows).reindex(columns=COLUMNS), result_path(out_dir, device, name, quick))
 
 
 def merge_table(df: pd.DataFrame, path: Path) -> Path:

@@ -14,6 +14,7 @@ from advtrace import runs, stages
 from advtrace.config import ConfigError, experiment_names, experiments, load_schema, load_yaml
 from advtrace.dataset_files import dataset_notes
 from advtrace.perturb_plan import needs_by_epoch
+from advtrace.runtime import RUNTIME_KEYS
 
 # RUN: the experiments `rule all` builds (config/config.yaml `experiments`; a bare
 # `--config experiments=smoke` is accepted too), validated here. EXPS: every experiment of
@@ -43,7 +44,7 @@ cap_local_gpu_jobs(workflow)
 # The device and the speed switches (config/config.yaml top level) reach every job through the
 # environment, where advtrace.runtime.setup_job reads them; they are not params, so changing one
 # re-runs nothing.
-os.environ["ADVTRACE_RUNTIME"] = json.dumps({k: config[k] for k in ("device", "amp", "channels_last", "compile")})
+os.environ["ADVTRACE_RUNTIME"] = json.dumps({k: config[k] for k in ("device", *RUNTIME_KEYS)})
 
 
 wildcard_constraints:

@@ -50,6 +50,7 @@ import torch.nn.functional as F
 
 from . import attacks
 from .config import attack_kwargs
+from .runtime import adversary_context
 from .specs import METHOD_SPECS, kofm_k
 
 
@@ -122,8 +123,9 @@ def clean(ctx: MethodContext, model: nn.Module, x: torch.Tensor, y: torch.Tensor
 def sigma_mix(ctx: MethodContext, model: nn.Module, x: torch.Tensor, y: torch.Tensor):
     """Paper 000: σ·J(x, y) + (1−σ)·J(x+ξ, y); accuracy on x+ξ."""
     sigma = ctx.params["sigma"]
-    y_att = attack_labels(ctx, model, x, y)
-    delta = attacks.run_attack(model, x, y_att, generator=ctx.generator, **ctx.attack)
+    with adversary_context(model, x.device):  # runtime switch attack_amp; parameters frozen meanwhile
+        y_att = attack_labels(ctx, model, x, y)
+        delta = attacks.run_attack(model, x, y_att, generator=ctx.generator, **ctx.attack)
     model.train()
     if sigma > 0:
         logits = model(torch.cat([x, x + delta]))
@@ -168,8 +170,9 @@ def kofm(ctx: MethodContext, model: nn.Module, x: torch.Tensor, y: torch.Tensor)
         eps = truncated_normal_eps(k, p["eps_sigma"], att.pop("eps"), ctx.generator).to(x.device)
         xk = x[:k]
         # least-likely / random-target adversaries (paper 002's step l.l.) ignore labels: no prediction pass
-        y_att = attack_labels(ctx, model, xk, y[:k]) if attacks.REGISTRY[att["name"]].labels == "given" else None
-        delta = attacks.run_attack(model, xk, y_att, eps=eps, generator=ctx.generator, **att)
+        with adversary_context(model, x.device):
+            y_att = attack_labels(ctx, model, xk, y[:k]) if attacks.REGISTRY[att["name"]].labels == "given" else None
+            delta = attacks.run_attack(model, xk, y_att, eps=eps, generator=ctx.generator, **att)
         x = torch.cat([xk + delta, x[k:]])
     model.train()
     logits = model(x)
@@ -208,8 +211,9 @@ def heap_pgd(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, alp
 def shared(ctx: MethodContext, model: nn.Module, x: torch.Tensor, y: torch.Tensor):
     """Paper 004: (1−w)·J(x, y) + w·J(x+δ_heap, y); accuracy on x+δ_heap."""
     p = ctx.params
-    delta = heap_pgd(model, x, attack_labels(ctx, model, x, y), p["eps"], p["alpha"], p["iterations"],
-                     p["heap_size"], ctx.generator, attacks.thresholded_ce(p["kappa"]))
+    with adversary_context(model, x.device):
+        delta = heap_pgd(model, x, attack_labels(ctx, model, x, y), p["eps"], p["alpha"], p["iterations"],
+                         p["heap_size"], ctx.generator, attacks.thresholded_ce(p["kappa"]))
     model.train()
     w = p["adv_weight"]
     n = len(y)

@@ -6,8 +6,14 @@ The device and the speed switches live at the top level of ``config/config.yaml`
 runtime, not science (results agree up to float rounding), so they are not rule params: changing
 one never re-runs finished jobs. ``rules/common.smk`` exports them as JSON in the environment
 variable ``ADVTRACE_RUNTIME`` and :func:`setup_job` applies them process-wide (the device it
-returns; the switches through :func:`prepare_model`, called by ``training.model_from_data``, and
-:func:`autocast`, training forward passes).
+returns; the switches through :func:`prepare_model`, called by ``training.model_from_data``,
+:func:`autocast`, training forward passes, and :func:`adversary_context`, the adversary inside
+adversarial training).
+
+Every switch's default is the science-preserving one (fp32 everywhere, eager execution). What each
+costs or saves is measured by ``bench/run_bench.py`` (switches part) and, on a GPU, by
+``bench/gpu_check.sh`` (one CIFAR-10 adversarial-training epoch per setting, and how far bf16
+perturbations agree with fp32 ones); see BENCHMARKS.md.
 """
 
 from __future__ import annotations
@@ -180,6 +186,12 @@ def check_device_for_dataset(device: torch.device | str, dataset: str | None) ->
 RUNTIME_ENV = "ADVTRACE_RUNTIME"
 
 
+# torch.compile modes (`compile_mode`); "default" passes no mode. "reduce-overhead" records CUDA
+# graphs of the compiled forward and backward (on CPU inductor skips the graphs and compiles as
+# "default"), "max-autotune" also benchmarks kernel choices (longer cold compile).
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
+
+
 @dataclass(frozen=True)
 class RuntimeOptions:
     """Speed switches (config/config.yaml top level; defaults = the shipped config)."""
@@ -187,7 +199,14 @@ class RuntimeOptions:
     amp: bool = False  # bf16 autocast of training forward passes on CUDA (ignored on CPU); δ stays fp32
     channels_last: bool | str = "auto"  # NHWC models; auto = on for models with 2-D convolutions that oneDNN runs safely
     compile: bool = False  # torch.compile the model's forward in place (state_dict keys unchanged)
+    # bf16 autocast of the adversary only, inside adversarial training, on CUDA (ignored on CPU): the
+    # attack's forward/backward passes run in bf16, while δ, the sign steps, the ε-ball and [0, 1]
+    # clipping stay fp32 (the attacks cast logits to fp32) and the SGD update keeps `amp`'s precision
+    attack_amp: bool = False
+    compile_mode: str = "default"  # torch.compile mode when `compile` is on (COMPILE_MODES)
 
+
+RUNTIME_KEYS = tuple(RuntimeOptions.__dataclass_fields__)  # the top-level config keys rules/common.smk exports
 
 _options = RuntimeOptions()
 
@@ -201,9 +220,14 @@ def configure_runtime(options: Mapping[str, Any] | RuntimeOptions | None = None)
         opts = dict(options or {})
         unknown = sorted(set(opts) - set(RuntimeOptions.__dataclass_fields__))
         if unknown:
-            raise ValueError(f"unknown runtime options {unknown}; allowed: amp, channels_last, compile")
+            raise ValueError(f"unknown runtime options {unknown}; allowed: {', '.join(RUNTIME_KEYS)}")
         if opts.get("channels_last", "auto") not in (True, False, "auto"):
             raise ValueError(f"channels_last must be true, false or auto, got {opts['channels_last']!r}")
+        if opts.get("compile_mode", "default") not in COMPILE_MODES:
+            raise ValueError(f"compile_mode must be one of {', '.join(COMPILE_MODES)}, got {opts['compile_mode']!r}")
+        for key in ("amp", "compile", "attack_amp"):
+            if not isinstance(opts.get(key, False), bool):
+                raise ValueError(f"{key} must be true or false, got {opts[key]!r}")
         _options = RuntimeOptions(**opts)
     return _options
 
@@ -281,7 +305,7 @@ def prepare_model(model: nn.Module, options: RuntimeOptions | None = None,
     if uses_channels_last(model, options, device):
         model = model.to(memory_format=torch.channels_last)
     if options.compile:
-        model.compile()
+        model.compile(**({} if options.compile_mode == "default" else {"mode": options.compile_mode}))
     return model
 
 
@@ -292,6 +316,39 @@ def autocast(device: torch.device, options: RuntimeOptions | None = None) -> Con
     if (options or _options).amp and torch.device(device).type == "cuda":
         return torch.autocast("cuda", dtype=torch.bfloat16)
     return nullcontext()
+
+
+def attack_autocast(device: torch.device, options: RuntimeOptions | None = None) -> ContextManager:
+    """bf16 autocast for the adversary on CUDA when ``attack_amp`` (or ``amp``) is on; a no-op otherwise."""
+    import torch
+
+    options = options or _options
+    if (options.attack_amp or options.amp) and torch.device(device).type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return nullcontext()
+
+
+@contextmanager
+def adversary_context(model: nn.Module, device: torch.device,
+                      options: RuntimeOptions | None = None) -> Iterator[None]:
+    """Where adversarial training runs its adversary: :func:`attack_autocast`, and the model's
+    parameters frozen (``requires_grad`` off, restored afterwards).
+
+    Freezing changes no number: the attacks take gradients with respect to the input only
+    (``torch.autograd.grad(loss, x)``), and eager autograd already skips the weight gradients.
+    A ``torch.compile``d model, though, compiles one backward for every input that requires a
+    gradient, so without the freeze each of BI-10's backward passes would also compute all weight
+    gradients and throw them away.
+    """
+    frozen = [p for p in model.parameters() if p.requires_grad]
+    for p in frozen:
+        p.requires_grad_(False)
+    try:
+        with attack_autocast(device, options):
+            yield
+    finally:
+        for p in frozen:
+            p.requires_grad_(True)
 
 
 def setup_job(threads: int = 1, device: str | None = None, log_stream=None,
