@@ -12,6 +12,7 @@ from conftest import ROOT, copy_workflow, dry_run_jobs, snakemake, write_exp
 def _long_chain(wd, epochs: int) -> None:
     cfg = yaml.safe_load((wd / "config" / "experiments" / "smoke.yaml").read_text())
     cfg["adv_train"]["epochs"] = epochs
+    cfg.pop("runs", None)  # the main chain only (a further run forms groups of its own)
     write_exp(wd, "chain", cfg)
 
 

@@ -457,16 +457,20 @@ def finite_problems(obj: Any, key: str = "") -> list[str]:
 
 def seed_problems(exp: dict) -> list[str]:
     problems = []
-    for key, value in (("seed", exp["seed"]), ("transforms.noise_seed", exp["transforms"]["noise_seed"])):
+    seeds = [("seed", exp["seed"])]
+    if "transforms" in exp:  # an opt-in stage (advtrace.stages)
+        seeds.append(("transforms.noise_seed", exp["transforms"]["noise_seed"]))
+    for key, value in seeds:
         if value > SEED_MAX:
             problems.append(f"{key}: {value} is too large for a torch seed; allowed 0..2**63-1 ({SEED_MAX})")
     return problems
 
 
 def _attack_specs(exp: dict) -> list[tuple[str, dict]]:
-    specs = [("adv_train.attack", exp["adv_train"]["attack"])]
-    specs += [(f"evaluation.attacks.{k}", a) for k, a in exp["evaluation"]["attacks"].items()]
-    specs += [(f"perturb.attacks.{k}", a) for k, a in exp["perturb"]["attacks"].items()]
+    # the training adversary (methods without one have none) and the opt-in sections' attacks
+    specs = [("adv_train.attack", exp["adv_train"]["attack"])] if "attack" in exp["adv_train"] else []
+    specs += [(f"evaluation.attacks.{k}", a) for k, a in exp.get("evaluation", {}).get("attacks", {}).items()]
+    specs += [(f"perturb.attacks.{k}", a) for k, a in exp.get("perturb", {}).get("attacks", {}).items()]
     return specs
 
 
