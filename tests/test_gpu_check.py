@@ -25,7 +25,7 @@ import gpu_check as G  # noqa: E402
 from advtrace import attacks, runtime, training  # noqa: E402
 from advtrace.config import load_schema, load_yaml, validate_experiment  # noqa: E402
 from advtrace.models import PreActResNet18  # noqa: E402
-from advtrace.runtime import RuntimeOptions, adversary_context, configure_runtime, prepare_model  # noqa: E402
+from advtrace.runtime import RuntimeOptions, adversary_context, configure_runtime, prepare_model, save_torch  # noqa: E402
 
 CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 
@@ -104,7 +104,7 @@ def _adv_epoch(tmp_path, exp, data, device, options, tag):
     gen = torch.Generator().manual_seed(0)
     ckpt = {"epoch": 0, "phase": "pretrain", "model": model.state_dict(), "rng": gen.get_state(),
             "torch_rng": torch.get_rng_state(), "cuda_rng": []}
-    torch.save(ckpt, tmp_path / "e0.pt")
+    save_torch(ckpt, tmp_path / "e0.pt")  # checksummed, as every checkpoint the workflow writes
     out = training.adv_train_epoch(tmp_path / "e0.pt", data, exp, 1, device, tmp_path / f"e1_{tag}.pt")
     return out["model"]
 
