@@ -20,13 +20,13 @@ ROOT = Path(workflow.basedir)
 include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/train.smk"
+include: "rules/learning_curves.smk"
 include: "rules/perturb.smk"
 include: "rules/universal.smk"
 include: "rules/transforms.smk"
 include: "rules/stability.smk"
 include: "rules/detect.smk"
-include: "rules/plots.smk"
-include: "rules/report.smk"
+include: "rules/claims.smk"
 include: "rules/figures.smk"
 
 

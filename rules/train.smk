@@ -83,36 +83,3 @@ rule run_adv_train_epoch:
         "results/{exp}/benchmarks/runs/{run}/adv_train_epoch/{epoch}.tsv"
     script:
         "../workflow/scripts/adv_train_epoch.py"
-
-
-rule evaluate_epoch:
-    input:
-        dataset="results/{exp}/data/dataset.pt",
-        samples="results/{exp}/data/samples.parquet",
-        checkpoint="results/{exp}/checkpoints/epoch_{epoch}.pt",
-    output:
-        table="results/{exp}/metrics/learning_curve/epoch_{epoch}.parquet",
-    params:
-        model=section("model"),
-        evaluation=section("evaluation"),
-    threads: 1
-    resources:
-        gpu=1,
-    log:
-        "results/{exp}/logs/evaluate_epoch/{epoch}.log",
-    script:
-        "../workflow/scripts/evaluate_epoch.py"
-
-
-rule learning_curve_table:
-    localrule: True  # cheap: on clusters it runs where Snakemake runs, no submission
-    input:
-        parts=learning_curve_parts,
-    output:
-        table="results/{exp}/tables/learning_curve.parquet",
-    params:
-        name="learning_curve",
-    log:
-        "results/{exp}/logs/learning_curve_table.log",
-    script:
-        "../workflow/scripts/concat_tables.py"

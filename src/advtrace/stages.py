@@ -41,7 +41,7 @@ def _checks() -> dict:
 
 
 _STAGES = (
-    Stage("evaluation", "learning curves (Fig. 8)", "rules/train.smk", ("learning_curve",),
+    Stage("evaluation", "learning curves (Fig. 8)", "rules/learning_curves.smk", ("learning_curve",),
           ("fig08_learning_curves",)),
     Stage("universal", "universal perturbations (Figs. 3, 4, 12, 13)", "rules/universal.smk",
           ("universal_accuracy", "universal_images"),

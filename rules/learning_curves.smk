@@ -1,0 +1,54 @@
+# Learning curves (stage `evaluation`, Fig. 8): one job per checkpoint epoch measures clean / FGSM /
+# BI accuracy on fixed train and test sample sets; a table job and the plot (which reads Parquet
+# only, so editing it re-runs one cheap job).
+
+
+rule evaluate_epoch:
+    input:
+        dataset="results/{exp}/data/dataset.pt",
+        samples="results/{exp}/data/samples.parquet",
+        checkpoint="results/{exp}/checkpoints/epoch_{epoch}.pt",
+    output:
+        table="results/{exp}/metrics/learning_curve/epoch_{epoch}.parquet",
+    params:
+        model=section("model"),
+        evaluation=section("evaluation"),
+    threads: 1
+    resources:
+        gpu=1,
+    log:
+        "results/{exp}/logs/evaluate_epoch/{epoch}.log",
+    script:
+        "../workflow/scripts/evaluate_epoch.py"
+
+
+rule learning_curve_table:
+    localrule: True  # cheap: on clusters it runs where Snakemake runs, no submission
+    input:
+        parts=learning_curve_parts,
+    output:
+        table="results/{exp}/tables/learning_curve.parquet",
+    params:
+        name="learning_curve",
+    log:
+        "results/{exp}/logs/learning_curve_table.log",
+    script:
+        "../workflow/scripts/concat_tables.py"
+
+
+rule plot_learning_curves:
+    localrule: True  # cheap: on clusters it runs where Snakemake runs, no submission
+    input:
+        table="results/{exp}/tables/learning_curve.parquet",
+    output:
+        pdf="results/{exp}/figures/fig08_learning_curves.pdf",
+        png=report(
+            "results/{exp}/figures/fig08_learning_curves.png",
+            caption="../workflow/report/fig08.rst",
+            category="{exp}",
+            subcategory="Fig. 08",
+        ),
+    log:
+        "results/{exp}/logs/plot_learning_curves.log",
+    script:
+        "../workflow/scripts/plot_learning_curves.py"
