@@ -25,11 +25,13 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from advtrace import attacks
+from advtrace import attacks, perturbations, stability
+from advtrace.data import to_float
 from advtrace.models import build_model
 from advtrace.runtime import (RuntimeOptions, adversary_context, autocast, configure_runtime, prepare_model,
                               runtime_options)
 from advtrace.training import _train_epoch, adversary_from_config, make_optimizer
+from paper_work import WORK_UNITS
 from workdir import copy_workflow, job_counts, run_snakemake, write_exp
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -319,12 +321,12 @@ def detector_epoch_fn(w: Workload, device: torch.device, n_batches: int) -> Call
 
 
 def transfer_stats(model: nn.Module, x_uint8: torch.Tensor, delta_q: torch.Tensor, y: torch.Tensor):
-    """The transfer-matrix evaluation pattern: uint8 inputs + stored int8 perturbations (pixel units)
-    → clip → logits → p(y|x+ξ), CE cost, argmax (forward only; caller holds inference mode)."""
-    xa = (x_uint8.float() + delta_q.float()).div_(255.0).clamp_(0.0, 1.0)
-    logp = torch.log_softmax(model(xa).float(), dim=1)
-    lp = logp.gather(1, y[:, None]).squeeze(1)
-    return lp.exp(), -lp, logp.argmax(1)
+    """The transfer-matrix evaluation of advtrace.stability, with its own functions: uint8 inputs +
+    stored int8 perturbations decoded on the device (perturbations.to_unit) → clip →
+    stability._stats → p(y|x+ξ), CE cost, argmax (forward only; caller holds inference mode)."""
+    xa = (to_float(x_uint8) + perturbations.to_unit(delta_q, x_uint8.device)).clamp_(0.0, 1.0)
+    p, pred, cost = stability._stats(model, xa, y)
+    return p, cost, pred
 
 
 def transfer_benchmark(w: Workload, device: torch.device, options: RuntimeOptions, clock: Clock, batch: int,
@@ -442,7 +444,6 @@ def dag_benchmark(tmp: Path, warmup: int, repeats: int) -> tuple[list[dict], lis
 def work_rows(wd: Path, dry_stdout: str) -> list[dict]:
     """The paper run's work per component (bench/paper_work.py), counted from its dry run."""
     import yaml
-    from bench_report import WORK_UNITS
     from paper_work import paper_work
 
     exp = yaml.safe_load((wd / "config" / "experiments" / f"{DAG_EXPERIMENT}.yaml").read_text())

@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from bench_measure import TARGETS
+from paper_work import WORK_UNITS
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
@@ -20,7 +21,6 @@ META = ["date", "device_kind", "device_name", "mode", "torch", "torchattacks", "
 # Paper-scale projection (CIFAR-10, paper 000): the workflow part counts the work of every job of
 # the paper config's DAG in unit operations on single images (bench/paper_work.py, stored as rows
 # of section "work"); here each unit is priced with a measured per-image CIFAR-10 time.
-WORK_UNITS = {"F": "n_forward", "G": "n_input_grad", "S": "n_adv_step", "C": "n_clean_step", "D": "n_detector_step"}
 PRICES = {  # unit -> (timing row of the cifar10 model that prices it, unit operations per image of that row)
     "F": ("plain_inference", 1),  # classifier forward
     "G": ("bi10_ours", 10),       # input-gradient pass: BI-10 is 10 of them

@@ -30,6 +30,8 @@ DEEPFOOL_ITERATIONS = DEEPFOOL_ASSUMED_STEPS  # assumed, see the registry's step
 BACKWARD_PER_G = 2.0 / 3.0  # assumed: a backward pass is ~2/3 of a forward+backward input-gradient pass
 DETECTOR_FORWARD_PER_D = 1.0 / 3.0  # assumed: detector inference ~1/3 of its training step
 UNITS = ("F", "G", "S", "C", "D")
+# the columns of the bench tables that hold each unit's count (bench_measure writes, bench_report reads)
+WORK_UNITS = {"F": "n_forward", "G": "n_input_grad", "S": "n_adv_step", "C": "n_clean_step", "D": "n_detector_step"}
 
 @dataclass
 class Work:

@@ -40,7 +40,7 @@ _TOY = """
 import sys
 sys.path.insert(0, config["src"])
 from advtrace.workflow_setup import cap_local_gpu_jobs
-cap_local_gpu_jobs(workflow)
+cap_local_gpu_jobs(workflow, gpus=int(config["gpus"]))
 
 rule all:
     input: expand("out/{i}.txt", i=range(3))
@@ -59,17 +59,17 @@ def _max_overlap(out: Path) -> int:
     return max(sum(s <= t < e for s, e in spans) for t, _ in spans)
 
 
-@pytest.mark.parametrize("extra, overlap", [([], 1), (["--resources", "gpu=3"], 3)])
-def test_plain_local_run_runs_one_gpu_job_at_a_time(tmp_path, extra, overlap):
-    """Three gpu=1 jobs under --cores 3 on a machine with no visible GPU: one at a time unless the
-    user raises the limit (then all three at once, so the cap is what serialised them)."""
+@pytest.mark.parametrize("gpus, extra, overlap", [(1, [], 1), (1, ["--resources", "gpu=3"], 3), (0, [], 3)])
+def test_plain_local_run_runs_one_gpu_job_at_a_time(tmp_path, gpus, extra, overlap):
+    """Three gpu=1 jobs under --cores 3 with one visible GPU: one at a time unless the user raises
+    the limit (then all three at once, so the cap is what serialised them). With no GPU they run
+    on the CPU and only --cores bounds them."""
     (tmp_path / "Snakefile").write_text(_TOY)
-    env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}
     proc = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "3", *extra,
-                           "--config", f"src={ROOT / 'src'}"],
-                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+                           "--config", f"src={ROOT / 'src'}", f"gpus={gpus}"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert (CAP_MESSAGE in proc.stderr) == (not extra)
+    assert (CAP_MESSAGE in proc.stderr) == (not extra and gpus > 0)
     assert _max_overlap(tmp_path / "out") == overlap
 
 
@@ -77,13 +77,14 @@ TARGET = "results/smoke/tables/learning_curve.parquet"
 
 
 def test_workflow_dry_run_caps_local_gpu_jobs_only(tmp_path):
-    """The real Snakefile: a plain local run is capped (and says so); a user's --resources gpu=N
-    and a SLURM run (profiles/slurm, executor plugin with --jobs) are not."""
+    """The real Snakefile: a plain local run is capped when a GPU is visible (and says so), not on
+    a CPU-only machine; a user's --resources gpu=N and a SLURM run (profiles/slurm, executor plugin
+    with --jobs) are not."""
     wd = copy_workflow(tmp_path)
     cfg = ["-n", "--config", "experiments=[smoke]"]  # last: --config/--resources take several values
     proc = snakemake(wd, TARGET, "--cores", "all", *cfg)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert CAP_MESSAGE in proc.stderr
+    assert (CAP_MESSAGE in proc.stderr) == (visible_gpu_count() > 0)
     proc = snakemake(wd, TARGET, "--cores", "all", "--resources", "gpu=2", *cfg)
     assert proc.returncode == 0 and CAP_MESSAGE not in proc.stderr, proc.stderr[-3000:]
     pytest.importorskip("snakemake_executor_plugin_slurm")

@@ -21,9 +21,11 @@ def cap_local_gpu_jobs(workflow: Any, stream: TextIO | None = None, gpus: int | 
     ``resources:``), for cluster and cloud runs (an executor plugin with ``--jobs N``: Snakemake
     then submits every job with its own resources, and its scheduler does not restrict local
     cores either, which is the criterion used here), and in Snakemake's job subprocesses.
-    At least 1, so a CPU-only machine still runs the rules that declare ``gpu=1`` (one at a time:
-    ``--resources gpu=N`` lets N of them share the CPU cores). Returns the limit it set and says so
-    on `stream` (default stderr). `gpus` overrides the count (tests).
+    Also left alone on a machine with no visible GPU: every job then runs on the CPU (``device:
+    auto``) and ``--cores`` alone bounds them; a cap of 1 would serialise the CPU jobs for nothing
+    (the digits run would use one of a laptop's cores). A GPU that no ``/dev/nvidia*`` node shows is
+    one torch cannot use either. Returns the limit it set and says so on `stream` (default stderr).
+    `gpus` overrides the count (tests).
     """
     resources = workflow.global_resources
     if "gpu" in resources:
@@ -33,7 +35,9 @@ def cap_local_gpu_jobs(workflow: Any, stream: TextIO | None = None, gpus: int | 
     if not workflow.is_main_process:
         return None
     visible = visible_gpu_count() if gpus is None else gpus
-    cap = max(1, visible)
+    if visible < 1:
+        return None  # CPU only: nothing to protect, --cores bounds the jobs
+    cap = visible
     resources["gpu"] = cap
     print(
         f"advtrace: local run: at most {cap} GPU job{'s' if cap > 1 else ''} (rules with resources gpu=1) "
