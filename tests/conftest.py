@@ -20,6 +20,18 @@ def schema():
     return load_schema(ROOT / "config" / "schema.yaml")
 
 
+@pytest.fixture(scope="module")
+def one_thread():
+    """Tiny tensors: one intra-op thread avoids oversubscription on a busy machine (restored after
+    the module). Use with ``pytestmark = pytest.mark.usefixtures("one_thread")``."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture
 def digits_cfg():
     from advtrace.config import load_yaml

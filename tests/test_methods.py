@@ -14,12 +14,7 @@ from advtrace.config import ConfigError, validate_experiment
 from advtrace.specs import METHOD_SPECS, kofm_k
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny tensors: one intra-op thread (conftest)
 
 
 def tiny_net(classes: int = 3, seed: int = 0) -> nn.Module:
