@@ -480,7 +480,10 @@ def eps_problems(exp: dict) -> list[str]:
     ds = exp["dataset"]
     l2_max = 255.0 * math.sqrt(IMAGE_CHANNELS[ds["name"]] * ds["image_size"] ** 2)
     bounds = [(prefix, att, att["name"] in L2_EPS) for prefix, att in _attack_specs(exp)]
-    bounds += [("universal", exp["universal"], False), ("detect.maximise", exp["detect"]["maximise"], False)]
+    if "universal" in exp:  # opt-in stages (advtrace.stages)
+        bounds.append(("universal", exp["universal"], False))
+    if "detect" in exp:
+        bounds.append(("detect.maximise", exp["detect"]["maximise"], False))
     problems = []
     for prefix, spec, l2 in bounds:
         eps = spec["eps"]
