@@ -10,7 +10,6 @@ import os
 import pickle
 import subprocess
 import sys
-from dataclasses import asdict
 from pathlib import Path
 
 import pandas as pd

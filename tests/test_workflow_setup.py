@@ -1,6 +1,5 @@
 """Parse-time safety of the Snakefile: the GPU cap of local runs (advtrace.workflow_setup)."""
 
-import os
 import subprocess
 import sys
 from pathlib import Path

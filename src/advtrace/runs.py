@@ -127,14 +127,14 @@ def problems(exp: dict, validate) -> list[str]:
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
         return [f"runs: run names {dup} occur twice after expanding the grids; rename a run"]
+    from .stages import CORE_SECTIONS  # a run is a training chain: its core sections are checked
+
     for run in names[1:]:
         try:
             cfg = run_config(exp, run)
         except KeyError as err:
             out.append(f"runs.{run}: {err.args[0]} is not a key of the experiment config")
             continue
-        # a run is a training chain: its core sections are checked (the analysis stages read main)
-        from .stages import CORE_SECTIONS
-
+        # (the analysis stages read main)
         out += [f"runs.{run}: {p}" for p in validate({k: cfg[k] for k in CORE_SECTIONS})]
     return out
