@@ -26,6 +26,14 @@ include: "rules/universal.smk"
 include: "rules/transforms.smk"
 include: "rules/stability.smk"
 include: "rules/detect.smk"
+
+
+# Companion-paper studies (advtrace.stages, packages under src/advtrace/studies): their rules files.
+for _stage in stages.all_stages():
+    if _stage.module is not None:
+
+        include: _stage.rules
+
 include: "rules/claims.smk"
 include: "rules/figures.smk"
 

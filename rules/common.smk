@@ -172,6 +172,7 @@ def all_targets():
         targets += figures_of(exp)
         targets += expand("results/{exp}/tables/{name}.parquet", exp=exp, name=stages.tables(EXPS[exp]))
         targets += [pattern.format(exp=exp) for pattern in REPORTS]
+        targets += [f"results/{exp}/{path}" for path in stages.reports(EXPS[exp])]
         targets += run_final_checkpoints(exp)
     return targets
 

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from .stability_plan import SHARED_PCT
+from .stats import FAILS, HOLDS, INCONCLUSIVE, VERDICTS
 from .tables import coerce
 
 
@@ -34,7 +35,10 @@ class Claim:
     paper_value: str
     criterion: str
     tables: tuple[str, ...]
-    measure: Callable[..., tuple[float | str, bool | None]]
+    # returns (measured, verdict): verdict True/False (holds / does not hold), None (measured
+    # only), or one of advtrace.stats.VERDICTS ("inconclusive" when two intervals overlap)
+    measure: Callable[..., tuple[float | str, bool | str | None]]
+    paper: str = "000"  # the paper the statement is from (claims `paper` column)
 
 
 def _lc(df: pd.DataFrame, split: str, attack: str) -> pd.Series:
@@ -360,6 +364,28 @@ CLAIMS += [
 ]
 
 
+def all_claims() -> list[Claim]:
+    """Paper 000's claims, then each companion study's (advtrace.stages: ``<module>.claims``)."""
+    from . import stages
+
+    out = list(CLAIMS)
+    for stage in stages.all_stages():
+        part = stages.study_part(stage, "claims")
+        if part is not None:
+            out += part.CLAIMS
+    return out
+
+
+def _status(holds) -> str:
+    if isinstance(holds, str):
+        if holds not in VERDICTS:
+            raise ValueError(f"a claim's verdict is one of {VERDICTS}, not {holds!r}")
+        return holds
+    if isinstance(holds, (bool, np.bool_)):
+        return HOLDS if holds else FAILS
+    return "measured"
+
+
 def evaluate_claims(tables: dict[str, pd.DataFrame], experiment: str,
                     stage_tables: Iterable[str] | None = None) -> pd.DataFrame:
     """Evaluate every claim whose tables are present; the others are marked not measured.
@@ -367,12 +393,14 @@ def evaluate_claims(tables: dict[str, pd.DataFrame], experiment: str,
     `stage_tables`: the tables the experiment's active stages produce (advtrace.stages); claims
     reading any other table belong to a stage the experiment does not run and are left out."""
     rows = []
-    claims = CLAIMS if stage_tables is None else [c for c in CLAIMS if set(c.tables) <= set(stage_tables)]
+    claims = all_claims()
+    if stage_tables is not None:
+        claims = [c for c in claims if set(c.tables) <= set(stage_tables)]
     for c in claims:
         if all(t in tables for t in c.tables):
             try:
                 measured, holds = c.measure(*(tables[t] for t in c.tables))
-                status = "holds" if holds else ("does not hold" if holds is not None else "measured")
+                status = _status(holds)
             except (IndexError, KeyError, ValueError, ZeroDivisionError) as err:
                 measured, holds, status = f"error: {err}", None, "not measured"
         else:
@@ -380,40 +408,52 @@ def evaluate_claims(tables: dict[str, pd.DataFrame], experiment: str,
             measured, holds, status = f"tables not produced: {', '.join(missing)}", None, "not measured"
         if isinstance(measured, (float, np.floating)):
             measured = f"{measured:.3g}"
-        rows.append({"experiment": experiment, "claim": c.id, "section": c.section, "statement": c.statement,
+        rows.append({"experiment": experiment, "paper": c.paper, "claim": c.id, "section": c.section, "statement": c.statement,
                      "paper_value": c.paper_value, "criterion": c.criterion, "measured": str(measured),
                      "status": status})
     return coerce(pd.DataFrame(rows), "claims")
 
 
+_MARK = {HOLDS: "✅ holds", FAILS: "❌ does not hold", INCONCLUSIVE: "❔ inconclusive",
+         "not measured": "– not measured", "measured": "measured"}
+
+
+def _tally(d: pd.DataFrame) -> str:
+    n_eval = int(d["status"].isin(VERDICTS).sum())
+    counts = ", ".join(f"{int((d['status'] == v).sum())} {v}" for v in VERDICTS)
+    return f"{n_eval} evaluated claims: {counts} ({len(d) - n_eval} not measured or measured only)."
+
+
 def claims_markdown(df: pd.DataFrame) -> str:
+    """The scorecard, one section per paper (000 first)."""
+    from .stages import PAPERS
+
     exp = df["experiment"].iloc[0] if len(df) else "?"
-    n_hold = int((df["status"] == "holds").sum())
-    n_eval = int(df["status"].isin(["holds", "does not hold"]).sum())
-    lines = [f"# Claims scorecard: {exp}", "",
-             f"{n_hold} of {n_eval} evaluated claims of paper 000 hold on this run "
-             f"({len(df) - n_eval} not measured).", "",
-             "| claim | paper | statement | paper value | criterion | measured | verdict |",
-             "|---|---|---|---|---|---|---|"]
-    mark = {"holds": "✅ holds", "does not hold": "❌ does not hold", "not measured": "– not measured", "measured": "measured"}
-    for r in df.itertuples():
-        lines.append(f"| `{r.claim}` | {r.section} | {r.statement} | {r.paper_value} | {r.criterion} | "
-                     f"{r.measured} | {mark.get(r.status, r.status)} |")
-    return "\n".join(lines) + "\n"
+    lines = [f"# Claims scorecard: {exp}", "", _tally(df), ""]
+    for paper in sorted(df["paper"].unique()):
+        d = df[df["paper"] == paper]
+        lines += [f"## Paper {paper}: {PAPERS.get(paper, '')}", "", _tally(d), "",
+                  "| claim | section | statement | paper value | criterion | measured | verdict |",
+                  "|---|---|---|---|---|---|---|"]
+        for r in d.itertuples():
+            lines.append(f"| `{r.claim}` | {r.section} | {r.statement} | {r.paper_value} | {r.criterion} | "
+                         f"{r.measured} | {_MARK.get(r.status, r.status)} |")
+        lines.append("")
+    return "\n".join(lines)
 
 
 def claims_html(df: pd.DataFrame) -> str:
     """The scorecard as a standalone HTML page (embedded in the Snakemake report)."""
     exp = df["experiment"].iloc[0] if len(df) else "?"
-    colour = {"holds": "#d4edda", "does not hold": "#f8d7da"}
+    colour = {HOLDS: "#d4edda", FAILS: "#f8d7da", INCONCLUSIVE: "#fff3cd"}
     rows = "".join(
-        f'<tr style="background:{colour.get(r.status, "#eeeeee")}"><td><code>{html.escape(r.claim)}</code></td>'
-        f"<td>{html.escape(r.section)}</td><td>{html.escape(r.statement)}</td><td>{html.escape(r.paper_value)}</td>"
+        f'<tr style="background:{colour.get(r.status, "#eeeeee")}"><td>{html.escape(r.paper)}</td>'
+        f"<td><code>{html.escape(r.claim)}</code></td><td>{html.escape(r.section)}</td><td>{html.escape(r.statement)}</td><td>{html.escape(r.paper_value)}</td>"
         f"<td>{html.escape(r.criterion)}</td><td>{html.escape(r.measured)}</td><td>{html.escape(r.status)}</td></tr>"
         for r in df.itertuples()
     )
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>Claims: {html.escape(exp)}</title></head>"
             f"<body><h1>Claims scorecard: {html.escape(exp)}</h1><table border='1' cellpadding='4' "
             "style='border-collapse:collapse;font-family:sans-serif;font-size:13px'>"
-            "<tr><th>claim</th><th>paper</th><th>statement</th><th>paper value</th><th>criterion</th>"
+            "<tr><th>paper</th><th>claim</th><th>section</th><th>statement</th><th>paper value</th><th>criterion</th>"
             f"<th>measured</th><th>verdict</th></tr>{rows}</table></body></html>\n")

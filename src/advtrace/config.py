@@ -28,6 +28,8 @@ Units: configs give ε, α in [0, 255]; :func:`attack_kwargs` converts to [0, 1]
 
 from __future__ import annotations
 
+import copy
+
 import math
 import re
 from collections.abc import Iterator, Mapping
@@ -170,7 +172,20 @@ def _validator_class():
 
 
 def experiment_schema(schema: dict) -> dict:
-    return {"$defs": schema["$defs"], "$ref": "#/$defs/experiment"}
+    """The experiment part of config/schema.yaml, with each study stage's section (its package's
+    ``schemas.CONFIG``, advtrace.stages) added as an optional property."""
+    from . import stages
+
+    defs = copy.deepcopy(schema["$defs"])
+    props = defs["experiment"]["properties"]
+    for stage in stages.all_stages():
+        part = stages.study_part(stage, "schemas")
+        if part is not None:
+            if stage.name in props:
+                raise ConfigError(f"config/schema.yaml already has a section {stage.name!r}; the study "
+                                  f"{stage.module} defines it in its schemas.CONFIG")
+            props[stage.name] = part.CONFIG
+    return {"$defs": defs, "$ref": "#/$defs/experiment"}
 
 
 def check_experiment(exp: dict) -> list[str]:

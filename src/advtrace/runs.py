@@ -56,9 +56,23 @@ def _label(dotted: str, value: Any) -> str:
     return f"{dotted.split('.')[-1]}{text}"
 
 
+def declared(exp: dict) -> list[tuple[str, str, Any]]:
+    """(where, name, spec) of every declared run: the experiment's ``runs`` section, then the
+    ``runs`` of each study section the experiment has (a companion-paper study declares the
+    training runs it compares in its own section; advtrace.stages)."""
+    from .stages import all_stages
+
+    out = [("runs", name, spec) for name, spec in (exp.get("runs") or {}).items()]
+    for stage in all_stages():
+        section = exp.get(stage.name)
+        if stage.module is not None and isinstance(section, dict):
+            out += [(f"{stage.name}.runs", name, spec) for name, spec in (section.get("runs") or {}).items()]
+    return out
+
+
 def _expanded(exp: dict) -> list[tuple[str, dict[str, Any]]]:
     out: list[tuple[str, dict[str, Any]]] = [(MAIN, {})]
-    for name, spec in (exp.get("runs") or {}).items():
+    for _where, name, spec in declared(exp):
         spec = dict(spec or {})
         grid = spec.pop("grid", None) or {}
         if not grid:
@@ -107,19 +121,21 @@ def checkpoint_path(exp: dict, run: str, epoch: int) -> str:
 def problems(exp: dict, validate) -> list[str]:
     """Run names, override keys, grids, and each run's effective config (`validate(cfg)` -> problems)."""
     out: list[str] = []
-    specs = exp.get("runs") or {}
-    for name, spec in specs.items():
+    for where, name, spec in declared(exp):
         if not NAME.match(name) or name == MAIN:
-            out.append(f"runs.{name}: a run name is letters, digits and _ (and not {MAIN!r})")
+            out.append(f"{where}.{name}: a run name is letters, digits and _ (and not {MAIN!r})")
+        if spec is not None and not isinstance(spec, dict):
+            out.append(f"{where}.{name}: a run is a mapping of dotted keys to values")
+            continue
         for key, value in (spec or {}).items():
             keys = value if key == "grid" else {key: value}
             if key == "grid" and (not isinstance(value, dict) or not value or
                                   not all(isinstance(v, list) and v for v in value.values())):
-                out.append(f"runs.{name}.grid: a mapping of dotted keys to non-empty lists of values")
+                out.append(f"{where}.{name}.grid: a mapping of dotted keys to non-empty lists of values")
                 continue
             for dotted in keys:
                 if dotted.split(".")[0] not in OVERRIDABLE:
-                    out.append(f"runs.{name}.{dotted}: a run overrides only {', '.join(OVERRIDABLE)} "
+                    out.append(f"{where}.{name}.{dotted}: a run overrides only {', '.join(OVERRIDABLE)} "
                                "(dotted paths such as adv_train.attack.eps)")
     if out:
         return out

@@ -8,9 +8,18 @@ active stages register here: the config checks (:mod:`advtrace.config`), ``rule 
 ``figNN`` targets (``rules/common.smk``, ``rules/figures.smk``), the perturbation jobs
 (:mod:`advtrace.perturb_plan`) and the claims scorecard (:mod:`advtrace.claims`).
 
-Adding a stage: a library module, a ``rules/<stage>.smk`` (included by the Snakefile), its
-config-schema section (``config/schema.yaml``, not in the experiment's ``required`` list), table
-schemas (:mod:`advtrace.tables`), claims reading those tables, and one :class:`Stage` entry below.
+Paper 000's analyses (``paper="000"``) keep their schemas, claims and checks in the central
+modules they grew in. A companion-paper study is a self-contained package
+``advtrace.studies.<pkg>`` named by the stage's ``module``; the central modules collect from it:
+
+* ``<module>.schemas``: ``SCHEMAS`` (its Parquet tables, merged into :data:`advtrace.tables.SCHEMAS`)
+  and ``CONFIG`` (the JSON-schema fragment of its config section, merged into
+  ``config/schema.yaml``'s experiment properties);
+* ``<module>.checks``: ``problems(exp) -> list[str]`` (cross-field checks of its section);
+* ``<module>.claims``: ``CLAIMS`` (:class:`advtrace.claims.Claim` with ``paper`` set);
+* its rules file (included by the Snakefile for every registered stage).
+
+Adding a stage: those files and one :class:`Stage` entry below.
 """
 
 from __future__ import annotations
@@ -26,6 +35,10 @@ class Stage:
     tables: tuple[str, ...]  # aggregated tables (results/{exp}/tables/{name}.parquet)
     figures: tuple[str, ...]  # figure slugs (results/{exp}/figures/{slug}.pdf/.png)
     requires: tuple[str, ...] = ()  # shared config sections the stage reads
+    paper: str = "000"  # the paper whose study the stage is (claims `paper` column, `paperNNN` target)
+    module: str | None = None  # a study package (advtrace.studies.*): schemas, checks, claims
+    # other outputs, relative to results/{exp}/ (rendered Markdown/HTML tables in the paper's layout)
+    reports: tuple[str, ...] = ()
 
 
 CORE_SECTIONS = ("name", "seed", "dataset", "model", "pretrain", "adv_train", "samples")
@@ -60,7 +73,33 @@ _STAGES = (
           ("fig06_detectability", "fig07_detector_max", "fig16_detectability_attacks"),
           requires=("perturb", "analysis")),
 )
+# Companion-paper studies (one package each under advtrace.studies; see the module docstring).
+_STAGES += ()
 STAGES: dict[str, Stage] = {s.name: s for s in _STAGES}
+PAPERS = {
+    "000": "Universality, Robustness, and Detectability of Adversarial Perturbations under Adversarial Training",
+    "001": "Metzen et al. (2017), On Detecting Adversarial Perturbations",
+    "002": "Kurakin et al. (2017), Adversarial Machine Learning at Scale",
+    "004": "Mummadi et al. (2019), Defending Against Universal Perturbations With Shared Adversarial Training",
+}
+
+
+def study_part(stage: Stage, part: str):
+    """The `part` module (schemas, checks, claims) of a study stage's package, or None."""
+    if stage.module is None:
+        return None
+    import importlib
+
+    return importlib.import_module(f"{stage.module}.{part}")
+
+
+def all_stages() -> list[Stage]:
+    return list(_STAGES)
+
+
+def of_paper(exp: dict, paper: str) -> list[Stage]:
+    """The active stages of `exp` that belong to `paper`'s study."""
+    return [s for s in active(exp) if s.paper == paper]
 
 
 def active(exp: dict) -> list[Stage]:
@@ -74,6 +113,10 @@ def tables(exp: dict) -> list[str]:
 
 def figures(exp: dict) -> list[str]:
     return [f for s in active(exp) for f in s.figures]
+
+
+def reports(exp: dict) -> list[str]:
+    return [r for s in active(exp) for r in s.reports]
 
 
 def stage_of_figure(slug: str) -> Stage:
@@ -95,5 +138,5 @@ def stage_problems(exp: dict) -> list[str]:
         return problems
     checks = _checks()
     for s in active(exp):
-        problems += checks[s.name](exp)
+        problems += checks[s.name](exp) if s.module is None else study_part(s, "checks").problems(exp)
     return problems

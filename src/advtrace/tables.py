@@ -292,19 +292,38 @@ SCHEMAS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
         },
     ),
     "claims": (
-        "The claims scorecard: paper 000's quantitative statements vs this run (results/{exp}/tables/claims.parquet, claims.md).",
+        "The claims scorecard: each paper's quantitative statements vs this run, grouped by paper "
+        "(results/{exp}/tables/claims.parquet, claims.md).",
         {
             "experiment": ("string", "experiment name"),
+            "paper": ("string", "the paper whose statement it is: 000, 001, 002 or 004"),
             "claim": ("string", "claim identifier"),
-            "section": ("string", "where paper 000 states it"),
+            "section": ("string", "where the paper states it"),
             "statement": ("string", "the statement"),
             "paper_value": ("string", "the paper's number(s) (CIFAR-10 unless the claim says otherwise)"),
             "criterion": ("string", "the direction or threshold checked on this run"),
-            "measured": ("string", "what this run measured"),
-            "status": ("string", "holds, does not hold, or not measured (its tables are not produced by this experiment)"),
+            "measured": ("string", "what this run measured (rates with their n and 95 % interval)"),
+            "status": ("string", "holds, does not hold, inconclusive (the intervals of the compared numbers overlap), "
+                                 "measured (no verdict), or not measured (its tables are not produced)"),
         },
     ),
 }
+
+
+def _study_schemas() -> None:
+    """Merge each companion-paper study's tables (advtrace.stages: ``<module>.schemas.SCHEMAS``)."""
+    from . import stages
+
+    for stage in stages.all_stages():
+        part = stages.study_part(stage, "schemas")
+        if part is not None:
+            clash = sorted(set(part.SCHEMAS) & set(SCHEMAS))
+            if clash:
+                raise RuntimeError(f"study {stage.module}: tables {clash} are already defined")
+            SCHEMAS.update(part.SCHEMAS)
+
+
+_study_schemas()
 
 
 class SchemaError(ValueError):

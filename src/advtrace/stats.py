@@ -1,0 +1,125 @@
+"""Confidence intervals and three-way verdicts (numpy only, no torch).
+
+Every rate the workflow reports carries its n and a 95 % interval:
+
+* a proportion (accuracy, destruction rate, detectability, transfer rate, a share of inputs):
+  the Wilson score interval, :func:`wilson` / :func:`proportion`;
+* a mean of per-input quantities (sharedness, a cost change, a per-input ε): a percentile
+  bootstrap over inputs, :func:`bootstrap_mean`.
+
+A claim that compares two numbers has three verdicts (:func:`compare`): ``holds`` when the
+intervals are disjoint in the paper's direction, ``does not hold`` when they are disjoint the
+other way, ``inconclusive`` when they overlap. A claim with a threshold uses :func:`against`:
+the whole interval on the paper's side of the threshold holds, the whole interval on the other
+side does not, an interval containing the threshold is inconclusive.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+Z95 = 1.959963984540054  # two-sided 95 % normal quantile
+
+HOLDS, FAILS, INCONCLUSIVE = "holds", "does not hold", "inconclusive"
+VERDICTS = (HOLDS, FAILS, INCONCLUSIVE)
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A rate or mean with its sample size and 95 % interval."""
+
+    value: float
+    low: float
+    high: float
+    n: int
+
+    def pct(self, digits: int = 1) -> str:
+        """``62.0 % [57.1, 66.7] (n = 500)``."""
+        if not math.isfinite(self.value):
+            return f"n/a (n = {self.n})"
+        return (f"{100 * self.value:.{digits}f} % [{100 * self.low:.{digits}f}, "
+                f"{100 * self.high:.{digits}f}] (n = {self.n})")
+
+    def num(self, digits: int = 3) -> str:
+        if not math.isfinite(self.value):
+            return f"n/a (n = {self.n})"
+        return f"{self.value:.{digits}g} [{self.low:.{digits}g}, {self.high:.{digits}g}] (n = {self.n})"
+
+
+def wilson(k: float, n: int, z: float = Z95) -> tuple[float, float]:
+    """Wilson score interval of k successes in n trials; (nan, nan) for n = 0."""
+    n = int(n)
+    if n <= 0:
+        return float("nan"), float("nan")
+    if not 0 <= k <= n:
+        raise ValueError(f"wilson: k = {k} is not within 0..n = {n}")
+    p = k / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def proportion(k: float, n: int) -> Estimate:
+    """k of n as an :class:`Estimate` with its Wilson interval."""
+    lo, hi = wilson(k, n)
+    return Estimate(k / n if n else float("nan"), lo, hi, int(n))
+
+
+def bootstrap_mean(values, n_boot: int = 2000, seed: int = 0, level: float = 0.95) -> Estimate:
+    """Mean of per-input values with a percentile-bootstrap interval over inputs (seeded, so a
+    table is a pure function of its inputs)."""
+    x = np.asarray(values, dtype=np.float64).ravel()
+    x = x[np.isfinite(x)]
+    n = int(x.size)
+    if n == 0:
+        return Estimate(float("nan"), float("nan"), float("nan"), 0)
+    if n == 1:
+        return Estimate(float(x[0]), float(x[0]), float(x[0]), 1)
+    rng = np.random.default_rng(seed)
+    means = x[rng.integers(0, n, size=(n_boot, n))].mean(axis=1)
+    a = (1 - level) / 2
+    lo, hi = np.quantile(means, [a, 1 - a])
+    return Estimate(float(x.mean()), float(lo), float(hi), n)
+
+
+def compare(a: Estimate, b: Estimate, direction: str = ">") -> str:
+    """Verdict of the claim ``a > b`` (or ``a < b``): holds / does not hold / inconclusive."""
+    if direction not in (">", "<"):
+        raise ValueError(f"compare: direction is '>' or '<', not {direction!r}")
+    if direction == "<":
+        a, b = b, a
+    if any(math.isnan(v) for v in (a.low, a.high, b.low, b.high)):
+        return INCONCLUSIVE
+    if a.low > b.high:
+        return HOLDS
+    if a.high < b.low:
+        return FAILS
+    return INCONCLUSIVE
+
+
+def against(a: Estimate, threshold: float, direction: str = ">=") -> str:
+    """Verdict of the claim ``a >= threshold`` (``>``, ``<=``, ``<`` alike) given a's interval."""
+    if direction not in (">", ">=", "<", "<="):
+        raise ValueError(f"against: direction is one of > >= < <=, not {direction!r}")
+    if math.isnan(a.low) or math.isnan(a.high):
+        return INCONCLUSIVE
+    above = direction.startswith(">")
+    lo_ok = a.low > threshold if direction in (">", "<=") else a.low >= threshold
+    hi_ok = a.high < threshold if direction in ("<", ">=") else a.high <= threshold
+    if above:
+        return HOLDS if lo_ok else (FAILS if hi_ok else INCONCLUSIVE)
+    return HOLDS if hi_ok else (FAILS if lo_ok else INCONCLUSIVE)
+
+
+def combine(verdicts) -> str:
+    """All of several verdicts: fails if any fails, holds if all hold, else inconclusive."""
+    verdicts = list(verdicts)
+    if any(v == FAILS for v in verdicts):
+        return FAILS
+    if verdicts and all(v == HOLDS for v in verdicts):
+        return HOLDS
+    return INCONCLUSIVE
