@@ -26,8 +26,42 @@ def stability_epoch_needs(wildcards):
     return _stability.perturbation_needs(plan, epoch)
 
 
+def stability_manifest_inputs(wildcards):
+    """Every perturbation directory any stability job reads (the union over its epochs)."""
+    exp = wildcards.exp
+    cfg, T = EXPS[exp]["stability"], stability_T(exp)
+    epochs = set()
+    for t in _stability.plan_epochs(cfg, T):
+        epochs.update(s for _, s in _stability.perturbation_needs(_stability.epoch_plan(cfg, T, t), t))
+    return perturbation_dirs(exp, epochs)
+
+
+# The T x T profiles make every epoch's job read the perturbations of every epoch: T^2 file
+# dependencies (64 000 for the CIFAR-10 config's 252 epochs, most of its dry-run time). The jobs
+# depend instead on one manifest that depends on all those directories (2T edges). A
+# recomputed perturbation directory is newer than the manifest, so the manifest and every
+# stability job are rerun, as with direct dependencies.
+rule stability_manifest:
+    localrule: True
+    input:
+        stability_manifest_inputs,
+    output:
+        "results/{exp}/perturbations/stability_manifest.json",
+    run:
+        from advtrace.runtime import atomic_path
+
+        entries = []
+        for d in input:
+            for f in sorted(Path(d).rglob("*.pt")):
+                st = f.stat()
+                entries.append({"file": str(f), "bytes": st.st_size, "mtime_ns": st.st_mtime_ns})
+        with atomic_path(output[0]) as tmp:
+            tmp.write_text(json.dumps(entries, indent=1) + "\n")
+
+
 def stability_epoch_perturbations(wildcards):
-    return perturbation_dirs(wildcards.exp, [t for _, t in stability_epoch_needs(wildcards)])
+    stability_epoch_needs(wildcards)  # fails early for an epoch without stability work
+    return f"results/{wildcards.exp}/perturbations/stability_manifest.json"
 
 
 def stability_epoch_files(wildcards):
