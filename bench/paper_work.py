@@ -104,8 +104,9 @@ def paper_work(stdout: str, exp: dict, classes: int = 10) -> list[dict]:
                 "advtrace.stability_plan per checkpoint: set size × source epochs + perturbations × inputs")
         elif rule == "universal_generate":
             u = exp["universal"]
-            add("universal perturbations: generation", Counter(G=u["iterations"] * u["batches"] * u["batch_size"]),
-                f"App. D: {u['iterations']} it. × K={u['batches']} × m={u['batch_size']} per (split, epoch)")
+            add("universal perturbations: generation", Counter(G=2 * u["iterations"] * u["batches"] * u["batch_size"]),
+                f"App. D: {u['iterations']} it. × K={u['batches']} × m={u['batch_size']} per split, "
+                "train and test per epoch job")
         elif rule == "universal_evaluate":
             u = exp["universal"]
             k = 1 + u["random_draws"] + 2 * len({int(wc["epoch"])} | set(u["source_epochs"]))

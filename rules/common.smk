@@ -47,6 +47,12 @@ cap_local_gpu_jobs(workflow)
 os.environ["ADVTRACE_RUNTIME"] = json.dumps({k: config[k] for k in ("device", *RUNTIME_KEYS)})
 
 
+# Both are set above; declaring them passes them on to jobs of distributed (cluster) runs.
+envvars:
+    "PYTHONPATH",
+    "ADVTRACE_RUNTIME",
+
+
 wildcard_constraints:
     exp="[A-Za-z0-9_]+",
     run="[A-Za-z0-9_]+",
@@ -177,16 +183,22 @@ def all_targets():
     return targets
 
 
+SOFTWARE_ENV = str(ROOT / "workflow" / "envs" / "advtrace.yaml")
+
+
 def add_code_fingerprints():
     """Give every script rule a `code` param: the fingerprint of the advtrace code its script can
     reach (advtrace.codehash: normalised syntax trees, docstrings and comments left out). A change
     to that code changes the param, so Snakemake re-runs the rule's jobs and what depends on them;
-    `snakemake -n` lists them beforehand ("Params have changed"). Called once every rule exists."""
+    `snakemake -n` lists them beforehand ("Params have changed"). Every script rule also gets the
+    one software environment (workflow/envs/advtrace.yaml) as its `conda:`, used with
+    `--software-deployment-method conda`. Called once every rule exists."""
     from advtrace.codehash import script_fingerprint
 
     fingerprints = {}
     for _rule in workflow.rules:
         if _rule.script is not None:
+            _rule.conda_env = SOFTWARE_ENV
             script = (Path(_rule.snakefile).parent / str(_rule.script)).resolve()
             if script not in fingerprints:
                 fingerprints[script] = script_fingerprint(script, ROOT / "src")

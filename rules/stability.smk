@@ -47,16 +47,12 @@ rule stability_manifest:
         stability_manifest_inputs,
     output:
         "results/{exp}/perturbations/stability_manifest.json",
+    log:
+        "results/{exp}/logs/stability_manifest.log",
     run:
-        from advtrace.runtime import atomic_path
+        from advtrace.perturb_plan import write_manifest
 
-        entries = []
-        for d in input:
-            for f in sorted(Path(d).rglob("*.pt")):
-                st = f.stat()
-                entries.append({"file": str(f), "bytes": st.st_size, "mtime_ns": st.st_mtime_ns})
-        with atomic_path(output[0]) as tmp:
-            tmp.write_text(json.dumps(entries, indent=1) + "\n")
+        write_manifest(input, output[0], log[0])
 
 
 def stability_epoch_perturbations(wildcards):

@@ -1,5 +1,6 @@
 # Universal perturbations across adversarial training (paper 000 Sec. 3.2, App. D/E).
-# One cached job per (generation split, epoch) for every epoch in analysis.epochs,
+# One cached job per epoch (both generation splits: a job's start-up costs more than one digits
+# generation) for every epoch in analysis.epochs,
 # universal.source_epochs and universal.image_epochs; one evaluation job per analysed epoch (its model under its own and the
 # fixed source epochs' perturbations, train- and test-generated, plus clean / random-sign rows).
 
@@ -20,7 +21,7 @@ def universal_generate_params(wildcards):
     return {
         "model": exp["model"],
         "seed": exp["seed"],
-        "set": u[f"{wildcards.source}_set"],
+        "sets": {source: u[f"{source}_set"] for source in UNIVERSAL_SPLITS},
         "generation": {k: u[k] for k in ("eps", "alpha", "batch_size", "batches", "iterations")},
     }
 
@@ -81,19 +82,18 @@ rule universal_generate:
         samples="results/{exp}/data/samples.parquet",
         checkpoint="results/{exp}/checkpoints/epoch_{epoch}.pt",
     output:
-        perturbation="results/{exp}/universal/{source}/epoch_{epoch}.pt",
-        images="results/{exp}/metrics/universal_images/{source}/epoch_{epoch}.parquet",
-    wildcard_constraints:
-        source="train|test",
+        **{f"{source}": f"results/{{exp}}/universal/{source}/epoch_{{epoch}}.pt" for source in UNIVERSAL_SPLITS},
+        **{f"{source}_images": f"results/{{exp}}/metrics/universal_images/{source}/epoch_{{epoch}}.parquet"
+           for source in UNIVERSAL_SPLITS},
     params:
         cfg=universal_generate_params,
     threads: 1
     resources:
         gpu=1,
     log:
-        "results/{exp}/logs/universal_generate/{source}/{epoch}.log",
+        "results/{exp}/logs/universal_generate/{epoch}.log",
     benchmark:
-        "results/{exp}/benchmarks/universal_generate/{source}/{epoch}.tsv"
+        "results/{exp}/benchmarks/universal_generate/{epoch}.tsv"
     script:
         "../workflow/scripts/universal_generate.py"
 

@@ -201,3 +201,17 @@ def test_config_readme_covers_every_key_and_catalog_file_parses(schema):
     usage = yaml.safe_load((ROOT / ".snakemake-workflow-catalog.yml").read_text())["usage"]
     assert set(usage) == {"mandatory-flags", "software-stack-deployment", "report"}
     assert set(usage["software-stack-deployment"]) == {"conda", "apptainer", "apptainer+conda"}
+
+
+def test_rule_software_environment_matches_pyproject():
+    """workflow/envs/advtrace.yaml (every rule's `conda:`) lists exactly pyproject's dependencies."""
+    import tomllib
+
+    import yaml
+
+    root = Path(__file__).resolve().parents[1]
+    deps = tomllib.loads((root / "pyproject.toml").read_text())["project"]["dependencies"]
+    env = yaml.safe_load((root / "workflow" / "envs" / "advtrace.yaml").read_text())
+    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    assert sorted(pip) == sorted(deps)
+    assert "python=3.11" in env["dependencies"]

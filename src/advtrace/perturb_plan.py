@@ -58,3 +58,21 @@ def needs_by_epoch(exp: dict) -> dict[int, list[tuple[str, str]]]:
             for attack, set_name, epoch in stage_needs(exp):
                 needs.setdefault(int(epoch), set()).add((attack, set_name))
     return {t: sorted(v) for t, v in sorted(needs.items())}
+
+
+def write_manifest(directories, path, log_path) -> None:
+    """A JSON list of every perturbation file under `directories` with its size and mtime: the
+    single input of the stability jobs (rules/stability.smk), rewritten whenever a directory is."""
+    import json
+    from pathlib import Path
+
+    from .runtime import atomic_path
+
+    entries = []
+    for d in directories:
+        for f in sorted(Path(d).rglob("*.pt")):
+            st = f.stat()
+            entries.append({"file": str(f), "bytes": st.st_size, "mtime_ns": st.st_mtime_ns})
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(entries, indent=1) + "\n")
+    Path(log_path).write_text(f"{len(entries)} perturbation files in {len(list(directories))} directories\n")

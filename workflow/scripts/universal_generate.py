@@ -10,13 +10,14 @@ from advtrace.universal import generate_for_epoch, image_rows
 
 device = setup_job(snakemake.threads)
 cfg = snakemake.params.cfg
-source = snakemake.wildcards.source
 epoch = int(snakemake.wildcards.epoch)
 data = load_dataset(snakemake.input.dataset)
-pool = sample_set(data, read_table(snakemake.input.samples, "samples"), cfg["set"])
+samples = read_table(snakemake.input.samples, "samples")
 model = load_model(snakemake.input.checkpoint, data, cfg["model"], device)
-result = generate_for_epoch(model, pool.x, pool.y, cfg["generation"], cfg["seed"], source, epoch, device)
-result["set"] = pool.name
-save_torch(result, snakemake.output.perturbation)
-write_table(image_rows(result["xi"], epoch, source, cfg["generation"]["eps"] / 255.0), snakemake.output.images,
-            "universal_images")
+for source, set_name in cfg["sets"].items():  # train- and test-generated (App. D and E)
+    pool = sample_set(data, samples, set_name)
+    result = generate_for_epoch(model, pool.x, pool.y, cfg["generation"], cfg["seed"], source, epoch, device)
+    result["set"] = pool.name
+    save_torch(result, snakemake.output[source])
+    write_table(image_rows(result["xi"], epoch, source, cfg["generation"]["eps"] / 255.0),
+                snakemake.output[f"{source}_images"], "universal_images")
