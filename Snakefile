@@ -23,7 +23,7 @@ include: "rules/train.smk"
 include: "rules/learning_curves.smk"
 include: "rules/perturb.smk"
 include: "rules/universal.smk"
-include: "rules/transforms.smk"
+include: "rules/destruction.smk"
 include: "rules/stability.smk"
 include: "rules/detect.smk"
 

@@ -114,16 +114,16 @@ def paper_work(stdout: str, exp: dict, classes: int = 10) -> list[dict]:
                 f"per analysed epoch: {n[u['eval_set']]} inputs × (clean + {u['random_draws']} random + "
                 "own and fixed sources, train- and test-generated)")
         elif rule == "destruction_sweep":
-            tr = exp["transforms"]
+            tr = exp["destruction"]
             settings = sum(len(v) for v in tr["sweeps"].values())
             k = len(exp["perturb"]["attacks"]) + 1
             add("destruction rates (Figs. 5, 14, 15)", Counter(F=n[tr["sample_set"]] * settings * k),
                 f"per epoch: {n[tr['sample_set']]} inputs × {settings} settings × ({k - 1} attacks + clean)")
-        elif rule == "train_detector":
+        elif rule == "train_detectors":
             d, t = exp["detect"], exp["detect"]["training"]
-            pairs, val = n[d["train_set"]], n[d["val_set"]]
-            add("detectors: training", Counter(D=t["epochs"] * 2 * (pairs + val * DETECTOR_FORWARD_PER_D)),
-                f"per (attack, epoch): {t['epochs']} epochs × 2 × {pairs} images + validation "
+            pairs, val, k = n[d["train_set"]], n[d["val_set"]], len(d["attacks"])
+            add("detectors: training", Counter(D=k * t["epochs"] * 2 * (pairs + val * DETECTOR_FORWARD_PER_D)),
+                f"per epoch, {k} attacks × {t['epochs']} epochs × 2 × {pairs} images + validation "
                 f"(detector forward = {DETECTOR_FORWARD_PER_D:.2g} D assumed)")
         elif rule == "evaluate_detectors":
             d = exp["detect"]

@@ -157,7 +157,7 @@ def learning_curve_parts(wildcards):
     )
 
 
-# What `rule all` builds per experiment: the tables and figures of its active stages
+# What the default target `all` builds per experiment: the tables and figures of its active stages
 # (advtrace.stages: an experiment runs the stages whose config sections it has), plus REPORTS,
 # other per-experiment files given as patterns with {exp} by the rule files.
 REPORTS = []
@@ -187,19 +187,19 @@ SOFTWARE_ENV = str(ROOT / "workflow" / "envs" / "advtrace.yaml")
 
 
 def add_code_fingerprints():
-    """Give every script rule a `code` param: the fingerprint of the advtrace code its script can
+    """Give each rule that runs a script a `code` param, the fingerprint of the advtrace code its script can
     reach (advtrace.codehash: normalised syntax trees, docstrings and comments left out). A change
     to that code changes the param, so Snakemake re-runs the rule's jobs and what depends on them;
-    `snakemake -n` lists them beforehand ("Params have changed"). Every script rule also gets the
-    one software environment (workflow/envs/advtrace.yaml) as its `conda:`, used with
-    `--software-deployment-method conda`. Called once every rule exists."""
+    `snakemake -n` lists them beforehand ("Params have changed"). Each of them also gets the one
+    software environment, workflow/envs/advtrace.yaml, as its conda environment (used with
+    `--software-deployment-method conda`). Called once every rule exists."""
     from advtrace.codehash import script_fingerprint
 
     fingerprints = {}
-    for _rule in workflow.rules:
-        if _rule.script is not None:
-            _rule.conda_env = SOFTWARE_ENV
-            script = (Path(_rule.snakefile).parent / str(_rule.script)).resolve()
+    for _r in workflow.rules:
+        if _r.script is not None:
+            _r.conda_env = SOFTWARE_ENV
+            script = (Path(_r.snakefile).parent / str(_r.script)).resolve()
             if script not in fingerprints:
                 fingerprints[script] = script_fingerprint(script, ROOT / "src")
-            _rule.set_params(code=fingerprints[script])
+            _r.set_params(code=fingerprints[script])

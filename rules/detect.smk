@@ -1,6 +1,9 @@
 # Detectors across adversarial training (paper 000 Sec. 3.4, App. G; detector of paper 001).
 # One detector per (attack, epoch t) from detect.epochs, trained on the detect train set and its
 # adversarial counterparts against θ_t (generic `perturb` rule), selected on the val set; one
+# training job per epoch t trains the detectors of every attack (a job's start-up costs about
+# as much as one digits detector; each detector is its own file in the job's directory
+# results/{exp}/detectors/epoch_{t}/, so adding an attack retrains that epoch's job); one
 # evaluation job per attack that loads each of its detectors once and evaluates it on the test
 # perturbations of every epoch t′ (matrix attacks) or of t only (respective attacks) - forward
 # passes only, so one job instead of one per detector saves the ~3 s start-up of each job; one
@@ -11,13 +14,9 @@ def detect_cfg(wildcards):
     return EXPS[wildcards.exp]["detect"]
 
 
-def detect_check(wildcards):
-    """The {attack} and {epoch} wildcards must name a configured detector."""
+def detect_check_epoch(wildcards):
+    """The {epoch} wildcard must be one of detect.epochs."""
     det = detect_cfg(wildcards)
-    if wildcards.attack not in det["attacks"]:
-        raise WorkflowError(
-            f"{wildcards.exp}: detect.attacks has no attack {wildcards.attack!r}; have {sorted(det['attacks'])}"
-        )
     if int(wildcards.epoch) not in det["epochs"]:
         raise WorkflowError(f"{wildcards.exp}: epoch {int(wildcards.epoch)} not in detect.epochs {det['epochs']}")
     return det
@@ -27,9 +26,22 @@ def detect_attached(exp):
     return EXPS[exp]["detect"]["detector"]["position"] != "input"
 
 
+def detector_dir(exp, epoch):
+    return f"results/{exp}/detectors/epoch_{int(epoch):03d}"
+
+
+def detector_file(exp, attack, epoch):
+    """A trained detector, inside the directory its epoch's `train_detectors` job writes."""
+    return f"{detector_dir(exp, epoch)}/{attack}.pt"
+
+
+def detector_history_file(exp, attack, epoch):
+    return f"{detector_dir(exp, epoch)}/{attack}_training.parquet"
+
+
 def detect_train_inputs(wildcards):
-    det = detect_check(wildcards)
-    exp, attack, epoch = wildcards.exp, wildcards.attack, wildcards.epoch
+    detect_check_epoch(wildcards)
+    exp, epoch = wildcards.exp, wildcards.epoch
     inputs = {
         "dataset": f"results/{exp}/data/dataset.pt",
         "perturbations": perturbation_dirs(exp, [epoch]),
@@ -40,9 +52,11 @@ def detect_train_inputs(wildcards):
 
 
 def detect_train_files(wildcards):
-    det = detect_check(wildcards)
-    exp, attack, epoch = wildcards.exp, wildcards.attack, wildcards.epoch
-    return {key: perturbation_file(exp, attack, det[f"{key}_set"], epoch) for key in ("train", "val")}
+    """{attack: {train, val: perturbation file}} of every detector the epoch job trains."""
+    det = detect_check_epoch(wildcards)
+    exp, epoch = wildcards.exp, wildcards.epoch
+    return {attack: {key: perturbation_file(exp, attack, det[f"{key}_set"], epoch) for key in ("train", "val")}
+            for attack in det["attacks"]}
 
 
 def detect_train_params(wildcards):
@@ -68,18 +82,21 @@ def detect_check_attack(wildcards):
 def detect_eval_inputs(wildcards):
     """Every detector of {attack} and the test perturbations of every detect epoch."""
     det = detect_check_attack(wildcards)
-    exp, attack = wildcards.exp, wildcards.attack
+    exp = wildcards.exp
     epochs = sorted(det["epochs"])
     return {
         "dataset": f"results/{exp}/data/dataset.pt",
-        "detectors": [f"results/{exp}/detectors/{attack}/epoch_{t:03d}.pt" for t in epochs],
+        "detectors": [detector_dir(exp, t) for t in epochs],
         "perturbations": perturbation_dirs(exp, epochs),
     }
 
 
 def detect_eval_files(wildcards):
     det = detect_check_attack(wildcards)
-    return [perturbation_file(wildcards.exp, wildcards.attack, det["test_set"], t) for t in sorted(det["epochs"])]
+    exp, attack = wildcards.exp, wildcards.attack
+    epochs = sorted(det["epochs"])
+    return {"test": [perturbation_file(exp, attack, det["test_set"], t) for t in epochs],
+            "detectors": [detector_file(exp, attack, t) for t in epochs]}
 
 
 def detect_eval_params(wildcards):
@@ -90,15 +107,18 @@ def detect_eval_params(wildcards):
 
 
 def detect_max_inputs(wildcards):
+    detect_check_epoch(wildcards)
     exp = wildcards.exp
-    det = EXPS[exp]["detect"]
-    if int(wildcards.epoch) not in det["epochs"]:
-        raise WorkflowError(f"{exp}: epoch {int(wildcards.epoch)} not in detect.epochs {det['epochs']}")
     return {
         "dataset": f"results/{exp}/data/dataset.pt",
         "samples": f"results/{exp}/data/samples.parquet",
-        "detector": f"results/{exp}/detectors/{det['maximise']['attack']}/epoch_{wildcards.epoch}.pt",
+        "detectors": detector_dir(exp, wildcards.epoch),
     }
+
+
+def detect_max_detector(wildcards):
+    det = EXPS[wildcards.exp]["detect"]
+    return detector_file(wildcards.exp, det["maximise"]["attack"], wildcards.epoch)
 
 
 def detect_max_params(wildcards):
@@ -115,7 +135,7 @@ def detect_table_parts(wildcards):
     pairs = [(a, t) for a in det["attacks"] for t in sorted(det["epochs"])]
     return {
         "detectability": [f"results/{exp}/metrics/detectability/{a}.parquet" for a in det["attacks"]],
-        "detector_training": [f"results/{exp}/metrics/detector_training/{a}/epoch_{t:03d}.parquet" for a, t in pairs],
+        "detector_training": [detector_dir(exp, t) for t in sorted(det["epochs"])],
         "detector_max": expand("results/{exp}/metrics/detector_max/epoch_{t:03d}.parquet", exp=exp, t=sorted(det["epochs"])),
         "detector_max_summary": expand(
             "results/{exp}/metrics/detector_max_summary/epoch_{t:03d}.parquet", exp=exp, t=sorted(det["epochs"])
@@ -123,17 +143,21 @@ def detect_table_parts(wildcards):
     }
 
 
+def detect_history_files(wildcards):
+    det = EXPS[wildcards.exp]["detect"]
+    return [detector_history_file(wildcards.exp, a, t) for a in det["attacks"] for t in sorted(det["epochs"])]
+
+
 def detect_plot_params(wildcards):
     det = EXPS[wildcards.exp]["detect"]
     return {key: det[key] for key in ("fixed_epochs", "fig06_attacks", "fig16_attacks")}
 
 
-rule train_detector:
+rule train_detectors:
     input:
         unpack(detect_train_inputs),
     output:
-        detector="results/{exp}/detectors/{attack}/epoch_{epoch}.pt",
-        history="results/{exp}/metrics/detector_training/{attack}/epoch_{epoch}.parquet",
+        detectors=directory("results/{exp}/detectors/epoch_{epoch}"),
     params:
         cfg=detect_train_params,
         files=detect_train_files,
@@ -141,9 +165,9 @@ rule train_detector:
     resources:
         gpu=1,
     log:
-        "results/{exp}/logs/train_detector/{attack}/{epoch}.log",
+        "results/{exp}/logs/train_detectors/{epoch}.log",
     benchmark:
-        "results/{exp}/benchmarks/train_detector/{attack}/{epoch}.tsv"
+        "results/{exp}/benchmarks/train_detectors/{epoch}.tsv"
     script:
         "../workflow/scripts/train_detector.py"
 
@@ -155,7 +179,7 @@ rule evaluate_detectors:
         table="results/{exp}/metrics/detectability/{attack}.parquet",
     params:
         cfg=detect_eval_params,
-        test=detect_eval_files,
+        files=detect_eval_files,
     threads: 1
     resources:
         gpu=1,
@@ -175,6 +199,7 @@ rule maximise_detector:
         summary="results/{exp}/metrics/detector_max_summary/epoch_{epoch}.parquet",
     params:
         cfg=detect_max_params,
+        detector=detect_max_detector,
     threads: 1
     resources:
         gpu=1,
@@ -194,6 +219,8 @@ rule detect_tables:
         detector_training="results/{exp}/tables/detector_training.parquet",
         detector_max="results/{exp}/tables/detector_max.parquet",
         detector_max_summary="results/{exp}/tables/detector_max_summary.parquet",
+    params:
+        histories=detect_history_files,
     log:
         "results/{exp}/logs/detect_tables.log",
     script:

@@ -59,7 +59,7 @@ BAD = [
     ("analysis.epochs", [0, 1.0], "analysis.epochs"),
     ("seed", 2**70, "seed: 1180591620717411303424 is too large for a torch seed; allowed 0..2**63-1"),
     ("seed", 2**63, "too large for a torch seed"),
-    ("transforms.noise_seed", 2**64, "transforms.noise_seed: 18446744073709551616 is too large"),
+    ("destruction.noise_seed", 2**64, "destruction.noise_seed: 18446744073709551616 is too large"),
     ("samples.sharedness_test.exclude", ["sharedness_other_test"],
      "samples.sharedness_other_test.exclude: circular exclusion sharedness_other_test -> sharedness_test -> "
      "sharedness_other_test"),

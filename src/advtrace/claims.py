@@ -307,7 +307,7 @@ def _pooled(d: pd.DataFrame, attack: str, transform: str, epoch: int, lo: float 
 def _first_last(d: pd.DataFrame) -> tuple[int, int]:
     epochs = sorted(d["epoch"].unique())
     if len(epochs) < 2 or epochs[0] != 0:
-        raise ValueError(f"needs epoch 0 and a later epoch in transforms.epochs; have {[int(e) for e in epochs]}")
+        raise ValueError(f"needs epoch 0 and a later epoch in destruction.epochs; have {[int(e) for e in epochs]}")
     return int(epochs[0]), int(epochs[-1])
 
 

@@ -307,34 +307,34 @@ def universal_problems(exp: dict) -> list[str]:
 DESTRUCTION_ATTACKS = ("BI", "FGSM", "DeepFool")
 
 
-def transforms_epochs(exp: dict) -> list[int]:
-    """Epochs of the destruction sweeps: transforms.epochs, or analysis.epochs for 'analysis'."""
-    epochs = exp["transforms"]["epochs"]
+def destruction_epochs(exp: dict) -> list[int]:
+    """Epochs of the destruction sweeps: destruction.epochs, or analysis.epochs for 'analysis'."""
+    epochs = exp["destruction"]["epochs"]
     return sorted(exp["analysis"]["epochs"]) if epochs == "analysis" else sorted(epochs)
 
 
-def transforms_problems(exp: dict) -> list[str]:
-    """Cross-field checks of the `transforms` section (destruction-rate sweeps)."""
+def destruction_problems(exp: dict) -> list[str]:
+    """Cross-field checks of the `destruction` section (destruction-rate sweeps)."""
     problems: list[str] = []
-    tr = exp["transforms"]
+    tr = exp["destruction"]
     samples = exp["samples"]
     if tr["sample_set"] not in samples:
-        problems.append(f"transforms.sample_set: unknown sample set {tr['sample_set']!r}; allowed: {sorted(samples)}")
+        problems.append(f"destruction.sample_set: unknown sample set {tr['sample_set']!r}; allowed: {sorted(samples)}")
     elif samples[tr["sample_set"]]["split"] != "test":
         test_sets = sorted(k for k, v in samples.items() if v["split"] == "test")
         problems.append(
-            f"transforms.sample_set: {tr['sample_set']!r} is drawn from the "
+            f"destruction.sample_set: {tr['sample_set']!r} is drawn from the "
             f"{samples[tr['sample_set']]['split']} split; destruction rates are measured on test inputs; "
             f"allowed: {test_sets}"
         )
     analysed = exp["analysis"]["epochs"]
-    bad = [e for e in transforms_epochs(exp) if e not in analysed]
+    bad = [e for e in destruction_epochs(exp) if e not in analysed]
     if bad:
-        problems.append(f"transforms.epochs: {bad} not in analysis.epochs; allowed: {sorted(analysed)}")
+        problems.append(f"destruction.epochs: {bad} not in analysis.epochs; allowed: {sorted(analysed)}")
     missing = [a for a in DESTRUCTION_ATTACKS if a not in exp["perturb"]["attacks"]]
     if missing:
         problems.append(
-            f"perturb.attacks: no attack labelled {missing}, which Figs. 5, 14, 15 (transforms) need; "
+            f"perturb.attacks: no attack labelled {missing}, which Figs. 5, 14, 15 (destruction) need; "
             f"required labels: {list(DESTRUCTION_ATTACKS)}"
         )
     return problems
@@ -473,8 +473,8 @@ def finite_problems(obj: Any, key: str = "") -> list[str]:
 def seed_problems(exp: dict) -> list[str]:
     problems = []
     seeds = [("seed", exp["seed"])]
-    if "transforms" in exp:  # an opt-in stage (advtrace.stages)
-        seeds.append(("transforms.noise_seed", exp["transforms"]["noise_seed"]))
+    if "destruction" in exp:  # an opt-in stage (advtrace.stages)
+        seeds.append(("destruction.noise_seed", exp["destruction"]["noise_seed"]))
     for key, value in seeds:
         if value > SEED_MAX:
             problems.append(f"{key}: {value} is too large for a torch seed; allowed 0..2**63-1 ({SEED_MAX})")

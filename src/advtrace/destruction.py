@@ -133,7 +133,7 @@ def destruction_rows(model: nn.Module, s: SampleSet, stored: dict, attack: str, 
     """Rows of the `destruction` table for one (attack, epoch).
 
     s: the sample set the perturbations were generated for; stored: ``perturbations.load()`` of
-    the file for (attack, s, epoch); cfg: the experiment's ``transforms`` section (sweeps,
+    the file for (attack, s, epoch); cfg: the experiment's ``destruction`` section (sweeps,
     noise_seed, batch_size); clean_accuracy: :func:`transformed_accuracy` of θ_t on s (computed
     here when not given).
     """

@@ -25,12 +25,12 @@ def stability_needs(exp: dict) -> Iterator[Need]:
 
 
 def destruction_needs(exp: dict) -> Iterator[Need]:
-    """Figs. 5, 14, 15: BI, FGSM and DeepFool on transforms.sample_set at every sweep epoch."""
-    from .config import DESTRUCTION_ATTACKS, transforms_epochs
+    """Figs. 5, 14, 15: BI, FGSM and DeepFool on destruction.sample_set at every sweep epoch."""
+    from .config import DESTRUCTION_ATTACKS, destruction_epochs
 
-    for epoch in transforms_epochs(exp):
+    for epoch in destruction_epochs(exp):
         for attack in DESTRUCTION_ATTACKS:
-            yield attack, exp["transforms"]["sample_set"], epoch
+            yield attack, exp["destruction"]["sample_set"], epoch
 
 
 def detect_needs(exp: dict) -> Iterator[Need]:
@@ -45,7 +45,7 @@ def detect_needs(exp: dict) -> Iterator[Need]:
 # stage section -> its needs; a stage whose section an experiment lacks needs nothing
 STAGE_NEEDS: dict[str, Callable[[dict], Iterable[Need]]] = {
     "stability": stability_needs,
-    "transforms": destruction_needs,
+    "destruction": destruction_needs,
     "detect": detect_needs,
 }
 

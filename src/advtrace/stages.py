@@ -50,7 +50,7 @@ def _checks() -> dict:
     from . import config as C
 
     return {"evaluation": C.check_evaluation, "universal": C.universal_problems,
-            "transforms": C.transforms_problems, "stability": C.check_stability, "detect": C.check_detect}
+            "destruction": C.destruction_problems, "stability": C.check_stability, "detect": C.check_detect}
 
 
 _STAGES = (
@@ -60,7 +60,7 @@ _STAGES = (
           ("universal_accuracy", "universal_images"),
           ("fig03_universal_accuracy", "fig04_universal_perturbations", "fig12_universal_train_vs_test",
            "fig13_universal_perturbations_test"), requires=("analysis",)),
-    Stage("transforms", "destruction rates under transformations (Figs. 5, 14, 15)", "rules/transforms.smk",
+    Stage("destruction", "destruction rates under transformations (Figs. 5, 14, 15)", "rules/destruction.smk",
           ("destruction",), ("fig05_destruction_bi", "fig14_destruction_fgsm", "fig15_destruction_deepfool"),
           requires=("perturb", "analysis")),
     Stage("stability", "temporal stability, transfer, sharedness (Figs. 1, 2, 9, 10, 11)", "rules/stability.smk",

@@ -229,7 +229,7 @@ SCHEMAS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
             "transform": ("string", "brightness (x+δ), contrast (x·μ), blur (Gaussian σ, pixels) or noise (Gaussian σ)"),
             "strength": ("float64", "δ and noise σ in [0,255] pixel units; contrast factor μ; blur σ in pixels; "
                          "identity at δ=0, μ=1, σ=0"),
-            "n_inputs": ("int64", "inputs in the sample set (transforms.sample_set)"),
+            "n_inputs": ("int64", "inputs in the sample set (destruction.sample_set)"),
             "n_effective": ("int64", "inputs classified correctly clean and wrongly adversarial under θ_t (the denominator)"),
             "n_destroyed": ("int64", "effective inputs classified correctly after the transformation (the numerator)"),
             "destruction_rate": ("float64", "n_destroyed / n_effective; NaN when n_effective = 0"),

@@ -14,5 +14,5 @@ data = load_dataset(snakemake.input.dataset)
 s = sample_set(data, read_table(snakemake.input.samples, "samples"), snakemake.params.sample_set)
 stored = {attack: perturbations.load(path) for attack, path in snakemake.params.perturbations.items()}
 model = load_model(snakemake.input.checkpoint, data, snakemake.params.model, device)
-df = epoch_rows(model, s, stored, int(snakemake.wildcards.epoch), snakemake.params.transforms, device)
+df = epoch_rows(model, s, stored, int(snakemake.wildcards.epoch), snakemake.params.destruction, device)
 write_table(df, snakemake.output.table, "destruction")

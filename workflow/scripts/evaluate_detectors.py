@@ -12,11 +12,11 @@ device = setup_job(snakemake.threads)
 cfg = snakemake.params.cfg
 data = load_dataset(snakemake.input.dataset)
 test_perts = {}
-for path in snakemake.params.test:
+for path in snakemake.params.files["test"]:
     pert = perturbations.load(path)
     test_perts[int(pert["epoch"])] = pert
 df = detectors.evaluate_detectors(
-    list(snakemake.input.detectors), test_perts, data, snakemake.wildcards.attack, cfg["mode"], cfg["batch_size"],
+    list(snakemake.params.files["detectors"]), test_perts, data, snakemake.wildcards.attack, cfg["mode"], cfg["batch_size"],
     device, classifier_factory=lambda: model_from_data(cfg["model"], data, device),
 )
 write_table(df, snakemake.output.table, "detectability")

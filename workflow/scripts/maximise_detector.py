@@ -15,7 +15,7 @@ samples = read_table(snakemake.input.samples, "samples")
 train = sample_set(data, samples, cfg["train_set"])
 test = sample_set(data, samples, cfg["test_set"])
 detector, ckpt = detectors.load_detector(
-    snakemake.input.detector, device, classifier_factory=lambda: model_from_data(cfg["model"], data, device)
+    snakemake.params.detector, device, classifier_factory=lambda: model_from_data(cfg["model"], data, device)
 )
 # Fig. 7: the detector-maximising perturbation, its mean p_adv on the test inputs, and the clean and
 # random ±ε sign baselines (summary columns mean_p_adv_clean, mean_p_adv_random)

@@ -3,7 +3,7 @@ import sys
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
 from advtrace.plotting import save_figure
-from advtrace.plotting.transforms import destruction_rates
+from advtrace.plotting.destruction import destruction_rates
 from advtrace.tables import read_table
 
 df = read_table(snakemake.input.table, "destruction")

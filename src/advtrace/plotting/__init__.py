@@ -1,6 +1,6 @@
 """Figures: each is a pure function of Parquet tables (never checkpoints or tensors).
 
-One submodule per analysis (learning, stability, universal, transforms, detect); every figure
+One submodule per analysis (learning, stability, universal, destruction, detect); every figure
 function takes DataFrames (and plain options) and returns a matplotlib Figure. This module holds
 the shared style and :func:`save_figure`, which writes the PDF and PNG atomically. File names
 follow the paper's CIFAR-10 numbering: ``fig{NN}_{slug}.pdf/.png``.

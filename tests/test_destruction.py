@@ -245,22 +245,22 @@ def test_destruction_rows_schema_and_checks(model):
 # --- config ------------------------------------------------------------------------------------
 
 TRANSFORMS_BAD = [
-    (lambda c: c["transforms"].update(sample_set="nope"), "transforms.sample_set: unknown sample set"),
-    (lambda c: c["transforms"].update(sample_set="transfer_train"), "destruction rates are measured on test inputs"),
-    (lambda c: c["transforms"].update(epochs=[0, 4]), "transforms.epochs: [4] not in analysis.epochs"),
-    (lambda c: c["transforms"].update(epochs="all"), "transforms.epochs"),
-    (lambda c: c["transforms"].update(epochs=[]), "transforms.epochs"),
+    (lambda c: c["destruction"].update(sample_set="nope"), "destruction.sample_set: unknown sample set"),
+    (lambda c: c["destruction"].update(sample_set="transfer_train"), "destruction rates are measured on test inputs"),
+    (lambda c: c["destruction"].update(epochs=[0, 4]), "destruction.epochs: [4] not in analysis.epochs"),
+    (lambda c: c["destruction"].update(epochs="all"), "destruction.epochs"),
+    (lambda c: c["destruction"].update(epochs=[]), "destruction.epochs"),
     (lambda c: c["perturb"]["attacks"].pop("DeepFool"), "perturb.attacks: no attack labelled ['DeepFool']"),
-    (lambda c: c["transforms"]["sweeps"].update(contrast=[0.0, 1.0]), "transforms.sweeps.contrast.0"),
-    (lambda c: c["transforms"]["sweeps"].update(blur=[-1.0]), "transforms.sweeps.blur.0"),
-    (lambda c: c["transforms"]["sweeps"].update(noise=[]), "transforms.sweeps.noise"),
-    (lambda c: c["transforms"]["sweeps"].update(jpeg=[50]), "jpeg"),
-    (lambda c: c["transforms"].pop("noise_seed"), "noise_seed"),
+    (lambda c: c["destruction"]["sweeps"].update(contrast=[0.0, 1.0]), "destruction.sweeps.contrast.0"),
+    (lambda c: c["destruction"]["sweeps"].update(blur=[-1.0]), "destruction.sweeps.blur.0"),
+    (lambda c: c["destruction"]["sweeps"].update(noise=[]), "destruction.sweeps.noise"),
+    (lambda c: c["destruction"]["sweeps"].update(jpeg=[50]), "jpeg"),
+    (lambda c: c["destruction"].pop("noise_seed"), "noise_seed"),
 ]
 
 
 @pytest.mark.parametrize("edit,needle", TRANSFORMS_BAD, ids=[n for _, n in TRANSFORMS_BAD])
-def test_bad_transforms_config_rejected_with_key(schema, digits_cfg, edit, needle):
+def test_bad_destruction_config_rejected_with_key(schema, digits_cfg, edit, needle):
     cfg = copy.deepcopy(digits_cfg)
     edit(cfg)
     with pytest.raises(ConfigError) as err:
@@ -268,15 +268,15 @@ def test_bad_transforms_config_rejected_with_key(schema, digits_cfg, edit, needl
     assert needle in str(err.value)
 
 
-def test_transforms_epochs_follow_analysis(digits_cfg):
-    from advtrace.config import transforms_epochs
+def test_destruction_epochs_follow_analysis(digits_cfg):
+    from advtrace.config import destruction_epochs
 
     cfg = copy.deepcopy(digits_cfg)
-    cfg["transforms"]["epochs"] = "analysis"
+    cfg["destruction"]["epochs"] = "analysis"
     cfg["analysis"]["epochs"] = [5, 0, 1]
-    assert transforms_epochs(cfg) == [0, 1, 5]
-    cfg["transforms"]["epochs"] = [1, 0]
-    assert transforms_epochs(cfg) == [0, 1]
+    assert destruction_epochs(cfg) == [0, 1, 5]
+    cfg["destruction"]["epochs"] = [1, 0]
+    assert destruction_epochs(cfg) == [0, 1]
 
 
 def test_shipped_sweeps_cover_identity_and_strong_noise(root, schema):
@@ -341,7 +341,7 @@ def test_destruction_claims_verdicts():
 # --- figure (pure function of the table) -------------------------------------------------------
 
 def test_destruction_figure_shows_denominators_and_missing_epochs():
-    from advtrace.plotting.transforms import destruction_rates
+    from advtrace.plotting.destruction import destruction_rates
     from advtrace.tables import coerce
 
     rows = []

@@ -1,10 +1,10 @@
 # Destruction rates of adversarial perturbations under image transformations (paper 000 Sec. 3.3,
-# App. F): one cached job per epoch of transforms.epochs loads θ_t once and sweeps brightness,
+# App. F): one cached job per epoch of destruction.epochs loads θ_t once and sweeps brightness,
 # contrast, blur and noise over the stored BI, FGSM and DeepFool perturbations of
-# transforms.sample_set at t (generic `perturb` rule, shared with the other analyses); then one
+# destruction.sample_set at t (generic `perturb` rule, shared with the other analyses); then one
 # table job and one plot job for Figs. 5, 14, 15. (One job per epoch rather than per (attack,
 # epoch): on CPU a job costs ~3 s of imports, ~30x its sweep, and the budget is seconds.)
-from advtrace.config import transforms_epochs
+from advtrace.config import destruction_epochs
 
 TRANSFORMS_FIGURES = {  # perturb.attacks label -> (paper figure number, figure slug)
     "BI": (5, "fig05_destruction_bi"),
@@ -13,38 +13,38 @@ TRANSFORMS_FIGURES = {  # perturb.attacks label -> (paper figure number, figure 
 }
 
 
-def transforms_perturbation_files(wildcards):
-    """{attack label: stored perturbations of transforms.sample_set at {epoch}} for Figs. 5, 14, 15."""
-    tr = EXPS[wildcards.exp]["transforms"]
+def destruction_perturbation_files(wildcards):
+    """{attack label: stored perturbations of destruction.sample_set at {epoch}} for Figs. 5, 14, 15."""
+    tr = EXPS[wildcards.exp]["destruction"]
     return {
         attack: perturbation_file(wildcards.exp, attack, tr["sample_set"], wildcards.epoch)
         for attack in TRANSFORMS_FIGURES
     }
 
 
-def transforms_perturbations(wildcards):
+def destruction_perturbations(wildcards):
     return perturbation_dirs(wildcards.exp, [wildcards.epoch])
 
 
-def transforms_sample_set(wildcards):
-    return EXPS[wildcards.exp]["transforms"]["sample_set"]
+def destruction_sample_set(wildcards):
+    return EXPS[wildcards.exp]["destruction"]["sample_set"]
 
 
-def transforms_sweep_params(wildcards):
-    """What one sweep's numbers depend on (not transforms.epochs, so adding an epoch reruns nothing)."""
-    tr = EXPS[wildcards.exp]["transforms"]
+def destruction_sweep_params(wildcards):
+    """What one sweep's numbers depend on (not destruction.epochs, so adding an epoch reruns nothing)."""
+    tr = EXPS[wildcards.exp]["destruction"]
     return {k: tr[k] for k in ("batch_size", "noise_seed", "sweeps")}
 
 
-def transforms_parts(wildcards):
+def destruction_parts(wildcards):
     return expand(
         "results/{exp}/metrics/destruction/epoch_{epoch:03d}.parquet",
         exp=wildcards.exp,
-        epoch=transforms_epochs(EXPS[wildcards.exp]),
+        epoch=destruction_epochs(EXPS[wildcards.exp]),
     )
 
 
-def transforms_figure_outputs():
+def destruction_figure_outputs():
     outputs = {}
     for attack, (number, slug) in TRANSFORMS_FIGURES.items():
         outputs[f"{attack}_pdf"] = f"results/{{exp}}/figures/{slug}.pdf"
@@ -59,17 +59,17 @@ def transforms_figure_outputs():
 
 rule destruction_sweep:
     input:
-        perturbations=transforms_perturbations,
+        perturbations=destruction_perturbations,
         dataset="results/{exp}/data/dataset.pt",
         samples="results/{exp}/data/samples.parquet",
         checkpoint="results/{exp}/checkpoints/epoch_{epoch}.pt",
     output:
         table="results/{exp}/metrics/destruction/epoch_{epoch}.parquet",
     params:
-        perturbations=transforms_perturbation_files,
+        perturbations=destruction_perturbation_files,
         model=section("model"),
-        sample_set=transforms_sample_set,
-        transforms=transforms_sweep_params,
+        sample_set=destruction_sample_set,
+        destruction=destruction_sweep_params,
     threads: 1
     resources:
         gpu=1,
@@ -83,7 +83,7 @@ rule destruction_sweep:
 
 rule destruction_table:
     input:
-        parts=transforms_parts,
+        parts=destruction_parts,
     output:
         table="results/{exp}/tables/destruction.parquet",
     params:
@@ -98,7 +98,7 @@ rule plot_destruction:
     input:
         table="results/{exp}/tables/destruction.parquet",
     output:
-        **transforms_figure_outputs(),
+        **destruction_figure_outputs(),
     params:
         figures={attack: number for attack, (number, _) in TRANSFORMS_FIGURES.items()},
     log:

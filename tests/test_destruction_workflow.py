@@ -10,24 +10,24 @@ from advtrace.transforms import IDENTITY, TRANSFORMS
 
 
 @pytest.fixture(scope="module")
-def smoke_transforms(smoke_run):
+def smoke_destruction(smoke_run):
     cfg = yaml.safe_load((smoke_run / "config" / "experiments" / "smoke.yaml").read_text())
-    from advtrace.config import transforms_epochs
+    from advtrace.config import destruction_epochs
 
-    return smoke_run / "results" / "smoke", dict(cfg["transforms"], epochs=transforms_epochs(cfg))
+    return smoke_run / "results" / "smoke", dict(cfg["destruction"], epochs=destruction_epochs(cfg))
 
 
 @pytest.mark.e2e
-def test_smoke_produces_the_three_destruction_figures(smoke_transforms):
-    res, _ = smoke_transforms
+def test_smoke_produces_the_three_destruction_figures(smoke_destruction):
+    res, _ = smoke_destruction
     for fig in ("fig05_destruction_bi", "fig14_destruction_fgsm", "fig15_destruction_deepfool"):
         for ext in ("pdf", "png"):
             assert (res / "figures" / f"{fig}.{ext}").stat().st_size > 1000, fig
 
 
 @pytest.mark.e2e
-def test_smoke_destruction_table(smoke_transforms):
-    res, tr = smoke_transforms
+def test_smoke_destruction_table(smoke_destruction):
+    res, tr = smoke_destruction
     df = read_table(res / "tables" / "destruction.parquet", "destruction")
     n_settings = sum(len(v) for v in tr["sweeps"].values())
     assert len(df) == 3 * len(tr["epochs"]) * n_settings
@@ -53,8 +53,8 @@ def test_smoke_destruction_table(smoke_transforms):
 
 
 @pytest.mark.e2e
-def test_smoke_destruction_reuses_shared_perturbations(smoke_transforms):
-    res, tr = smoke_transforms
+def test_smoke_destruction_reuses_shared_perturbations(smoke_destruction):
+    res, tr = smoke_destruction
     for attack in ("BI", "FGSM", "DeepFool"):
         for epoch in tr["epochs"]:
             assert (res / "perturbations" / f"epoch_{epoch:03d}" / attack / f"{tr['sample_set']}.pt").exists()
