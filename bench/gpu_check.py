@@ -340,7 +340,10 @@ def smoke_config(reduced: bool) -> tuple[dict, list[str], str]:
     if not reduced:
         return exp, [f"results/smoke/tables/{t}.parquet" for t in workflow_tables()], "results/smoke/tables"
     exp["pretrain"]["epochs"] = 1
-    return exp, ["results/smoke/metrics/learning_curve/epoch_001.parquet"], "results/smoke/metrics/learning_curve"
+    # epochs 0 and 1 of the learning curve: with epochs_per_analysis_job 4 (config/config.yaml) and
+    # the smoke run's 3 adversarial epochs, one evaluate_epochs job holds epochs 0-3; the reduced run
+    # trains only one epoch, so it asks for one epoch per analysis job (epochs_001-001)
+    return exp, ["results/smoke/metrics/learning_curve/epochs_001-001.parquet"], "results/smoke/metrics/learning_curve"
 
 
 def cmd_smoke(args) -> int:
@@ -360,7 +363,8 @@ def cmd_smoke(args) -> int:
     for kind, device in (("gpu", gpu), ("cpu", "cpu")):
         wd = copy_workflow(work / kind)
         write_exp(wd, "smoke", exp)
-        cmd = snakemake_cmd(cores, targets, ["experiments=[smoke]", f"device={device}"])
+        cmd = snakemake_cmd(cores, targets, ["experiments=[smoke]", f"device={device}"]
+                            + (["epochs_per_analysis_job=1"] if args.reduced else []))
         log = work / f"snakemake_{kind}.log"
         say(f"smoke on {device} in {wd}: {shlex.join(cmd)} (log {log})")
         with open(log, "w") as fh:

@@ -56,6 +56,12 @@ def attack_cost(att: dict, classes: int) -> Counter:
     return Counter(G=int(steps))
 
 
+def _chunk(name: str, epochs) -> list[int]:
+    """The epochs of an analysis chunk wildcard such as 004-007 (rules/common.smk chunk_name)."""
+    first, last = (int(x) for x in name.split("-"))
+    return [int(t) for t in epochs if first <= int(t) <= last]
+
+
 def _scale(c: Counter, k: float) -> Counter:
     return Counter({u: v * k for u, v in c.items()})
 
@@ -80,14 +86,14 @@ def paper_work(stdout: str, exp: dict, classes: int = 10) -> list[dict]:
                 f"{exp['pretrain']['epochs']} clean epochs × {train_n} images")
         elif rule == "adv_train_epoch":
             add("adversarial training", Counter(S=train_n), f"{T} epochs × {train_n} images (S includes the adversary)")
-        elif rule == "evaluate_epoch":
+        elif rule == "evaluate_epochs":
             ev = exp["evaluation"]
             m = n[ev["train_set"]] + n[ev["test_set"]]
             per = Counter(F=1)
             for att in ev["attacks"].values():
                 per.update(attack_cost(att, classes))
                 per.update(F=1)
-            add("learning curves (Fig. 8)", _scale(per, m),
+            add("learning curves (Fig. 8)", _scale(per, m * len(_chunk(wc["chunk"], range(T + 1)))),
                 f"every checkpoint: {m} inputs × clean + {', '.join(ev['attacks'])}")
         elif rule == "perturb_epoch":
             for attack, set_name in perturb_plan.needs_by_epoch(exp).get(int(wc["epoch"]), []):
@@ -96,16 +102,18 @@ def paper_work(stdout: str, exp: dict, classes: int = 10) -> list[dict]:
                 note = ATTACK_SPECS[att["name"]].steps_note
                 add(f"perturbations: {attack}", _scale(per, n[set_name]),
                     "per epoch job, per set: set size × attack cost + 2 predictions" + (f"; {note}" if note else ""))
-        elif rule == "stability_epoch":
-            plan = stability_plan.epoch_plan(exp["stability"], T, int(wc["epoch"]))
-            f = sum(n[s] * len(src) for s, src in plan["transfer"].items())
-            f += sum(n[p["perturbations"]] * n[p["inputs"]] for p in plan["pairwise"])
+        elif rule == "stability_epochs":
+            f = 0
+            for t in _chunk(wc["chunk"], stability_plan.plan_epochs(exp["stability"], T)):
+                plan = stability_plan.epoch_plan(exp["stability"], T, t)
+                f += sum(n[s] * len(src) for s, src in plan["transfer"].items())
+                f += sum(n[p["perturbations"]] * n[p["inputs"]] for p in plan["pairwise"])
             add("transfer, profiles, sharedness (Figs. 1, 2, 9, 10, 11)", Counter(F=f),
                 "advtrace.stability_plan per checkpoint: set size × source epochs + perturbations × inputs")
         elif rule == "universal_generate":
             u = exp["universal"]
-            add("universal perturbations: generation", Counter(G=2 * u["iterations"] * u["batches"] * u["batch_size"]),
-                f"App. D: {u['iterations']} it. × K={u['batches']} × m={u['batch_size']} per split, "
+            add("universal perturbations: generation", Counter(G=2 * u["iterations"] * u["batches"] * u["m"]),
+                f"App. D: {u['iterations']} it. × K={u['batches']} × m={u['m']} per split, "
                 "train and test per epoch job")
         elif rule == "universal_evaluate":
             u = exp["universal"]
@@ -133,10 +141,10 @@ def paper_work(stdout: str, exp: dict, classes: int = 10) -> list[dict]:
                 "per attack: (detector, test epoch) pairs × 2 × test set")
         elif rule == "maximise_detector":
             mx, d = exp["detect"]["maximise"], exp["detect"]
-            grads = mx["iterations"] * mx["batches"] * mx["batch_size"]
+            grads = mx["iterations"] * mx["batches"] * mx["m"]
             add("detector-maximising perturbation (Fig. 7)",
                 Counter(D=grads + 2 * n[d["test_set"]] * DETECTOR_FORWARD_PER_D),
-                f"{mx['iterations']} it. × K={mx['batches']} × m={mx['batch_size']} detector input gradients "
+                f"{mx['iterations']} it. × K={mx['batches']} × m={mx['m']} detector input gradients "
                 "(~ one detector step each) + evaluation on the test set")
     out = []
     for w in groups.values():

@@ -59,11 +59,31 @@ wildcard_constraints:
     attack="[A-Za-z0-9_]+",
     set="[A-Za-z0-9_]+",
     epoch=r"\d{3}",
+    chunk=r"\d{3}-\d{3}",
 
 
 def epochs_of(exp):
     """All checkpoint epochs 0..T of an experiment."""
     return list(range(EXPS[exp]["adv_train"]["epochs"] + 1))
+
+
+def epoch_chunks(epochs):
+    """Consecutive chunks of config epochs_per_analysis_job epochs (of a sorted list), for the
+    forward-only analyses that take several checkpoints per job."""
+    epochs, k = sorted(int(e) for e in epochs), config["epochs_per_analysis_job"]
+    return [epochs[i : i + k] for i in range(0, len(epochs), k)]
+
+
+def chunk_name(chunk):
+    return f"{chunk[0]:03d}-{chunk[-1]:03d}"
+
+
+def chunk_epochs(epochs, name):
+    """The epochs of the chunk named {chunk} (e.g. 004-007) among `epochs`; an error if it is not one."""
+    for chunk in epoch_chunks(epochs):
+        if chunk_name(chunk) == name:
+            return chunk
+    raise WorkflowError(f"no analysis chunk {name}; chunks: {[chunk_name(c) for c in epoch_chunks(epochs)]}")
 
 
 def section(*keys):
@@ -150,11 +170,16 @@ def adv_train_group(wildcards):
 
 
 def learning_curve_parts(wildcards):
-    return expand(
-        "results/{exp}/metrics/learning_curve/epoch_{epoch:03d}.parquet",
-        exp=wildcards.exp,
-        epoch=epochs_of(wildcards.exp),
-    )
+    return [f"results/{wildcards.exp}/metrics/learning_curve/epochs_{chunk_name(c)}.parquet"
+            for c in epoch_chunks(epochs_of(wildcards.exp))]
+
+
+def learning_curve_epochs(wildcards):
+    return chunk_epochs(epochs_of(wildcards.exp), wildcards.chunk)
+
+
+def learning_curve_checkpoints(wildcards):
+    return [f"results/{wildcards.exp}/checkpoints/epoch_{t:03d}.pt" for t in learning_curve_epochs(wildcards)]
 
 
 # What the default target `all` builds per experiment: the tables and figures of its active stages

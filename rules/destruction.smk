@@ -33,7 +33,7 @@ def destruction_sample_set(wildcards):
 def destruction_sweep_params(wildcards):
     """What one sweep's numbers depend on (not destruction.epochs, so adding an epoch reruns nothing)."""
     tr = EXPS[wildcards.exp]["destruction"]
-    return {k: tr[k] for k in ("batch_size", "noise_seed", "sweeps")}
+    return {k: tr[k] for k in ("chunk_size", "noise_seed", "sweeps")}
 
 
 def destruction_parts(wildcards):

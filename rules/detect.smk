@@ -64,7 +64,7 @@ def detect_train_params(wildcards):
     exp = EXPS[wildcards.exp]
     det = exp["detect"]
     params = {"seed": exp["seed"], "detector": det["detector"], "training": det["training"],
-              "batch_size": det["batch_size"]}
+              "chunk_size": det["chunk_size"]}
     if detect_attached(wildcards.exp):
         params["model"] = exp["model"]
     return params
@@ -102,7 +102,7 @@ def detect_eval_files(wildcards):
 def detect_eval_params(wildcards):
     exp = EXPS[wildcards.exp]
     det = exp["detect"]
-    return {"batch_size": det["batch_size"], "mode": det["attacks"][wildcards.attack],
+    return {"chunk_size": det["chunk_size"], "mode": det["attacks"][wildcards.attack],
             "model": exp["model"] if detect_attached(wildcards.exp) else None}
 
 
@@ -125,7 +125,7 @@ def detect_max_params(wildcards):
     exp = EXPS[wildcards.exp]
     det = exp["detect"]
     return {"seed": exp["seed"], "maximise": det["maximise"], "train_set": det["train_set"],
-            "test_set": det["test_set"], "batch_size": det["batch_size"],
+            "test_set": det["test_set"], "chunk_size": det["chunk_size"],
             "model": exp["model"] if detect_attached(wildcards.exp) else None}
 
 

@@ -1,25 +1,29 @@
-# Learning curves (stage `evaluation`, Fig. 8): one job per checkpoint epoch measures clean / FGSM /
-# BI accuracy on fixed train and test sample sets; a table job and the plot (which reads Parquet
-# only, so editing it re-runs one cheap job).
+# Learning curves (stage `evaluation`, Fig. 8): one job per chunk of consecutive checkpoint epochs
+# (config epochs_per_analysis_job) measures clean / FGSM / BI accuracy on fixed train and test
+# sample sets, checkpoint by checkpoint; a table job and the plot (which reads Parquet only, so
+# editing it re-runs one cheap job).
 
 
-rule evaluate_epoch:
+rule evaluate_epochs:
     input:
         dataset="results/{exp}/data/dataset.pt",
         samples="results/{exp}/data/samples.parquet",
-        checkpoint="results/{exp}/checkpoints/epoch_{epoch}.pt",
+        checkpoints=learning_curve_checkpoints,
     output:
-        table="results/{exp}/metrics/learning_curve/epoch_{epoch}.parquet",
+        table="results/{exp}/metrics/learning_curve/epochs_{chunk}.parquet",
     params:
         model=section("model"),
         evaluation=section("evaluation"),
+        epochs=learning_curve_epochs,
     threads: 1
     resources:
         gpu=1,
     log:
-        "results/{exp}/logs/evaluate_epoch/{epoch}.log",
+        "results/{exp}/logs/evaluate_epochs/{chunk}.log",
+    benchmark:
+        "results/{exp}/benchmarks/evaluate_epochs/{chunk}.tsv"
     script:
-        "../workflow/scripts/evaluate_epoch.py"
+        "../workflow/scripts/evaluate_epochs.py"
 
 
 rule learning_curve_table:

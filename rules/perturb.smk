@@ -22,8 +22,8 @@ def perturb_epoch_tasks(wildcards):
     return [[attack, attacks[attack], set_name] for attack, set_name in tasks]
 
 
-def perturb_batch_size(wildcards):
-    return EXPS[wildcards.exp]["perturb"]["batch_size"]
+def perturb_chunk_size(wildcards):
+    return EXPS[wildcards.exp]["perturb"]["chunk_size"]
 
 
 rule perturb_epoch:
@@ -36,7 +36,7 @@ rule perturb_epoch:
     params:
         model=section("model"),
         tasks=perturb_epoch_tasks,
-        batch_size=perturb_batch_size,
+        chunk_size=perturb_chunk_size,
         seed=section("seed"),
     threads: 1
     resources:

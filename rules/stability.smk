@@ -1,6 +1,7 @@
 # Temporal stability profiles, transfer matrices and sharedness (paper 000 Sec. 3.1, App. A-C;
-# Figs. 1, 2, 9, 10, 11). One forward-only job per checkpoint epoch t loads θ_t once and
-# evaluates every perturbation file (from the generic perturb rule) that has θ_t as target;
+# Figs. 1, 2, 9, 10, 11). One forward-only job per chunk of checkpoint epochs (config
+# epochs_per_analysis_job) loads each θ_t once and evaluates every perturbation file (from the
+# generic perturb rule) that has θ_t as target;
 # one aggregation job builds the tables; the plot rules read tables only.
 from advtrace import stability_plan as _stability
 
@@ -10,20 +11,48 @@ def stability_T(exp):
     return EXPS[exp]["adv_train"]["epochs"]
 
 
-def stability_epoch_plan(wildcards):
-    """What the job for checkpoint {epoch} evaluates (sets x source epochs, pairwise tasks)."""
+def stability_chunk_epochs(wildcards):
+    """The checkpoint epochs with stability work in the chunk {chunk}."""
     exp = wildcards.exp
-    return _stability.epoch_plan(EXPS[exp]["stability"], stability_T(exp), int(wildcards.epoch))
+    return chunk_epochs(_stability.plan_epochs(EXPS[exp]["stability"], stability_T(exp)), wildcards.chunk)
 
 
-def stability_epoch_needs(wildcards):
-    """(sample set, source epoch) of every perturbation set the epoch job reads."""
-    exp, epoch = wildcards.exp, int(wildcards.epoch)
-    plan = stability_epoch_plan(wildcards)
-    if not plan["transfer"] and not plan["pairwise"]:
-        raise WorkflowError(f"{exp}: no stability work for epoch {epoch}; epochs with work: "
-                            f"{_stability.plan_epochs(EXPS[exp]['stability'], stability_T(exp))}")
-    return _stability.perturbation_needs(plan, epoch)
+def stability_chunk_plans(wildcards):
+    """[[epoch, plan]] the chunk job evaluates: per checkpoint, the sets x source epochs and pairwise tasks."""
+    exp = wildcards.exp
+    cfg, T = EXPS[exp]["stability"], stability_T(exp)
+    return [[t, _stability.epoch_plan(cfg, T, t)] for t in stability_chunk_epochs(wildcards)]
+
+
+def stability_chunk_checkpoints(wildcards):
+    return [f"results/{wildcards.exp}/checkpoints/epoch_{t:03d}.pt" for t in stability_chunk_epochs(wildcards)]
+
+
+def stability_chunk_files(wildcards):
+    """[[sample set, source epoch, file]] the chunk job reads (matched by name, not position)."""
+    exp, attack = wildcards.exp, EXPS[wildcards.exp]["stability"]["attack"]
+    needs = sorted({need for t, plan in stability_chunk_plans(wildcards)
+                    for need in _stability.perturbation_needs(plan, t)})
+    return [[s, t, perturbation_file(exp, attack, s, t)] for s, t in needs]
+
+
+def stability_chunk_size(wildcards):
+    return EXPS[wildcards.exp]["stability"]["chunk_size"]
+
+
+def stability_parts(kind):
+    def parts(wildcards):
+        exp = wildcards.exp
+        chunks = epoch_chunks(_stability.plan_epochs(EXPS[exp]["stability"], stability_T(exp)))
+        return [f"results/{exp}/metrics/stability/epochs_{chunk_name(c)}/{kind}.parquet" for c in chunks]
+
+    return parts
+
+
+def stability_aggregate_params(wildcards):
+    """The stability section plus the number of trained epochs (epoch sets are resolved with it)."""
+    exp = wildcards.exp
+    return {"stability": EXPS[exp]["stability"], "T": stability_T(exp)}
 
 
 def stability_manifest_inputs(wildcards):
@@ -55,63 +84,29 @@ rule stability_manifest:
         write_manifest(input, output[0], log[0])
 
 
-def stability_epoch_perturbations(wildcards):
-    stability_epoch_needs(wildcards)  # fails early for an epoch without stability work
-    return f"results/{wildcards.exp}/perturbations/stability_manifest.json"
-
-
-def stability_epoch_files(wildcards):
-    """[[sample set, source epoch, file]] the job reads (matched by name, not position)."""
-    exp, attack = wildcards.exp, EXPS[wildcards.exp]["stability"]["attack"]
-    return [[s, t, perturbation_file(exp, attack, s, t)] for s, t in stability_epoch_needs(wildcards)]
-
-
-def stability_batch_size(wildcards):
-    return EXPS[wildcards.exp]["stability"]["batch_size"]
-
-
-def stability_parts(kind):
-    def parts(wildcards):
-        exp = wildcards.exp
-        return expand(
-            "results/{exp}/metrics/stability/epoch_{epoch:03d}/{kind}.parquet",
-            exp=exp,
-            epoch=_stability.plan_epochs(EXPS[exp]["stability"], stability_T(exp)),
-            kind=kind,
-        )
-
-    return parts
-
-
-def stability_aggregate_params(wildcards):
-    """The stability section plus the number of trained epochs (epoch sets are resolved with it)."""
-    exp = wildcards.exp
-    return {"stability": EXPS[exp]["stability"], "T": stability_T(exp)}
-
-
-rule stability_epoch:
+rule stability_epochs:
     input:
         dataset="results/{exp}/data/dataset.pt",
         samples="results/{exp}/data/samples.parquet",
-        checkpoint="results/{exp}/checkpoints/epoch_{epoch}.pt",
-        perturbations=stability_epoch_perturbations,
+        checkpoints=stability_chunk_checkpoints,
+        perturbations="results/{exp}/perturbations/stability_manifest.json",
     output:
-        transfer="results/{exp}/metrics/stability/epoch_{epoch}/transfer.parquet",
-        pairwise="results/{exp}/metrics/stability/epoch_{epoch}/pairwise.parquet",
+        transfer="results/{exp}/metrics/stability/epochs_{chunk}/transfer.parquet",
+        pairwise="results/{exp}/metrics/stability/epochs_{chunk}/pairwise.parquet",
     params:
         model=section("model"),
-        plan=stability_epoch_plan,
-        files=stability_epoch_files,
-        batch_size=stability_batch_size,
+        plans=stability_chunk_plans,
+        files=stability_chunk_files,
+        chunk_size=stability_chunk_size,
     threads: 1
     resources:
         gpu=1,
     log:
-        "results/{exp}/logs/stability_epoch/{epoch}.log",
+        "results/{exp}/logs/stability_epochs/{chunk}.log",
     benchmark:
-        "results/{exp}/benchmarks/stability_epoch/{epoch}.tsv"
+        "results/{exp}/benchmarks/stability_epochs/{chunk}.tsv"
     script:
-        "../workflow/scripts/stability_epoch.py"
+        "../workflow/scripts/stability_epochs.py"
 
 
 rule stability_tables:

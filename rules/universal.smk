@@ -22,7 +22,7 @@ def universal_generate_params(wildcards):
         "model": exp["model"],
         "seed": exp["seed"],
         "sets": {source: u[f"{source}_set"] for source in UNIVERSAL_SPLITS},
-        "generation": {k: u[k] for k in ("eps", "alpha", "batch_size", "batches", "iterations")},
+        "generation": {k: u[k] for k in ("eps", "alpha", "m", "batches", "iterations")},
     }
 
 
@@ -34,7 +34,7 @@ def universal_evaluate_params(wildcards):
         "seed": exp["seed"],
         "eps": u["eps"],
         "eval_set": u["eval_set"],
-        "batch_size": u["eval_batch_size"],
+        "chunk_size": u["chunk_size"],
         "random_draws": u["random_draws"],
     }
 

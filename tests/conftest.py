@@ -45,6 +45,15 @@ from workdir import copy_workflow, job_counts, write_exp  # noqa: E402,F401  (sh
 from workdir import run_snakemake as snakemake  # noqa: E402,F401
 
 
+def analysis_jobs(n_epochs: int) -> int:
+    """Jobs of a per-checkpoint forward-only analysis (evaluate_epochs, stability_epochs) over
+    n_epochs consecutive epochs: chunks of config/config.yaml's epochs_per_analysis_job."""
+    import yaml
+
+    k = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())["epochs_per_analysis_job"]
+    return -(-n_epochs // k)
+
+
 def dry_run_jobs(proc: subprocess.CompletedProcess) -> dict[str, int]:
     """Parse the job-count table that `snakemake -n` prints."""
     return job_counts(proc.stdout)

@@ -166,8 +166,8 @@ group job adv_train (jobs in lexicogr. order):
         wildcards: exp=x, epoch=001
 
 [Mon Nov 23 12:28:47 2026]
-rule stability_epoch:
-    wildcards: exp=x, epoch=000
+rule stability_epochs:
+    wildcards: exp=x, chunk=000-000
 
 [Mon Nov 23 12:28:47 2026]
 localrule all:
@@ -183,7 +183,7 @@ def test_paper_work_counts_follow_the_jobs_and_the_config(digits_cfg):
 
     jobs = job_list(DRY_RUN)
     assert jobs == [("perturb_epoch", {"exp": "x", "epoch": "000"}),
-                    ("adv_train_epoch", {"exp": "x", "epoch": "001"}), ("stability_epoch", {"exp": "x", "epoch": "000"}),
+                    ("adv_train_epoch", {"exp": "x", "epoch": "001"}), ("stability_epochs", {"exp": "x", "chunk": "000-000"}),
                     ("all", {})]
     exp = copy.deepcopy(digits_cfg)
     exp["perturb"]["attacks"]["BI"] = {"name": "bi", "eps": 4, "alpha": 1, "iterations": 7}

@@ -223,7 +223,7 @@ def test_destruction_rows_schema_and_checks(model):
     delta = x_adv / 255.0 - x.to(torch.uint8).float() / 255.0
     stored = {"delta": delta, "index": torch.arange(32), "epoch": 3, "set": "transfer_test",
               "pred_clean": predict(model, x), "pred_adv": predict(model, x_adv)}
-    cfg = {"batch_size": 8, "noise_seed": 0, "sweeps": SWEEPS}
+    cfg = {"chunk_size": 8, "noise_seed": 0, "sweeps": SWEEPS}
     df = destruction_rows(model, s, stored, "BI", 3, cfg, torch.device("cpu"))
     assert list(df.columns) == ["attack", "epoch", "transform", "strength", "n_inputs", "n_effective",
                                 "n_destroyed", "destruction_rate", "clean_accuracy_transformed"]

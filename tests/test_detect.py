@@ -289,7 +289,7 @@ def test_maximise_finds_a_pattern_the_detector_flags():
     pattern = _pattern(eps=32)
     det, _, _ = detectors.fit(data, _pert(data, "train", pattern), _pert(data, "val", pattern), SMALL, FAST,
                               seed=0, attack="pattern", epoch=0, device=CPU)
-    cfg = {"eps": 32, "alpha": 8, "batch_size": 64, "batches": 2, "iterations": 10}
+    cfg = {"eps": 32, "alpha": 8, "m": 64, "batches": 2, "iterations": 10}
     img, summary = detectors.maximise_rows(det, data["train_x"], data["test_x"], "pattern", 0, cfg, 0, CPU, 128)
     assert summary["mean_p_adv"].iloc[0] > 0.75 > 0.25 > summary["mean_p_adv_clean"].iloc[0]
     # the optimised perturbation beats random ±ε sign noise of the same size
@@ -323,7 +323,7 @@ BAD = [
     ("detect.test_set", "nope", "detect.test_set: unknown sample set 'nope'"),
     ("detect.maximise.attack", "CW", "detect.maximise.attack"),
     ("detect.maximise.alpha", 100, "detect.maximise.alpha: 100 > eps 80"),
-    ("detect.maximise.batch_size", 5000, "detect.maximise.batch_size"),
+    ("detect.maximise.m", 5000, "detect.maximise.m"),
     ("detect.detector.pools", 4, "detect.detector.pools"),
     ("detect.detector.position", "middle", "detect.detector.position"),
     ("detect.detector.channels", [96, 192], "detect.detector.channels"),

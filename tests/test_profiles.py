@@ -6,7 +6,7 @@ import re
 import pytest
 import yaml
 
-from conftest import ROOT, copy_workflow, dry_run_jobs, snakemake, write_exp
+from conftest import ROOT, analysis_jobs, copy_workflow, dry_run_jobs, snakemake, write_exp
 
 
 def _long_chain(wd, epochs: int) -> None:
@@ -30,7 +30,7 @@ def test_slurm_profile_groups_epoch_chain_in_chunks(tmp_path):
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert _groups(proc) == ["adv_train_chain_000", "adv_train_chain_001", "adv_train_chain_002"]
     counts = dry_run_jobs(proc)
-    assert counts["adv_train_epoch"] == 25 and counts["evaluate_epoch"] == 26
+    assert counts["adv_train_epoch"] == 25 and counts["evaluate_epochs"] == analysis_jobs(26)
     # each group trains a consecutive run of epochs: 1-10, 11-20, 21-25
     text = proc.stdout + proc.stderr
     for chunk, epochs in enumerate([range(1, 11), range(11, 21), range(21, 26)]):

@@ -48,7 +48,7 @@ pytestmark = [
 ]
 
 TARGET = "results/smoke/tables/learning_curve.parquet"
-GPU_RULES = {"pretrain", "adv_train_epoch", "evaluate_epoch"}  # rules declaring resources: gpu=1
+GPU_RULES = {"pretrain", "adv_train_epoch", "evaluate_epochs"}  # rules declaring resources: gpu=1
 RUN_TIMEOUT = 600  # s, hard limit (timeout -s KILL) on the SLURM snakemake run; ~7 min measured under load 10 on 2 cores
 
 
@@ -146,7 +146,7 @@ def test_smoke_learning_curve_on_slurm_matches_local_run(slurm_cluster, smoke_ru
     for name in re.findall(r"^localrule (\w+):", log, flags=re.M):
         local[name] = local.get(name, 0) + 1
     remote = {r: n - local.get(r, 0) for r, n in counts.items() if n - local.get(r, 0) > 0}
-    assert "pretrain" in remote and "evaluate_epoch" in remote and "adv_train_epoch" in remote, (remote, local)
+    assert "pretrain" in remote and "evaluate_epochs" in remote and "adv_train_epoch" in remote, (remote, local)
     expected = {f"rule_{r}": n for r, n in remote.items() if r != "adv_train_epoch"}
     expected["group_adv_train"] = math.ceil(remote["adv_train_epoch"] / k)
 

@@ -145,7 +145,7 @@ def test_transfer_equals_direct_computation(batch_size):
 # ---------------------------------------------------------------- plan
 def _stab(**kw):
     st = {
-        "attack": "BI", "batch_size": 64,
+        "attack": "BI", "chunk_size": 64,
         "profiles": {"set": "prof", "epochs": "all"},
         "transfer": {"train_set": "tr", "test_set": "prof", "sources": [0, 5]},
         "cost_change": {"test_set": "cc", "train_set": "cctr", "future_epochs": "all"},
@@ -288,7 +288,7 @@ def test_choose_examples_picks_the_three_cases():
     ("transfer.train_set", "transfer_test", "stability.transfer.train_set: sample set 'transfer_test' is drawn from the test split"),
     ("profiles.set", "nope", "stability.profiles.set: unknown sample set 'nope'"),
     ("sharedness.other_set", "stability_test", "stability.sharedness.other_set: 'stability_test' must be drawn from the same split"),
-    ("batch_size", 0, "stability.batch_size"),
+    ("chunk_size", 0, "stability.chunk_size"),
     ("transfer.sources", [], "stability.transfer.sources"),
 ])
 def test_bad_stability_config_rejected(schema, digits_cfg, key, value, needle):

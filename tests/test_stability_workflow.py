@@ -9,7 +9,7 @@ from advtrace import perturbations
 from advtrace.stability_plan import profile_epochs, transfer_sources
 from advtrace.tables import SCHEMAS, read_table
 
-from conftest import copy_workflow, dry_run_jobs, snakemake, write_exp
+from conftest import analysis_jobs, copy_workflow, dry_run_jobs, snakemake, write_exp
 
 FIGS = ["fig01_stability_profiles", "fig02_sharedness_vs_stability", "fig09_transfer_error", "fig10_maxmin_minmax",
         "fig11_sharedness"]
@@ -96,14 +96,15 @@ def test_smoke_sharedness_and_correlation(smoke_run):
 
 
 @pytest.mark.e2e
-def test_one_forward_job_per_epoch_logs_its_rate(smoke_run):
-    """One stability_epoch job per checkpoint epoch (the only stability job that loads it), logging its rate."""
-    logs = sorted((smoke_run / "results" / "smoke" / "logs" / "stability_epoch").glob("*.log"))
+def test_one_forward_job_per_epoch_chunk_logs_its_rate(smoke_run):
+    """One stability_epochs job per chunk of checkpoint epochs (the only stability jobs that load
+    them), logging each epoch's rate once."""
+    logs = sorted((smoke_run / "results" / "smoke" / "logs" / "stability_epochs").glob("*.log"))
     cfg = _cfg(smoke_run)
-    assert len(logs) == cfg["adv_train"]["epochs"] + 1
-    for log in logs:
-        text = log.read_text()
-        assert text.count("forwards in") == 1 and "img/s" in text
+    epochs = cfg["adv_train"]["epochs"] + 1
+    assert len(logs) == analysis_jobs(epochs)
+    texts = [log.read_text() for log in logs]
+    assert sum(t.count("forwards in") for t in texts) == epochs and all("img/s" in t for t in texts)
 
 
 @pytest.mark.e2e
@@ -121,13 +122,13 @@ def test_changing_sharedness_epochs_reruns_only_affected_jobs(smoke_run):
     counts = dry_run_jobs(proc)
     # epoch 2 gains sharedness perturbations: its one perturb_epoch job reruns (all its sets), and
     # with it what reads that epoch's perturbations; nothing upstream
-    assert counts.get("perturb_epoch") == 1 and counts.get("stability_epoch") >= 1, counts
+    assert counts.get("perturb_epoch") == 1 and counts.get("stability_epochs") >= 1, counts
     assert "adv_train_epoch" not in counts and "pretrain" not in counts
 
 
 def test_cifar_shaped_stability_dag(tmp_path):
     """Paper-sized epoch sets (every epoch 0..250 in the profile, sources 0, 5, 15, 51, 251 clipped
-    to 250): one forward job per epoch, every per-epoch perturbation requested once."""
+    to 250): one forward job per chunk of epochs, every per-epoch perturbation requested once."""
     wd = copy_workflow(tmp_path)
     cfg = yaml.safe_load((wd / "config" / "experiments" / "smoke.yaml").read_text())
     cfg["adv_train"]["epochs"] = 250
@@ -137,7 +138,7 @@ def test_cifar_shaped_stability_dag(tmp_path):
     proc = snakemake(wd, "-n", "--cores", "1", "--config", "experiments=[paper_shaped]", timeout=300)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
     counts = dry_run_jobs(proc)
-    assert counts["stability_epoch"] == 251
+    assert counts["stability_epochs"] == analysis_jobs(251)
     assert counts["stability_tables"] == 1
     # one perturbation job per epoch: every epoch 0..250 needs the profile/transfer sets
     assert counts["perturb_epoch"] == 251

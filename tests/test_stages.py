@@ -7,7 +7,7 @@ import yaml
 
 from advtrace import stages
 from advtrace.config import ConfigError, check_experiment, validate_experiment
-from conftest import copy_workflow, dry_run_jobs, snakemake, write_exp
+from conftest import analysis_jobs, copy_workflow, dry_run_jobs, snakemake, write_exp
 
 CORE_ONLY = ("name", "seed", "dataset", "model", "pretrain", "adv_train", "samples", "evaluation")
 
@@ -63,6 +63,6 @@ def test_learning_curves_only_dry_run_has_only_training_evaluation_and_fig08(tmp
     counts = dry_run_jobs(proc)
     T = cfg["adv_train"]["epochs"]
     assert counts == {"prepare_data": 1, "draw_samples": 1, "pretrain": 1, "adv_train_epoch": T,
-                      "evaluate_epoch": T + 1, "learning_curve_table": 1, "plot_learning_curves": 1,
+                      "evaluate_epochs": analysis_jobs(T + 1), "learning_curve_table": 1, "plot_learning_curves": 1,
                       "claims": 1, "all": 1, "total": 2 * T + 8}, counts
     assert "fig08_learning_curves.png" in proc.stdout and "fig01_" not in proc.stdout

@@ -304,7 +304,7 @@ BAD = [
     ("train_set", "nope", "universal.train_set: unknown sample set 'nope'"),
     ("test_set", "universal_train", "universal.test_set: sample set 'universal_train' is drawn from the 'train'"),
     ("eval_set", "eval_train", "universal.eval_set"),
-    ("batch_size", 500, "universal.batch_size: m = 500 is larger than universal.test_set"),
+    ("m", 500, "universal.m: m = 500 is larger than universal.test_set"),
     ("source_epochs", [0, 99], "universal.source_epochs: [99] beyond the trained epochs; allowed 0..10"),
     ("image_epochs", [0, 11], "universal.image_epochs: [11] beyond the trained epochs; allowed 0..10"),
     ("amplify", 0, "universal.amplify"),

@@ -292,8 +292,8 @@ def universal_problems(exp: dict) -> list[str]:
         elif samples[name]["split"] != split:
             problems.append(f"universal.{key}: sample set {name!r} is drawn from the {samples[name]['split']!r} "
                             f"split; it must come from the {split!r} split")
-        elif key != "eval_set" and u["batch_size"] > samples[name]["n"]:
-            problems.append(f"universal.batch_size: m = {u['batch_size']} is larger than universal.{key} "
+        elif key != "eval_set" and u["m"] > samples[name]["n"]:
+            problems.append(f"universal.m: m = {u['m']} is larger than universal.{key} "
                             f"{name!r} ({samples[name]['n']} inputs); allowed: 1..{samples[name]['n']}")
     for key in ("source_epochs", "image_epochs"):
         bad = [e for e in u[key] if e > T]
@@ -427,8 +427,8 @@ def check_detect(exp: dict) -> list[str]:
         problems.append(f"detect.maximise.alpha: {mx['alpha']} > eps {mx['eps']}; the step must not exceed ε "
                         "(both in [0,255] units)")
     train_set = samples.get(det["train_set"])
-    if train_set is not None and mx["batch_size"] > train_set["n"]:
-        problems.append(f"detect.maximise.batch_size: {mx['batch_size']} > {train_set['n']} inputs of "
+    if train_set is not None and mx["m"] > train_set["n"]:
+        problems.append(f"detect.maximise.m: {mx['m']} > {train_set['n']} inputs of "
                         f"detect.train_set {det['train_set']!r}; allowed: 1..{train_set['n']}")
     d = det["detector"]
     side = exp["dataset"]["image_size"]

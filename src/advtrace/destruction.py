@@ -141,7 +141,7 @@ def destruction_rows(model: nn.Module, s: SampleSet, stored: dict, attack: str, 
         raise ValueError(f"perturbations of set {stored.get('set')!r} do not match sample set {s.name!r} (indices differ)")
     if int(stored["epoch"]) != int(epoch):
         raise ValueError(f"perturbations were generated at epoch {stored['epoch']}, expected {epoch}")
-    bs = cfg["batch_size"]
+    bs = cfg["chunk_size"]
     x = to_float(s.x).to(device)
     x_adv = (x + stored["delta"].to(device)).clamp_(0.0, 1.0).mul_(T.MAX)
     labels = s.y.to(device)
@@ -170,7 +170,7 @@ def epoch_rows(model: nn.Module, s: SampleSet, stored_by_attack: dict[str, dict]
                device: torch.device) -> pd.DataFrame:
     """Rows of the `destruction` table for every attack at one epoch (θ_t loaded once by the caller)."""
     x = to_float(s.x).to(device).mul_(T.MAX)
-    acc = transformed_accuracy(model, x, s.y.to(device), cfg["sweeps"], cfg["noise_seed"], cfg["batch_size"])
+    acc = transformed_accuracy(model, x, s.y.to(device), cfg["sweeps"], cfg["noise_seed"], cfg["chunk_size"])
     frames = [destruction_rows(model, s, stored, attack, epoch, cfg, device, acc)
               for attack, stored in stored_by_attack.items()]
     return coerce(pd.concat(frames, ignore_index=True), "destruction")

@@ -423,7 +423,7 @@ def maximise_rows(detector: nn.Module, x_train_uint8: torch.Tensor, x_test_uint8
 
     `cfg`: detect.maximise (eps, alpha in [0,255] units; batch_size m, batches K, iterations)."""
     gen = torch.Generator().manual_seed(seed_for(seed, "detector-max", attack, epoch))
-    xi = _maximise_detector(detector, x_train_uint8, cfg["eps"] / 255.0, cfg["alpha"] / 255.0, cfg["batch_size"],
+    xi = _maximise_detector(detector, x_train_uint8, cfg["eps"] / 255.0, cfg["alpha"] / 255.0, cfg["m"],
                             cfg["batches"], cfg["iterations"], gen, device)
     x_test = to_float(x_test_uint8)
     p_with = predict_p_adv(detector, (x_test + xi).clamp_(0.0, 1.0), batch_size, device)

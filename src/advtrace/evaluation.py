@@ -34,7 +34,7 @@ def learning_curve_rows(model: nn.Module, epoch: int, sets: dict[str, SampleSet]
     """Rows of the learning_curve table for one epoch; `sets` maps 'train'/'test' to sample sets."""
     rows = []
     for split, s in sets.items():
-        res = accuracy_under_attacks(model, s, eval_cfg["attacks"], eval_cfg["batch_size"], device)
+        res = accuracy_under_attacks(model, s, eval_cfg["attacks"], eval_cfg["chunk_size"], device)
         for attack, (c, n) in res.items():
             rows.append({"epoch": epoch, "split": split, "attack": attack, "accuracy": c / n, "n": n})
     return coerce(pd.DataFrame(rows), "learning_curve")

@@ -17,7 +17,7 @@ Need = tuple[str, str, int]
 
 
 def stability_needs(exp: dict) -> Iterator[Need]:
-    """Figs. 1, 2, 9, 10, 11: every perturbation set a stability_epoch job reads."""
+    """Figs. 1, 2, 9, 10, 11: every perturbation set a stability_epochs job reads."""
     stab, T = exp["stability"], exp["adv_train"]["epochs"]
     for epoch in stability_plan.plan_epochs(stab, T):
         for s, t in stability_plan.perturbation_needs(stability_plan.epoch_plan(stab, T, epoch), epoch):

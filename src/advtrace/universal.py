@@ -218,7 +218,7 @@ def images_from_table(df: pd.DataFrame) -> dict[tuple[str, int], np.ndarray]:
 
 # --- workflow jobs (config sections in, files out) ----------------------------------------------
 
-GENERATION_KEYS = ("eps", "alpha", "batch_size", "batches", "iterations")
+GENERATION_KEYS = ("eps", "alpha", "m", "batches", "iterations")
 
 
 def generate_for_epoch(model: nn.Module, x_pool: torch.Tensor, y_pool: torch.Tensor, cfg: Mapping, seed: int,
@@ -230,7 +230,7 @@ def generate_for_epoch(model: nn.Module, x_pool: torch.Tensor, y_pool: torch.Ten
     "epoch", "source_split", "cfg"}."""
     gen = torch.Generator().manual_seed(seed_for(seed, source_split))
     history: list[float] = []
-    xi = generate(model, x_pool, y_pool, cfg["eps"] / 255.0, cfg["alpha"] / 255.0, cfg["batch_size"],
+    xi = generate(model, x_pool, y_pool, cfg["eps"] / 255.0, cfg["alpha"] / 255.0, cfg["m"],
                   cfg["batches"], cfg["iterations"], gen, device, history=history,
                   desc=f"universal perturbation epoch {epoch} on {source_split}")
     log.info("universal perturbation epoch %d on %s (%d inputs): mean loss %.4f -> %.4f, ‖Ξ‖∞ = %.2f/255",

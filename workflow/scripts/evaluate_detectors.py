@@ -16,7 +16,7 @@ for path in snakemake.params.files["test"]:
     pert = perturbations.load(path)
     test_perts[int(pert["epoch"])] = pert
 df = detectors.evaluate_detectors(
-    list(snakemake.params.files["detectors"]), test_perts, data, snakemake.wildcards.attack, cfg["mode"], cfg["batch_size"],
+    list(snakemake.params.files["detectors"]), test_perts, data, snakemake.wildcards.attack, cfg["mode"], cfg["chunk_size"],
     device, classifier_factory=lambda: model_from_data(cfg["model"], data, device),
 )
 write_table(df, snakemake.output.table, "detectability")

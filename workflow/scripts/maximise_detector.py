@@ -21,7 +21,7 @@ detector, ckpt = detectors.load_detector(
 # random ±ε sign baselines (summary columns mean_p_adv_clean, mean_p_adv_random)
 image, summary = detectors.maximise_rows(
     detector, train.x, test.x, ckpt["attack"], int(snakemake.wildcards.epoch), cfg["maximise"], cfg["seed"], device,
-    cfg["batch_size"],
+    cfg["chunk_size"],
 )
 write_table(image, snakemake.output.image, "detector_max")
 write_table(summary, snakemake.output.summary, "detector_max_summary")

@@ -19,6 +19,6 @@ out = Path(snakemake.output.perturbations)
 for attack, attack_cfg, set_name in snakemake.params.tasks:
     s = sample_set(data, samples, set_name)
     # a fresh generator per set (seed + epoch), so a set's perturbations do not depend on the others
-    result = perturbations.generate(model, s, attack_cfg, snakemake.params.batch_size, device,
+    result = perturbations.generate(model, s, attack_cfg, snakemake.params.chunk_size, device,
                                     seed=snakemake.params.seed + epoch)
     perturbations.save(out / attack / f"{set_name}.pt", result, s, attack, attack_cfg, epoch)

@@ -18,6 +18,6 @@ universal = {}
 for path in snakemake.input.perturbations:
     rec = load_torch(path)
     universal[(rec["source_split"], int(rec["epoch"]))] = rec["xi"]
-df = accuracy_rows(model, epoch, s.x, s.y, universal, cfg["eps"] / 255.0, cfg["seed"], cfg["batch_size"], device,
+df = accuracy_rows(model, epoch, s.x, s.y, universal, cfg["eps"] / 255.0, cfg["seed"], cfg["chunk_size"], device,
                    random_draws=cfg["random_draws"])
 write_table(df, snakemake.output.table, "universal_accuracy")

@@ -2,6 +2,8 @@ import sys
 
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
+import pandas as pd
+
 from advtrace.data import load_dataset, sample_set
 from advtrace.evaluation import learning_curve_rows
 from advtrace.runtime import setup_job
@@ -16,6 +18,8 @@ sets = {
     "train": sample_set(data, samples, ev["train_set"]),
     "test": sample_set(data, samples, ev["test_set"]),
 }
-model = load_model(snakemake.input.checkpoint, data, snakemake.params.model, device)
-df = learning_curve_rows(model, int(snakemake.wildcards.epoch), sets, ev, device)
-write_table(df, snakemake.output.table, "learning_curve")
+frames = []
+for epoch, checkpoint in zip(snakemake.params.epochs, snakemake.input.checkpoints):  # the chunk's epochs, in order
+    model = load_model(checkpoint, data, snakemake.params.model, device)
+    frames.append(learning_curve_rows(model, int(epoch), sets, ev, device))
+write_table(pd.concat(frames, ignore_index=True), snakemake.output.table, "learning_curve")
