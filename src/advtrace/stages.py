@@ -77,7 +77,8 @@ _STAGES = (
 _STAGES += ()
 STAGES: dict[str, Stage] = {s.name: s for s in _STAGES}
 PAPERS = {
-    "000": "Universality, Robustness, and Detectability of Adversarial Perturbations under Adversarial Training",
+    "000": "Metzen et al. (2018), Universality, Robustness, and Detectability of Adversarial Perturbations under "
+           "Adversarial Training",
     "001": "Metzen et al. (2017), On Detecting Adversarial Perturbations",
     "002": "Kurakin et al. (2017), Adversarial Machine Learning at Scale",
     "004": "Mummadi et al. (2019), Defending Against Universal Perturbations With Shared Adversarial Training",
