@@ -32,7 +32,7 @@ from advtrace.runtime import (RuntimeOptions, adversary_context, autocast, confi
                               runtime_options)
 from advtrace.training import _train_epoch, adversary_from_config, make_optimizer
 from paper_work import WORK_UNITS
-from workdir import copy_workflow, job_counts, run_snakemake, write_exp
+from advtrace.workdir import copy_workflow, job_counts, run_snakemake, write_exp
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -219,7 +219,7 @@ def base_options():
 def snakemake_cmd(cores: int, targets: list[str], config: list[str]) -> list[str]:
     """`snakemake` (this interpreter's) for a workflow copy, run with the copy as working directory;
     --config last (it takes every word after it)."""
-    from workdir import SNAKEMAKE
+    from advtrace.workdir import SNAKEMAKE
 
     return [*SNAKEMAKE, "--cores", str(cores), *targets, "--config", *config]
 
@@ -349,7 +349,7 @@ def smoke_config(reduced: bool) -> tuple[dict, list[str], str]:
 def cmd_smoke(args) -> int:
     import torch
 
-    from workdir import copy_workflow, write_exp
+    from advtrace.workdir import copy_workflow, write_exp
 
     t0, load0 = time.time(), os.getloadavg()[0]
     gpu = "cuda" if torch.cuda.is_available() else "cpu"
@@ -571,7 +571,7 @@ def cmd_at_epoch(args) -> int:
     from advtrace.config import load_schema, validate_experiment
     from advtrace.data import load_dataset, prepare_dataset
     from advtrace.runtime import RuntimeOptions, configure_runtime, setup_job
-    from workdir import copy_workflow, write_exp
+    from advtrace.workdir import copy_workflow, write_exp
 
     t0, load0 = time.time(), os.getloadavg()[0]
     start = time.perf_counter()

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 from advtrace import perturb_plan, stability_plan
 from advtrace.specs import ATTACK_SPECS, DEEPFOOL_ASSUMED_STEPS
-from workdir import job_list
+from advtrace.workdir import job_list
 
 DEEPFOOL_ITERATIONS = DEEPFOOL_ASSUMED_STEPS  # assumed, see the registry's steps_note
 BACKWARD_PER_G = 2.0 / 3.0  # assumed: a backward pass is ~2/3 of a forward+backward input-gradient pass

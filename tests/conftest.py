@@ -40,9 +40,8 @@ def digits_cfg():
 
 
 # --- running the real Snakefile in a temp copy (rule-level and end-to-end tests) ---
-sys.path.insert(0, str(ROOT / "bench"))
-from workdir import copy_workflow, job_counts, write_exp  # noqa: E402,F401  (shared with bench/)
-from workdir import run_snakemake as snakemake  # noqa: E402,F401
+from advtrace.workdir import copy_workflow, job_counts, write_exp  # noqa: E402,F401  (shared with bench/)
+from advtrace.workdir import run_snakemake as snakemake  # noqa: E402,F401
 
 
 def analysis_jobs(n_epochs: int) -> int:

@@ -177,7 +177,7 @@ localrule all:
 
 def test_paper_work_counts_follow_the_jobs_and_the_config(digits_cfg):
     import paper_work as W
-    from workdir import job_list
+    from advtrace.workdir import job_list
 
     from advtrace import perturb_plan, stability_plan
 

@@ -562,7 +562,7 @@ def test_readme_procedure_after_a_killed_run(tmp_path, root):
     import subprocess
     import time
 
-    from workdir import SNAKEMAKE
+    from advtrace.workdir import SNAKEMAKE
 
     text = (root / "README.md").read_text()
     para = text[text.index("**After an interrupted run**"):].split("\n\n")[0]

@@ -1,13 +1,14 @@
 """Rule-level and end-to-end tests through the real Snakefile (subprocess, temp copy)."""
 
 import re
+import sys
 
 import pytest
 import yaml
 
 from advtrace.tables import read_table
 
-from conftest import analysis_jobs, copy_workflow, dry_run_jobs, snakemake, write_exp
+from conftest import ROOT, analysis_jobs, copy_workflow, dry_run_jobs, snakemake, write_exp
 
 
 @pytest.mark.e2e
@@ -97,9 +98,12 @@ def test_paper_config_dry_run_builds_full_dag(tmp_path, exp, epochs):
     assert len(plots) >= 11 and counts["claims"] == 1, counts
     figs = set(re.findall(rf"results/{exp}/figures/(fig\d\d_\w+)\.png", proc.stdout))
     assert len(figs) == 16, sorted(figs)
-    # the benchmark's paper-run projection counts the work of exactly these jobs
+    # the benchmark's paper-run projection (bench/paper_work.py, tested here on the real DAG)
+    # counts the work of exactly these jobs
+    sys.path.insert(0, str(ROOT / "bench"))
     import paper_work
-    from workdir import job_list
+
+    from advtrace.workdir import job_list
 
     assert len(job_list(proc.stdout)) == sum(v for k, v in counts.items() if k != "total")
     cfg = yaml.safe_load((wd / "config" / "experiments" / f"{exp}.yaml").read_text())

@@ -1,7 +1,7 @@
 """Running the real workflow in a temporary copy, and reading what `snakemake -n` prints.
 
-Shared by the tests (tests/conftest.py) and the benchmark (bench/bench_measure.py). Plain
-Python (no torch), so importing it costs nothing.
+Shared by the tests (tests/conftest.py) and the benchmarks (bench/). Plain Python (no torch), so
+importing it costs nothing.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]  # the repository (src/advtrace/workdir.py)
 WORKFLOW_ITEMS = ("Snakefile", "rules", "workflow", "config", "src")  # what a workflow copy needs
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 
