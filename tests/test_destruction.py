@@ -283,7 +283,7 @@ def test_shipped_sweeps_cover_identity_and_strong_noise(root, schema):
     from advtrace.config import load_yaml
 
     for name in ("digits", "smoke"):
-        sw = load_yaml(root / "config" / "experiments" / f"{name}.yaml")["transforms"]["sweeps"]
+        sw = load_yaml(root / "config" / "experiments" / f"{name}.yaml")["destruction"]["sweeps"]
         for t in T.TRANSFORMS:
             assert T.IDENTITY[t] in sw[t], (name, t)
         assert max(sw["noise"]) > 7 * 2 and min(sw["brightness"]) < 0 < max(sw["brightness"])
