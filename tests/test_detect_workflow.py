@@ -8,6 +8,8 @@ import yaml
 from advtrace.runtime import load_torch
 from advtrace.tables import read_table
 
+from conftest import assert_figures
+
 
 @pytest.fixture(scope="module")
 def smoke(smoke_run):
@@ -18,9 +20,7 @@ def smoke(smoke_run):
 @pytest.mark.e2e
 def test_detect_figures_exist(smoke):
     res, _ = smoke
-    for fig in ("fig06_detectability", "fig07_detector_max", "fig16_detectability_attacks"):
-        for ext in ("pdf", "png"):
-            assert (res / "figures" / f"{fig}.{ext}").stat().st_size > 1000, fig
+    assert_figures(res, ("fig06_detectability", "fig07_detector_max", "fig16_detectability_attacks"))
 
 
 @pytest.mark.e2e
@@ -66,7 +66,7 @@ def test_detectors_trained_on_train_split_only(smoke):
     test_source = set(data["test_source_index"][torch.tensor(test_rows["index"].to_numpy())].tolist())
     for attack in det["attacks"]:
         for t in det["epochs"]:
-            ckpt = load_torch(res / "detectors" / attack / f"epoch_{t:03d}.pt")
+            ckpt = load_torch(res / "detectors" / f"epoch_{t:03d}" / f"{attack}.pt")
             assert (ckpt["train_split"], ckpt["val_split"]) == ("train", "val")
             assert (ckpt["train_set"], ckpt["val_set"]) == (det["train_set"], det["val_set"])
             train_source = set(data["train_source_index"][ckpt["train_index"]].tolist())
