@@ -179,7 +179,7 @@ def learning_curve_epochs(wildcards):
 
 
 def learning_curve_checkpoints(wildcards):
-    return [f"results/{wildcards.exp}/checkpoints/epoch_{t:03d}.pt" for t in learning_curve_epochs(wildcards)]
+    return [runs.checkpoint_path(EXPS[wildcards.exp], runs.MAIN, t) for t in learning_curve_epochs(wildcards)]
 
 
 # What the default target `all` builds per experiment: the tables and figures of its active stages

@@ -132,7 +132,6 @@ def detect_max_params(wildcards):
 def detect_table_parts(wildcards):
     exp = wildcards.exp
     det = EXPS[exp]["detect"]
-    pairs = [(a, t) for a in det["attacks"] for t in sorted(det["epochs"])]
     return {
         "detectability": [f"results/{exp}/metrics/detectability/{a}.parquet" for a in det["attacks"]],
         "detector_training": [detector_dir(exp, t) for t in sorted(det["epochs"])],

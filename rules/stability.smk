@@ -25,7 +25,7 @@ def stability_chunk_plans(wildcards):
 
 
 def stability_chunk_checkpoints(wildcards):
-    return [f"results/{wildcards.exp}/checkpoints/epoch_{t:03d}.pt" for t in stability_chunk_epochs(wildcards)]
+    return [runs.checkpoint_path(EXPS[wildcards.exp], runs.MAIN, t) for t in stability_chunk_epochs(wildcards)]
 
 
 def stability_chunk_files(wildcards):

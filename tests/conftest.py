@@ -44,6 +44,13 @@ from advtrace.workdir import copy_workflow, job_counts, write_exp  # noqa: E402,
 from advtrace.workdir import run_snakemake as snakemake  # noqa: E402,F401
 
 
+def assert_figures(res: Path, slugs) -> None:
+    """Each figure slug exists under res/figures as a non-trivial PDF and PNG."""
+    for fig in slugs:
+        for ext in ("pdf", "png"):
+            assert (res / "figures" / f"{fig}.{ext}").stat().st_size > 1000, fig
+
+
 def analysis_jobs(n_epochs: int) -> int:
     """Jobs of a per-checkpoint forward-only analysis (evaluate_epochs, stability_epochs) over
     n_epochs consecutive epochs: chunks of config/config.yaml's epochs_per_analysis_job."""

@@ -8,6 +8,8 @@ import yaml
 from advtrace.tables import read_table
 from advtrace.transforms import IDENTITY, TRANSFORMS
 
+from conftest import assert_figures
+
 
 @pytest.fixture(scope="module")
 def smoke_destruction(smoke_run):
@@ -20,9 +22,7 @@ def smoke_destruction(smoke_run):
 @pytest.mark.e2e
 def test_smoke_produces_the_three_destruction_figures(smoke_destruction):
     res, _ = smoke_destruction
-    for fig in ("fig05_destruction_bi", "fig14_destruction_fgsm", "fig15_destruction_deepfool"):
-        for ext in ("pdf", "png"):
-            assert (res / "figures" / f"{fig}.{ext}").stat().st_size > 1000, fig
+    assert_figures(res, ("fig05_destruction_bi", "fig14_destruction_fgsm", "fig15_destruction_deepfool"))
 
 
 @pytest.mark.e2e
