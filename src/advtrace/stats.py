@@ -60,7 +60,11 @@ def wilson(k: float, n: int, z: float = Z95) -> tuple[float, float]:
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
+    # exactly 0 (1) for k = 0 (k = n): the closed form leaves float residue of ~1e-17 there, which
+    # would let a claim "rate > 0" hold on zero successes
+    lo = 0.0 if k == 0 else max(0.0, centre - half)
+    hi = 1.0 if k == n else min(1.0, centre + half)
+    return lo, hi
 
 
 def proportion(k: float, n: int) -> Estimate:
