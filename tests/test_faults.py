@@ -31,7 +31,7 @@ def cached_smoke(tmp_path_factory):
     for out in outputs:
         path = wd / out
         path.parent.mkdir(parents=True, exist_ok=True)
-        if re.search(r"/perturbations/epoch_\d{3}$", out):  # the directory output of perturb_epoch
+        if re.search(r"/(perturbations|detectors)/epoch_\d{3}$", out):  # directory outputs (perturb_epoch, train_detectors)
             path.mkdir(exist_ok=True)
         else:
             path.touch()
