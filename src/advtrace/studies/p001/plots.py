@@ -135,7 +135,7 @@ def fig05(dyn: pd.DataFrame, exp: str) -> plt.Figure:
         ax.errorbar(100 * d["accuracy"][ok], 100 * d["detectability"][ok], xerr=xerr, yerr=yerr, marker=MARKERS[i],
                     capsize=2, lw=1.2, label=f"{det} detector")
         for r in d[ok].itertuples():
-            if r.sigma <= 0.45 or r.sigma == d["sigma"].max():  # the others crowd near 100 % accuracy
+            if round(r.sigma, 2) in (0.0, 0.4, 0.5) or r.sigma == d["sigma"].max():  # the others crowd
                 ax.annotate(f"σ={r.sigma:.1f}", (100 * r.accuracy, 100 * r.detectability), textcoords="offset points",
                             xytext=(4, 4 if i == 0 else -11), fontsize=7, color=f"C{i}")
     ax.axhline(50, color="grey", ls=":", lw=1)
