@@ -215,3 +215,37 @@ def test_sigma_mix_step_equals_hand_written(exp):
     assert torch.equal(loss, ref_loss) and torch.equal(logits, out[32:]) and torch.equal(y_acc, y)
     for (name, p), q in zip(model.named_parameters(), ref.parameters()):
         assert torch.equal(p.grad, q.grad), name
+
+
+@pytest.mark.parametrize("select", ["best_val", "last"])
+def test_pretrain_select_keeps_the_best_validation_epoch(tmp_path, exp, monkeypatch, select):
+    """pretrain.select: best_val (paper 001 Sec. 4.1) stores the epoch whose validation accuracy is
+    the highest of the per-epoch ones; last stores the last epoch."""
+    import advtrace.training as tr
+    from advtrace.training import load_model
+
+    torch.set_num_threads(1)
+    data, dev = tiny_data(), torch.device("cpu")
+    exp["pretrain"].update(epochs=4, select=select)
+    exp["pretrain"]["optimizer"]["lr"] = 0.5  # a noisy run, so the epochs' validation accuracies differ
+    seen, states = [], []
+    real = tr._accuracy
+
+    def record(model, *a, **k):
+        acc = real(model, *a, **k)
+        seen.append(acc)
+        states.append(copy.deepcopy(model.state_dict()))
+        return acc
+
+    monkeypatch.setattr(tr, "_accuracy", record)
+    pretrain(data, exp, dev, tmp_path / "epoch_000.pt")
+    monkeypatch.setattr(tr, "_accuracy", real)
+    model = load_model(tmp_path / "epoch_000.pt", data, exp["model"], dev)
+    if select == "last":
+        assert seen == []  # no validation pass at all
+        return
+    assert len(seen) == 4
+    best = seen.index(max(seen))
+    assert real(model, data["val_x"], data["val_y"], dev) == max(seen)
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, states[best][k]), k

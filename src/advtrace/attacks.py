@@ -25,7 +25,8 @@ Conventions (the whole project relies on them)
   min(J, κ). DeepFool has no objective: it steps towards the closest linearised decision
   boundary, from differences of logits and their gradients, not from a loss. (Paper 001's
   dynamic adversary, sgn of a σ-mix of the classifier's and the detector's gradient *signs*, is
-  not the gradient of one loss; it would need a ``grad_fn`` hook, not an objective.)
+  not the gradient of one loss: it is a :class:`SignMix` of objectives, which the ℓ∞ iterative
+  attacks (``bi``, ``iter_ll``) accept in place of an objective; see there.)
 * **Per-input ε.** The ℓ∞ one-step and iterative attacks (``per_sample_eps`` in the registry)
   also take ε as a tensor of shape N, one bound per input (paper 002's k-of-m training draws
   ε per example); α stays one number.
@@ -123,7 +124,7 @@ _TINY = 1e-12  # guards divisions by a zero gradient norm
 Objective = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 __all__ = [
-    "ATTACKS", "REGISTRY", "Objective", "cross_entropy_sum", "thresholded_ce", "eval_mode", "predict",
+    "ATTACKS", "REGISTRY", "Objective", "SignMix", "cross_entropy_sum", "thresholded_ce", "eval_mode", "predict",
     "input_grad", "fgsm", "bi", "bi_l2", "deepfool", "step_ll", "step_rnd", "iter_ll", "run_attack",
     "attack_batched",
 ]
@@ -147,6 +148,37 @@ def thresholded_ce(kappa: float) -> Objective:
 
     objective.__name__ = f"thresholded_ce({kappa:g})"
     return objective
+
+
+class SignMix:
+    """A σ-mix of gradient *signs* of several objectives: step direction Σ_k w_k sgn ∇ₓJ_k(x, y).
+
+    Paper 001's dynamic adversary (Sec. 3.3) ascends
+    ``(1 − σ) sgn ∇J_cls(x + ξ, y) + σ sgn ∇J_det(x + ξ, adversarial)``, which is not the gradient
+    of one loss. Pass ``SignMix((1 − σ, j_cls), (σ, j_det))`` as the ``objective`` of :func:`bi`
+    (or :func:`iter_ll`): each iteration forwards the model once and takes one input gradient per
+    term (``objective(logits, labels)`` as for any objective; with a model whose logits are the
+    classifier's and a detector's side by side, each term reads its own columns). A weight is a
+    number or a tensor of shape N (one σ per input). The ℓ∞ step is α·direction, then Clip_ε
+    and the [0, 1] clip as usual; with one term of weight 1 it is exactly the plain attack.
+    """
+
+    def __init__(self, *terms: tuple[float | torch.Tensor, Objective]):
+        if not terms:
+            raise ValueError("SignMix needs at least one (weight, objective) term")
+        self.terms = tuple(terms)
+
+    def direction(self, model: nn.Module, x_in: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """Σ_k w_k sgn ∇ₓ J_k(model(x), target) at ``x_in`` (one forward pass)."""
+        x_in = x_in.detach().requires_grad_(True)
+        logits = model(x_in).float()
+        out = torch.zeros_like(x_in)
+        for i, (weight, objective) in enumerate(self.terms):
+            (grad,) = torch.autograd.grad(objective(logits, target), x_in, retain_graph=i < len(self.terms) - 1)
+            if isinstance(weight, torch.Tensor):
+                weight = _per_sample(weight.to(device=x_in.device, dtype=torch.float32), x_in)
+            out += weight * grad.sign()
+        return out
 
 
 # --------------------------------------------------------------------------- helpers
@@ -235,8 +267,11 @@ def _iterative_linf(model: nn.Module, x: torch.Tensor, target: torch.Tensor, eps
     hi = (x + eps).clamp_(max=1.0)
     x_adv = x
     for _ in range(iterations):
-        grad = input_grad(model, x_adv, target, objective)
-        x_adv = torch.add(x_adv, grad.sign_(), alpha=direction * alpha).clamp_(lo, hi)  # α·sgn is exact
+        if isinstance(objective, SignMix):  # paper 001's dynamic adversary: a mix of gradient signs
+            step = objective.direction(model, x_adv, target)
+        else:
+            step = input_grad(model, x_adv, target, objective).sign_()
+        x_adv = torch.add(x_adv, step, alpha=direction * alpha).clamp_(lo, hi)  # α·sgn is exact
     return (x_adv - x).detach()
 
 

@@ -19,7 +19,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-MODELS = ("preact_resnet18", "convnet")
+MODELS = ("preact_resnet18", "convnet", "resnet32")
 
 
 class Normalize(nn.Module):
@@ -86,6 +86,64 @@ class PreActResNet18(nn.Module):
         return self.linear(out)
 
 
+class BasicBlock(nn.Module):
+    """He et al. (2016) CIFAR basic block: conv-BN-ReLU-conv-BN plus shortcut, then ReLU; a 1x1
+    convolution (with BN) on the shortcut where the resolution or the number of maps changes
+    (paper 001 Fig. 1: "the number of feature maps on the residual's shortcut is increased by
+    1x1 convolutions")."""
+
+    def __init__(self, in_planes: int, planes: int, stride: int = 1):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_planes, planes, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.conv2 = nn.Conv2d(planes, planes, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.shortcut = None
+        if stride != 1 or in_planes != planes:
+            self.shortcut = nn.Sequential(nn.Conv2d(in_planes, planes, 1, stride, bias=False), nn.BatchNorm2d(planes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return F.relu(out + (self.shortcut(x) if self.shortcut is not None else x))
+
+
+class ResNet32(nn.Module):
+    """The 32-layer CIFAR ResNet of He et al. (2016) used by paper 001 (Fig. 1 top): a 3×3 stem
+    convolution with ``width`` maps, three stages of five basic blocks with ``width·(1, 2, 4)``
+    maps (width 16: 16-32-64), strides 1, 2, 2, global average pooling, a linear layer
+    (1 + 3·5·2 + 1 = 32 layers). :meth:`features` gives the maps after the stem and each stage
+    (paper 001's AD(1)..AD(4); AD(0) is the input)."""
+
+    def __init__(self, num_classes: int, in_channels: int = 3, width: int = 16,
+                 mean: Sequence[float] | None = None, std: Sequence[float] | None = None, blocks: int = 5):
+        super().__init__()
+        mean = mean if mean is not None else [0.5] * in_channels
+        std = std if std is not None else [0.25] * in_channels
+        self.normalize = Normalize(mean, std)
+        self.stem = nn.Sequential(nn.Conv2d(in_channels, width, 3, 1, 1, bias=False), nn.BatchNorm2d(width),
+                                  nn.ReLU(inplace=True))
+        stages, in_planes = [], width
+        for i, stride in enumerate((1, 2, 2)):
+            planes = width * 2**i
+            stages.append(nn.Sequential(*[BasicBlock(in_planes if b == 0 else planes, planes, stride if b == 0 else 1)
+                                          for b in range(blocks)]))
+            in_planes = planes
+        self.stage1, self.stage2, self.stage3 = stages
+        self.linear = nn.Linear(in_planes, num_classes)
+
+    def features(self, x: torch.Tensor) -> list[torch.Tensor]:
+        out = self.stem(self.normalize(x))
+        feats = [out]
+        for stage in (self.stage1, self.stage2, self.stage3):
+            out = stage(out)
+            feats.append(out)
+        return feats
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.linear(F.adaptive_avg_pool2d(self.features(x)[-1], 1).flatten(1))
+
+
 class ConvNet(nn.Module):
     def __init__(self, num_classes: int, in_channels: int = 3, width: int = 32, image_size: int = 32,
                  mean: Sequence[float] | None = None, std: Sequence[float] | None = None):
@@ -121,6 +179,8 @@ def build_model(model_cfg: dict, num_classes: int, in_channels: int, image_size:
     name = model_cfg["name"]
     if name == "preact_resnet18":
         return PreActResNet18(num_classes, in_channels, model_cfg["width"], mean, std)
+    if name == "resnet32":
+        return ResNet32(num_classes, in_channels, model_cfg["width"], mean, std)
     if name == "convnet":
         return ConvNet(num_classes, in_channels, model_cfg["width"], image_size, mean, std)
     raise ValueError(f"unknown model {name!r}; allowed: {', '.join(MODELS)}")

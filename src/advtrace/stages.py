@@ -74,7 +74,14 @@ _STAGES = (
           requires=("perturb", "analysis")),
 )
 # Companion-paper studies (one package each under advtrace.studies; see the module docstring).
-_STAGES += ()
+_STAGES += (
+    Stage("paper001", "paper 001: detectability of adversaries, attachment depth, ε and attack transfer, dynamic "
+          "adversary and detector (Figs. 2-5)", "rules/paper001.smk",
+          ("p001_adversaries", "p001_depth", "p001_eps_transfer", "p001_attack_transfer", "p001_dynamic",
+           "p001_detector_training"),
+          ("p001_fig02_detectability", "p001_fig03_eps_transfer", "p001_fig04_attack_transfer", "p001_fig05_dynamic"),
+          paper="001", module="advtrace.studies.p001", reports=("paper001/tables.md",)),
+)
 STAGES: dict[str, Stage] = {s.name: s for s in _STAGES}
 PAPERS = {
     "000": "Metzen et al. (2018), Universality, Robustness, and Detectability of Adversarial Perturbations under "

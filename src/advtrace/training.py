@@ -30,6 +30,7 @@ enforced by the config checks), so raising ``adv_train.epochs`` only appends new
 
 from __future__ import annotations
 
+import copy
 import math
 from pathlib import Path
 
@@ -152,6 +153,16 @@ def _train_epoch(model, opt, x_all, y_all, cfg, gen, device, desc,
     return {"loss": total_loss, "accuracy": correct / max(1, acc_seen)}
 
 
+def _accuracy(model: nn.Module, x_uint8: torch.Tensor, y: torch.Tensor, device: torch.device,
+              batch_size: int = 1000) -> float:
+    """Accuracy on uint8 images (eval mode, batched)."""
+    from .attacks import predict
+
+    correct = sum(int((predict(model, to_float(x_uint8[i:i + batch_size]).to(device)) == y[i:i + batch_size].to(device)).sum())
+                  for i in range(0, len(y), batch_size))
+    return correct / max(1, len(y))
+
+
 def pretrain(data: dict, exp: dict, device: torch.device, out_path: str | Path,
              resume_path: str | Path | None = None, run: str | None = None) -> dict:
     """Vanilla training for ``pretrain.epochs``; writes the epoch-0 checkpoint.
@@ -185,15 +196,26 @@ def pretrain(data: dict, exp: dict, device: torch.device, out_path: str | Path,
             log.info("ignoring stale resume file %s (config changed)", resume_path)
     x_all = data["train_x"].to(device)
     y_all = data["train_y"].to(device)
+    # select: best_val keeps the epoch with the best validation accuracy (paper 001 Sec. 4.1)
+    best_val = cfg.get("select", "last") == "best_val"
+    best = state.get("best", (-1.0, 0, None)) if start else (-1.0, 0, None)
     for e in range(start, cfg["epochs"]):
         stats = _train_epoch(model, opt, x_all, y_all, cfg, gen, device, f"pretrain epoch {e + 1}/{cfg['epochs']}")
         sched.step()
         log.info("pretrain epoch %d/%d: loss %.4f, train acc %.4f, lr %.4g", e + 1, cfg["epochs"],
                  stats["loss"], stats["accuracy"], opt.param_groups[0]["lr"])
+        if best_val:
+            val_acc = _accuracy(model, data["val_x"], data["val_y"], device)
+            log.info("pretrain epoch %d: validation accuracy %.4f", e + 1, val_acc)
+            if val_acc > best[0]:
+                best = (val_acc, e + 1, copy.deepcopy(model.state_dict()))
         if resume_path is not None and e + 1 < cfg["epochs"]:
             save_torch({"pretrain_epoch": e + 1, "pretrain_cfg": repr(cfg), "model": model.state_dict(),
-                        "optimizer": opt.state_dict(), "scheduler": sched.state_dict(), **_rng_state(gen)},
-                       resume_path)
+                        "optimizer": opt.state_dict(), "scheduler": sched.state_dict(), **_rng_state(gen),
+                        **({"best": best} if best_val else {})}, resume_path)
+    if best_val:
+        log.info("pretrain: keeping epoch %d (validation accuracy %.4f)", best[1], best[0])
+        model.load_state_dict(best[2])
     ckpt = {"epoch": 0, "phase": "pretrain", "model": model.state_dict(), "optimizer": opt.state_dict(),
             "scheduler": sched.state_dict(), **_rng_state(gen),
             "meta": checkpoint_meta(exp["model"], data, 0, "pretrain", run or run_name(out_path), exp.get("seed"))}

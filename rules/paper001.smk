@@ -1,0 +1,173 @@
+# Paper 001 study (Metzen et al. 2017, On Detecting Adversarial Perturbations; package
+# advtrace.studies.p001). The classifier is the experiment's pretrained model (epoch 0 of the main
+# run), frozen. Granularity (each job pays ~3-4 s of Python + torch start-up): one job per
+# adversary family (its ε grid's adversarial examples, a detector per attachment position at ε*
+# and per ε at the selected position, each a checkpoint file, and its ε_fit x ε_test matrix), one
+# attack x attack job, one dynamic-adversary job (trains the dynamic detector, evaluates both
+# detectors per σ), one table job and one plot job.
+
+
+wildcard_constraints:
+    family="[A-Za-z0-9_]+",
+
+
+def p001_section(wildcards):
+    return EXPS[wildcards.exp]["paper001"]
+
+
+def p001_classifier(wildcards):
+    return runs.checkpoint_path(EXPS[wildcards.exp], runs.MAIN, 0)
+
+
+def p001_family_dir(exp, family):
+    return f"results/{exp}/paper001/families/{family}"
+
+
+def p001_common(wildcards):
+    exp = EXPS[wildcards.exp]
+    sec = exp["paper001"]
+    return {"seed": exp["seed"], "model": exp["model"], "chunk_size": sec["chunk_size"],
+            "sets": {k: sec[f"{k}_set"] for k in ("train", "val", "test")}}
+
+
+def p001_family_params(wildcards):
+    """What the family's adversarial examples and detectors depend on (no figure settings)."""
+    sec = p001_section(wildcards)
+    if wildcards.family not in sec["families"]:
+        raise WorkflowError(f"{wildcards.exp}: paper001.families has no {wildcards.family!r}; "
+                            f"have {sorted(sec['families'])}")
+    return {**p001_common(wildcards), "family": sec["families"][wildcards.family],
+            "target_accuracy": sec["target_accuracy"], "positions": sec["positions"], "detector": sec["detector"],
+            "training": sec["training"]}
+
+
+def p001_all_families(wildcards):
+    return [p001_family_dir(wildcards.exp, f) for f in p001_section(wildcards)["families"]]
+
+
+def p001_dynamic_family(wildcards):
+    """The family job whose static detector the dynamic adversary attacks."""
+    return p001_family_dir(wildcards.exp, p001_section(wildcards)["dynamic"]["family"])
+
+
+def p001_dynamic_params(wildcards):
+    sec = p001_section(wildcards)
+    return {**p001_common(wildcards), "dynamic": sec["dynamic"]}
+
+
+def p001_parts(wildcards):
+    fams = list(p001_section(wildcards)["families"])
+    part = "results/{exp}/metrics/p001/{kind}/{family}.parquet"
+    parts = {kind: expand(part, exp=wildcards.exp, kind=kind, family=fams)
+             for kind in ("adversaries", "depth", "eps_transfer", "training")}
+    parts["dynamic_training"] = f"results/{wildcards.exp}/metrics/p001/training_dynamic.parquet"
+    return parts
+
+
+rule p001_family:
+    input:
+        dataset="results/{exp}/data/dataset.pt",
+        samples="results/{exp}/data/samples.parquet",
+        checkpoint=p001_classifier,
+    output:
+        detectors=directory("results/{exp}/paper001/families/{family}"),
+        adversaries="results/{exp}/metrics/p001/adversaries/{family}.parquet",
+        depth="results/{exp}/metrics/p001/depth/{family}.parquet",
+        eps_transfer="results/{exp}/metrics/p001/eps_transfer/{family}.parquet",
+        training="results/{exp}/metrics/p001/training/{family}.parquet",
+    params:
+        cfg=p001_family_params,
+    threads: 1
+    resources:
+        gpu=1,
+    log:
+        "results/{exp}/logs/p001_family/{family}.log",
+    benchmark:
+        "results/{exp}/benchmarks/p001_family/{family}.tsv"
+    script:
+        "../workflow/scripts/p001_family.py"
+
+
+rule p001_attack_transfer:
+    input:
+        dataset="results/{exp}/data/dataset.pt",
+        samples="results/{exp}/data/samples.parquet",
+        checkpoint=p001_classifier,
+        families=p001_all_families,
+    output:
+        table="results/{exp}/tables/p001_attack_transfer.parquet",
+    params:
+        cfg=p001_common,
+    threads: 1
+    resources:
+        gpu=1,
+    log:
+        "results/{exp}/logs/p001_attack_transfer.log",
+    benchmark:
+        "results/{exp}/benchmarks/p001_attack_transfer.tsv"
+    script:
+        "../workflow/scripts/p001_attack_transfer.py"
+
+
+rule p001_dynamic:
+    input:
+        dataset="results/{exp}/data/dataset.pt",
+        samples="results/{exp}/data/samples.parquet",
+        checkpoint=p001_classifier,
+        family=p001_dynamic_family,
+    output:
+        detector="results/{exp}/paper001/dynamic/detector.pt",
+        table="results/{exp}/tables/p001_dynamic.parquet",
+        training="results/{exp}/metrics/p001/training_dynamic.parquet",
+    params:
+        cfg=p001_dynamic_params,
+    threads: 1
+    resources:
+        gpu=1,
+    log:
+        "results/{exp}/logs/p001_dynamic.log",
+    benchmark:
+        "results/{exp}/benchmarks/p001_dynamic.tsv"
+    script:
+        "../workflow/scripts/p001_dynamic.py"
+
+
+rule p001_tables:
+    input:
+        unpack(p001_parts),
+    output:
+        adversaries="results/{exp}/tables/p001_adversaries.parquet",
+        depth="results/{exp}/tables/p001_depth.parquet",
+        eps_transfer="results/{exp}/tables/p001_eps_transfer.parquet",
+        training="results/{exp}/tables/p001_detector_training.parquet",
+    log:
+        "results/{exp}/logs/p001_tables.log",
+    script:
+        "../workflow/scripts/p001_tables.py"
+
+
+rule p001_plots:
+    input:
+        adversaries="results/{exp}/tables/p001_adversaries.parquet",
+        depth="results/{exp}/tables/p001_depth.parquet",
+        eps_transfer="results/{exp}/tables/p001_eps_transfer.parquet",
+        attack_transfer="results/{exp}/tables/p001_attack_transfer.parquet",
+        dynamic="results/{exp}/tables/p001_dynamic.parquet",
+    output:
+        fig02_pdf="results/{exp}/figures/p001_fig02_detectability.pdf",
+        fig02_png=report("results/{exp}/figures/p001_fig02_detectability.png",
+                         caption="../workflow/report/p001.rst", category="{exp}", subcategory="Paper 001"),
+        fig03_pdf="results/{exp}/figures/p001_fig03_eps_transfer.pdf",
+        fig03_png=report("results/{exp}/figures/p001_fig03_eps_transfer.png",
+                         caption="../workflow/report/p001.rst", category="{exp}", subcategory="Paper 001"),
+        fig04_pdf="results/{exp}/figures/p001_fig04_attack_transfer.pdf",
+        fig04_png=report("results/{exp}/figures/p001_fig04_attack_transfer.png",
+                         caption="../workflow/report/p001.rst", category="{exp}", subcategory="Paper 001"),
+        fig05_pdf="results/{exp}/figures/p001_fig05_dynamic.pdf",
+        fig05_png=report("results/{exp}/figures/p001_fig05_dynamic.png",
+                         caption="../workflow/report/p001.rst", category="{exp}", subcategory="Paper 001"),
+        report="results/{exp}/paper001/tables.md",
+    log:
+        "results/{exp}/logs/p001_plots.log",
+    script:
+        "../workflow/scripts/p001_plots.py"

@@ -1,0 +1,322 @@
+"""Paper 001's experiments on a frozen classifier: adversary families over ε grids, detectors at
+every attachment depth AD(i), ε and attack transfer, the dynamic adversary and the dynamically
+trained detector (Metzen et al. 2017, Secs. 3.2-3.3, 4.1).
+
+Reuses :mod:`advtrace.detectors` (the detector network, its Adam training with best-validation
+selection, detectability of footnote 3) and :mod:`advtrace.attacks` (the adversaries; the
+dynamic adversary is ``bi`` with a :class:`advtrace.attacks.SignMix` objective).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import pandas as pd
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from ... import attacks, detectors
+from ...config import attack_kwargs
+from ...data import seed_for
+from ...runtime import LossGuard, Progress, load_torch, log, save_torch
+from ...specs import ATTACK_SPECS
+from ...stats import proportion
+from ...tables import coerce
+
+INPUT = detectors.INPUT
+
+
+# --- attachment positions -----------------------------------------------------------------------
+
+def pools_for(side: int, min_side: int) -> int:
+    """Max-pooling layers kept (paper 001 Fig. 1: both, one or none): the most of 2 that leave a
+    map of at least ``min_side`` pixels (the paper's 32x32 CIFAR maps keep 8x8: AD(0-2) at 32x32
+    keep both, AD(3) at 16x16 one, AD(4) at 8x8 none)."""
+    p = 0
+    while p < 2 and side // 2 ** (p + 1) >= min_side:
+        p += 1
+    return p
+
+
+def feature_name(position: str) -> str:
+    if position == INPUT:
+        return "input image"
+    k = int(position)
+    return "stem convolution" if k == 0 else f"residual stage {k}"
+
+
+def attachment_positions(classifier: nn.Module, data: dict, positions: Sequence, min_side: int) -> list[dict]:
+    """AD(i) for the i-th entry of ``positions`` (``input`` or a feature-map index of the
+    classifier's ``features``): its label, feature map (channels, side) and the kept poolings."""
+    out = []
+    for i, pos in enumerate(positions):
+        pos = str(pos)
+        if pos == INPUT:
+            ch, side = int(data["in_channels"]), int(data["image_size"])
+        else:
+            ch, side = detectors.feature_channels(classifier, data["in_channels"], data["image_size"], int(pos))
+        out.append({"label": f"AD({i})", "position": pos, "feature": feature_name(pos), "channels": ch,
+                    "side": side, "pools": pools_for(side, min_side)})
+    return out
+
+
+def det_cfg(pos: dict, channels: Sequence[int]) -> dict:
+    return {"position": INPUT if pos["position"] == INPUT else int(pos["position"]), "channels": list(channels),
+            "pools": int(pos["pools"])}
+
+
+@torch.inference_mode()
+def features(classifier: nn.Module, position: str, x: torch.Tensor, batch_size: int,
+             device: torch.device) -> torch.Tensor:
+    """The detector's input at ``position`` for images ``x`` (the image itself at ``input``), CPU."""
+    if str(position) == INPUT:
+        return x.float().cpu()
+    classifier.eval()
+    k = int(position)
+    return torch.cat([classifier.features(x[i:i + batch_size].to(device))[k].float().cpu()
+                      for i in range(0, len(x), batch_size)])
+
+
+def inner(det: nn.Module) -> detectors.Detector:
+    """The trainable detector network (inside an AttachedDetector, or the detector itself)."""
+    return det.detector if isinstance(det, detectors.AttachedDetector) else det
+
+
+def fit(classifier: nn.Module, data: dict, pos: dict, channels: Sequence[int], train_cfg: dict,
+        train_feats: tuple[torch.Tensor, torch.Tensor], val_feats: tuple[torch.Tensor, torch.Tensor],
+        seed: int, tag: str, device: torch.device, eval_batch_size: int) -> tuple[nn.Module, dict, dict]:
+    """A static detector at ``pos`` trained on cached (clean, adversarial) feature maps of the
+    frozen classifier (paper 001 Sec. 3.2): Adam, cross-entropy, best validation epoch kept.
+    Returns (detector reading images, its architecture record, training result)."""
+    arch = detectors.architecture(det_cfg(pos, channels), data, classifier)
+    torch.manual_seed(seed_for(seed, "p001-detector-init", tag))
+    det = detectors.build_detector(arch, classifier).to(device)
+    gen = torch.Generator().manual_seed(seed_for(seed, "p001-detector-batches", tag))
+    result = detectors.train_detector(inner(det), train_feats, val_feats, train_cfg, device, gen, eval_batch_size,
+                                      desc=f"detector {tag}")
+    return det.eval(), arch, result
+
+
+def save(path, det: nn.Module, arch: dict, meta: dict, result: dict) -> None:
+    save_torch({"arch": arch, "detector": inner(det).state_dict(), **meta, "best_epoch": int(result["best_epoch"]),
+                "val_accuracy": float(result["val_accuracy"])}, path)
+
+
+def load(path, classifier: nn.Module, device: torch.device) -> tuple[nn.Module, dict]:
+    """(detector reading images, in eval mode, checkpoint) of a checkpoint written by :func:`save`."""
+    ckpt = load_torch(path, map_location=device)
+    det = detectors.build_detector(ckpt["arch"], classifier).to(device)
+    inner(det).load_state_dict(ckpt["detector"])
+    return det.eval(), ckpt
+
+
+def history_rows(result: dict, family: str, eps: float, position: str) -> pd.DataFrame:
+    df = pd.DataFrame(result["history"])
+    df.insert(0, "position", position)
+    df.insert(0, "eps", float(eps))
+    df.insert(0, "family", family)
+    df["selected"] = df["detector_epoch"] == result["best_epoch"]
+    return coerce(df, "p001_detector_training")
+
+
+# --- adversaries ----------------------------------------------------------------------------------
+
+def family_attack(fam: dict) -> tuple[str, dict]:
+    """(attack name, run_attack keywords in [0,1] units) of a ``paper001.families`` entry, less ε."""
+    kw = attack_kwargs({k: v for k, v in fam.items() if k != "eps"})
+    return kw.pop("name"), kw
+
+
+def perturb(classifier: nn.Module, x: torch.Tensor, y: torch.Tensor, fam: dict, batch_size: int) -> dict[float, torch.Tensor]:
+    """δ for every ε of the family's grid ([0,255] units), on the true labels (paper 001 Sec. 3.1).
+
+    DeepFool has no ε: its grid is the ℓ∞ bound its result is clipped to (paper 001 Sec. 4.2),
+    which does not enter its iterations, so it runs once and every ε clips that result - the
+    same δ as one run per bound."""
+    name, kw = family_attack(fam)
+    spec = ATTACK_SPECS[name]
+    if spec.eps_as == "linf_bound":
+        d = attacks.attack_batched(classifier, x, None, name, batch_size, eps=None, **kw)
+        return {float(e): d.clamp(-e / 255.0, e / 255.0) for e in fam["eps"]}
+    labels = y if spec.labels == "given" else None
+    return {float(e): attacks.attack_batched(classifier, x, labels, name, batch_size, eps=e / 255.0, **kw)
+            for e in fam["eps"]}
+
+
+def accuracy(classifier: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int) -> tuple[int, int]:
+    """(correct, n) of the classifier on images ``x``."""
+    return int((_predict(classifier, x, batch_size) == y.cpu()).sum()), len(y)
+
+
+def eps_star(acc: dict[float, float], target: float) -> tuple[float, bool]:
+    """The smallest ε whose accuracy is below ``target`` (paper 001 Sec. 4.1.1), and whether one
+    is; otherwise the largest ε (the strongest setting of the grid)."""
+    below = [e for e in sorted(acc) if acc[e] < target]
+    return (below[0], True) if below else (max(acc), False)
+
+
+def rate_cols(k: int, n: int, prefix: str = "") -> dict:
+    """{prefix}value with its n and Wilson interval: keys ``{prefix}n``, ``{prefix}ci_low``, ``{prefix}ci_high``."""
+    est = proportion(k, n)
+    return {f"{prefix}n": int(n), f"{prefix}ci_low": est.low, f"{prefix}ci_high": est.high}
+
+
+def detect_cols(res: dict) -> dict:
+    """Columns of a detectability result (detectors.detectability_from_predictions)."""
+    n = int(res["n"])
+    k = int(round(res["accuracy"] * n))
+    return {"detectability": res["accuracy"], **rate_cols(k, n), "accuracy_clean": res["accuracy_clean"],
+            "accuracy_adv": res["accuracy_adv"]}
+
+
+def flags(det: nn.Module, x: torch.Tensor, batch_size: int, device: torch.device) -> torch.Tensor:
+    """True where the detector (reading ``x``: images, or cached feature maps for an inner
+    detector) says "adversarial"."""
+    return detectors.predict_p_adv(det, x, batch_size, device) > 0.5
+
+
+# --- dynamic adversary (Sec. 3.3) -----------------------------------------------------------------
+
+class Joint(nn.Module):
+    """Classifier logits and detector logits side by side (the model the dynamic adversary sees)."""
+
+    def __init__(self, classifier: nn.Module, detector: nn.Module):
+        super().__init__()
+        self.classifier = classifier
+        self.detector = detector
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([self.classifier(x), self.detector(x)], dim=1)
+
+
+def dynamic_objective(sigma: float | torch.Tensor) -> attacks.SignMix:
+    """(1 − σ) sgn ∇J_cls(x, y) + σ sgn ∇J_det(x, adversarial) on :class:`Joint` logits (the last two
+    columns are the detector's): ascending J_det(·, adversarial) lowers p_adv."""
+
+    def j_cls(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return F.cross_entropy(logits[:, :-2], y, reduction="sum")
+
+    def j_det(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return F.cross_entropy(logits[:, -2:], torch.full_like(y, detectors.ADV), reduction="sum")
+
+    return attacks.SignMix((1.0 - sigma, j_cls), (sigma, j_det))
+
+
+def dynamic_attack(classifier: nn.Module, detector: nn.Module, x: torch.Tensor, y: torch.Tensor, dyn: dict,
+                   sigma: float | torch.Tensor, batch_size: int) -> torch.Tensor:
+    """Paper 001's dynamic adversary: ξ ← Clip_ε{ξ + α[(1 − σ) sgn ∇J_cls + σ sgn ∇J_det(·, 1)]}
+    (``dyn``: eps, alpha in [0,255] units, iterations). ``sigma``: a number or one per input."""
+    joint = Joint(classifier, detector)
+    dev = next(classifier.parameters()).device
+    out = []
+    for i in range(0, len(x), batch_size):
+        s = sigma[i:i + batch_size] if isinstance(sigma, torch.Tensor) else sigma
+        out.append(attacks.bi(joint, x[i:i + batch_size].to(dev), y[i:i + batch_size].to(dev), dyn["eps"] / 255.0,
+                              dyn["alpha"] / 255.0, int(dyn["iterations"]), objective=dynamic_objective(s)).cpu())
+    return torch.cat(out) if out else torch.zeros_like(x)
+
+
+def _predict(classifier: nn.Module, x: torch.Tensor, batch_size: int) -> torch.Tensor:
+    dev = next(classifier.parameters()).device
+    return torch.cat([attacks.predict(classifier, x[i:i + batch_size].to(dev)).cpu() for i in range(0, len(x), batch_size)])
+
+
+def _dynamic_val(classifier, det, x_val, y_val, dyn, sigma_val, batch_size, device) -> float:
+    """Detectability on the validation inputs vs their successful dynamic adversarial examples
+    (as Fig. 5 counts); 0.5 when none succeeds."""
+    adv = (x_val + dynamic_attack(classifier, det, x_val, y_val, dyn, sigma_val, batch_size)).clamp_(0, 1)
+    wrong = _predict(classifier, adv, batch_size) != y_val
+    if not wrong.any():
+        return 0.5
+    return detectors.detectability(det, x_val[wrong], adv[wrong], batch_size, device)["accuracy"]
+
+
+def train_dynamic(classifier: nn.Module, det: nn.Module, x: torch.Tensor, y: torch.Tensor, x_val: torch.Tensor,
+                  y_val: torch.Tensor, dyn: dict, cfg: dict, device: torch.device, seed: int,
+                  batch_size: int) -> dict:
+    """Dynamic adversary training of a detector (paper 001 Sec. 3.3), a training method of the
+    detector: every mini-batch, each input is replaced with probability ``cfg['p_adv']`` (paper
+    0.5) by the dynamic adversary's example against the *current* detector, with σ drawn
+    uniformly from [0, 1] per input; the detector learns clean (0) vs perturbed (1). Adam as
+    the static detector. After every epoch the detectability on the validation inputs vs their
+    successful examples of a dynamic adversary with seeded per-input σ ~ U[0, 1] is measured
+    (as Fig. 5 counts) and the best epoch kept (epoch 0 = the initial weights).
+    ``x``, ``x_val``: float images on the CPU. Returns the training result like
+    :func:`advtrace.detectors.train_detector`."""
+    import copy
+
+    gen = torch.Generator().manual_seed(seed_for(seed, "p001-dynamic-batches"))
+    sigma_val = torch.rand(len(x_val), generator=torch.Generator().manual_seed(seed_for(seed, "p001-dynamic-val")))
+    net = inner(det)
+    opt = detectors.make_optimizer(net, cfg)
+    history = []
+    det.eval()
+    best = (_dynamic_val(classifier, det, x_val, y_val, dyn, sigma_val, batch_size, device), 0,
+            copy.deepcopy(net.state_dict()))
+    log.info("dynamic detector before training: val detectability (dynamic, σ~U[0,1]) %.4f", best[0])
+    prog = Progress(cfg["epochs"] * len(x), "train dynamic detector", unit="img")
+    for epoch in range(1, cfg["epochs"] + 1):
+        det.train()
+        perm = torch.randperm(len(x), generator=gen)
+        batches = perm.split(cfg["batch_size"])
+        guard = LossGuard(f"dynamic detector epoch {epoch}/{cfg['epochs']}", len(batches), device)
+        loss_sum, correct = 0.0, 0
+        for b, idx in enumerate(batches):
+            xb, yb = x[idx].clone(), y[idx]
+            hit = torch.rand(len(idx), generator=gen) < cfg["p_adv"]
+            sigma = torch.rand(len(idx), generator=gen)
+            if hit.any():
+                xb[hit] = (xb[hit] + dynamic_attack(classifier, det, xb[hit], yb[hit], dyn, sigma[hit],
+                                                    batch_size)).clamp_(0, 1)
+            logits = det(xb.to(device))
+            target = hit.long().to(device)
+            loss = F.cross_entropy(logits, target)
+            guard.check(loss, b)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            loss_sum += float(loss.detach()) * len(idx)
+            correct += int((logits.argmax(1) == target).sum())
+            prog.update(len(idx))
+        guard.flush()
+        det.eval()
+        val = _dynamic_val(classifier, det, x_val, y_val, dyn, sigma_val, batch_size, device)
+        history.append({"detector_epoch": epoch, "train_loss": loss_sum / len(x), "train_accuracy": correct / len(x),
+                        "val_accuracy": val})
+        log.info("dynamic detector epoch %d/%d: loss %.4f, train acc %.4f, val detectability (dynamic, σ~U[0,1]) %.4f",
+                 epoch, cfg["epochs"], history[-1]["train_loss"], history[-1]["train_accuracy"], val)
+        if val > best[0]:
+            best = (val, epoch, copy.deepcopy(net.state_dict()))
+    net.load_state_dict(best[2])
+    det.eval()
+    return {"history": history, "best_epoch": best[1], "val_accuracy": best[0]}
+
+
+def dynamic_rows(classifier: nn.Module, dets: dict[str, nn.Module], x: torch.Tensor, y: torch.Tensor, dyn: dict,
+                 batch_size: int, device: torch.device) -> pd.DataFrame:
+    """Fig. 5 rows: for each detector (static, dynamic) and σ of ``dyn['sigmas']``, the classifier's
+    accuracy on the dynamic adversary's test examples (all inputs) and the detectability on the
+    clean inputs vs their *successful* adversarial examples (misclassified; paper 001 Sec. 4.1.2:
+    an adversary with σ near 1 may leave inputs unchanged, which no detector can flag)."""
+    rows = []
+    for name, det in dets.items():
+        clean_flag = flags(det, x, batch_size, device)
+        for sigma in dyn["sigmas"]:
+            adv = (x + dynamic_attack(classifier, det, x, y, dyn, float(sigma), batch_size)).clamp_(0, 1)
+            wrong = _predict(classifier, adv, batch_size) != y
+            k, n = int(wrong.sum()), len(y)
+            correct = n - k
+            row = {"detector": name, "sigma": float(sigma), "accuracy": correct / n, **rate_cols(correct, n, "accuracy_"),
+                   "n_successful": k}
+            if k:
+                res = detectors.detectability_from_predictions(clean_flag[wrong], flags(det, adv[wrong], batch_size, device))
+                row.update(detect_cols(res))
+            else:
+                row.update({"detectability": math.nan, "n": 0, "ci_low": math.nan, "ci_high": math.nan,
+                            "accuracy_clean": math.nan, "accuracy_adv": math.nan})
+            rows.append(row)
+            log.info("dynamic adversary σ=%.1f vs %s detector: accuracy %.3f, detectability %.3f on %d successful",
+                     sigma, name, row["accuracy"], row["detectability"], k)
+    return coerce(pd.DataFrame(rows), "p001_dynamic")
