@@ -74,7 +74,14 @@ _STAGES = (
           requires=("perturb", "analysis")),
 )
 # Companion-paper studies (one package each under advtrace.studies; see the module docstring).
-_STAGES += ()
+_STAGES += (
+    Stage("paper002", "paper 002: one-step adversarial training, label leaking, transfer, capacity",
+          "rules/paper002.smk", ("p002_accuracy", "p002_label_leaking", "p002_transfer", "p002_capacity"),
+          ("p002_fig01_capacity_top1", "p002_fig02_transfer_eps", "p002_fig03_one_step_methods",
+           "p002_fig04_capacity_top5"),
+          requires=(), paper="002", module="advtrace.studies.p002",
+          reports=tuple(f"paper002/table{t}.md" for t in (1, 2, 3, 4, 5, 8)) + ("paper002/tables.html",)),
+)
 STAGES: dict[str, Stage] = {s.name: s for s in _STAGES}
 PAPERS = {
     "000": "Universality, Robustness, and Detectability of Adversarial Perturbations under Adversarial Training",
