@@ -83,11 +83,14 @@ def test_plan_models_roles_and_shared_pretraining(digits_cfg):
     sec = digits_cfg["paper002"]
     # the reference's epoch 0 is the experiment's shared pretrained model, evaluated once
     assert ms["main@0"]["path"] == "results/digits/checkpoints/epoch_000.pt"
-    assert "baseline" in ms["main@0"]["roles"] and "reference" in ms[f"{sec['reference']}@2"]["roles"]
-    assert ms["p002_fgsm@2"]["training"] == "fgsm (true labels) k=16/32"
-    assert ms["p002_k_k_fraction0p125@2"]["training"] == "step_ll k=4/32"
+    T = plan.final_epoch(digits_cfg, sec["reference"])
+    assert "baseline" in ms["main@0"]["roles"] and "reference" in ms[f"{sec['reference']}@{T}"]["roles"]
+    assert ms[f"p002_fgsm@{T}"]["training"] == "fgsm (true labels) k=16/32"
+    assert ms[f"p002_k_k_fraction0p125@{T}"]["training"] == "step_ll k=4/32"
     assert ms["p002_capacity_width4@0"]["width"] == 4 and ms["p002_capacity_width4@0"]["iterative"]
-    assert not ms["p002_fgsm@2"]["iterative"]
+    assert not ms[f"p002_fgsm@{T}"]["iterative"]
+    # transfer-only runs are read at epoch 0 only
+    assert "p002_seed1@0" in ms and f"p002_seed1@{T}" not in ms
     assert [k for _, k in plan.transfer_models(digits_cfg)] == ["main@0", "p002_seed1@0", "p002_convnet@0"]
 
 

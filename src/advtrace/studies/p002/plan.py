@@ -78,7 +78,9 @@ def models(exp: dict) -> list[dict]:
     for run in dict.fromkeys(named):
         zero = ((run in sec["capacity"]["runs"] and not cap_base) or transfer_epochs.get(run) == 0
                 or (run == base_run and base_epoch == 0))
-        epochs = ([0] if zero else []) + [final_epoch(exp, run)]
+        # a run named only as a transfer model at epoch 0 needs no final-epoch evaluation
+        only_transfer = run in transfer_epochs and run not in roles and run != base_run
+        epochs = ([0] if zero else []) + ([] if only_transfer and transfer_epochs[run] == 0 else [final_epoch(exp, run)])
         for epoch in epochs:
             owner = R.pretraining_owner(exp, run) if epoch == 0 else run
             key = f"{owner}@{epoch}"

@@ -220,6 +220,12 @@ def markdown_to_html(docs: list[str]) -> str:
 
 # --------------------------------------------------------------------------- figures
 
+def _yerr(value, low, high):
+    """Error-bar lengths below and above (never negative: an interval end may round past the value)."""
+    v, lo, hi = (np.asarray(a, dtype=float) for a in (value, low, high))
+    return [np.nan_to_num(np.clip(v - lo, 0, None)), np.nan_to_num(np.clip(hi - v, 0, None))]
+
+
 def fig_capacity(cap: pd.DataFrame, top: int, title: str):
     import matplotlib.pyplot as plt
 
@@ -235,8 +241,8 @@ def fig_capacity(cap: pd.DataFrame, top: int, title: str):
             sub = d[(d["attack"] == attack) & (d["adv_trained"] == trained)]
             for eps_paper, g in sub.groupby("eps_paper"):
                 g = g.sort_values("rho")
-                ax.errorbar(g["rho"], g["ratio"], yerr=[g["ratio"] - g["ci_low"], g["ci_high"] - g["ratio"]],
-                            marker="o", capsize=3, label=f"ε = {eps_paper:g} ({g['eps'].iloc[0]:g})")
+                ax.errorbar(g["rho"], g["ratio"], yerr=_yerr(g["ratio"], g["ci_low"], g["ci_high"]),
+                            marker="o", capsize=3, label=f"{eps_paper:g} ({g['eps'].iloc[0]:g})")
             ax.set_xscale("log", base=2)
             ax.set_xticks(sorted(d["rho"].unique()), [f"{r:g}" for r in sorted(d["rho"].unique())])
             ax.set_ylim(-0.02, 1.15)
@@ -246,7 +252,7 @@ def fig_capacity(cap: pd.DataFrame, top: int, title: str):
                 ax.set_ylabel(f"top-{top} adv. / clean accuracy")
             if i == len(attacks) - 1:
                 ax.set_xlabel("width scale ρ (model width / base width)")
-    axes[0, 1].legend(fontsize=8, loc="lower right")
+    axes[0, 1].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), title="ε paper (digits)")
     fig.suptitle(title, fontsize=11)
     fig.tight_layout()
     return fig
@@ -263,8 +269,7 @@ def fig_transfer_eps(tr: pd.DataFrame, source: str, target: str, title: str):
     for ax, top in zip(axes, (1, 5)):
         for attack, g in d[d["top"] == top].groupby("attack", sort=False):
             g = g.sort_values("eps")
-            ax.errorbar(g["eps_paper"], 100 * g["rate"], yerr=[100 * (g["rate"] - g["ci_low"]),
-                                                               100 * (g["ci_high"] - g["rate"])],
+            ax.errorbar(g["eps_paper"], 100 * g["rate"], yerr=_yerr(100 * g["rate"], 100 * g["ci_low"], 100 * g["ci_high"]),
                         marker="o", capsize=3, label=ATTACK_NAMES.get(attack, attack) if attack != "fgsm" else "FGSM")
         ax.set_xscale("log", base=2)
         ticks = sorted(d["eps_paper"].unique())
@@ -290,8 +295,8 @@ def fig_one_step(acc: pd.DataFrame, title: str):
     clean = d[d["attack"] == "clean"]["accuracy"].iloc[0]
     for attack in ("fgsm", "fgsm_pred", "step_ll", "step_rnd"):
         g = d[d["attack"] == attack].sort_values("eps")
-        ax.errorbar(g["eps_paper"], 100 * g["accuracy"], yerr=[100 * (g["accuracy"] - g["ci_low"]),
-                                                               100 * (g["ci_high"] - g["accuracy"])],
+        ax.errorbar(g["eps_paper"], 100 * g["accuracy"],
+                    yerr=_yerr(100 * g["accuracy"], 100 * g["ci_low"], 100 * g["ci_high"]),
                     marker="o", capsize=3, label=ATTACK_NAMES[attack])
     ax.axhline(100 * clean, color="black", ls="--", lw=1, label="clean")
     ax.set_xscale("log", base=2)
