@@ -91,7 +91,7 @@ def test_plan_models_roles_and_shared_pretraining(digits_cfg):
     assert not ms[f"p002_fgsm@{T}"]["iterative"]
     # transfer-only runs are read at epoch 0 only
     assert "p002_seed1@0" in ms and f"p002_seed1@{T}" not in ms
-    assert [k for _, k in plan.transfer_models(digits_cfg)] == ["main@0", "p002_seed1@0", "p002_convnet@0"]
+    assert [k for _, k in plan.transfer_models(digits_cfg)] == ["main@0", "p002_seed1@0", "p002_capacity_width4@0"]
 
 
 def test_runs_with_the_same_pretraining_share_epoch_0(digits_cfg):

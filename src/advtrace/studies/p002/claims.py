@@ -96,7 +96,7 @@ def _labels_leaked(leak):
     e = d.loc[d["leaked"].idxmax()]
     ref = leak[has_role(leak, "reference")]
     return (f"FGSM-trained: up to {int(e['leaked'])} of {int(e['n'])} (ε {e['eps_paper']:g}); step l.l.-trained: up to "
-            f"{int(ref['leaked'].max())}", against(total, 0.0, ">"))
+            f"{int(ref['leaked'].max())}", against(total, 0.0, ">") if e["leaked"] > 0 else FAILS)
 
 
 def _pooled_transfer(tr: pd.DataFrame, attack: str, eps: float, top: int = 1) -> Estimate:

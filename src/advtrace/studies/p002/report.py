@@ -151,8 +151,8 @@ def table4(tr: pd.DataFrame) -> str:
             rows.append([f"top {top}" if i == 0 else "", s, *cells])
     p = d["eps_paper"].iloc[0]
     notes = [f"Transfer rate in % at ε = {p:g} ({e:g}): of the test inputs the source classifies correctly clean and "
-             "wrongly adversarial (n, the prefiltered count), the share the target misclassifies (Sec. 4.4). A and B: the "
-             "same architecture with different seeds; C: another architecture. All normally trained, as in the paper.",
+             "wrongly adversarial (n, the prefiltered count), the share the target misclassifies (Sec. 4.4). Models: "
+             + "; ".join(sources) + " (run@epoch; epoch 0 = normally trained, as the paper's models).",
              "", "Paper 002 (ImageNet, ε = 16), mean off-diagonal top-1 transfer rate: "
              + ", ".join(f"{k} {v} %" for k, v in PAPER_TABLE4_TOP1.items()) + "."]
     return _markdown("Paper 002, Table 4 — transfer rate between models", head, rows, notes)
