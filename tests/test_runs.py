@@ -5,7 +5,7 @@ import copy
 import pytest
 import torch
 
-from advtrace import runs
+from advtrace import runs, stages
 from advtrace.config import ConfigError, validate_experiment
 from conftest import copy_workflow, dry_run_jobs, snakemake, write_exp
 
@@ -13,6 +13,9 @@ from conftest import copy_workflow, dry_run_jobs, snakemake, write_exp
 @pytest.fixture
 def exp(digits_cfg):
     e = copy.deepcopy(digits_cfg)
+    for stage in stages.all_stages():  # the study sections' runs are tested with their studies
+        if stage.module is not None:
+            e.pop(stage.name, None)
     e["runs"] = {
         "fgsm_true": {"adv_train.attack": {"name": "fgsm", "eps": 32}, "adv_train.attack_label": "ground_truth"},
         "cap": {"grid": {"model.width": [8, 16], "adv_train.sigma": [0.0, 0.5]}, "adv_train.epochs": 2},
@@ -107,6 +110,9 @@ def test_smoke_run_trains_its_second_run(smoke_run):
 
 def test_a_run_can_switch_training_method_removing_keys_with_null(schema, digits_cfg):
     e = copy.deepcopy(digits_cfg)
+    for stage in stages.all_stages():  # the study sections' runs are tested with their studies
+        if stage.module is not None:
+            e.pop(stage.name, None)
     e["runs"] = {"kurakin": {"adv_train.method": "kofm", "adv_train.sigma": None,
                              "adv_train.kofm": {"k_fraction": 0.5, "lam": 0.3, "eps_sigma": 16},
                              "adv_train.attack": {"name": "step_ll", "eps": 32}}}

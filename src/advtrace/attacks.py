@@ -30,6 +30,9 @@ Conventions (the whole project relies on them)
 * **Per-input ε.** The ℓ∞ one-step and iterative attacks (``per_sample_eps`` in the registry)
   also take ε as a tensor of shape N, one bound per input (paper 002's k-of-m training draws
   ε per example); α stays one number.
+  The ℓ∞ iterative attacks (``bi``, ``iter_ll``) also take ``iterations`` as an integer tensor
+  of shape N: input n stops after its own count (0 = unperturbed), as paper 002's iteration
+  rule min(ε+4, 1.25ε) gives with a per-example ε (:func:`advtrace.specs.kurakin_iterations`).
 * **Registry.** :data:`REGISTRY` (= :data:`advtrace.specs.ATTACK_SPECS`) holds, per attack name,
   its norm, labels, parameters, function, whether δ is int8-exact, and its gradient passes;
   :func:`run_attack` dispatches through it.
@@ -250,7 +253,7 @@ def _linf_step(x: torch.Tensor, delta: torch.Tensor, step: torch.Tensor, eps: fl
 
 
 def _iterative_linf(model: nn.Module, x: torch.Tensor, target: torch.Tensor, eps: float | torch.Tensor,
-                    alpha: float, iterations: int, direction: float, objective: Objective) -> torch.Tensor:
+                    alpha: float, iterations: int | torch.Tensor, direction: float, objective: Objective) -> torch.Tensor:
     """ℓ∞ iterations ξ ← Clip_ε{ξ + direction·α sgn ∇J(x + ξ, target)} (+1: away, −1: towards).
 
     Iterates on the adversarial image x̃ = x + ξ itself, clipped to [max(x−ε, 0), min(x+ε, 1)]
@@ -260,18 +263,27 @@ def _iterative_linf(model: nn.Module, x: torch.Tensor, target: torch.Tensor, eps
     can flip the sign of a near-zero gradient element and make the iterates drift apart.
     """
     _check_positive(eps=eps, alpha=alpha)
-    if iterations < 1:
+    per_input = isinstance(iterations, torch.Tensor)
+    if per_input:  # one count per input (paper 002's min(ε+4, 1.25ε) with a per-example ε); 0 = no step
+        if iterations.shape != (x.shape[0],) or bool((iterations < 0).any()):
+            raise ValueError(f"per-input iterations must have shape ({x.shape[0]},) and be ≥ 0")
+        counts = _per_sample(iterations.detach().to(device=x.device), x)
+        rounds = int(iterations.max()) if iterations.numel() else 0
+    elif iterations < 1:
         raise ValueError(f"iterations must be ≥ 1, got {iterations}")
+    else:
+        rounds = iterations
     eps = _bound(eps, x)
     lo = (x - eps).clamp_(min=0.0)
     hi = (x + eps).clamp_(max=1.0)
     x_adv = x
-    for _ in range(iterations):
+    for i in range(rounds):
         if isinstance(objective, SignMix):  # paper 001's dynamic adversary: a mix of gradient signs
-            step = objective.direction(model, x_adv, target)
+            sign = objective.direction(model, x_adv, target)
         else:
-            step = input_grad(model, x_adv, target, objective).sign_()
-        x_adv = torch.add(x_adv, step, alpha=direction * alpha).clamp_(lo, hi)  # α·sgn is exact
+            sign = input_grad(model, x_adv, target, objective).sign_()
+        step = torch.add(x_adv, sign, alpha=direction * alpha).clamp_(lo, hi)  # α·sgn is exact
+        x_adv = torch.where(counts > i, step, x_adv) if per_input else step
     return (x_adv - x).detach()
 
 

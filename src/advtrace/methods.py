@@ -25,6 +25,8 @@ Methods
     inputs of a batch of m (its order is random) are replaced by adversarial examples, each with
     its own ε drawn from N(0, eps_sigma) truncated to [0, ε_max] (ε_max = the adversary's ε), and
     the mixed batch is forwarded once:  loss = (Σ_clean J + λ Σ_adv J) / ((m−k) + λk).
+    With ``per_example_iterations`` an iterative adversary (bi, iter_ll) runs, for each example,
+    the paper's min(ε_i/α + 4, 1.25 ε_i/α) iterations (capped at the attack's ``iterations``).
 ``shared``  paper 004 (Mummadi et al. 2019): the batch is cut into heaps of s consecutive inputs;
     :func:`heap_pgd` computes one perturbation per heap, PGD from a uniform random start on the
     heap's thresholded loss min(J, κ) (all heaps at once), and adds it to every input of the heap:
@@ -90,7 +92,8 @@ def context_from_config(adv_cfg: Mapping, generator: torch.Generator | None = No
         params = {"sigma": adv_cfg["sigma"]}
     elif name == "kofm":
         k = adv_cfg["kofm"]
-        params = {"k_fraction": k["k_fraction"], "lam": k["lam"], "eps_sigma": k["eps_sigma"] / 255.0}
+        params = {"k_fraction": k["k_fraction"], "lam": k["lam"], "eps_sigma": k["eps_sigma"] / 255.0,
+                  "per_example_iterations": bool(k.get("per_example_iterations", False))}
     elif name == "shared":
         sh = adv_cfg["shared"]
         params = {"heap_size": sh["heap_size"], "adv_weight": sh["adv_weight"], "kappa": sh["kappa"],
@@ -153,6 +156,13 @@ def truncated_normal_eps(n: int, sigma: float, eps_max: float, generator: torch.
     return e.clamp_(0.0, eps_max).to(torch.float32)
 
 
+def per_example_iterations(eps: torch.Tensor, alpha: float, cap: int) -> torch.Tensor:
+    """Paper 002 Sec. 2.2 per example: min(cap, int(min(ε/α + 4, 1.25 ε/α))) (long, ε's device);
+    :func:`advtrace.specs.kurakin_iterations` for one number."""
+    e = eps.double() / alpha
+    return torch.minimum(e + 4, 1.25 * e).floor().clamp_(0, cap).long()
+
+
 def kofm_loss(per_example: torch.Tensor, k: int, lam: float) -> torch.Tensor:
     """(Σ_clean J + λ Σ_adv J) / ((m−k) + λk), the adversarial examples being the first k."""
     m = per_example.shape[0]
@@ -168,6 +178,8 @@ def kofm(ctx: MethodContext, model: nn.Module, x: torch.Tensor, y: torch.Tensor)
     if k > 0:
         att = dict(ctx.attack)
         eps = truncated_normal_eps(k, p["eps_sigma"], att.pop("eps"), ctx.generator).to(x.device)
+        if p.get("per_example_iterations"):
+            att["iterations"] = per_example_iterations(eps, att["alpha"], att["iterations"])
         xk = x[:k]
         # least-likely / random-target adversaries (paper 002's step l.l.) ignore labels: no prediction pass
         with adversary_context(model, x.device):

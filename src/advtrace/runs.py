@@ -21,6 +21,7 @@ parse time into readable names, ``capacity_width8_seed0`` … (the last key
 segment and the value; ``.`` in a value becomes ``p``). A run's checkpoints are
 ``results/{exp}/runs/{run}/checkpoints/epoch_NNN.pt``. A run whose seed, model and pretraining
 equal the experiment's starts from the shared epoch 0; any other run pretrains its own epoch 0
+(shared with the later runs of the same seed, model and pretraining, :func:`pretraining_owner`)
 (``pretrain.epochs: 0`` = adversarial training from the random initialisation, as paper 002
 trains). Every run keeps the per-epoch contract of the main chain: resumable, atomic,
 bit-identical when continued.
@@ -111,10 +112,27 @@ def checkpoint_dir(exp_name: str, run: str) -> str:
     return f"results/{exp_name}/checkpoints" if run == MAIN else f"results/{exp_name}/runs/{run}/checkpoints"
 
 
+def pretraining_owner(exp: dict, run: str) -> str:
+    """The run whose epoch 0 `run` starts from: ``main`` when it shares the experiment's pretraining,
+    else the first run (in declaration order) with the same seed, model and pretraining, so runs
+    that differ only in ``adv_train`` (e.g. with and without adversarial training at one model
+    width) pretrain once."""
+    if run == MAIN or shares_pretraining(exp, run):
+        return MAIN
+    cfg = run_config(exp, run)
+    mine = [cfg[k] for k in ("seed", "model", "pretrain")]
+    for other in expand(exp):
+        if other == run:
+            break
+        if other != MAIN and [run_config(exp, other)[k] for k in ("seed", "model", "pretrain")] == mine:
+            return other
+    return run
+
+
 def checkpoint_path(exp: dict, run: str, epoch: int) -> str:
-    """Where `run`'s checkpoint of `epoch` lives (epoch 0 of a sharing run is the shared one)."""
-    if int(epoch) == 0 and run != MAIN and shares_pretraining(exp, run):
-        run = MAIN
+    """Where `run`'s checkpoint of `epoch` lives (epoch 0 is that of its :func:`pretraining_owner`)."""
+    if int(epoch) == 0 and run != MAIN:
+        run = pretraining_owner(exp, run)
     return f"{checkpoint_dir(exp['name'], run)}/epoch_{int(epoch):03d}.pt"
 
 

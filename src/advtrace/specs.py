@@ -189,6 +189,14 @@ def kofm_k(m: int, k_fraction: float) -> int:
     return min(m, int(math.floor(k_fraction * m + 0.5)))
 
 
+def kurakin_iterations(eps: float, alpha: float) -> int:
+    """Paper 002 Sec. 2.2's iteration count of the iterative attacks, int(min(ε + 4, 1.25 ε)) with ε
+    in units of the step α (the paper's α is 1 pixel): 20 for ε = 16, 2 for ε = 2 (α = 1).
+    :func:`advtrace.methods.kofm` applies the same rule per example."""
+    e = eps / alpha
+    return int(min(e + 4, 1.25 * e))
+
+
 def _kofm_problems(adv: dict) -> list[str]:
     problems = []
     att = adv["attack"]
@@ -196,6 +204,9 @@ def _kofm_problems(adv: dict) -> list[str]:
         allowed = [n for n, s in ATTACK_SPECS.items() if s.per_sample_eps]
         problems.append(f"adv_train.attack.name: method 'kofm' draws one ε per example, which {att['name']!r} "
                         f"does not take; allowed: {', '.join(allowed)}")
+    if adv["kofm"].get("per_example_iterations") and not ATTACK_SPECS[att["name"]].iterative:
+        problems.append(f"adv_train.kofm.per_example_iterations: only for an iterative adversary (bi, iter_ll), "
+                        f"not {att['name']!r}; remove it")
     k = kofm_k(adv["batch_size"], adv["kofm"]["k_fraction"])
     if k < 1:
         problems.append(f"adv_train.kofm.k_fraction: {adv['kofm']['k_fraction']} of a batch of "

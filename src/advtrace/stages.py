@@ -81,6 +81,12 @@ _STAGES += (
            "p001_detector_training"),
           ("p001_fig02_detectability", "p001_fig03_eps_transfer", "p001_fig04_attack_transfer", "p001_fig05_dynamic"),
           paper="001", module="advtrace.studies.p001", reports=("paper001/tables.md",)),
+    Stage("paper002", "paper 002: one-step adversarial training, label leaking, transfer, capacity",
+          "rules/paper002.smk", ("p002_accuracy", "p002_label_leaking", "p002_transfer", "p002_capacity"),
+          ("p002_fig01_capacity_top1", "p002_fig02_transfer_eps", "p002_fig03_one_step_methods",
+           "p002_fig04_capacity_top5"),
+          requires=(), paper="002", module="advtrace.studies.p002",
+          reports=tuple(f"paper002/table{t}.md" for t in (1, 2, 3, 4, 5, 8)) + ("paper002/tables.html",)),
 )
 STAGES: dict[str, Stage] = {s.name: s for s in _STAGES}
 PAPERS = {

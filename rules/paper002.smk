@@ -1,0 +1,60 @@
+# Paper 002 study (advtrace.studies.p002; config section `paper002`). Its runs train through the
+# shared rules of rules/train.smk (run_pretrain, run_adv_train_epoch). Two jobs here: one evaluates
+# every model the study reads (each run's final and epoch-0 checkpoints) under every attack and ε
+# and writes the four tables; one renders the paper's tables (Markdown/HTML) and figures from them.
+from advtrace.studies.p002 import plan as p002_plan
+
+
+def p002_checkpoints(wildcards):
+    return {m["key"].replace("@", "_at_"): m["path"] for m in p002_plan.models(EXPS[wildcards.exp])}
+
+
+def p002_params(wildcards):
+    exp = EXPS[wildcards.exp]
+    sec = {k: v for k, v in exp["paper002"].items() if k != "runs"}
+    return {"section": sec, "models": p002_plan.models(exp), "transfer": p002_plan.transfer_models(exp),
+            "seed": exp["seed"]}
+
+
+rule p002_evaluate:
+    input:
+        unpack(p002_checkpoints),
+        dataset="results/{exp}/data/dataset.pt",
+        samples="results/{exp}/data/samples.parquet",
+    output:
+        accuracy="results/{exp}/tables/p002_accuracy.parquet",
+        leaking="results/{exp}/tables/p002_label_leaking.parquet",
+        transfer="results/{exp}/tables/p002_transfer.parquet",
+        capacity="results/{exp}/tables/p002_capacity.parquet",
+    params:
+        study=p002_params,
+    threads: 2
+    resources:
+        gpu=1,
+    log:
+        "results/{exp}/logs/p002_evaluate.log",
+    benchmark:
+        "results/{exp}/benchmarks/p002_evaluate.tsv"
+    script:
+        "../workflow/scripts/p002_evaluate.py"
+
+
+rule p002_report:
+    localrule: True  # tables only (no torch): cheap
+    input:
+        accuracy="results/{exp}/tables/p002_accuracy.parquet",
+        leaking="results/{exp}/tables/p002_label_leaking.parquet",
+        transfer="results/{exp}/tables/p002_transfer.parquet",
+        capacity="results/{exp}/tables/p002_capacity.parquet",
+    output:
+        figures=expand("results/{{exp}}/figures/{fig}.{ext}", fig=stages.STAGES["paper002"].figures,
+                       ext=["pdf", "png"]),
+        reports=[f"results/{{exp}}/{r}" for r in stages.STAGES["paper002"].reports],
+    params:
+        section=lambda wc: {k: v for k, v in EXPS[wc.exp]["paper002"].items() if k != "runs"},
+    log:
+        "results/{exp}/logs/p002_report.log",
+    benchmark:
+        "results/{exp}/benchmarks/p002_report.tsv"
+    script:
+        "../workflow/scripts/p002_report.py"

@@ -1,0 +1,322 @@
+"""Paper 002's tables in the paper's layout (Markdown, HTML) and its figures, from the study's Parquet
+tables only (no torch, no checkpoints).
+
+Cells are top-1 (and top-5) accuracies in percent with their 95 % Wilson interval in brackets;
+each table names its n and gives the paper's top-1 values underneath for comparison (quoted, not
+measured). ε is written in paper units with this experiment's value in brackets (ε = 16 (128)).
+"""
+
+from __future__ import annotations
+
+import html
+
+import numpy as np
+import pandas as pd
+
+# The paper's top-1 numbers (quoted for comparison; ImageNet, Inception v3).
+PAPER = {
+    1: {"Baseline (standard training)": [78.4, 30.8, 27.2, 27.2, 29.5],
+        "Adv. training": [77.6, 73.5, 74.0, 74.5, 73.9]},
+    2: {"Iter. l.l., adv. training": [77.4, 29.1, 7.5, 3.0, 1.5], "Iter. l.l., baseline": [78.3, 23.3, 5.5, 1.8, 0.7],
+        "Iter. basic, adv. training": [77.4, 30.0, 25.2, 23.5, 23.2],
+        "Iter. basic, baseline": [78.3, 31.4, 28.1, 26.4, 25.9]},
+    3: {'No label leaking, training and eval using "step l.l."': [77.3, 72.8, 73.1, 73.4, 72.0],
+        "With label leaking, training and eval using FGSM": [76.6, 86.2, 87.6, 88.7, 87.0]},
+    5: {"No adversarial training": [76.8, 40.7, 39.0, 37.9, 36.7], "FGSM": [74.9, 79.3, 82.8, 85.3, 83.2],
+        "Fast with predicted class": [76.4, 43.2, 42.0, 40.9, 40.0], "Step rnd.": [76.4, 73.0, 75.4, 76.5, 72.5],
+        "Step l.l.": [76.3, 72.9, 75.1, 76.2, 72.2]},
+    8: {"No adv": [78.2, 31.5, 27.7, 27.8, 29.7], "Adv, k=4": [78.3, 71.7, 71.3, 69.4, 65.8],
+        "Adv, k=8": [78.1, 73.2, 73.2, 72.6, 70.5], "Adv, k=16": [77.6, 73.8, 75.3, 76.1, 75.4],
+        "Adv, k=24": [77.1, 73.0, 75.3, 76.2, 76.0], "Adv, k=32": [76.3, 73.4, 75.1, 75.9, 75.8]},
+}
+PAPER_TABLE4_TOP1 = {"FGSM": 56, "basic iter.": 44, "iter l.l.": 12}  # mean off-diagonal, ε = 16
+ATTACK_NAMES = {"clean": "Clean", "fgsm": "FGSM", "fgsm_pred": "Fast with predicted class", "step_ll": "Step l.l.",
+                "step_rnd": "Step rnd.", "iter_ll": "Iter. l.l.", "bi": "Iter. basic"}
+TRAINING_NAMES = {"fgsm (true labels)": "FGSM", "fgsm (predicted labels)": "Fast with predicted class",
+                  "step_rnd": "Step rnd.", "step_ll": "Step l.l.", "iter_ll": "Iter. l.l.", "bi": "Iter. basic"}
+
+
+def _cell(row) -> str:
+    return f"{100 * row.accuracy:.1f} [{100 * row.ci_low:.1f}, {100 * row.ci_high:.1f}]"
+
+
+def has_role(df: pd.DataFrame, role: str) -> pd.Series:
+    return df["roles"].astype(str).str.split(",").apply(lambda r: role in r)
+
+
+def _header(acc: pd.DataFrame) -> tuple[list[str], list[float]]:
+    pts = acc[acc["attack"] != "clean"][["eps", "eps_paper"]].drop_duplicates().sort_values("eps")
+    return ["Clean"] + [f"ε = {p:g} ({e:g})" for e, p in zip(pts["eps"], pts["eps_paper"])], list(pts["eps"])
+
+
+def accuracy_cells(acc: pd.DataFrame, mask: pd.Series, attack: str, top: int) -> list[str]:
+    """Clean, then each ε of `attack`, for the one model `mask` selects."""
+    d = acc[mask & (acc["top"] == top)]
+    _, eps = _header(acc)
+    clean = d[d["attack"] == "clean"]
+    cells = [_cell(clean.iloc[0]) if len(clean) else "–"]
+    for e in eps:
+        r = d[(d["attack"] == attack) & (d["eps"] == e)]
+        cells.append(_cell(r.iloc[0]) if len(r) else "–")
+    return cells
+
+
+def _markdown(title: str, head: list[str], rows: list[list[str]], notes: list[str]) -> str:
+    lines = [f"# {title}", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(lines + [""] + notes + [""])
+
+
+def _paper_rows(table: int, head_len: int) -> list[str]:
+    out = ["", "Paper 002's top-1 values (ImageNet, Inception v3; ε = 2, 4, 8, 16), for comparison:", "",
+           "| | Clean | ε = 2 | ε = 4 | ε = 8 | ε = 16 |", "|---|---|---|---|---|---|"]
+    out += [f"| {k} | " + " | ".join(f"{v:.1f}" for v in vals) + " |" for k, vals in PAPER[table].items()]
+    return out
+
+
+def _model(acc: pd.DataFrame, role: str) -> pd.Series:
+    return has_role(acc, role)
+
+
+def _key_mask(acc: pd.DataFrame, run: str, epoch: int) -> pd.Series:
+    return (acc["run"] == run) & (acc["epoch"] == epoch)
+
+
+def _n_note(acc: pd.DataFrame) -> str:
+    return (f"Accuracy in % on n = {int(acc['n'].iloc[0])} test inputs, 95 % Wilson interval in brackets; ε in paper "
+            "units (this experiment's [0,255] value in parentheses).")
+
+
+def table1(acc: pd.DataFrame) -> str:
+    head, _ = _header(acc)
+    rows = []
+    for label, role in (("Baseline (standard training)", "baseline"), ("Adv. training (step l.l.)", "reference")):
+        for top in (1, 5):
+            rows.append([label if top == 1 else "", f"top {top}", *accuracy_cells(acc, _model(acc, role), "step_ll", top)])
+    return _markdown("Paper 002, Table 1 — step l.l. adversarial training (training and evaluation with step l.l.)",
+                     ["", "", *head], rows, [_n_note(acc), *_paper_rows(1, len(head))])
+
+
+def table2(acc: pd.DataFrame) -> str:
+    head, _ = _header(acc)
+    rows = []
+    for attack in ("iter_ll", "bi"):
+        for label, role in (("Adv. training", "reference"), ("Baseline", "baseline")):
+            for top in (1, 5):
+                rows.append([ATTACK_NAMES[attack] if (label == "Adv. training" and top == 1) else "",
+                             label if top == 1 else "", f"top {top}", *accuracy_cells(acc, _model(acc, role), attack, top)])
+    return _markdown("Paper 002, Table 2 — the step l.l.-trained model under iterative attacks",
+                     ["Adv. method", "Training", "", *head], rows, [_n_note(acc), *_paper_rows(2, len(head))])
+
+
+def _training_mask(acc: pd.DataFrame, training_prefix: str) -> pd.Series:
+    return has_role(acc, "methods") & acc["training"].astype(str).str.startswith(training_prefix)
+
+
+def table3(acc: pd.DataFrame, leak: pd.DataFrame) -> str:
+    head, eps = _header(acc)
+    rows = []
+    for label, mask, attack in (('No label leaking, training and eval using "step l.l."', _model(acc, "reference"), "step_ll"),
+                                ("With label leaking, training and eval using FGSM",
+                                 _training_mask(acc, "fgsm (true labels)"), "fgsm")):
+        for top in (1, 5):
+            rows.append([label if top == 1 else "", f"top {top}", *accuracy_cells(acc, mask, attack, top)])
+    for label, role_mask in (("Leaked labels, step l.l. model", has_role(leak, "reference")),
+                             ("Leaked labels, FGSM model", has_role(leak, "methods")
+                              & leak["training"].astype(str).str.startswith("fgsm (true labels)"))):
+        d = leak[role_mask]
+        rows.append([label, "count of n", "–"] + [f"{int(d[d['eps'] == e]['leaked'].iloc[0])} of {int(d['n'].iloc[0])}"
+                                                  if len(d[d["eps"] == e]) else "–" for e in eps])
+    notes = [_n_note(acc), "A label is leaked when the FGSM example made with the true label is classified correctly and "
+             "the one made with the predicted label is not (Sec. 4.2). Paper: 79 leaked labels of 10,000 on MNIST.",
+             *_paper_rows(3, len(head))]
+    return _markdown("Paper 002, Table 3 — label leaking", ["", "", *head], rows, notes)
+
+
+def table4(tr: pd.DataFrame) -> str:
+    e = tr["eps"].max()
+    d = tr[tr["eps"] == e]
+    sources = list(dict.fromkeys(d["source"]))
+    targets = [s.split(" ")[0] for s in sources]
+    attacks = [a for a in ("fgsm", "bi", "iter_ll") if a in set(d["attack"])]
+    head = ["", "source model"] + [f"{ATTACK_NAMES[a] if a != 'fgsm' else 'FGSM'} → {t}" for a in attacks for t in targets]
+    rows = []
+    for top in (1, 5):
+        for i, s in enumerate(sources):
+            cells = []
+            for a in attacks:
+                for t in sources:
+                    r = d[(d["source"] == s) & (d["target"] == t) & (d["attack"] == a) & (d["top"] == top)]
+                    cells.append(f"{100 * r['rate'].iloc[0]:.0f} (n = {int(r['n'].iloc[0])})" if len(r) and r["n"].iloc[0] else "–")
+            rows.append([f"top {top}" if i == 0 else "", s, *cells])
+    p = d["eps_paper"].iloc[0]
+    notes = [f"Transfer rate in % at ε = {p:g} ({e:g}): of the test inputs the source classifies correctly clean and "
+             "wrongly adversarial (n, the prefiltered count), the share the target misclassifies (Sec. 4.4). Models: "
+             + "; ".join(sources) + " (run@epoch; epoch 0 = normally trained, as the paper's models).",
+             "", "Paper 002 (ImageNet, ε = 16), mean off-diagonal top-1 transfer rate: "
+             + ", ".join(f"{k} {v} %" for k, v in PAPER_TABLE4_TOP1.items()) + "."]
+    return _markdown("Paper 002, Table 4 — transfer rate between models", head, rows, notes)
+
+
+def _run_rows(acc: pd.DataFrame, runs_in_order: list[tuple[str, pd.Series]], attack: str) -> list[list[str]]:
+    return [[label, *accuracy_cells(acc, mask, attack, 1)] for label, mask in runs_in_order]
+
+
+def table5(acc: pd.DataFrame) -> str:
+    head, _ = _header(acc)
+    d = acc[has_role(acc, "methods")]
+    order = [("No adversarial training", _model(acc, "baseline"))]
+    for training in dict.fromkeys(d["training"]):
+        name = TRAINING_NAMES.get(str(training).rsplit(" k=", 1)[0], str(training))
+        order.append((name, has_role(acc, "methods") & (acc["training"] == training)))
+    notes = [_n_note(acc).replace("Accuracy", "Top-1 accuracy") + " Evaluation with FGSM (true labels), as the paper; "
+             "for the FGSM-trained model it is inflated by label leaking.", *_paper_rows(5, len(head))]
+    return _markdown("Paper 002, Table 5 — one-step adversarial methods for training (evaluated with FGSM)",
+                     ["Training", *head], _run_rows(acc, order, "fgsm"), notes)
+
+
+def table8(acc: pd.DataFrame) -> str:
+    head, _ = _header(acc)
+    d = acc[has_role(acc, "k") & (acc["epoch"] > 0)]
+    order = [("No adv (k = 0)", _model(acc, "baseline"))]
+    ks = sorted(dict.fromkeys(d["training"]), key=lambda t: int(str(t).rsplit("k=", 1)[1].split("/")[0]))
+    order += [(f"Adv, k = {str(t).rsplit('k=', 1)[1]}", has_role(acc, "k") & (acc["training"] == t)) for t in ks]
+    notes = [_n_note(acc).replace("Accuracy", "Top-1 accuracy") + " Training and evaluation with step l.l.",
+             *_paper_rows(8, len(head))]
+    return _markdown("Paper 002, Table 8 — number k of adversarial examples in a mini-batch of m",
+                     ["", *head], _run_rows(acc, order, "step_ll"), notes)
+
+
+def markdown_to_html(docs: list[str]) -> str:
+    """A minimal rendering of the tables' Markdown (headings, pipe tables, paragraphs)."""
+    out = ["<!DOCTYPE html><html><head><meta charset='utf-8'><title>Paper 002 tables</title><style>"
+           "table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #999;padding:3px 6px;"
+           "font:13px sans-serif}</style></head><body>"]
+    for doc in docs:
+        in_table = False
+        for line in doc.splitlines():
+            if line.startswith("|"):
+                cells = [c.strip() for c in line.strip("|").split("|")]
+                if set("".join(cells)) <= {"-"}:
+                    continue
+                if not in_table:
+                    out.append("<table>")
+                    in_table = True
+                    out.append("<tr>" + "".join(f"<th>{html.escape(c)}</th>" for c in cells) + "</tr>")
+                else:
+                    out.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
+                continue
+            if in_table:
+                out.append("</table>")
+                in_table = False
+            if line.startswith("# "):
+                out.append(f"<h2>{html.escape(line[2:])}</h2>")
+            elif line.strip():
+                out.append(f"<p>{html.escape(line)}</p>")
+        if in_table:
+            out.append("</table>")
+    return "\n".join(out + ["</body></html>"]) + "\n"
+
+
+# --------------------------------------------------------------------------- figures
+
+def _yerr(value, low, high):
+    """Error-bar lengths below and above (never negative: an interval end may round past the value)."""
+    v, lo, hi = (np.asarray(a, dtype=float) for a in (value, low, high))
+    return [np.nan_to_num(np.clip(v - lo, 0, None)), np.nan_to_num(np.clip(hi - v, 0, None))]
+
+
+def fig_capacity(cap: pd.DataFrame, top: int, title: str):
+    import matplotlib.pyplot as plt
+
+    from ...plotting import style
+
+    style()
+    attacks = [a for a in ("step_ll", "iter_ll", "bi") if a in set(cap["attack"])]
+    fig, axes = plt.subplots(len(attacks), 2, figsize=(9, 2.6 * len(attacks)), sharex=True, squeeze=False)
+    d = cap[cap["top"] == top]
+    for i, attack in enumerate(attacks):
+        for j, trained in enumerate((False, True)):
+            ax = axes[i, j]
+            sub = d[(d["attack"] == attack) & (d["adv_trained"] == trained)]
+            for eps_paper, g in sub.groupby("eps_paper"):
+                g = g.sort_values("rho")
+                ax.errorbar(g["rho"], g["ratio"], yerr=_yerr(g["ratio"], g["ci_low"], g["ci_high"]),
+                            marker="o", capsize=3, label=f"{eps_paper:g} ({g['eps'].iloc[0]:g})")
+            ax.set_xscale("log", base=2)
+            ax.set_xticks(sorted(d["rho"].unique()), [f"{r:g}" for r in sorted(d["rho"].unique())])
+            ax.set_ylim(-0.02, 1.15)
+            ax.axhline(1.0, color="grey", lw=0.8, ls=":")
+            ax.set_title(f"{'with' if trained else 'no'} adv. training, {ATTACK_NAMES[attack]} examples", fontsize=10)
+            if j == 0:
+                ax.set_ylabel(f"top-{top} adv. / clean accuracy")
+            if i == len(attacks) - 1:
+                ax.set_xlabel("width scale ρ (model width / base width)")
+    axes[0, 1].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), title="ε paper (digits)")
+    fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def fig_transfer_eps(tr: pd.DataFrame, source: str, target: str, title: str):
+    import matplotlib.pyplot as plt
+
+    from ...plotting import style
+
+    style()
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.4), sharey=True)
+    d = tr[(tr["source"] == source) & (tr["target"] == target)]
+    for ax, top in zip(axes, (1, 5)):
+        for attack, g in d[d["top"] == top].groupby("attack", sort=False):
+            g = g.sort_values("eps")
+            ax.errorbar(g["eps_paper"], 100 * g["rate"], yerr=_yerr(100 * g["rate"], 100 * g["ci_low"], 100 * g["ci_high"]),
+                        marker="o", capsize=3, label=ATTACK_NAMES.get(attack, attack) if attack != "fgsm" else "FGSM")
+        ax.set_xscale("log", base=2)
+        ticks = sorted(d["eps_paper"].unique())
+        ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+        ax.set_xlabel("ε (paper units; ×8 = digits [0,255] units)")
+        ax.set_title(f"top {top}", fontsize=10)
+        ax.set_ylim(0, 100)
+    axes[0].set_ylabel("transfer rate (%)")
+    axes[1].legend(fontsize=8)
+    fig.suptitle(f"{title}\nsource {source} → target {target}", fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def fig_one_step(acc: pd.DataFrame, title: str):
+    import matplotlib.pyplot as plt
+
+    from ...plotting import style
+
+    style()
+    fig, ax = plt.subplots(figsize=(6, 3.8))
+    d = acc[has_role(acc, "reference") & (acc["top"] == 1)]
+    clean = d[d["attack"] == "clean"]["accuracy"].iloc[0]
+    for attack in ("fgsm", "fgsm_pred", "step_ll", "step_rnd"):
+        g = d[d["attack"] == attack].sort_values("eps")
+        ax.errorbar(g["eps_paper"], 100 * g["accuracy"],
+                    yerr=_yerr(100 * g["accuracy"], 100 * g["ci_low"], 100 * g["ci_high"]),
+                    marker="o", capsize=3, label=ATTACK_NAMES[attack])
+    ax.axhline(100 * clean, color="black", ls="--", lw=1, label="clean")
+    ax.set_xscale("log", base=2)
+    ticks = sorted(d[d["attack"] != "clean"]["eps_paper"].unique())
+    ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+    ax.set_xlabel("ε (paper units; ×8 = digits [0,255] units)")
+    ax.set_ylabel("top-1 accuracy (%)")
+    ax.set_ylim(0, 100)
+    ax.legend(fontsize=8, loc="lower left")
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def transfer_pair(tr: pd.DataFrame) -> tuple[str, str]:
+    """Fig. 2's source and target: the first two models (A → B, same architecture, different seeds)."""
+    models = list(dict.fromkeys(tr["source"]))
+    return models[0], models[1]
+
+
+def ratio_summary(cap: pd.DataFrame) -> pd.DataFrame:
+    return cap.pivot_table(index=["adv_trained", "attack", "eps_paper", "top"], columns="rho", values="ratio",
+                           aggfunc=np.mean)
