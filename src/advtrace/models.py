@@ -6,6 +6,10 @@ transformations and ε all live in one pixel unit.
   Deep Residual Networks"): a 3×3 stem, four stages of two pre-activation basic blocks with
   ``width·(1,2,4,8)`` channels (width=64 gives the paper's 64-128-256-512), strides 1,2,2,2,
   final BN-ReLU, global average pooling, linear classifier. Works for 8×8 (digits) to 32×32.
+* :class:`ResNet20` — the CIFAR ResNet-20 of He et al. (2016) Sec. 4.2 (paper 004 Sec. 6.1 with
+  64-128-256 feature maps, ``width=64``): a 3×3 stem, three stages of three post-activation basic
+  blocks (conv-BN-ReLU-conv-BN + shortcut, ReLU) with ``width·(1,2,4)`` channels, strides 1,2,2,
+  1×1 projection shortcuts where the shape changes, global average pooling, linear classifier.
 * :class:`ConvNet` — paper 000 App. I:
   C32-C32-MP-D0.2-C64-C64-MP-D0.2-C128-C128-MP-D0.2-L512-D0.5-L(num_classes), 3×3 convolutions
   with padding 1, ReLU throughout, 2×2 max pooling (``width`` scales 32-64-128).
@@ -19,7 +23,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-MODELS = ("preact_resnet18", "convnet")
+MODELS = ("preact_resnet18", "convnet", "resnet20")
 
 
 class Normalize(nn.Module):
@@ -86,6 +90,43 @@ class PreActResNet18(nn.Module):
         return self.linear(out)
 
 
+class BasicBlock(nn.Module):
+    def __init__(self, in_planes: int, planes: int, stride: int = 1):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_planes, planes, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.conv2 = nn.Conv2d(planes, planes, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.shortcut = nn.Sequential()
+        if stride != 1 or in_planes != planes:
+            self.shortcut = nn.Sequential(nn.Conv2d(in_planes, planes, 1, stride, bias=False), nn.BatchNorm2d(planes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = F.relu(self.bn1(self.conv1(x)))
+        return F.relu(self.bn2(self.conv2(out)) + self.shortcut(x))
+
+
+class ResNet20(nn.Module):
+    def __init__(self, num_classes: int, in_channels: int = 3, width: int = 16,
+                 mean: Sequence[float] | None = None, std: Sequence[float] | None = None, blocks: int = 3):
+        super().__init__()
+        mean = mean if mean is not None else [0.5] * in_channels
+        std = std if std is not None else [0.25] * in_channels
+        self.normalize = Normalize(mean, std)
+        self.stem = nn.Sequential(nn.Conv2d(in_channels, width, 3, 1, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU())
+        layers, in_planes = [], width
+        for i, stride in enumerate((1, 2, 2)):
+            planes = width * 2**i
+            layers += [BasicBlock(in_planes, planes, stride)] + [BasicBlock(planes, planes) for _ in range(blocks - 1)]
+            in_planes = planes
+        self.layers = nn.Sequential(*layers)
+        self.linear = nn.Linear(in_planes, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.layers(self.stem(self.normalize(x)))
+        return self.linear(F.adaptive_avg_pool2d(out, 1).flatten(1))
+
+
 class ConvNet(nn.Module):
     def __init__(self, num_classes: int, in_channels: int = 3, width: int = 32, image_size: int = 32,
                  mean: Sequence[float] | None = None, std: Sequence[float] | None = None):
@@ -121,6 +162,8 @@ def build_model(model_cfg: dict, num_classes: int, in_channels: int, image_size:
     name = model_cfg["name"]
     if name == "preact_resnet18":
         return PreActResNet18(num_classes, in_channels, model_cfg["width"], mean, std)
+    if name == "resnet20":
+        return ResNet20(num_classes, in_channels, model_cfg["width"], mean, std)
     if name == "convnet":
         return ConvNet(num_classes, in_channels, model_cfg["width"], image_size, mean, std)
     raise ValueError(f"unknown model {name!r}; allowed: {', '.join(MODELS)}")

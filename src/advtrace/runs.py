@@ -118,6 +118,41 @@ def checkpoint_path(exp: dict, run: str, epoch: int) -> str:
     return f"{checkpoint_dir(exp['name'], run)}/epoch_{int(epoch):03d}.pt"
 
 
+def job_epochs(exp: dict, run: str) -> int:
+    """Epochs one training job of `run` trains (``adv_train.job_epochs``, default 1).
+
+    Scheduling, not science: with k > 1 one job trains epochs (j−1)k+1 .. jk (the last job may be
+    shorter), still writing every epoch's full-state checkpoint at :func:`checkpoint_path`, and
+    declares a manifest ``job_NNN.json`` (NNN = its last epoch) as its output; a paper-scale grid
+    of 108 runs × 65 epochs then plans 540 jobs instead of 7000. Weights are bit-identical to one
+    job per epoch. Only named runs may chain epochs (the main chain's analyses read every epoch's
+    checkpoint as a job output)."""
+    return int(run_config(exp, run)["adv_train"].get("job_epochs", 1))
+
+
+def manifest_path(exp_name: str, run: str, epoch: int) -> str:
+    """Output of the chained job of `run` whose last epoch is `epoch` (job_epochs > 1)."""
+    return f"{checkpoint_dir(exp_name, run)}/job_{int(epoch):03d}.json"
+
+
+def job_span(exp: dict, run: str, epoch: int) -> tuple[int, int]:
+    """(first, last) epoch of the training job that writes `run`'s checkpoint of `epoch` (≥ 1)."""
+    k = job_epochs(exp, run)
+    total = int(run_config(exp, run)["adv_train"]["epochs"])
+    epoch = int(epoch)
+    first = (epoch - 1) // k * k + 1
+    return first, min(first + k - 1, max(total, epoch))
+
+
+def job_output(exp: dict, run: str, epoch: int) -> str:
+    """The file a consumer of `run`'s checkpoint of `epoch` depends on: the checkpoint itself, or,
+    for a run that chains epochs (:func:`job_epochs` > 1), the manifest of the job that writes it
+    (the checkpoint is then read from :func:`checkpoint_path`)."""
+    if int(epoch) == 0 or run == MAIN or job_epochs(exp, run) == 1:
+        return checkpoint_path(exp, run, epoch)
+    return manifest_path(exp["name"], run, job_span(exp, run, epoch)[1])
+
+
 def problems(exp: dict, validate) -> list[str]:
     """Run names, override keys, grids, and each run's effective config (`validate(cfg)` -> problems)."""
     out: list[str] = []

@@ -74,7 +74,12 @@ _STAGES = (
           requires=("perturb", "analysis")),
 )
 # Companion-paper studies (one package each under advtrace.studies; see the module docstring).
-_STAGES += ()
+_STAGES += (
+    Stage("paper004", "paper 004: shared adversarial training (Figs. 1, 3, 5, Table A1, risk ordering)",
+          "rules/paper004.smk", ("p004_robustness", "p004_search", "p004_risk", "p004_images", "p004_front"),
+          ("p004_fig3_pareto_front", "p004_fig5_learning_curves", "p004_risk_ordering", "p004_fig1_perturbations"),
+          paper="004", module="advtrace.studies.p004", reports=("reports/p004_table_a1.md",)),
+)
 STAGES: dict[str, Stage] = {s.name: s for s in _STAGES}
 PAPERS = {
     "000": "Universality, Robustness, and Detectability of Adversarial Perturbations under Adversarial Training",

@@ -1,0 +1,113 @@
+# Paper 004 (Mummadi et al. 2019, shared adversarial training) as a study (advtrace.studies.p004).
+# The grid of fine-tuning runs is declared in the `paper004` section and trained by the run rules
+# (rules/train.smk). One evaluation job per run measures clean accuracy, ε_uni(δ), ε_adv(δ) and the
+# random-noise ε of every (run, epoch) it evaluates (its last epoch; every epoch for curve_runs;
+# main: main_epochs, epoch 0 = ERM): one job per run, not per (run, epoch), because a job's 3-4 s
+# Python + torch start-up is longer than one digits evaluation. One job aggregates the tables.
+from advtrace.studies.p004 import plan as p004_plan
+
+
+def p004_eval_params(wildcards):
+    exp = EXPS[wildcards.exp]
+    run = wildcards.run
+    sec = exp["paper004"]
+    cfg = runs.run_config(exp, run)
+    epochs = p004_plan.eval_epochs(exp, run)
+    image_epochs = [0] if run == runs.MAIN else ([epochs[-1]] if run == sec["images"]["defended"] else [])
+    return {
+        "model": cfg["model"],
+        "seed": exp["seed"],
+        "evaluation": sec["evaluation"],
+        "epochs": [{"epoch": e, "checkpoint": runs.checkpoint_path(exp, run, e),
+                    "info": p004_plan.run_info(exp, run, e)} for e in epochs],
+        "risk": sec["risk"] if sec["risk"]["run"] == run else None,
+        "image_epochs": image_epochs,
+        "input_rank": sec["images"]["input_rank"] if run == runs.MAIN else None,
+    }
+
+
+def p004_eval_checkpoints(wildcards):
+    exp = EXPS[wildcards.exp]
+    return sorted({runs.job_output(exp, wildcards.run, e) for e in p004_plan.eval_epochs(exp, wildcards.run)})
+
+
+def p004_parts(kind):
+    def get(wildcards):
+        return [f"results/{wildcards.exp}/metrics/p004/{run}/{kind}.parquet"
+                for run in p004_plan.evaluated_runs(EXPS[wildcards.exp])]
+
+    return get
+
+
+rule p004_evaluate:
+    input:
+        dataset="results/{exp}/data/dataset.pt",
+        samples="results/{exp}/data/samples.parquet",
+        checkpoints=p004_eval_checkpoints,
+    output:
+        robustness="results/{exp}/metrics/p004/{run}/robustness.parquet",
+        search="results/{exp}/metrics/p004/{run}/search.parquet",
+        risk="results/{exp}/metrics/p004/{run}/risk.parquet",
+        images="results/{exp}/metrics/p004/{run}/images.parquet",
+    params:
+        cfg=p004_eval_params,
+    threads: 2
+    resources:
+        gpu=1,
+    log:
+        "results/{exp}/logs/p004_evaluate/{run}.log",
+    benchmark:
+        "results/{exp}/benchmarks/p004_evaluate/{run}.tsv"
+    script:
+        "../workflow/scripts/p004_evaluate.py"
+
+
+rule p004_tables:
+    input:
+        robustness=p004_parts("robustness"),
+        search=p004_parts("search"),
+        risk=p004_parts("risk"),
+        images=p004_parts("images"),
+    output:
+        robustness="results/{exp}/tables/p004_robustness.parquet",
+        search="results/{exp}/tables/p004_search.parquet",
+        risk="results/{exp}/tables/p004_risk.parquet",
+        images="results/{exp}/tables/p004_images.parquet",
+        front="results/{exp}/tables/p004_front.parquet",
+        table_a1="results/{exp}/reports/p004_table_a1.md",
+    params:
+        cfg=lambda wc: {"reference_accuracy": EXPS[wc.exp]["paper004"]["front"]["reference_accuracy"],
+                        "delta": EXPS[wc.exp]["paper004"]["evaluation"]["delta"]},
+    log:
+        "results/{exp}/logs/p004_tables.log",
+    script:
+        "../workflow/scripts/p004_tables.py"
+
+
+def p004_plot_params(wildcards):
+    sec = EXPS[wildcards.exp]["paper004"]
+    return {"experiment": wildcards.exp, "delta": sec["evaluation"]["delta"], "curve_runs": sec["curve_runs"],
+            "defended": sec["images"]["defended"]}
+
+
+for _slug, _script, _tables in (
+    ("p004_fig3_pareto_front", "p004_plot_pareto", ["p004_robustness", "p004_front"]),
+    ("p004_fig5_learning_curves", "p004_plot_curves", ["p004_robustness"]),
+    ("p004_risk_ordering", "p004_plot_risk", ["p004_risk"]),
+    ("p004_fig1_perturbations", "p004_plot_images", ["p004_images", "p004_robustness"]),
+):
+
+    rule:
+        name:
+            f"plot_{_slug}"
+        input:
+            **{t: f"results/{{exp}}/tables/{t}.parquet" for t in _tables},
+        output:
+            pdf=f"results/{{exp}}/figures/{_slug}.pdf",
+            png=f"results/{{exp}}/figures/{_slug}.png",
+        params:
+            cfg=p004_plot_params,
+        log:
+            f"results/{{exp}}/logs/plot_{_slug}.log",
+        script:
+            f"../workflow/scripts/{_script}.py"

@@ -1,0 +1,1 @@
+"""Companion-paper studies, one package each (advtrace.stages)."""
