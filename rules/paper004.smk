@@ -90,24 +90,59 @@ def p004_plot_params(wildcards):
             "defended": sec["images"]["defended"]}
 
 
-for _slug, _script, _tables in (
-    ("p004_fig3_pareto_front", "p004_plot_pareto", ["p004_robustness", "p004_front"]),
-    ("p004_fig5_learning_curves", "p004_plot_curves", ["p004_robustness"]),
-    ("p004_risk_ordering", "p004_plot_risk", ["p004_risk"]),
-    ("p004_fig1_perturbations", "p004_plot_images", ["p004_images", "p004_robustness"]),
-):
+rule plot_p004_fig3_pareto_front:
+    input:
+        p004_robustness="results/{exp}/tables/p004_robustness.parquet",
+        p004_front="results/{exp}/tables/p004_front.parquet",
+    output:
+        pdf="results/{exp}/figures/p004_fig3_pareto_front.pdf",
+        png="results/{exp}/figures/p004_fig3_pareto_front.png",
+    params:
+        cfg=p004_plot_params,
+    log:
+        "results/{exp}/logs/plot_p004_fig3_pareto_front.log",
+    script:
+        "../workflow/scripts/p004_plot_pareto.py"
 
-    rule:
-        name:
-            f"plot_{_slug}"
-        input:
-            **{t: f"results/{{exp}}/tables/{t}.parquet" for t in _tables},
-        output:
-            pdf=f"results/{{exp}}/figures/{_slug}.pdf",
-            png=f"results/{{exp}}/figures/{_slug}.png",
-        params:
-            cfg=p004_plot_params,
-        log:
-            f"results/{{exp}}/logs/plot_{_slug}.log",
-        script:
-            f"../workflow/scripts/{_script}.py"
+
+rule plot_p004_fig5_learning_curves:
+    input:
+        p004_robustness="results/{exp}/tables/p004_robustness.parquet",
+    output:
+        pdf="results/{exp}/figures/p004_fig5_learning_curves.pdf",
+        png="results/{exp}/figures/p004_fig5_learning_curves.png",
+    params:
+        cfg=p004_plot_params,
+    log:
+        "results/{exp}/logs/plot_p004_fig5_learning_curves.log",
+    script:
+        "../workflow/scripts/p004_plot_curves.py"
+
+
+rule plot_p004_risk_ordering:
+    input:
+        p004_risk="results/{exp}/tables/p004_risk.parquet",
+    output:
+        pdf="results/{exp}/figures/p004_risk_ordering.pdf",
+        png="results/{exp}/figures/p004_risk_ordering.png",
+    params:
+        cfg=p004_plot_params,
+    log:
+        "results/{exp}/logs/plot_p004_risk_ordering.log",
+    script:
+        "../workflow/scripts/p004_plot_risk.py"
+
+
+rule plot_p004_fig1_perturbations:
+    input:
+        p004_images="results/{exp}/tables/p004_images.parquet",
+        p004_robustness="results/{exp}/tables/p004_robustness.parquet",
+    output:
+        pdf="results/{exp}/figures/p004_fig1_perturbations.pdf",
+        png="results/{exp}/figures/p004_fig1_perturbations.png",
+    params:
+        cfg=p004_plot_params,
+    log:
+        "results/{exp}/logs/plot_p004_fig1_perturbations.log",
+    script:
+        "../workflow/scripts/p004_plot_images.py"

@@ -2,7 +2,6 @@
 
 import copy
 import math
-import time
 
 import numpy as np
 import pandas as pd
@@ -225,10 +224,8 @@ def test_resnet20_has_the_papers_shape():
 
 def test_paper_scale_dry_run_plans_the_grid_in_chained_jobs(tmp_path):
     wd = copy_workflow(tmp_path)
-    start = time.process_time()
     proc = snakemake(wd, "-n", "--cores", "1", "--config", "experiments=[cifar10_resnet20_p004]", timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     counts = dry_run_jobs(proc)
     assert counts["run_adv_train_chained"] == 108 * 5 and counts["p004_evaluate"] == 109
     assert counts["pretrain"] == 1 and "adv_train_epoch" not in counts
-    del start

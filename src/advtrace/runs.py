@@ -85,17 +85,31 @@ def _expanded(exp: dict) -> list[tuple[str, dict[str, Any]]]:
     return out
 
 
+_EXPANDED: dict[int, tuple[dict, list, dict]] = {}  # id(exp) -> (exp, its declared runs, expansion)
+
+
 def expand(exp: dict) -> dict[str, dict[str, Any]]:
-    """{run name: {dotted key: value}} for every run, ``main`` (no overrides) first."""
-    return dict(_expanded(exp))
+    """{run name: {dotted key: value}} for every run, ``main`` (no overrides) first.
+
+    Cached per experiment dict (the rules ask for it thousands of times while a 108-run grid's DAG
+    is built); the cache holds a reference to `exp` (so its id is not reused) and a copy of its run
+    declarations, and is used only while they are unchanged. Returns a new dict."""
+    runs_now = declared(exp)
+    hit = _EXPANDED.get(id(exp))
+    if hit is None or hit[0] is not exp or hit[1] != runs_now:
+        hit = (exp, copy.deepcopy(runs_now), dict(_expanded(exp)))
+        _EXPANDED[id(exp)] = hit
+    return dict(hit[2])
 
 
 def run_config(exp: dict, run: str) -> dict:
-    """The experiment config as `run` sees it (its overrides applied; a new dict)."""
+    """The experiment config as `run` sees it (its overrides applied; a new dict whose seed, model,
+    pretrain and adv_train sections are copies and whose other sections are the experiment's own)."""
     runs = expand(exp)
     if run not in runs:
         raise KeyError(f"{exp.get('name', 'experiment')}: no run {run!r}; runs: {', '.join(runs)}")
-    cfg = copy.deepcopy(exp)
+    # overrides touch only the OVERRIDABLE sections: copy those, share the others
+    cfg = {k: (copy.deepcopy(v) if k in OVERRIDABLE else v) for k, v in exp.items()}
     for dotted, value in runs[run].items():
         _set(cfg, dotted, value)
     return cfg

@@ -131,7 +131,7 @@ def images(img: pd.DataFrame, rob: pd.DataFrame, defended: str, experiment: str)
     x = arr(img[img["kind"] == "input"])
     pert = img[img["kind"] == "perturbation"]
     models = [("main", "undefended (ERM)")] + [(defended, f"defended ({defended})")]
-    fig, axes = plt.subplots(2, 3, figsize=(9, 6.4))
+    fig, axes = plt.subplots(2, 3, figsize=(10, 7.4))
     gray = "gray" if x.shape[2] == 1 else None
     sq = (lambda a: a[..., 0]) if x.shape[2] == 1 else (lambda a: a)
     axes[0, 0].imshow(sq(x), cmap=gray, vmin=0, vmax=255)
@@ -145,11 +145,11 @@ def images(img: pd.DataFrame, rob: pd.DataFrame, defended: str, experiment: str)
         p = arr(d)
         eps = d["eps"].iloc[0]
         r = rob[(rob["run"] == run) & (rob["epoch"] == d["epoch"].iloc[0])]
-        acc = f", clean acc. {100 * r['accuracy'].iloc[0]:.1f} %" if len(r) else ""
+        acc = f"; clean acc. {100 * r['accuracy'].iloc[0]:.1f} %" if len(r) else ""
         axes[0, j].imshow(sq(np.clip(x + p, 0, 255)), cmap=gray, vmin=0, vmax=255)
-        axes[0, j].set_title(f"{label}\nadversarial input, ε_uni = {eps:.1f}{acc}", fontsize=9)
+        axes[0, j].set_title(f"{label}\ninput + perturbation\nε_uni = {eps:.1f}{acc}", fontsize=9)
         axes[1, j].imshow(sq(127.5 + p * 127.5 / max(eps, 1e-9)), cmap=gray, vmin=0, vmax=255)
-        axes[1, j].set_title(f"universal perturbation (±{eps:.1f} → black/white)", fontsize=9)
+        axes[1, j].set_title(f"universal perturbation\n(±{eps:.1f} shown as black/white)", fontsize=9)
     for ax in axes.ravel():
         ax.set_xticks([])
         ax.set_yticks([])
