@@ -24,7 +24,12 @@ def test_every_stage_is_registered_once_with_its_rules_file(root):
         seen_tables |= set(s.tables)
         seen_figures |= set(s.figures)
     catalogue = yaml.safe_load((root / "config" / "figures.yaml").read_text())
-    assert set(catalogue["kinds"].values()) == seen_figures  # every figure kind has exactly one stage
+    paper000 = {f for s in stages.STAGES.values() if s.paper == "000" for f in s.figures}
+    assert set(catalogue["kinds"].values()) == paper000  # every figure kind has exactly one stage
+    for s in stages.STAGES.values():  # a companion study's figures are listed under `studies`
+        if s.paper != "000":
+            files = {e["file"] for e in (catalogue["studies"].get(s.paper) or {}).values()}
+            assert {f"figures/{f}.png" for f in s.figures} <= files, s.name
 
 
 def test_learning_curves_only_config_validates(schema, digits_cfg):
