@@ -62,6 +62,11 @@ rule p004_evaluate:
         "../workflow/scripts/p004_evaluate.py"
 
 
+def p004_tables_params(wildcards):
+    sec = EXPS[wildcards.exp]["paper004"]
+    return {"reference_accuracy": sec["front"]["reference_accuracy"], "delta": sec["evaluation"]["delta"]}
+
+
 rule p004_tables:
     input:
         robustness=p004_parts("robustness"),
@@ -76,8 +81,7 @@ rule p004_tables:
         front="results/{exp}/tables/p004_front.parquet",
         table_a1="results/{exp}/reports/p004_table_a1.md",
     params:
-        cfg=lambda wc: {"reference_accuracy": EXPS[wc.exp]["paper004"]["front"]["reference_accuracy"],
-                        "delta": EXPS[wc.exp]["paper004"]["evaluation"]["delta"]},
+        cfg=p004_tables_params,
     log:
         "results/{exp}/logs/p004_tables.log",
     script:
