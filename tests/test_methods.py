@@ -42,7 +42,11 @@ class Recorder(nn.Module):
 
 
 def with_method(digits_cfg, method: str, **block):
-    cfg = copy.deepcopy(digits_cfg)
+    from advtrace import stages
+
+    # the main chain's method changed; the studies' runs (which inherit its keys) are left out
+    cfg = {k: copy.deepcopy(v) for k, v in digits_cfg.items()
+           if not any(s.module and s.name == k for s in stages.all_stages())}
     adv = cfg["adv_train"]
     adv["method"] = method
     for key in ("sigma", "attack_label", "attack"):
