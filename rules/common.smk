@@ -111,7 +111,7 @@ def adv_train_params(wildcards):
     """What one adversarial-training epoch depends on: everything but the number of epochs,
     so raising adv_train.epochs never re-runs finished epochs."""
     exp = run_of(wildcards)
-    adv = {k: v for k, v in exp["adv_train"].items() if k != "epochs"}
+    adv = {k: v for k, v in exp["adv_train"].items() if k not in ("epochs", "job_epochs")}
     return {"model": exp["model"], "adv_train": adv}
 
 
@@ -123,7 +123,7 @@ def run_pretrain_params(wildcards):
 def run_final_checkpoints(exp):
     """The last checkpoint of every run but main (rule all trains every run to its end)."""
     cfg = EXPS[exp]
-    return [runs.checkpoint_path(cfg, run, runs.run_config(cfg, run)["adv_train"]["epochs"])
+    return [runs.job_output(cfg, run, runs.run_config(cfg, run)["adv_train"]["epochs"])
             for run in list(runs.expand(cfg))[1:]]
 
 
@@ -157,6 +157,23 @@ def perturbation_dirs(exp, epochs):
 def previous_checkpoint(wildcards):
     run = wildcards.get("run", runs.MAIN)
     return runs.checkpoint_path(EXPS[wildcards.exp], run, int(wildcards.epoch) - 1)
+
+
+def chained_job_params(wildcards):
+    """A chained training job (adv_train.job_epochs > 1): its epochs and checkpoint paths."""
+    cfg = EXPS[wildcards.exp]
+    first, last = runs.job_span(cfg, wildcards.run, int(wildcards.epoch))
+    if last != int(wildcards.epoch):
+        raise WorkflowError(f"{wildcards.exp}/{wildcards.run}: epoch {wildcards.epoch} is not the last epoch of a "
+                            f"training job (job_epochs chains epochs {first}..{last}); depend on runs.job_output")
+    return {"first": first, "last": last, "previous": runs.checkpoint_path(cfg, wildcards.run, first - 1),
+            "checkpoints": [runs.checkpoint_path(cfg, wildcards.run, e) for e in range(first, last + 1)]}
+
+
+def chained_previous(wildcards):
+    cfg = EXPS[wildcards.exp]
+    first, _ = runs.job_span(cfg, wildcards.run, int(wildcards.epoch))
+    return runs.job_output(cfg, wildcards.run, first - 1)
 
 
 def adv_train_group(wildcards):

@@ -87,3 +87,25 @@ rule run_adv_train_epoch:
         "results/{exp}/benchmarks/runs/{run}/adv_train_epoch/{epoch}.tsv"
     script:
         "../workflow/scripts/adv_train_epoch.py"
+
+
+# A run with adv_train.job_epochs = k > 1 trains k consecutive epochs per job (advtrace.runs.job_epochs;
+# every epoch still writes its checkpoint) and declares the manifest job_NNN.json of its last epoch.
+rule run_adv_train_chained:
+    input:
+        dataset="results/{exp}/data/dataset.pt",
+        previous=chained_previous,
+    output:
+        manifest="results/{exp}/runs/{run}/checkpoints/job_{epoch}.json",
+    params:
+        cfg=adv_train_params,
+        job=chained_job_params,
+    threads: 2
+    resources:
+        gpu=1,
+    log:
+        "results/{exp}/logs/runs/{run}/adv_train_chained/{epoch}.log",
+    benchmark:
+        "results/{exp}/benchmarks/runs/{run}/adv_train_chained/{epoch}.tsv"
+    script:
+        "../workflow/scripts/adv_train_chained.py"

@@ -559,6 +559,9 @@ def validate_experiment(exp: Any, schema: dict, expected_name: str | None = None
         problems = check_experiment(exp) + value_problems(exp)
         if expected_name is not None and exp["name"] != expected_name:
             problems.append(f"name: {exp['name']!r} must equal the file name {expected_name!r}")
+        if exp["adv_train"].get("job_epochs", 1) > 1:
+            problems.append("adv_train.job_epochs: only named runs chain several epochs in one job (the main "
+                            "chain's analyses read every epoch's checkpoint); set it in a run's overrides")
     if not problems:  # each run's config (its overrides applied) must be valid too
         from .runs import problems as run_problems
 

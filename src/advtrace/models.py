@@ -6,6 +6,10 @@ transformations and ε all live in one pixel unit.
   Deep Residual Networks"): a 3×3 stem, four stages of two pre-activation basic blocks with
   ``width·(1,2,4,8)`` channels (width=64 gives the paper's 64-128-256-512), strides 1,2,2,2,
   final BN-ReLU, global average pooling, linear classifier. Works for 8×8 (digits) to 32×32.
+* :class:`ResNet20` — the CIFAR ResNet-20 of He et al. (2016) Sec. 4.2 (paper 004 Sec. 6.1 with
+  64-128-256 feature maps, ``width=64``): a 3×3 stem, three stages of three post-activation basic
+  blocks (conv-BN-ReLU-conv-BN + shortcut, ReLU) with ``width·(1,2,4)`` channels, strides 1,2,2,
+  1×1 projection shortcuts where the shape changes, global average pooling, linear classifier.
 * :class:`ConvNet` — paper 000 App. I:
   C32-C32-MP-D0.2-C64-C64-MP-D0.2-C128-C128-MP-D0.2-L512-D0.5-L(num_classes), 3×3 convolutions
   with padding 1, ReLU throughout, 2×2 max pooling (``width`` scales 32-64-128).
@@ -19,7 +23,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-MODELS = ("preact_resnet18", "convnet", "resnet32")
+MODELS = ("preact_resnet18", "convnet", "resnet20", "resnet32")
 
 
 class Normalize(nn.Module):
@@ -108,12 +112,12 @@ class BasicBlock(nn.Module):
         return F.relu(out + (self.shortcut(x) if self.shortcut is not None else x))
 
 
-class ResNet32(nn.Module):
-    """The 32-layer CIFAR ResNet of He et al. (2016) used by paper 001 (Fig. 1 top): a 3×3 stem
-    convolution with ``width`` maps, three stages of five basic blocks with ``width·(1, 2, 4)``
-    maps (width 16: 16-32-64), strides 1, 2, 2, global average pooling, a linear layer
-    (1 + 3·5·2 + 1 = 32 layers). :meth:`features` gives the maps after the stem and each stage
-    (paper 001's AD(1)..AD(4); AD(0) is the input)."""
+class CifarResNet(nn.Module):
+    """The CIFAR ResNets of He et al. (2016): a 3×3 stem convolution with ``width`` maps, three
+    stages of ``blocks`` basic blocks with ``width·(1, 2, 4)`` maps (width 16: 16-32-64), strides
+    1, 2, 2, global average pooling, a linear layer (1 + 3·blocks·2 + 1 layers: 3 blocks give
+    ResNet-20 of paper 004, 5 give ResNet-32 of paper 001). :meth:`features` gives the maps after
+    the stem and each stage (paper 001's AD(1)..AD(4); AD(0) is the input)."""
 
     def __init__(self, num_classes: int, in_channels: int = 3, width: int = 16,
                  mean: Sequence[float] | None = None, std: Sequence[float] | None = None, blocks: int = 5):
@@ -142,6 +146,22 @@ class ResNet32(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.linear(F.adaptive_avg_pool2d(self.features(x)[-1], 1).flatten(1))
+
+
+class ResNet32(CifarResNet):
+    """ResNet-32 (paper 001, Fig. 1 top): five basic blocks per stage."""
+
+    def __init__(self, num_classes: int, in_channels: int = 3, width: int = 16,
+                 mean: Sequence[float] | None = None, std: Sequence[float] | None = None):
+        super().__init__(num_classes, in_channels, width, mean, std, blocks=5)
+
+
+class ResNet20(CifarResNet):
+    """ResNet-20 (paper 004; He et al. 2016: 0.27 M parameters at width 16): three basic blocks per stage."""
+
+    def __init__(self, num_classes: int, in_channels: int = 3, width: int = 16,
+                 mean: Sequence[float] | None = None, std: Sequence[float] | None = None):
+        super().__init__(num_classes, in_channels, width, mean, std, blocks=3)
 
 
 class ConvNet(nn.Module):
@@ -181,6 +201,8 @@ def build_model(model_cfg: dict, num_classes: int, in_channels: int, image_size:
         return PreActResNet18(num_classes, in_channels, model_cfg["width"], mean, std)
     if name == "resnet32":
         return ResNet32(num_classes, in_channels, model_cfg["width"], mean, std)
+    if name == "resnet20":
+        return ResNet20(num_classes, in_channels, model_cfg["width"], mean, std)
     if name == "convnet":
         return ConvNet(num_classes, in_channels, model_cfg["width"], image_size, mean, std)
     raise ValueError(f"unknown model {name!r}; allowed: {', '.join(MODELS)}")

@@ -86,17 +86,31 @@ def _expanded(exp: dict) -> list[tuple[str, dict[str, Any]]]:
     return out
 
 
+_EXPANDED: dict[int, tuple[dict, list, dict]] = {}  # id(exp) -> (exp, its declared runs, expansion)
+
+
 def expand(exp: dict) -> dict[str, dict[str, Any]]:
-    """{run name: {dotted key: value}} for every run, ``main`` (no overrides) first."""
-    return dict(_expanded(exp))
+    """{run name: {dotted key: value}} for every run, ``main`` (no overrides) first.
+
+    Cached per experiment dict (the rules ask for it thousands of times while a 108-run grid's DAG
+    is built); the cache holds a reference to `exp` (so its id is not reused) and a copy of its run
+    declarations, and is used only while they are unchanged. Returns a new dict."""
+    runs_now = declared(exp)
+    hit = _EXPANDED.get(id(exp))
+    if hit is None or hit[0] is not exp or hit[1] != runs_now:
+        hit = (exp, copy.deepcopy(runs_now), dict(_expanded(exp)))
+        _EXPANDED[id(exp)] = hit
+    return dict(hit[2])
 
 
 def run_config(exp: dict, run: str) -> dict:
-    """The experiment config as `run` sees it (its overrides applied; a new dict)."""
+    """The experiment config as `run` sees it (its overrides applied; a new dict whose seed, model,
+    pretrain and adv_train sections are copies and whose other sections are the experiment's own)."""
     runs = expand(exp)
     if run not in runs:
         raise KeyError(f"{exp.get('name', 'experiment')}: no run {run!r}; runs: {', '.join(runs)}")
-    cfg = copy.deepcopy(exp)
+    # overrides touch only the OVERRIDABLE sections: copy those, share the others
+    cfg = {k: (copy.deepcopy(v) if k in OVERRIDABLE else v) for k, v in exp.items()}
     for dotted, value in runs[run].items():
         _set(cfg, dotted, value)
     return cfg
@@ -134,6 +148,41 @@ def checkpoint_path(exp: dict, run: str, epoch: int) -> str:
     if int(epoch) == 0 and run != MAIN:
         run = pretraining_owner(exp, run)
     return f"{checkpoint_dir(exp['name'], run)}/epoch_{int(epoch):03d}.pt"
+
+
+def job_epochs(exp: dict, run: str) -> int:
+    """Epochs one training job of `run` trains (``adv_train.job_epochs``, default 1).
+
+    Scheduling, not science: with k > 1 one job trains epochs (j−1)k+1 .. jk (the last job may be
+    shorter), still writing every epoch's full-state checkpoint at :func:`checkpoint_path`, and
+    declares a manifest ``job_NNN.json`` (NNN = its last epoch) as its output; a paper-scale grid
+    of 108 runs × 65 epochs then plans 540 jobs instead of 7000. Weights are bit-identical to one
+    job per epoch. Only named runs may chain epochs (the main chain's analyses read every epoch's
+    checkpoint as a job output)."""
+    return int(run_config(exp, run)["adv_train"].get("job_epochs", 1))
+
+
+def manifest_path(exp_name: str, run: str, epoch: int) -> str:
+    """Output of the chained job of `run` whose last epoch is `epoch` (job_epochs > 1)."""
+    return f"{checkpoint_dir(exp_name, run)}/job_{int(epoch):03d}.json"
+
+
+def job_span(exp: dict, run: str, epoch: int) -> tuple[int, int]:
+    """(first, last) epoch of the training job that writes `run`'s checkpoint of `epoch` (≥ 1)."""
+    k = job_epochs(exp, run)
+    total = int(run_config(exp, run)["adv_train"]["epochs"])
+    epoch = int(epoch)
+    first = (epoch - 1) // k * k + 1
+    return first, min(first + k - 1, max(total, epoch))
+
+
+def job_output(exp: dict, run: str, epoch: int) -> str:
+    """The file a consumer of `run`'s checkpoint of `epoch` depends on: the checkpoint itself, or,
+    for a run that chains epochs (:func:`job_epochs` > 1), the manifest of the job that writes it
+    (the checkpoint is then read from :func:`checkpoint_path`)."""
+    if int(epoch) == 0 or run == MAIN or job_epochs(exp, run) == 1:
+        return checkpoint_path(exp, run, epoch)
+    return manifest_path(exp["name"], run, job_span(exp, run, epoch)[1])
 
 
 def problems(exp: dict, validate) -> list[str]:

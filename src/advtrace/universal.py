@@ -29,7 +29,7 @@ The tables store Ξ and ε in [0, 255] pixel units, as the papers report them.
 from __future__ import annotations
 
 from contextlib import nullcontext
-from typing import Callable, Mapping
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -73,7 +73,8 @@ def sample_batches(n: int, m: int, k: int, generator: torch.Generator) -> torch.
 def generate(model: Callable, x_pool: torch.Tensor, y_pool: torch.Tensor | None, eps: float, alpha: float,
              batch_size: int, batches: int, iterations: int, generator: torch.Generator,
              device: torch.device | str | None = None, objective: Objective = cross_entropy_objective,
-             history: list[float] | None = None, desc: str = "universal perturbation") -> torch.Tensor:
+             history: list[float] | None = None, desc: str = "universal perturbation",
+             alphas: Sequence[float] | None = None) -> torch.Tensor:
     """Universal perturbation Ξ (App. D) of the inputs `x_pool` for `model`.
 
     Args:
@@ -86,6 +87,8 @@ def generate(model: Callable, x_pool: torch.Tensor, y_pool: torch.Tensor | None,
         iterations: number of updates.   generator: CPU ``torch.Generator`` driving the sampling.
         objective: ``objective(model, x_perturbed, y) -> scalar`` to maximise.
         history: if given, the mean objective over the K mini-batches of every iteration is appended.
+        alphas: a step schedule, one α per iteration ([0,1] units; e.g. paper 004's annealed
+            :func:`annealed_steps`); replaces the constant ``alpha`` when given.
 
     Returns Ξ (float32, C×H×W, [0,1] units, on the CPU) with ‖Ξ‖∞ ≤ ε. Every iteration consumes
     exactly K·m pool inputs.
@@ -94,6 +97,8 @@ def generate(model: Callable, x_pool: torch.Tensor, y_pool: torch.Tensor | None,
         raise ValueError(f"eps and alpha must be > 0, got eps={eps}, alpha={alpha}")
     if iterations < 1:
         raise ValueError(f"iterations must be >= 1, got {iterations}")
+    if alphas is not None and len(alphas) != iterations:
+        raise ValueError(f"a step schedule needs one α per iteration: {len(alphas)} != {iterations}")
     device = torch.device(device) if device is not None else x_pool.device
     pool = x_pool.to(device)
     labels = y_pool.to(device) if y_pool is not None else None
@@ -120,7 +125,8 @@ def generate(model: Callable, x_pool: torch.Tensor, y_pool: torch.Tensor | None,
                     (grad,) = torch.autograd.grad(value, z)
                     step += grad.sum(0).sign()
                     total += value.detach().float()
-                xi = (xi + (alpha / batches) * step).clamp_(-eps, eps)
+                a = alpha if alphas is None else float(alphas[it])
+                xi = (xi + (a / batches) * step).clamp_(-eps, eps)
                 if history is not None:
                     history.append(float(total) / batches)
                 prog.update(1)
@@ -128,6 +134,15 @@ def generate(model: Callable, x_pool: torch.Tensor, y_pool: torch.Tensor | None,
             for p in frozen:
                 p.requires_grad_(True)
     return xi.detach().cpu()
+
+
+def annealed_steps(eps: float, iterations: int, beta: float, gamma: float) -> list[float]:
+    """Paper 004 Sec. 5.2's step schedule α_k = β ε γ^k / Σ_{j<K} γ^j (k = 0..K−1), whose steps
+    sum to β ε (units of ``eps``)."""
+    if iterations < 1 or not (0 < gamma <= 1) or not beta > 0:
+        raise ValueError(f"need iterations >= 1, 0 < gamma <= 1, beta > 0; got {iterations}, {gamma}, {beta}")
+    total = sum(gamma ** j for j in range(iterations))
+    return [beta * eps * gamma ** k / total for k in range(iterations)]
 
 
 def random_sign(shape: tuple[int, ...] | torch.Size, eps: float, generator: torch.Generator) -> torch.Tensor:

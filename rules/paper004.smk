@@ -1,0 +1,152 @@
+# Paper 004 (Mummadi et al. 2019, shared adversarial training) as a study (advtrace.studies.p004).
+# The grid of fine-tuning runs is declared in the `paper004` section and trained by the run rules
+# (rules/train.smk). One evaluation job per run measures clean accuracy, ε_uni(δ), ε_adv(δ) and the
+# random-noise ε of every (run, epoch) it evaluates (its last epoch; every epoch for curve_runs;
+# main: main_epochs, epoch 0 = ERM): one job per run, not per (run, epoch), because a job's 3-4 s
+# Python + torch start-up is longer than one digits evaluation. One job aggregates the tables.
+from advtrace.studies.p004 import plan as p004_plan
+
+
+def p004_eval_params(wildcards):
+    exp = EXPS[wildcards.exp]
+    run = wildcards.run
+    sec = exp["paper004"]
+    cfg = runs.run_config(exp, run)
+    epochs = p004_plan.eval_epochs(exp, run)
+    image_epochs = [0] if run == runs.MAIN else ([epochs[-1]] if run == sec["images"]["defended"] else [])
+    return {
+        "model": cfg["model"],
+        "seed": exp["seed"],
+        "evaluation": sec["evaluation"],
+        "epochs": [{"epoch": e, "checkpoint": runs.checkpoint_path(exp, run, e),
+                    "info": p004_plan.run_info(exp, run, e)} for e in epochs],
+        "risk": sec["risk"] if sec["risk"]["run"] == run else None,
+        "image_epochs": image_epochs,
+        "input_rank": sec["images"]["input_rank"] if run == runs.MAIN else None,
+    }
+
+
+def p004_eval_checkpoints(wildcards):
+    exp = EXPS[wildcards.exp]
+    return sorted({runs.job_output(exp, wildcards.run, e) for e in p004_plan.eval_epochs(exp, wildcards.run)})
+
+
+def p004_parts(kind):
+    def get(wildcards):
+        return [f"results/{wildcards.exp}/metrics/p004/{run}/{kind}.parquet"
+                for run in p004_plan.evaluated_runs(EXPS[wildcards.exp])]
+
+    return get
+
+
+rule p004_evaluate:
+    input:
+        dataset="results/{exp}/data/dataset.pt",
+        samples="results/{exp}/data/samples.parquet",
+        checkpoints=p004_eval_checkpoints,
+    output:
+        robustness="results/{exp}/metrics/p004/{run}/robustness.parquet",
+        search="results/{exp}/metrics/p004/{run}/search.parquet",
+        risk="results/{exp}/metrics/p004/{run}/risk.parquet",
+        images="results/{exp}/metrics/p004/{run}/images.parquet",
+    params:
+        cfg=p004_eval_params,
+    threads: 2
+    resources:
+        gpu=1,
+    log:
+        "results/{exp}/logs/p004_evaluate/{run}.log",
+    benchmark:
+        "results/{exp}/benchmarks/p004_evaluate/{run}.tsv"
+    script:
+        "../workflow/scripts/p004_evaluate.py"
+
+
+def p004_tables_params(wildcards):
+    sec = EXPS[wildcards.exp]["paper004"]
+    return {"reference_accuracy": sec["front"]["reference_accuracy"], "delta": sec["evaluation"]["delta"]}
+
+
+rule p004_tables:
+    input:
+        robustness=p004_parts("robustness"),
+        search=p004_parts("search"),
+        risk=p004_parts("risk"),
+        images=p004_parts("images"),
+    output:
+        robustness="results/{exp}/tables/p004_robustness.parquet",
+        search="results/{exp}/tables/p004_search.parquet",
+        risk="results/{exp}/tables/p004_risk.parquet",
+        images="results/{exp}/tables/p004_images.parquet",
+        front="results/{exp}/tables/p004_front.parquet",
+        table_a1="results/{exp}/reports/p004_table_a1.md",
+    params:
+        cfg=p004_tables_params,
+    log:
+        "results/{exp}/logs/p004_tables.log",
+    script:
+        "../workflow/scripts/p004_tables.py"
+
+
+def p004_plot_params(wildcards):
+    sec = EXPS[wildcards.exp]["paper004"]
+    return {"experiment": wildcards.exp, "delta": sec["evaluation"]["delta"], "curve_runs": sec["curve_runs"],
+            "defended": sec["images"]["defended"]}
+
+
+rule plot_p004_fig3_pareto_front:
+    input:
+        p004_robustness="results/{exp}/tables/p004_robustness.parquet",
+        p004_front="results/{exp}/tables/p004_front.parquet",
+    output:
+        pdf="results/{exp}/figures/p004_fig3_pareto_front.pdf",
+        png="results/{exp}/figures/p004_fig3_pareto_front.png",
+    params:
+        cfg=p004_plot_params,
+    log:
+        "results/{exp}/logs/plot_p004_fig3_pareto_front.log",
+    script:
+        "../workflow/scripts/p004_plot_pareto.py"
+
+
+rule plot_p004_fig5_learning_curves:
+    input:
+        p004_robustness="results/{exp}/tables/p004_robustness.parquet",
+    output:
+        pdf="results/{exp}/figures/p004_fig5_learning_curves.pdf",
+        png="results/{exp}/figures/p004_fig5_learning_curves.png",
+    params:
+        cfg=p004_plot_params,
+    log:
+        "results/{exp}/logs/plot_p004_fig5_learning_curves.log",
+    script:
+        "../workflow/scripts/p004_plot_curves.py"
+
+
+rule plot_p004_risk_ordering:
+    input:
+        p004_risk="results/{exp}/tables/p004_risk.parquet",
+    output:
+        pdf="results/{exp}/figures/p004_risk_ordering.pdf",
+        png="results/{exp}/figures/p004_risk_ordering.png",
+    params:
+        cfg=p004_plot_params,
+    log:
+        "results/{exp}/logs/plot_p004_risk_ordering.log",
+    script:
+        "../workflow/scripts/p004_plot_risk.py"
+
+
+rule plot_p004_fig1_perturbations:
+    input:
+        p004_images="results/{exp}/tables/p004_images.parquet",
+        p004_robustness="results/{exp}/tables/p004_robustness.parquet",
+    output:
+        pdf="results/{exp}/figures/p004_fig1_perturbations.pdf",
+        png="results/{exp}/figures/p004_fig1_perturbations.png",
+    params:
+        cfg=p004_plot_params,
+    log:
+        "results/{exp}/logs/plot_p004_fig1_perturbations.log",
+    script:
+        "../workflow/scripts/p004_plot_images.py"

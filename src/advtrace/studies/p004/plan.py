@@ -1,0 +1,44 @@
+"""Which runs and epochs paper 004's study evaluates (pure Python, no torch: read by the rules)."""
+
+from __future__ import annotations
+
+from ... import runs
+
+SECTION = "paper004"
+
+
+def study_runs(exp: dict) -> list[str]:
+    """The expanded names of the runs declared in the ``paper004`` section, in order."""
+    return list(runs.expand({"runs": exp[SECTION].get("runs") or {}}))[1:]
+
+
+def last_epoch(exp: dict, run: str) -> int:
+    return int(runs.run_config(exp, run)["adv_train"]["epochs"])
+
+
+def eval_epochs(exp: dict, run: str) -> list[int]:
+    """main: ``main_epochs``; a curve run: every epoch 1..T; any other run: its last epoch."""
+    sec = exp[SECTION]
+    if run == runs.MAIN:
+        return sorted(set(sec["main_epochs"]))
+    if run in sec["curve_runs"]:
+        return list(range(1, last_epoch(exp, run) + 1))
+    return [last_epoch(exp, run)]
+
+
+def evaluated_runs(exp: dict) -> list[str]:
+    return [runs.MAIN] + study_runs(exp)
+
+
+def run_info(exp: dict, run: str, epoch: int) -> dict:
+    """The columns that describe a (run, epoch) in the tables: family, s, ε and loss weight."""
+    adv = runs.run_config(exp, run)["adv_train"]
+    if int(epoch) == 0:
+        return {"run": run, "family": "erm", "heap_size": 0, "eps_train": 0.0, "adv_weight": 0.0}
+    if adv["method"] == "shared":
+        sh = adv["shared"]
+        return {"run": run, "family": "shared", "heap_size": int(sh["heap_size"]), "eps_train": float(sh["eps"]),
+                "adv_weight": float(sh["adv_weight"])}
+    att = adv.get("attack") or {}
+    return {"run": run, "family": "paper000" if run == runs.MAIN else adv["method"], "heap_size": 0,
+            "eps_train": float(att.get("eps", 0.0)), "adv_weight": 1.0 - float(adv.get("sigma", 1.0))}

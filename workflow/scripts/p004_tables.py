@@ -1,0 +1,19 @@
+import sys
+
+sys.stderr = open(snakemake.log[0], "w", buffering=1)
+
+from pathlib import Path
+
+from advtrace.runtime import atomic_path
+from advtrace.studies.p004.front import front_table, table_a1_markdown
+from advtrace.tables import concat_tables, write_table
+
+inp, out, cfg = snakemake.input, snakemake.output, snakemake.params.cfg
+tables = {name: concat_tables(list(getattr(inp, name)), f"p004_{name}")
+          for name in ("robustness", "search", "risk", "images")}
+for name, df in tables.items():
+    write_table(df, getattr(out, name), f"p004_{name}")
+front = front_table(tables["robustness"], cfg["reference_accuracy"])
+write_table(front, out.front, "p004_front")
+with atomic_path(out.table_a1) as tmp:
+    Path(tmp).write_text(table_a1_markdown(front, tables["robustness"], snakemake.wildcards.exp, cfg["delta"]) + "\n")
