@@ -161,8 +161,12 @@ def maxmin_minmax(summary: pd.DataFrame, title: str = "") -> plt.Figure:
     style()
     fig, ax = plt.subplots(figsize=(9.0, 5.6))
     ax.plot([0, 1], [0, 1], color="0.6", ls="--", lw=1, label="MaxMin = MinMax")
-    ax.scatter(summary["minmax"], summary["maxmin"], s=16, alpha=0.45, color="tab:blue", lw=0,
-               label=f"test inputs (n = {len(summary)})")
+    ok = summary["clean_correct_all"].astype(bool) if "clean_correct_all" in summary else pd.Series(True, summary.index)
+    ax.scatter(summary.loc[ok, "minmax"], summary.loc[ok, "maxmin"], s=16, alpha=0.45, color="tab:blue", lw=0,
+               label=f"classified correctly clean at every epoch (n = {int(ok.sum())})")
+    if (~ok).any():
+        ax.scatter(summary.loc[~ok, "minmax"], summary.loc[~ok, "maxmin"], s=18, alpha=0.6, color="0.45", marker="x",
+                   lw=0.8, label=f"misclassified clean by some epoch's model (n = {int((~ok).sum())})")
     for case in CASES:
         r = summary[summary["example"] == case]
         if len(r):
@@ -173,17 +177,19 @@ def maxmin_minmax(summary: pd.DataFrame, title: str = "") -> plt.Figure:
     ax.set_aspect("equal")
     ax.set_xlabel("MinMax = max$_{t_2}$ min$_{t_1}$ P\n(large: one model resists every perturbation)")
     ax.set_ylabel("MaxMin = min$_{t_1}$ max$_{t_2}$ P\n(large: every perturbation fails under some model)")
-    kw = {"fontsize": 9, "color": "0.35", "transform": ax.transAxes, "style": "italic"}
-    # corner names, written below the diagonal (always empty: MinMax <= MaxMin)
-    ax.text(0.03, 0.97, "oscillation (upper left)", ha="left", va="top", **kw)
-    ax.text(0.97, 0.45, "robust to all\n(upper right)", ha="right", va="bottom", **kw)
-    ax.text(0.97, 0.03, "stable perturbation\n(lower left)", ha="right", va="bottom", **kw)
+    kw = {"fontsize": 9, "color": "0.3", "transform": ax.transAxes, "style": "italic",
+          "bbox": {"facecolor": "white", "alpha": 0.8, "edgecolor": "none", "pad": 1.5}, "zorder": 6}
+    # corner names in their corners (the lower right is empty: MinMax <= MaxMin always)
+    ax.text(0.02, 0.98, "oscillation", ha="left", va="top", **kw)
+    ax.text(0.98, 0.98, "robust to all", ha="right", va="top", **kw)
+    ax.text(0.02, 0.02, "stable perturbation", ha="left", va="bottom", **kw)
     stable = int((summary["maxmin"] < 0.5).sum())
     osc = int(((summary["maxmin"] >= 0.5) & (summary["minmax"] < 0.5)).sum())
     robust = int((summary["minmax"] >= 0.5).sum())
     ax.legend(loc="center left", bbox_to_anchor=(1.03, 0.5), frameon=False, fontsize=8.5,
-              title=(f"stable (MaxMin < 0.5): {stable}\noscillation (MaxMin ≥ 0.5 > MinMax): {osc}\n"
-                     f"robust to all (MinMax ≥ 0.5): {robust}"),
+              title=(f"all {len(summary)} profile test inputs counted:\n"
+                     f"stable (MaxMin < 0.5): {stable}\noscillation (MaxMin ≥ 0.5 > MinMax): {osc}\n"
+                     f"robust to all (MinMax ≥ 0.5): {robust}\nFig. 1's examples: correctly classified clean"),
               title_fontsize=8.5, alignment="left")
     ax.set_title(title or "MaxMin vs. MinMax", fontsize=11)
     fig.tight_layout()
