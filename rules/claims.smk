@@ -28,7 +28,7 @@ rule claims:
 # is {exp} itself). Not part of `rule all`: `snakemake --cores all claims_seeds`.
 def seed_claims(wildcards):
     base = EXPS[wildcards.exp]["seed"]
-    return {str(k): f"results/{seed_experiment(wildcards.exp, k, base)}/tables/claims.parquet"
+    return {str(int(k)): f"results/{seed_experiment(wildcards.exp, k, base)}/tables/claims.parquet"
             for k in config.get("seeds", [base])}
 
 

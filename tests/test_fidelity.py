@@ -180,3 +180,17 @@ def test_verdict_over_seeds():
     assert df.loc["a", "value_sd"] == pytest.approx(np.std([0.781, 0.85, 0.83], ddof=1))
     assert (df.loc["b", "value_min"], df.loc["b", "value_max"]) == (0.1, 0.3)
     assert df.loc["a", "verdicts"] == "inconclusive, holds, holds" and df.loc["a", "seeds"] == "0,1,2"
+
+
+def test_claims_seeds_target_builds_every_seed(tmp_path):
+    """`claims_seeds`: the claims of the experiment and of its seed variants, then the scorecard."""
+    from conftest import copy_workflow, dry_run_jobs, snakemake
+
+    wd = copy_workflow(tmp_path)
+    proc = snakemake(wd, "-n", "--cores", "1", "claims_seeds", "--config", "experiments=[smoke]", "seeds=[0,1]",
+                     timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    counts = dry_run_jobs(proc)
+    assert counts["claims"] == 2 and counts["claims_seeds_table"] == 1 and counts["pretrain"] == 2, counts
+    assert "results/smoke_seed1/tables/claims.parquet" in proc.stdout
+    assert "results/smoke/claims_seeds.md" in proc.stdout

@@ -77,7 +77,7 @@ def sharedness_vs_stability(svs: pd.DataFrame, corr: pd.DataFrame, title: str = 
     style()
     c = corr.iloc[0]
     used = svs[svs["used"]]
-    fig, ax = plt.subplots(figsize=(6.6, 5.4))
+    fig, ax = plt.subplots(figsize=(10.4, 5.4))
     for fooled, color, lab in ((True, "tab:red", r"$\xi_{i,0}$ fools $\theta_0$ on $x_i$"),
                                (False, "tab:blue", r"$\xi_{i,0}$ does not fool $\theta_0$ on $x_i$")):
         g = used[used["own_fooled"] == fooled]
@@ -105,9 +105,10 @@ def sharedness_vs_stability(svs: pd.DataFrame, corr: pd.DataFrame, title: str = 
            f"n = {int(c['n_used'])} of {int(c['n_inputs'])} test inputs; {excluded} excluded\n"
            f"(non-positive: {int(c['n_nonpositive_current'])} current, {int(c['n_nonpositive_future'])} future;\n"
            f" log undefined)   Spearman (all inputs) = {c['spearman_r']:.3f}")
-    ax.text(0.02, 0.02, txt, transform=ax.transAxes, fontsize=8.5, va="bottom", ha="left",
-            bbox={"boxstyle": "round", "fc": "white", "ec": "0.7", "alpha": 0.9})
-    ax.legend(loc="upper right", fontsize=8.5, frameon=True)
+    # legend and statistics beside the axes, so neither covers points (issue 17)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8.5, frameon=False)
+    ax.text(1.02, 0.0, txt, transform=ax.transAxes, fontsize=8.5, va="bottom", ha="left",
+            bbox={"boxstyle": "round", "fc": "white", "ec": "0.7"})
     ax.set_title(title or "Sharedness vs. stability", fontsize=11)
     fig.tight_layout()
     return fig
@@ -209,12 +210,17 @@ def sharedness(sh: pd.DataFrame, summary: pd.DataFrame, title: str = "") -> plt.
         ax.scatter(i + jitter(len(y), 0.2, seed=e), y, s=2.5 ** 2, color="tab:blue", alpha=0.45, linewidths=0,
                    zorder=3)
     s = summary.set_index("epoch").loc[epochs]
-    ax.scatter(range(len(epochs)), s["mean_pct"], marker="D", s=45, color="tab:red", zorder=5, label="mean")
+    ax.scatter(range(len(epochs)), s["mean_pct"], marker="D", s=45, color="tab:red", zorder=5,
+               label="mean (bar: 95 % bootstrap interval)")
+    if "mean_ci_low" in s:
+        ax.errorbar(range(len(epochs)), s["mean_pct"], yerr=[s["mean_pct"] - s["mean_ci_low"],
+                    s["mean_ci_high"] - s["mean_pct"]], fmt="none", ecolor="tab:red", elinewidth=1.6, capsize=4,
+                    zorder=6)
     top = max(float(d["pct_effective"].max()), 1.25 * SHARED_PCT)
     for i, (_, r) in enumerate(s.iterrows()):
-        ax.text(i, top * 1.04, f"mean {r['mean_pct']:.1f}%\n[{r['min_pct']:.1f}, {r['max_pct']:.1f}]\n"
-                f"of {int(r['n_other_correct'])}/{int(r['n_other'])}",
-                ha="center", va="bottom", fontsize=8.5)
+        ci = f" [{r['mean_ci_low']:.1f}, {r['mean_ci_high']:.1f}]" if "mean_ci_low" in r else ""
+        ax.text(i, top * 1.04, f"mean {r['mean_pct']:.1f}%{ci}\nrange {r['min_pct']:.1f}–{r['max_pct']:.1f}\n"
+                f"of {int(r['n_other'])} others", ha="center", va="bottom", fontsize=8.5)
     ax.axhline(SHARED_PCT, color="0.4", ls=":", lw=1.2, label=f"{SHARED_PCT:g} % (shared vs. singular)")
     ax.set_ylim(-0.02 * top, top * 1.3)
     ax.set_xlabel("adversarial-training epoch (perturbations generated and evaluated with this model)")
@@ -222,8 +228,9 @@ def sharedness(sh: pd.DataFrame, summary: pd.DataFrame, title: str = "") -> plt.
     ax.legend(loc="upper right", bbox_to_anchor=(1.0, 0.82), fontsize=8.5)
     n_p = int(s["n_perturbations"].iloc[0])
     ax.set_title(title or "Sharedness of adversarial perturbations", fontsize=10.5)
-    fig.text(0.5, -0.01, f"{n_p} perturbations per epoch; above each box: mean, [min, max], and 'of k/n': the % is "
-             "over the k of n other inputs\nclassified correctly clean (effective = prediction changes from correct "
-             "to incorrect).", ha="center", va="top", fontsize=8.5)
+    fig.text(0.5, -0.01, f"{n_p} perturbations per epoch; above each box: mean [95 % bootstrap interval], range. "
+             "The % is over all the n other test inputs, as the paper\n(effective = prediction changes from correct "
+             "to incorrect; table column pct_effective_of_correct: over those classified correctly clean).",
+             ha="center", va="top", fontsize=8.5)
     fig.tight_layout()
     return fig
