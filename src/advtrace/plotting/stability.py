@@ -180,10 +180,11 @@ def maxmin_minmax(summary: pd.DataFrame, title: str = "") -> plt.Figure:
     ax.set_ylabel("MaxMin = min$_{t_1}$ max$_{t_2}$ P\n(large: every perturbation fails under some model)")
     kw = {"fontsize": 9, "color": "0.3", "transform": ax.transAxes, "style": "italic",
           "bbox": {"facecolor": "white", "alpha": 0.8, "edgecolor": "none", "pad": 1.5}, "zorder": 6}
-    # corner names in their corners (the lower right is empty: MinMax <= MaxMin always)
-    ax.text(0.02, 0.98, "oscillation", ha="left", va="top", **kw)
-    ax.text(0.98, 0.98, "robust to all", ha="right", va="top", **kw)
-    ax.text(0.02, 0.02, "stable perturbation", ha="left", va="bottom", **kw)
+    # corner names at their corners; the two on the diagonal sit just below it, where no point can
+    # be (MinMax <= MaxMin always), so they cover none
+    ax.text(0.02, 0.98, "oscillation\n(upper left)", ha="left", va="top", **kw)
+    ax.text(0.985, 0.905, "robust to all\n(upper right)", ha="right", va="top", **kw)
+    ax.text(0.06, 0.012, "stable perturbation (lower left)", ha="left", va="bottom", **kw)
     stable = int((summary["maxmin"] < 0.5).sum())
     osc = int(((summary["maxmin"] >= 0.5) & (summary["minmax"] < 0.5)).sum())
     robust = int((summary["minmax"] >= 0.5).sum())
