@@ -58,7 +58,7 @@ def stability_profiles(profile: pd.DataFrame, summary: pd.DataFrame, title: str 
              "White: correct class with high confidence (P ≈ 1); black: wrong class with high confidence (P ≈ 0).\n"
              r"MaxMin = min$_{t_1}$ max$_{t_2}$ P (small: a stable perturbation fools every model); "
              r"MinMax = max$_{t_2}$ min$_{t_1}$ P (large: one model resists every perturbation)." "\n"
-             f"Inputs chosen automatically among {n_inputs} test inputs ('{set_name}'): largest MinMax (among inputs "
+             f"Inputs chosen automatically among the {n_inputs} test inputs ('{set_name}') classified correctly clean at every epoch: largest MinMax (among inputs "
              "the first epoch's attack fooled), smallest MaxMin, largest MaxMin − MinMax.",
              ha="center", va="top", fontsize=8.5)
     return fig
