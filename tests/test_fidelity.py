@@ -191,6 +191,5 @@ def test_claims_seeds_target_builds_every_seed(tmp_path):
                      timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     counts = dry_run_jobs(proc)
+    # smoke and smoke_seed1: two experiments, each trained from its own pretraining, one scorecard
     assert counts["claims"] == 2 and counts["claims_seeds_table"] == 1 and counts["pretrain"] == 2, counts
-    assert "results/smoke_seed1/tables/claims.parquet" in proc.stdout
-    assert "results/smoke/claims_seeds.md" in proc.stdout
