@@ -1,4 +1,6 @@
 # The claims scorecard: built last, from every aggregated table of the experiment.
+from advtrace.claims import seed_experiment
+
 REPORTS += ["results/{exp}/claims.md"]
 
 
@@ -19,3 +21,30 @@ rule claims:
         "results/{exp}/logs/claims.log",
     script:
         "../workflow/scripts/claims.py"
+
+
+# Several seeds (issue 17): the claims of `{exp}` under every seed of config `seeds` (seed k runs
+# the experiment variant {exp}_seed<k>, advtrace.config.seed_variant; the experiment's own seed
+# is {exp} itself). Not part of `rule all`: `snakemake --cores all claims_seeds`.
+def seed_claims(wildcards):
+    base = EXPS[wildcards.exp]["seed"]
+    return {str(int(k)): f"results/{seed_experiment(wildcards.exp, k, base)}/tables/claims.parquet"
+            for k in config.get("seeds", [base])}
+
+
+rule claims_seeds_table:
+    localrule: True
+    input:
+        unpack(seed_claims),
+    output:
+        table="results/{exp}/tables/claims_seeds.parquet",
+        markdown="results/{exp}/claims_seeds.md",
+    log:
+        "results/{exp}/logs/claims_seeds.log",
+    script:
+        "../workflow/scripts/claims_seeds.py"
+
+
+rule claims_seeds:
+    input:
+        expand("results/{exp}/claims_seeds.md", exp=RUN),

@@ -52,6 +52,9 @@ rule plot_learning_curves:
             category="{exp}",
             subcategory="Fig. 08",
         ),
+    params:
+        attacks=lambda wildcards: EXPS[wildcards.exp]["evaluation"]["attacks"],  # legend: each attack's ε, iterations
+        offset=lambda wildcards: EXPS[wildcards.exp]["evaluation"].get("paper_epoch_offset", 0),
     log:
         "results/{exp}/logs/plot_learning_curves.log",
     script:

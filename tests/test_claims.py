@@ -1,6 +1,7 @@
 import pandas as pd
 
 from advtrace.claims import CLAIMS, all_claims, claims_markdown, evaluate_claims
+from advtrace.stats import with_wilson
 from advtrace.tables import check_schema, coerce
 
 
@@ -11,7 +12,7 @@ def lc_table(bi0, bi_last, clean0=0.95, clean_last=0.9, train_bi_last=0.97, fgsm
         for attack, (tr, te) in vals.items():
             rows += [{"epoch": epoch, "split": "train", "attack": attack, "accuracy": tr, "n": 100},
                      {"epoch": epoch, "split": "test", "attack": attack, "accuracy": te, "n": 100}]
-    return coerce(pd.DataFrame(rows), "learning_curve")
+    return coerce(with_wilson(pd.DataFrame(rows), "accuracy"), "learning_curve")
 
 
 def test_learning_curve_claims_verdicts():

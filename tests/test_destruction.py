@@ -226,7 +226,17 @@ def test_destruction_rows_schema_and_checks(model):
     cfg = {"chunk_size": 8, "noise_seed": 0, "sweeps": SWEEPS}
     df = destruction_rows(model, s, stored, "BI", 3, cfg, torch.device("cpu"))
     assert list(df.columns) == ["attack", "epoch", "transform", "strength", "n_inputs", "n_effective",
-                                "n_destroyed", "destruction_rate", "clean_accuracy_transformed"]
+                                "n_destroyed", "n_effective_unclipped", "destruction_rate", "ci_low", "ci_high",
+                                "clean_accuracy_transformed"]
+    # issue 17: Wilson intervals around each rate; no bound applied: effective before = after the clip
+    rated = df[df["n_effective"] > 0]
+    assert (rated["ci_low"] <= rated["destruction_rate"]).all() and (rated["destruction_rate"] <= rated["ci_high"]).all()
+    assert df[df["n_effective"] == 0]["ci_low"].isna().all()
+    assert (df["n_effective_unclipped"] == df["n_effective"]).all()
+    # a clip that kept only some perturbations fooling: the unclipped count is the effective ones before it
+    wrong = (y + 1) % 10
+    clipped = destruction_rows(model, s, {**stored, "pred_adv_unbounded": wrong}, "BI", 3, cfg, torch.device("cpu"))
+    assert (clipped["n_effective_unclipped"] == int((predict(model, x) == y).sum())).all()
     clean_acc = float((predict(model, x.to(torch.uint8).float()) == y).float().mean())
     identity = df[df["strength"] == df["transform"].map(T.IDENTITY)]
     assert identity["clean_accuracy_transformed"].tolist() == pytest.approx([clean_acc] * 4)
@@ -300,7 +310,16 @@ def test_destruction_schema_registered():
 
 # --- claims scorecard (Sec. 3.3, App. F) ------------------------------------------------------
 
-def destruction_table(rate0, rate1, noise0, noise1):
+def _with_ci(rows):
+    from advtrace.stats import wilson_columns
+
+    df = pd.DataFrame(rows)
+    df["ci_low"], df["ci_high"] = wilson_columns(df["n_destroyed"], df["n_effective"])
+    df["n_effective_unclipped"] = df["n_effective"]
+    return df
+
+
+def destruction_table(rate0, rate1, noise0, noise1, n_eff=500):
     """Synthetic destruction table: epoch 0 and 5, rates per transform family (noise: weak, strong)."""
     from advtrace.tables import coerce
 
@@ -312,9 +331,9 @@ def destruction_table(rate0, rate1, noise0, noise1):
                 for st in strengths:
                     r = 0.0 if st == T.IDENTITY[t] else (rate if t != "noise" else (weak if st < 5 else strong))
                     rows.append({"attack": attack, "epoch": epoch, "transform": t, "strength": float(st),
-                                 "n_inputs": 100, "n_effective": 50, "n_destroyed": int(50 * r),
+                                 "n_inputs": 1000, "n_effective": n_eff, "n_destroyed": int(round(n_eff * r)),
                                  "destruction_rate": r, "clean_accuracy_transformed": 0.9})
-    return coerce(pd.DataFrame(rows), "destruction")
+    return coerce(_with_ci(rows), "destruction")
 
 
 def test_destruction_claims_verdicts():
@@ -327,7 +346,11 @@ def test_destruction_claims_verdicts():
     assert st["destruction_strong_noise_higher_at_epoch0"] == "holds"
     assert st["destruction_noise_lower_after_training_other_attacks"] == "holds"
     measured = paper_like.set_index("claim")["measured"]["destruction_raised_brightness_contrast_blur"]
-    assert "brightness 10->40" in measured and "9 of 9 raised" in measured
+    assert "brightness 10 [" in measured and "-> 40 [" in measured and "(9 holds, 0 does not hold, 0 inconclusive of 9)" in measured
+    # issue 17: on 50 effective inputs 2 % vs 10 % destroyed under weak noise is within noise
+    few = evaluate_claims({"destruction": destruction_table(0.1, 0.4, (0.02, 0.6), (0.1, 0.3), n_eff=50)}, "x")
+    assert few.set_index("claim")["status"]["destruction_weak_noise_lower_at_epoch0"] == "inconclusive"
+    assert few.set_index("claim")["status"]["destruction_raised_brightness_contrast_blur"] == "holds"
     opposite = evaluate_claims({"destruction": destruction_table(0.4, 0.1, (0.3, 0.1), (0.02, 0.9))}, "x")
     assert (opposite.set_index("claim").loc[[c for c in opposite["claim"] if c.startswith("destruction")], "status"]
             == "does not hold").all()
@@ -352,7 +375,7 @@ def test_destruction_figure_shows_denominators_and_missing_epochs():
                 rows.append({"attack": "FGSM", "epoch": epoch, "transform": t, "strength": st, "n_inputs": 50,
                              "n_effective": n_eff, "n_destroyed": k, "destruction_rate": k / n_eff if n_eff else np.nan,
                              "clean_accuracy_transformed": 0.9})
-    fig = destruction_rates(coerce(pd.DataFrame(rows), "destruction"), "FGSM")
+    fig = destruction_rates(coerce(_with_ci(rows), "destruction"), "FGSM")
     axes = fig.axes
     assert [a.get_title() for a in axes] == ["brightness", "contrast", "Gaussian blur", "Gaussian noise"]
     assert all(len(a.get_lines()) == 2 + 1 for a in axes)  # epochs 0 and 1 drawn (+ identity marker); 5 has no rate
@@ -362,6 +385,6 @@ def test_destruction_figure_shows_denominators_and_missing_epochs():
     y = axes[0].get_lines()[0].get_ydata()
     assert list(y) == pytest.approx([0, 100 * 13 / 40])
     with pytest.raises(ValueError, match="no destruction rows"):
-        destruction_rates(coerce(pd.DataFrame(rows), "destruction"), "BI")
+        destruction_rates(coerce(_with_ci(rows), "destruction"), "BI")
     import matplotlib.pyplot as plt
     plt.close("all")

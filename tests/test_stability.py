@@ -7,12 +7,14 @@ import copy
 import numpy as np
 import pandas as pd
 import pytest
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 from advtrace import stability
 from advtrace.config import ConfigError, validate_experiment
+from advtrace.stats import proportion
 from advtrace.stability_plan import epoch_plan, perturbation_needs, plan_epochs, transfer_sources
 from advtrace.tables import SCHEMAS, check_schema, empty_table
 
@@ -238,13 +240,20 @@ def test_aggregate_tables_match_schemas_and_definitions():
     expect = f.groupby("input_id")["cost_change"].apply(lambda v: v.astype("float64").mean())
     assert np.allclose(svs.loc[expect.index, "j_future_test"], expect)
     assert (svs["n_future"] == 3).all()
-    # Fig. 11: % of the correctly classified other inputs; summary
+    # Fig. 11: % of all the other inputs (the paper's definition), with a Wilson interval; the % of
+    # the correctly classified others is context
     sh = tables["sharedness"]
-    assert np.allclose(sh["pct_effective"], 100 * sh["n_effective"] / 30)
-    assert np.allclose(sh["pct_effective_of_all"], 100 * sh["n_effective"] / 40)
+    assert np.allclose(sh["pct_effective"], 100 * sh["n_effective"] / 40)
+    assert np.allclose(sh["pct_effective_of_correct"], 100 * sh["n_effective"] / 30)
+    for r in sh.itertuples():
+        est = proportion(r.n_effective, 40)
+        assert r.pct_ci_low == pytest.approx(100 * est.low) and r.pct_ci_high == pytest.approx(100 * est.high)
+        assert r.pct_ci_low <= r.pct_effective <= r.pct_ci_high
     ss = tables["sharedness_summary"].set_index("epoch")
     assert list(ss.index) == [0, 3]
     assert ss.loc[3, "mean_pct"] == pytest.approx(sh[sh["epoch"] == 3]["pct_effective"].mean())
+    assert ss.loc[3, "mean_ci_low"] <= ss.loc[3, "mean_pct"] <= ss.loc[3, "mean_ci_high"]
+    assert ss.loc[3, "mean_pct_of_correct"] == pytest.approx(sh[sh["epoch"] == 3]["pct_effective_of_correct"].mean())
 
 
 def test_correlation_excludes_nonpositive_values():
@@ -373,7 +382,7 @@ def test_stability_claims_verdicts():
     st, transfer, pairwise = _synthetic_parts()
     tables = stability.aggregate(transfer, pairwise, st, 3)
     ss = tables["sharedness_summary"].copy()
-    ss["mean_pct"] = [6.3, 0.5]
+    ss["mean_pct"], ss["mean_ci_low"], ss["mean_ci_high"] = [6.3, 0.5], [5.5, 0.3], [7.1, 0.8]
     corr = tables["stability_correlation"].copy()
     corr["pearson_r_loglog"], corr["pearson_p_loglog"] = -0.293, 1e-19
     tables.update(sharedness_summary=ss, stability_correlation=corr)
@@ -381,11 +390,19 @@ def test_stability_claims_verdicts():
     for claim in ("sharedness_stability_anticorrelated", "perturbations_shared_before_adv_training",
                   "sharedness_drops_after_first_epoch", "sharedness_reduced_by_adv_training"):
         assert st_[claim] == "holds", claim
-    assert st_["stable_perturbations_dominate"] in ("holds", "does not hold")
-    ss["mean_pct"] = [1.0, 1.5]
+    assert st_["stable_perturbations_dominate"] in ("holds", "does not hold", "inconclusive")
+    ss["mean_pct"], ss["mean_ci_low"], ss["mean_ci_high"] = [1.0, 1.5], [0.8, 1.3], [1.2, 1.7]
     corr["pearson_r_loglog"] = 0.2
     tables.update(sharedness_summary=ss, stability_correlation=corr)
     st_ = evaluate_claims(tables, "x").set_index("claim")["status"]
     for claim in ("sharedness_stability_anticorrelated", "perturbations_shared_before_adv_training",
                   "sharedness_drops_after_first_epoch", "sharedness_reduced_by_adv_training"):
         assert st_[claim] == "does not hold", claim
+    # overlapping bootstrap intervals: the drop is inconclusive; p >= 0.05: so is the correlation
+    ss["mean_pct"], ss["mean_ci_low"], ss["mean_ci_high"] = [3.0, 2.0], [1.5, 1.0], [4.5, 3.0]
+    corr["pearson_r_loglog"], corr["pearson_p_loglog"] = -0.1, 0.3
+    tables.update(sharedness_summary=ss, stability_correlation=corr)
+    st_ = evaluate_claims(tables, "x").set_index("claim")["status"]
+    for claim in ("sharedness_stability_anticorrelated", "perturbations_shared_before_adv_training",
+                  "sharedness_drops_after_first_epoch", "sharedness_reduced_by_adv_training"):
+        assert st_[claim] == "inconclusive", claim

@@ -1,12 +1,13 @@
 import pandas as pd
 import pytest
 
+from advtrace.stats import with_wilson
 from advtrace.tables import SchemaError, coerce, read_table, schema_markdown, write_table
 
 
 def _lc():
-    return coerce(pd.DataFrame({"epoch": [0, 1], "split": ["train", "test"], "attack": ["clean", "BI"],
-                                "accuracy": [0.9, 0.1], "n": [10, 10]}), "learning_curve")
+    return coerce(with_wilson(pd.DataFrame({"epoch": [0, 1], "split": ["train", "test"], "attack": ["clean", "BI"],
+                                            "accuracy": [0.9, 0.1], "n": [10, 10]}), "accuracy"), "learning_curve")
 
 
 def test_roundtrip(tmp_path):

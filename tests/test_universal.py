@@ -267,26 +267,26 @@ def test_tables_roundtrip(tmp_path):
     assert len(df) == 3 * 5 * 6 and np.allclose(df["eps"], 25.5)
 
 
-def _ua_table(resp_train, resp_test, fixed0, random_acc=0.9):
+def _ua_table(resp_train, resp_test, fixed0, random_acc=0.9, n=100):
     """universal_accuracy rows for epochs 0, 1, 3 (respective + fixed source 0, both splits)."""
     rows = []
     for i, t in enumerate((0, 1, 3)):
         rows.append({"epoch": t, "perturbation": "random_sign", "source_split": "none", "source_epoch": -1,
-                     "eps": 10.0, "accuracy": random_acc, "n": 100})
+                     "eps": 10.0, "accuracy": random_acc, "n": n})
         for split, resp in (("train", resp_train), ("test", resp_test)):
             rows.append({"epoch": t, "perturbation": "universal", "source_split": split, "source_epoch": t,
-                         "eps": 10.0, "accuracy": resp[i], "n": 100})
+                         "eps": 10.0, "accuracy": resp[i], "n": n})
             if t != 0:
                 rows.append({"epoch": t, "perturbation": "universal", "source_split": split, "source_epoch": 0,
-                             "eps": 10.0, "accuracy": fixed0[i], "n": 100})
+                             "eps": 10.0, "accuracy": fixed0[i], "n": n})
     return pd.DataFrame(rows).astype({"perturbation": "string", "source_split": "string"})
 
 
 def test_universal_claims_verdicts():
     from advtrace.claims import evaluate_claims
 
-    good = evaluate_claims({"universal_accuracy": _ua_table([0.12, 0.7, 0.85], [0.12, 0.68, 0.86], [0.12, 0.8, 0.9])},
-                           "x").set_index("claim")["status"]
+    good = evaluate_claims({"universal_accuracy": _ua_table([0.12, 0.7, 0.85], [0.12, 0.68, 0.86], [0.12, 0.8, 0.9],
+                                                            n=2000)}, "x").set_index("claim")["status"]
     assert good["universal_fools_pretrained"] == "holds"
     assert good["universal_removed_by_adv_training"] == "holds"
     assert good["universal_test_generated_no_stronger"] == "holds"
@@ -295,6 +295,14 @@ def test_universal_claims_verdicts():
     assert bad["universal_fools_pretrained"] == "does not hold"  # 60 % > 50 %
     assert bad["universal_removed_by_adv_training"] == "does not hold"  # fixed source 0 at epoch 3: 70 %
     assert bad["universal_test_generated_no_stronger"] == "does not hold"  # test-generated 12-35 points stronger
+    # issue 17: 78 % of 100 at epoch 3 is within noise of 80 % (Wilson [69, 85] %): inconclusive, not a flip
+    noisy = evaluate_claims({"universal_accuracy": _ua_table([0.12, 0.7, 0.9], [0.12, 0.7, 0.9], [0.12, 0.8, 0.78])},
+                            "x").set_index("claim")["status"]
+    assert noisy["universal_removed_by_adv_training"] == "inconclusive"
+    # the same rates on 100 inputs: the 5-point margin of test- vs train-generated is within noise
+    same = evaluate_claims({"universal_accuracy": _ua_table([0.12, 0.7, 0.9], [0.12, 0.7, 0.9], [0.12, 0.8, 0.9])},
+                           "x").set_index("claim")["status"]
+    assert same["universal_test_generated_no_stronger"] == "inconclusive"
 
 
 # --- config cross-field checks ----------------------------------------------------------------

@@ -501,6 +501,8 @@ def eps_problems(exp: dict) -> list[str]:
         bounds.append(("detect.maximise", exp["detect"]["maximise"], False))
     problems = []
     for prefix, spec, l2 in bounds:
+        if "eps" not in spec:
+            continue  # DeepFool without an ℓ∞ bound
         eps = spec["eps"]
         if not math.isfinite(eps):
             continue  # finite_problems
@@ -593,6 +595,20 @@ def experiment_names(value: Any) -> list[str]:
     )
 
 
+SEED_SUFFIX = "_seed"
+
+
+def seed_variant(name: str) -> tuple[str, int] | None:
+    """``digits_seed2`` -> (``digits``, 2): the experiment ``digits`` with ``seed: 2`` (data split,
+    sample sets, initialisation, batch order, universal and detector seeds all follow ``seed``),
+    written under results/digits_seed2/. None for a name without the suffix. A file
+    ``<name>.yaml`` of that name wins over the variant."""
+    base, sep, k = name.rpartition(SEED_SUFFIX)
+    if not sep or not base or not k.isdigit():
+        return None
+    return base, int(k)
+
+
 class Experiments(Mapping):
     """Experiment configs of `exp_dir` by name, each loaded and validated when first used.
 
@@ -612,16 +628,26 @@ class Experiments(Mapping):
     def __getitem__(self, name: str) -> dict:
         if name not in self._loaded:
             path = self.exp_dir / f"{name}.yaml"
-            if not path.is_file():
+            variant = seed_variant(name)
+            if not path.is_file() and variant is not None and (self.exp_dir / f"{variant[0]}.yaml").is_file():
+                exp = load_yaml(self.exp_dir / f"{variant[0]}.yaml")
+                exp["name"], exp["seed"] = name, variant[1]  # the whole experiment under another seed
+            elif not path.is_file():
                 raise ConfigError(f"experiments: unknown experiment {name!r} (no {path}); "
-                                  f"allowed: {', '.join(self.available())}")
-            exp = load_yaml(path)
+                                  f"allowed: {', '.join(self.available())} (and <name>{SEED_SUFFIX}<k>: "
+                                  "an experiment under seed k)")
+            else:
+                exp = load_yaml(path)
             validate_experiment(exp, self.schema, expected_name=name)
             self._loaded[name] = exp
         return self._loaded[name]
 
     def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and (self.exp_dir / f"{name}.yaml").is_file()
+        if not isinstance(name, str):
+            return False
+        variant = seed_variant(name)
+        return ((self.exp_dir / f"{name}.yaml").is_file()
+                or (variant is not None and (self.exp_dir / f"{variant[0]}.yaml").is_file()))
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.available())

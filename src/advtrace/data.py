@@ -40,24 +40,51 @@ def _generator(seed: int, name: str) -> torch.Generator:
     return torch.Generator().manual_seed(seed_for(seed, name))
 
 
-def split_indices(source_sizes: dict[str, int], splits: dict, seed: int) -> dict[str, torch.Tensor]:
-    """Disjoint index sets per split: one seeded permutation per source, cut in train/val/test order."""
+def _group_order(groups: torch.Tensor, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """Image indices ordered by a seeded permutation of their groups (images of one group
+    together, in index order), and for each position the end position of its group."""
+    uniq, inv = torch.unique(groups, return_inverse=True)
+    rank = torch.empty_like(uniq)
+    rank[torch.randperm(len(uniq), generator=gen)] = torch.arange(len(uniq))
+    key = rank[inv] * (len(groups) + 1) + torch.arange(len(groups))
+    order = torch.argsort(key)
+    g = rank[inv][order]
+    ends = torch.searchsorted(g, g, right=True)
+    return order, ends
+
+
+def split_indices(source_sizes: dict[str, int], splits: dict, seed: int,
+                  groups: dict[str, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
+    """Disjoint index sets per split: one seeded permutation per source, cut in train/val/test order.
+
+    ``groups`` (per source, one group id per image, e.g. GTSRB's physical-sign tracks of 30
+    images): the permutation is over groups, so no group spans two splits; a group cut by a
+    split's end is not continued in the next split (its remaining images are left unused)."""
     out: dict[str, torch.Tensor] = {}
     offsets: dict[str, int] = {}
     perms: dict[str, torch.Tensor] = {}
+    ends: dict[str, torch.Tensor] = {}
+    groups = groups or {}
     for split in SPLITS:
         spec = splits[split]
         src = spec["source"]
         if src not in source_sizes:
             raise ValueError(f"split {split}: source {src!r} not available; have {sorted(source_sizes)}")
         if src not in perms:
-            perms[src] = torch.randperm(source_sizes[src], generator=_generator(seed, f"source/{src}"))
+            gen = _generator(seed, f"source/{src}")
+            if src in groups:
+                if len(groups[src]) != source_sizes[src]:
+                    raise ValueError(f"source {src!r}: {len(groups[src])} group ids for {source_sizes[src]} images")
+                perms[src], ends[src] = _group_order(groups[src], gen)
+            else:
+                perms[src] = torch.randperm(source_sizes[src], generator=gen)
             offsets[src] = 0
         start, n = offsets[src], spec["n"]
         if start + n > source_sizes[src]:
-            raise ValueError(f"splits drawn from {src!r} need {start + n} images; it has {source_sizes[src]}")
+            extra = " (whole groups: images of a group cut by a split's end are left unused)" if src in groups else ""
+            raise ValueError(f"splits drawn from {src!r} need {start + n} images; it has {source_sizes[src]}{extra}")
         out[split] = perms[src][start:start + n].sort().values
-        offsets[src] = start + n
+        offsets[src] = int(ends[src][start + n - 1]) if src in ends and n else start + n
     return out
 
 
@@ -68,7 +95,10 @@ def prepare_dataset(dataset_cfg: dict, seed: int, out_path: str | Path, root: st
     raw = datasets.load_raw(dataset_cfg["name"], root or dataset_cfg["root"], dataset_cfg["download"],
                             dataset_cfg["image_size"])
     sizes = {k: len(v[1]) for k, v in raw.sources.items()}
-    idx = split_indices(sizes, dataset_cfg["splits"], seed)
+    by = dataset_cfg.get("split_by", "image")
+    if by != "image" and not raw.groups:
+        raise ValueError(f"dataset.split_by: {by!r}, but dataset {raw.name!r} has no {by} ids; use split_by: image")
+    idx = split_indices(sizes, dataset_cfg["splits"], seed, raw.groups if by != "image" else None)
     data: dict = {
         "name": raw.name, "num_classes": raw.num_classes, "in_channels": raw.in_channels,
         "image_size": raw.image_size,

@@ -49,7 +49,7 @@ or folders to put there, and that ``download: true`` on a machine with internet 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -80,6 +80,10 @@ class RawDataset:
     num_classes: int
     in_channels: int
     image_size: int
+    # official split -> int64 group id per image: images of one group show the same object
+    # (GTSRB training set: one track of ~30 images of one physical sign, class·1000 + track);
+    # dataset.split_by: track keeps each group within one experiment split
+    groups: dict[str, torch.Tensor] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for src, (x, y) in self.sources.items():
@@ -302,7 +306,7 @@ def _load_gtsrb(root: Path, download: bool, image_size: int | None) -> RawDatase
 
     size = GTSRB_DEFAULT_SIZE if image_size is None else image_size
     base = root / "gtsrb"
-    sources = {}
+    sources, groups = {}, {}
     for split in ("train", "test"):
         archives = [(base / f, md5) for f, md5 in _GTSRB_ARCHIVES[split]]
         # extract only the archives whose content is missing (e.g. just the test CSV)
@@ -321,7 +325,23 @@ def _load_gtsrb(root: Path, download: bool, image_size: int | None) -> RawDatase
         else:  # public API fallback (a torchvision without the private list)
             get = ds.__getitem__
         sources[split] = _read_images(n, get, size, f"gtsrb {split}")
-    return RawDataset("gtsrb", sources, num_classes=GTSRB_NUM_CLASSES, in_channels=3, image_size=size)
+        if split == "train" and samples is not None:
+            groups["train"] = gtsrb_tracks([p for p, _ in samples], [t for _, t in samples])
+    return RawDataset("gtsrb", sources, num_classes=GTSRB_NUM_CLASSES, in_channels=3, image_size=size, groups=groups)
+
+
+def gtsrb_tracks(paths: list[str], labels: list[int]) -> torch.Tensor:
+    """Track ids of GTSRB training images: the file name ``<track>_<image>.ppm`` (5 digits each)
+    within the class folder; returned as class·1000 + track (one id per physical sign)."""
+    out = []
+    for path, label in zip(paths, labels):
+        stem = Path(path).stem
+        track, sep, _ = stem.partition("_")
+        if not sep or not track.isdigit():
+            raise DatasetUnavailableError(f"GTSRB training image {path}: the file name is not <track>_<image>.ppm, "
+                                          "so images cannot be grouped by track (dataset.split_by: track)")
+        out.append(int(label) * 1000 + int(track))
+    return torch.tensor(out, dtype=torch.int64)
 
 
 __all__ = ["DATASETS", "DatasetUnavailableError", "RawDataset", "load_raw"]

@@ -29,6 +29,7 @@ import torch.nn as nn
 from . import transforms as T
 from .data import SampleSet, to_float
 from .runtime import Progress
+from .stats import wilson_columns
 from .stability import effective
 from .tables import coerce
 
@@ -161,6 +162,9 @@ def destruction_rows(model: nn.Module, s: SampleSet, stored: dict, attack: str, 
     if clean_accuracy is None:
         clean_accuracy = transformed_accuracy(model, x * T.MAX, labels, cfg["sweeps"], cfg["noise_seed"], bs)
     df = df.merge(clean_accuracy, on=["transform", "strength"], how="left", validate="one_to_one")
+    df["ci_low"], df["ci_high"] = wilson_columns(df["n_destroyed"], df["n_effective"])
+    unbounded = stored["pred_adv_unbounded"].to(device) if "pred_adv_unbounded" in stored else pred_adv
+    df["n_effective_unclipped"] = int(((pred_clean == labels) & (unbounded != labels)).sum())
     log.info("%s epoch %d: %d of %d inputs have an effective perturbation", attack, epoch,
              int(df["n_effective"].iloc[0]) if len(df) else 0, len(labels))
     return coerce(df, "destruction")

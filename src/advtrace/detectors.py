@@ -54,6 +54,7 @@ import torch.nn.functional as F
 from .data import seed_for, to_float
 from .models import Normalize
 from .runtime import LossGuard, Progress, load_torch, log, save_torch
+from .stats import with_wilson
 from .tables import coerce
 from .universal import generate, random_sign
 
@@ -354,7 +355,7 @@ def detectability_rows(detector: nn.Module, data: dict, attack: str, train_epoch
         rows.append({"attack": attack, "train_epoch": int(train_epoch), "test_epoch": int(test_epoch), **res})
         log.info("detector %s epoch %d on epoch %d: detectability %.4f (clean %.4f, adversarial %.4f, n=%d)", attack,
                  train_epoch, test_epoch, res["accuracy"], res["accuracy_clean"], res["accuracy_adv"], res["n"])
-    return coerce(pd.DataFrame(rows), "detectability")
+    return coerce(with_wilson(pd.DataFrame(rows), "accuracy"), "detectability")
 
 
 def evaluate_detectors(detector_paths: Sequence, test_perts: dict[int, dict], data: dict, attack: str, mode: str,

@@ -8,6 +8,7 @@ import torch.nn as nn
 
 from . import attacks
 from .config import attack_kwargs
+from .stats import with_wilson
 from .data import SampleSet, to_float
 from .runtime import Progress
 from .tables import coerce
@@ -37,4 +38,4 @@ def learning_curve_rows(model: nn.Module, epoch: int, sets: dict[str, SampleSet]
         res = accuracy_under_attacks(model, s, eval_cfg["attacks"], eval_cfg["chunk_size"], device)
         for attack, (c, n) in res.items():
             rows.append({"epoch": epoch, "split": split, "attack": attack, "accuracy": c / n, "n": n})
-    return coerce(pd.DataFrame(rows), "learning_curve")
+    return coerce(with_wilson(pd.DataFrame(rows), "accuracy"), "learning_curve")

@@ -36,23 +36,47 @@ def generate(model: nn.Module, s: SampleSet, attack_cfg: dict, batch_size: int, 
     """Perturb every input of `s` against `model` with the true labels (attacks whose registry
     entry has ``labels: predicted``, DeepFool, move away from the model's prediction instead).
 
-    Returns {"delta": float32 (cpu, [0,1] units), "pred_clean": int64, "pred_adv": int64}.
+    Returns {"delta": float32 (cpu, [0,1] units), "pred_clean": int64, "pred_adv": int64}. An
+    attack whose ε is an ℓ∞ bound applied after its iterations (DeepFool, registry ``eps_as:
+    linf_bound``) runs unbounded when the config gives no ``eps`` (paper 000: no bound). With a
+    bound, the unbounded result is clipped here (the same as the attack's own final clip) and
+    ``"pred_adv_unbounded"`` records the predictions before the clip, so how many perturbations
+    still fool after it is known (:func:`fooling_counts`).
     """
     kw = attack_kwargs(attack_cfg)
-    with_labels = attacks.REGISTRY[attack_cfg["name"]].labels != "predicted"
+    spec = attacks.REGISTRY[attack_cfg["name"]]
+    bound = None
+    if spec.eps_as == "linf_bound":
+        bound = kw.pop("eps", None)
+        kw["eps"] = None
+    with_labels = spec.labels != "predicted"
     gen = torch.Generator().manual_seed(seed)
-    deltas, pc, pa = [], [], []
+    deltas, pc, pa, pu = [], [], [], []
     prog = Progress(len(s.y), f"perturb {s.name} with {attack_cfg['name']}", unit="img")
     for start in range(0, len(s.y), batch_size):
         x = to_float(s.x[start:start + batch_size]).to(device)
         y = s.y[start:start + batch_size].to(device)
         label = y if with_labels else None
         delta = attacks.run_attack(model, x, label, generator=gen, **kw)
+        if bound is not None:
+            pu.append(attacks.predict(model, x + delta).cpu())
+            delta = delta.clamp(-bound, bound)
         pc.append(attacks.predict(model, x).cpu())
         pa.append(attacks.predict(model, x + delta).cpu())
         deltas.append(delta.float().cpu())
         prog.update(len(y))
-    return {"delta": torch.cat(deltas), "pred_clean": torch.cat(pc), "pred_adv": torch.cat(pa)}
+    out = {"delta": torch.cat(deltas), "pred_clean": torch.cat(pc), "pred_adv": torch.cat(pa)}
+    if bound is not None:
+        out["pred_adv_unbounded"] = torch.cat(pu)
+    return out
+
+
+def fooling_counts(stored: dict) -> dict[str, int]:
+    """{"n": inputs, "n_fooled": adversarial prediction ≠ clean prediction (after any ℓ∞ clip),
+    "n_fooled_unbounded": the same before the clip (= n_fooled when no bound was applied)}."""
+    pc, pa = stored["pred_clean"], stored["pred_adv"]
+    pu = stored.get("pred_adv_unbounded", pa)
+    return {"n": int(len(pc)), "n_fooled": int((pa != pc).sum()), "n_fooled_unbounded": int((pu != pc).sum())}
 
 
 def pack(delta: torch.Tensor, int8: bool | None = None) -> dict:
@@ -82,6 +106,7 @@ def save(path: str | Path, result: dict, s: SampleSet, attack_label: str, attack
         **pack(result["delta"], int8_exact(attack_cfg)),
         "index": s.index.clone(), "split": s.split, "set": s.name, "labels": s.y.clone(),
         "pred_clean": result["pred_clean"], "pred_adv": result["pred_adv"],
+        **({"pred_adv_unbounded": result["pred_adv_unbounded"]} if "pred_adv_unbounded" in result else {}),
         "attack": attack_label, "attack_cfg": dict(attack_cfg), "epoch": int(epoch),
     }, path)
 

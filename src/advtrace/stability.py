@@ -19,9 +19,9 @@ rule's files, J = cross-entropy with the true label, x + ξ clipped to [0, 1]):
   > 0 enter it; the others are counted and reported (table ``stability_correlation``).
 * **Effective** (App. C, Sec. 3.3): a perturbation is effective on an input when it changes the
   prediction from correct to incorrect. **Sharedness** of ξ_{i,e}: the percentage of the other
-  inputs on which it is effective under θ_e. Denominator: the other inputs θ_e classifies
-  correctly clean (the only ones on which a perturbation *can* be effective); the percentage
-  of all other inputs is stored as well (``pct_effective_of_all``).
+  inputs on which it is effective under θ_e. Denominator: *all* the other inputs, as the paper
+  ("percentage of these inputs"), with its Wilson interval; the percentage of the other inputs
+  θ_e classifies correctly clean is kept as context (``pct_effective_of_correct``).
 
 Work layout: one job per checkpoint epoch t (:func:`epoch_plan` says what it evaluates) loads
 θ_t once and runs everything forward-only in ``torch.inference_mode()`` on large batches:
@@ -44,6 +44,7 @@ import torch.nn as nn
 from . import perturbations
 from .data import SampleSet, sample_set, to_float
 from .runtime import Progress, log
+from .stats import bootstrap_mean, wilson_columns, with_wilson
 from .stability_plan import (EXAMPLE_CASES, SHARED_PCT, epoch_plan, future_epochs, perturbation_needs, plan_epochs,  # noqa: F401
                              profile_epochs, sharedness_epochs, transfer_sources)
 from .tables import coerce, empty_table
@@ -279,10 +280,15 @@ def choose_examples(summary: pd.DataFrame) -> dict[str, int]:
     first profile epoch's white-box attack fooled (so adversarial training made the difference);
     stable: smallest MaxMin (one perturbation fools every model);
     oscillation: largest MaxMin − MinMax (every perturbation fails sometime, none at once).
-    Ties are broken by the mean of the profile. Chosen greedily in that order, without repeats.
+    Ties are broken by the mean of the profile. Chosen greedily in that order, without repeats,
+    among the inputs every profile epoch's model classifies correctly clean (column
+    ``clean_correct_all`` when present; an input misclassified clean would be "fooled" without
+    any perturbation).
     """
     chosen: dict[str, int] = {}
     d = summary.copy()
+    if "clean_correct_all" in d:
+        d = d[d["clean_correct_all"].astype(bool)]
     d["gap"] = d["maxmin"] - d["minmax"]
     keys = {
         "robust": (["initially_fooled", "minmax", "mean_p"], [False, False, False]),
@@ -319,6 +325,9 @@ def stability_summary(transfer: pd.DataFrame, set_name: str, epochs: list[int]) 
         "maxmin_source_epoch": ep[row_max.argmin(axis=1)], "minmax_target_epoch": ep[col_min.argmax(axis=1)],
         "mean_p": P.mean(axis=(1, 2)), "first_whitebox_p": P[:, 0, 0], "example": "",
     })
+    d = transfer[(transfer["set"] == set_name) & transfer["target_epoch"].isin(epochs)]
+    clean_ok = d.groupby("input_id")["clean_correct"].all()
+    df["clean_correct_all"] = clean_ok.reindex(ids).fillna(False).to_numpy(bool)
     for case, i in choose_examples(df).items():
         df.loc[df["input_id"] == i, "example"] = case
     return coerce(df, "stability_summary")
@@ -338,7 +347,7 @@ def transfer_error(transfer: pd.DataFrame, sets: dict[str, str], sources: list[i
             for t, g in d[d["source_epoch"] == s].groupby("target_epoch"):
                 rows.append({"set": name, "split": split, "source": f"epoch {s}", "source_epoch": s,
                              "target_epoch": t, "error_rate": 1 - g["correct"].mean(), "n": len(g)})
-    return coerce(pd.DataFrame(rows), "transfer_error")
+    return coerce(with_wilson(pd.DataFrame(rows), "error_rate"), "transfer_error")
 
 
 def sharedness_vs_stability(pairwise: pd.DataFrame, transfer: pd.DataFrame, test_set: str,
@@ -385,8 +394,10 @@ def correlation(svs: pd.DataFrame, future: list[int]) -> pd.DataFrame:
 def sharedness_table(pairwise: pd.DataFrame, epochs: list[int]) -> pd.DataFrame:
     """Fig. 11 per perturbation: % of the other inputs it is effective on, under θ of its epoch."""
     d = pairwise[(pairwise["task"] == "sharedness") & pairwise["epoch"].isin(epochs)].copy()
-    d["pct_effective"] = 100.0 * d["n_effective"] / d["n_inputs_correct"].clip(lower=1)
-    d["pct_effective_of_all"] = 100.0 * d["n_effective"] / d["n_inputs"].clip(lower=1)
+    d["pct_effective"] = 100.0 * d["n_effective"] / d["n_inputs"].clip(lower=1)
+    lo, hi = wilson_columns(d["n_effective"], d["n_inputs"])
+    d["pct_ci_low"], d["pct_ci_high"] = 100.0 * lo, 100.0 * hi
+    d["pct_effective_of_correct"] = 100.0 * d["n_effective"] / d["n_inputs_correct"].clip(lower=1)
     d = d.rename(columns={"n_inputs": "n_other", "n_inputs_correct": "n_other_correct"})
     return coerce(d.sort_values(["epoch", "input_id"]), "sharedness")
 
@@ -395,10 +406,14 @@ def sharedness_summary(sh: pd.DataFrame) -> pd.DataFrame:
     g = sh.groupby("epoch")
     df = pd.DataFrame({
         "n_perturbations": g.size(), "n_other": g["n_other"].first(), "n_other_correct": g["n_other_correct"].first(),
-        "mean_pct": g["pct_effective"].mean(), "median_pct": g["pct_effective"].median(),
+        "mean_pct": g["pct_effective"].mean(),
+        "mean_ci_low": g["pct_effective"].apply(lambda v: bootstrap_mean(v).low),
+        "mean_ci_high": g["pct_effective"].apply(lambda v: bootstrap_mean(v).high),
+        "median_pct": g["pct_effective"].median(),
         "min_pct": g["pct_effective"].min(), "max_pct": g["pct_effective"].max(),
-        "mean_pct_of_all": g["pct_effective_of_all"].mean(), "min_pct_of_all": g["pct_effective_of_all"].min(),
-        "max_pct_of_all": g["pct_effective_of_all"].max(),
+        "mean_pct_of_correct": g["pct_effective_of_correct"].mean(),
+        "min_pct_of_correct": g["pct_effective_of_correct"].min(),
+        "max_pct_of_correct": g["pct_effective_of_correct"].max(),
         "frac_shared": g["pct_effective"].apply(lambda v: float((v >= SHARED_PCT).mean())),
     }).reset_index()
     return coerce(df, "sharedness_summary")

@@ -127,3 +127,33 @@ def combine(verdicts) -> str:
     if verdicts and all(v == HOLDS for v in verdicts):
         return HOLDS
     return INCONCLUSIVE
+
+
+def wilson_columns(k, n) -> tuple[np.ndarray, np.ndarray]:
+    """Element-wise Wilson 95 % intervals of k successes in n trials (arrays; NaN where n = 0).
+
+    ``k`` may be fractional (a rate times n, e.g. a mean over draws); it is clipped to [0, n]."""
+    k = np.asarray(k, dtype=np.float64)
+    n = np.asarray(n, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = np.clip(k / n, 0.0, 1.0)
+        z2 = Z95 * Z95
+        denom = 1 + z2 / n
+        centre = (p + z2 / (2 * n)) / denom
+        half = Z95 * np.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / denom
+        lo = np.where(n > 0, np.maximum(0.0, centre - half), np.nan)
+        hi = np.where(n > 0, np.minimum(1.0, centre + half), np.nan)
+    return lo, hi
+
+
+def with_wilson(df, rate: str, n: str = "n", low: str = "ci_low", high: str = "ci_high"):
+    """``df`` (a DataFrame) with Wilson 95 % interval columns of the proportion ``df[rate]`` over ``df[n]``."""
+    df = df.copy()
+    df[low], df[high] = wilson_columns(df[rate].to_numpy(np.float64) * df[n].to_numpy(np.float64), df[n])
+    return df
+
+
+def pooled(k, n) -> Estimate:
+    """Σk of Σn as an :class:`Estimate` (a rate pooled over several cells)."""
+    k, n = float(np.sum(k)), int(np.sum(n))
+    return proportion(k, n) if n else Estimate(float("nan"), float("nan"), float("nan"), 0)

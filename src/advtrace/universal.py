@@ -41,6 +41,7 @@ from .attacks import eval_mode
 from .data import seed_for as data_seed_for
 from .data import to_float
 from .runtime import Progress, log
+from .stats import with_wilson
 from .tables import coerce
 
 Objective = Callable[..., torch.Tensor]
@@ -205,7 +206,7 @@ def accuracy_rows(model: nn.Module, epoch: int, x_uint8: torch.Tensor, y: torch.
                      "eps": 0.0 if kind == CLEAN else eps * 255.0, "accuracy": c / n, "n": n})
         log.info("epoch %d, %s %s %s: accuracy %.4f (n=%d)", epoch, kind, split,
                  "" if src_epoch < 0 else f"source epoch {src_epoch}", c / n, n)
-    return coerce(pd.DataFrame(rows), "universal_accuracy")
+    return coerce(with_wilson(pd.DataFrame(rows), "accuracy"), "universal_accuracy")
 
 
 def image_rows(xi: torch.Tensor, epoch: int, source_split: str, eps: float) -> pd.DataFrame:

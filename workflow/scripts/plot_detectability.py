@@ -10,8 +10,8 @@ cfg = snakemake.params.cfg
 exp = snakemake.wildcards.exp
 df = read_table(snakemake.input.table, "detectability")
 for key, pdf, png, title in (
-    ("fig06_attacks", snakemake.output.fig06_pdf, snakemake.output.fig06_png, "Detectability of adversarial perturbations"),
-    ("fig16_attacks", snakemake.output.fig16_pdf, snakemake.output.fig16_png, "Detectability of other adversaries"),
+    ("fig06_attacks", snakemake.output.fig06_pdf, snakemake.output.fig06_png, "Fig. 6 — detectability of adversarial perturbations"),
+    ("fig16_attacks", snakemake.output.fig16_pdf, snakemake.output.fig16_png, "Fig. 16 — detectability of other adversaries"),
 ):
     fig = detectability_figure(df, cfg[key], cfg["fixed_epochs"], title=f"{title} on test data ({exp})")
     save_figure(fig, pdf, png)

@@ -8,5 +8,5 @@ from advtrace.tables import read_table
 
 image = read_table(snakemake.input.image, "detector_max")
 summary = read_table(snakemake.input.summary, "detector_max_summary")
-fig = detector_max_figure(image, summary, title=f"Perturbations maximising the detector ({snakemake.wildcards.exp})")
+fig = detector_max_figure(image, summary, title=f"Fig. 7 — perturbations maximising the detector ({snakemake.wildcards.exp})")
 save_figure(fig, snakemake.output.pdf, snakemake.output.png)

@@ -8,6 +8,6 @@ from advtrace.tables import read_table
 
 fig = maxmin_minmax(
     read_table(snakemake.input.summary, "stability_summary"),
-    f"MaxMin vs. MinMax of temporal stability profiles ({snakemake.wildcards.exp})",
+    f"Fig. 10 — MaxMin vs. MinMax of temporal stability profiles ({snakemake.wildcards.exp})",
 )
 save_figure(fig, snakemake.output.pdf, snakemake.output.png)

@@ -9,6 +9,6 @@ from advtrace.tables import read_table
 fig = sharedness(
     read_table(snakemake.input.table, "sharedness"),
     read_table(snakemake.input.summary, "sharedness_summary"),
-    f"Sharedness of adversarial perturbations on test data ({snakemake.wildcards.exp})",
+    f"Fig. 11 — sharedness of adversarial perturbations on test data ({snakemake.wildcards.exp})",
 )
 save_figure(fig, snakemake.output.pdf, snakemake.output.png)

@@ -9,6 +9,6 @@ from advtrace.tables import read_table
 fig = sharedness_vs_stability(
     read_table(snakemake.input.table, "sharedness_vs_stability"),
     read_table(snakemake.input.correlation, "stability_correlation"),
-    f"Sharedness vs. stability of epoch-0 perturbations ({snakemake.wildcards.exp})",
+    f"Fig. 2 — sharedness vs. stability of epoch-0 perturbations ({snakemake.wildcards.exp})",
 )
 save_figure(fig, snakemake.output.pdf, snakemake.output.png)

@@ -9,6 +9,6 @@ from advtrace.tables import read_table
 fig = stability_profiles(
     read_table(snakemake.input.profile, "stability_profile"),
     read_table(snakemake.input.summary, "stability_summary"),
-    f"Temporal stability profiles ({snakemake.wildcards.exp})",
+    f"Fig. 1 — temporal stability profiles ({snakemake.wildcards.exp})",
 )
 save_figure(fig, snakemake.output.pdf, snakemake.output.png)

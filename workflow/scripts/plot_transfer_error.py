@@ -8,6 +8,6 @@ from advtrace.tables import read_table
 
 fig = transfer_error(
     read_table(snakemake.input.table, "transfer_error"),
-    f"White-box and black-box error rates during adversarial training ({snakemake.wildcards.exp})",
+    f"Fig. 9 — white-box and black-box error rates during adversarial training ({snakemake.wildcards.exp})",
 )
 save_figure(fig, snakemake.output.pdf, snakemake.output.png)

@@ -9,8 +9,8 @@ from advtrace.tables import read_table
 exp = snakemake.wildcards.exp
 df = read_table(snakemake.input.table, "universal_accuracy")
 fig = universal_accuracy(df, snakemake.params.plot["source_epochs"], split="train")
-fig.axes[0].set_title(f"{exp}: " + fig.axes[0].get_title())
+fig.axes[0].set_title(f"Fig. 3 — {exp}: " + fig.axes[0].get_title())
 save_figure(fig, snakemake.output.fig03_pdf, snakemake.output.fig03_png)
 fig = universal_train_vs_test(df)
-fig.axes[0].set_title(f"{exp}: " + fig.axes[0].get_title())
+fig.axes[0].set_title(f"Fig. 12 — {exp}: " + fig.axes[0].get_title())
 save_figure(fig, snakemake.output.fig12_pdf, snakemake.output.fig12_png)

@@ -8,7 +8,7 @@ from advtrace.tables import read_table
 
 plot = snakemake.params.plot
 df = read_table(snakemake.input.table, "universal_images")
-fig = universal_images(df, "train", plot["image_epochs"], plot["amplify"])
+fig = universal_images(df, "train", plot["image_epochs"], plot["amplify"], title_prefix="Fig. 4 — ")
 save_figure(fig, snakemake.output.fig04_pdf, snakemake.output.fig04_png)
-fig = universal_images(df, "test", plot["image_epochs"], plot["amplify"])
+fig = universal_images(df, "test", plot["image_epochs"], plot["amplify"], title_prefix="Fig. 13 — ")
 save_figure(fig, snakemake.output.fig13_pdf, snakemake.output.fig13_png)

@@ -30,7 +30,8 @@ def destruction_rates(df: pd.DataFrame, attack: str, title: str = "") -> plt.Fig
     epochs = sorted(int(e) for e in d["epoch"].unique())
     # skip the palette's lightest shade so the earliest epoch stays readable on white
     colors = dict(zip(epochs, sns.color_palette(PALETTE, n_colors=len(epochs) + 1)[1:]))
-    fig, axes = plt.subplots(1, 4, figsize=(14, 3.7), sharey=True)
+    fig, grid = plt.subplots(2, 2, figsize=(10.5, 7.4), sharey=True)
+    axes = grid.ravel()
     for ax, (name, (label, unit, identity)) in zip(axes, PANELS.items()):
         p = d[d["transform"] == name].sort_values("strength")
         for epoch in epochs:
@@ -38,12 +39,16 @@ def destruction_rates(df: pd.DataFrame, attack: str, title: str = "") -> plt.Fig
             if e.empty or e["destruction_rate"].isna().all():
                 continue
             ax.plot(e["strength"], 100 * e["destruction_rate"], color=colors[epoch], marker="o", ms=3.5, lw=1.6)
+            if "ci_low" in e:  # 95 % Wilson interval over the effective inputs (issue 17)
+                ax.fill_between(e["strength"], 100 * e["ci_low"], 100 * e["ci_high"], color=colors[epoch],
+                                alpha=0.13, lw=0)
         ax.axvline(identity, color="0.6", lw=0.8, ls=":", zorder=0)
         ax.set_title(label)
         ax.set_xlabel(unit)
         if p.empty:
             ax.text(0.5, 0.5, "not swept", ha="center", va="center", transform=ax.transAxes, color="0.4")
-    axes[0].set_ylabel("destruction rate (%)")
+    for ax in grid[:, 0]:
+        ax.set_ylabel("destruction rate (%)")
     axes[0].set_ylim(-3, 103)
     handles, labels = [], []
     for epoch in epochs:
@@ -56,7 +61,7 @@ def destruction_rates(df: pd.DataFrame, attack: str, title: str = "") -> plt.Fig
         else:
             handles.append(Line2D([], [], color=colors[epoch], marker="o", ms=3.5, lw=1.6))
             labels.append(f"epoch {epoch} (n = {n} of {total})")
-    fig.legend(handles, labels, title="adv.-training epoch\n(n = effective perturbations)",
+    fig.legend(handles, labels, title="adv.-training epoch\n(n = effective perturbations;\nbands: 95 % Wilson intervals)",
                loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
     fig.suptitle(title or f"Destruction rate of {attack} perturbations under image transformations")
     fig.tight_layout()

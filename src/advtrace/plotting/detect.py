@@ -22,6 +22,12 @@ def _fixed_label(epoch: int, epochs: Sequence[int]) -> str:
     return f"detector of epoch {epoch}"
 
 
+def _band(ax: plt.Axes, d: pd.DataFrame, color) -> None:
+    """95 % Wilson interval of each detectability over its union of 2n inputs (issue 17): bars."""
+    if "ci_low" in d and len(d):
+        ax.vlines(d["test_epoch"], 100 * d["ci_low"], 100 * d["ci_high"], colors=[color], lw=3, alpha=0.35)
+
+
 def detectability_figure(df: pd.DataFrame, attacks: Sequence[str], fixed_epochs: Sequence[int],
                          title: str = "") -> plt.Figure:
     """Figs. 6 / 16: one panel per attack; detectability over the epoch t′ of the attacked classifier,
@@ -40,6 +46,7 @@ def detectability_figure(df: pd.DataFrame, attacks: Sequence[str], fixed_epochs:
         resp = d[d["train_epoch"] == d["test_epoch"]].sort_values("test_epoch")
         h, = ax.plot(resp["test_epoch"], resp["pct"], "o-", color=RESPECTIVE_COLOR, lw=2, ms=6, zorder=3,
                      label="detector of the respective epoch (t = t′)")
+        _band(ax, resp, RESPECTIVE_COLOR)
         handles.setdefault(h.get_label(), h)
         if len(resp):
             lo = min(lo, resp["pct"].min())
@@ -51,6 +58,7 @@ def detectability_figure(df: pd.DataFrame, attacks: Sequence[str], fixed_epochs:
             only_respective = False
             h, = ax.plot(line["test_epoch"], line["pct"], "s--", color=palette(i + 1), lw=1.5, ms=5,
                          label=_fixed_label(f, epochs))
+            _band(ax, line, palette(i + 1))
             handles.setdefault(h.get_label(), h)
             lo = min(lo, line["pct"].min())
         n = int(d["n"].iloc[0] // 2) if len(d) else 0
@@ -59,7 +67,7 @@ def detectability_figure(df: pd.DataFrame, attacks: Sequence[str], fixed_epochs:
         ax.set_xlabel("epoch t′ of the attacked classifier (0 = pretrained)")
         if len(epochs) <= 20:
             ax.set_xticks(epochs)
-    axes[0][0].set_ylabel("detectability (% correct on clean ∪ adversarial)")
+    axes[0][0].set_ylabel("detectability (% correct on clean ∪ adversarial)\nbars: 95 % Wilson intervals")
     bottom = max(45.0, np.floor((lo - 3) / 10) * 10)  # zoom in, but never below chance level
     axes[0][0].set_ylim(bottom, 100.5)
     if bottom < 50:
@@ -91,8 +99,8 @@ def detector_max_figure(image: pd.DataFrame, summary: pd.DataFrame, title: str =
         c, h, w = (int(d[k].max()) + 1 for k in ("channel", "row", "col"))
         arr = np.zeros((c, h, w))
         arr[d["channel"].to_numpy(), d["row"].to_numpy(), d["col"].to_numpy()] = d["value"].to_numpy()
-        if c == 1:
-            shown = ax.imshow(arr[0], cmap="RdBu_r", vmin=-eps, vmax=eps, interpolation="nearest")
+        if c == 1:  # grey map as Figs. 4 / 13: mid-grey = 0, white = +ε, black = −ε
+            shown = ax.imshow(arr[0], cmap="gray", vmin=-eps, vmax=eps, interpolation="nearest")
         else:
             ax.imshow(np.clip(0.5 + arr.transpose(1, 2, 0) / (2 * eps), 0, 1), interpolation="nearest")
         ax.set_xticks([])
@@ -104,10 +112,10 @@ def detector_max_figure(image: pd.DataFrame, summary: pd.DataFrame, title: str =
         ax.set_title(f"epoch {int(row['epoch'])}\nmean p_adv {100 * row['mean_p_adv']:.1f} %\n{ref}", fontsize=9)
     if shown is not None:
         cb = fig.colorbar(shown, ax=list(axes[0]), shrink=0.8)
-        cb.set_label("perturbation ([0,255] units)")
-        note = f"ε = {eps:g}, colour scale ±ε"
+        cb.set_label("perturbation ([0,255] pixel units)")
+        note = f"ε = {eps:g}/255, grey scale −ε (black) … +ε (white)"
     else:
-        note = f"ε = {eps:g}, amplified ×{127.5 / eps:.1f} around grey"
+        note = f"ε = {eps:g}/255, amplified ×{127.5 / eps:.1f} around grey"
     n = int(summary["n"].iloc[0])
     fig.suptitle((title or "Perturbations maximising the detector on training data")
                  + f"\n{note}; mean p_adv on {n} test inputs with the perturbation", fontsize=10)

@@ -58,7 +58,7 @@ def stability_profiles(profile: pd.DataFrame, summary: pd.DataFrame, title: str 
              "White: correct class with high confidence (P ≈ 1); black: wrong class with high confidence (P ≈ 0).\n"
              r"MaxMin = min$_{t_1}$ max$_{t_2}$ P (small: a stable perturbation fools every model); "
              r"MinMax = max$_{t_2}$ min$_{t_1}$ P (large: one model resists every perturbation)." "\n"
-             f"Inputs chosen automatically among {n_inputs} test inputs ('{set_name}'): largest MinMax (among inputs "
+             f"Inputs chosen automatically among the {n_inputs} test inputs ('{set_name}') classified correctly clean at every epoch: largest MinMax (among inputs "
              "the first epoch's attack fooled), smallest MaxMin, largest MaxMin − MinMax.",
              ha="center", va="top", fontsize=8.5)
     return fig
@@ -77,7 +77,7 @@ def sharedness_vs_stability(svs: pd.DataFrame, corr: pd.DataFrame, title: str = 
     style()
     c = corr.iloc[0]
     used = svs[svs["used"]]
-    fig, ax = plt.subplots(figsize=(6.6, 5.4))
+    fig, ax = plt.subplots(figsize=(10.4, 5.4))
     for fooled, color, lab in ((True, "tab:red", r"$\xi_{i,0}$ fools $\theta_0$ on $x_i$"),
                                (False, "tab:blue", r"$\xi_{i,0}$ does not fool $\theta_0$ on $x_i$")):
         g = used[used["own_fooled"] == fooled]
@@ -105,9 +105,10 @@ def sharedness_vs_stability(svs: pd.DataFrame, corr: pd.DataFrame, title: str = 
            f"n = {int(c['n_used'])} of {int(c['n_inputs'])} test inputs; {excluded} excluded\n"
            f"(non-positive: {int(c['n_nonpositive_current'])} current, {int(c['n_nonpositive_future'])} future;\n"
            f" log undefined)   Spearman (all inputs) = {c['spearman_r']:.3f}")
-    ax.text(0.02, 0.02, txt, transform=ax.transAxes, fontsize=8.5, va="bottom", ha="left",
-            bbox={"boxstyle": "round", "fc": "white", "ec": "0.7", "alpha": 0.9})
-    ax.legend(loc="upper right", fontsize=8.5, frameon=True)
+    # legend and statistics beside the axes, so neither covers points (issue 17)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8.5, frameon=False)
+    ax.text(1.02, 0.0, txt, transform=ax.transAxes, fontsize=8.5, va="bottom", ha="left",
+            bbox={"boxstyle": "round", "fc": "white", "ec": "0.7"})
     ax.set_title(title or "Sharedness vs. stability", fontsize=11)
     fig.tight_layout()
     return fig
@@ -161,8 +162,12 @@ def maxmin_minmax(summary: pd.DataFrame, title: str = "") -> plt.Figure:
     style()
     fig, ax = plt.subplots(figsize=(9.0, 5.6))
     ax.plot([0, 1], [0, 1], color="0.6", ls="--", lw=1, label="MaxMin = MinMax")
-    ax.scatter(summary["minmax"], summary["maxmin"], s=16, alpha=0.45, color="tab:blue", lw=0,
-               label=f"test inputs (n = {len(summary)})")
+    ok = summary["clean_correct_all"].astype(bool) if "clean_correct_all" in summary else pd.Series(True, summary.index)
+    ax.scatter(summary.loc[ok, "minmax"], summary.loc[ok, "maxmin"], s=16, alpha=0.45, color="tab:blue", lw=0,
+               label=f"classified correctly clean at every epoch (n = {int(ok.sum())})")
+    if (~ok).any():
+        ax.scatter(summary.loc[~ok, "minmax"], summary.loc[~ok, "maxmin"], s=18, alpha=0.6, color="0.45", marker="x",
+                   lw=0.8, label=f"misclassified clean by some epoch's model (n = {int((~ok).sum())})")
     for case in CASES:
         r = summary[summary["example"] == case]
         if len(r):
@@ -173,17 +178,20 @@ def maxmin_minmax(summary: pd.DataFrame, title: str = "") -> plt.Figure:
     ax.set_aspect("equal")
     ax.set_xlabel("MinMax = max$_{t_2}$ min$_{t_1}$ P\n(large: one model resists every perturbation)")
     ax.set_ylabel("MaxMin = min$_{t_1}$ max$_{t_2}$ P\n(large: every perturbation fails under some model)")
-    kw = {"fontsize": 9, "color": "0.35", "transform": ax.transAxes, "style": "italic"}
-    # corner names, written below the diagonal (always empty: MinMax <= MaxMin)
-    ax.text(0.03, 0.97, "oscillation (upper left)", ha="left", va="top", **kw)
-    ax.text(0.97, 0.45, "robust to all\n(upper right)", ha="right", va="bottom", **kw)
-    ax.text(0.97, 0.03, "stable perturbation\n(lower left)", ha="right", va="bottom", **kw)
+    kw = {"fontsize": 9, "color": "0.3", "transform": ax.transAxes, "style": "italic",
+          "bbox": {"facecolor": "white", "alpha": 0.8, "edgecolor": "none", "pad": 1.5}, "zorder": 6}
+    # corner names at their corners; the two on the diagonal sit just below it, where no point can
+    # be (MinMax <= MaxMin always), so they cover none
+    ax.text(0.02, 0.98, "oscillation\n(upper left)", ha="left", va="top", **kw)
+    ax.text(0.985, 0.905, "robust to all\n(upper right)", ha="right", va="top", **kw)
+    ax.text(0.06, 0.012, "stable perturbation (lower left)", ha="left", va="bottom", **kw)
     stable = int((summary["maxmin"] < 0.5).sum())
     osc = int(((summary["maxmin"] >= 0.5) & (summary["minmax"] < 0.5)).sum())
     robust = int((summary["minmax"] >= 0.5).sum())
     ax.legend(loc="center left", bbox_to_anchor=(1.03, 0.5), frameon=False, fontsize=8.5,
-              title=(f"stable (MaxMin < 0.5): {stable}\noscillation (MaxMin ≥ 0.5 > MinMax): {osc}\n"
-                     f"robust to all (MinMax ≥ 0.5): {robust}"),
+              title=(f"all {len(summary)} profile test inputs counted:\n"
+                     f"stable (MaxMin < 0.5): {stable}\noscillation (MaxMin ≥ 0.5 > MinMax): {osc}\n"
+                     f"robust to all (MinMax ≥ 0.5): {robust}\nFig. 1's examples: correctly classified clean"),
               title_fontsize=8.5, alignment="left")
     ax.set_title(title or "MaxMin vs. MinMax", fontsize=11)
     fig.tight_layout()
@@ -203,12 +211,17 @@ def sharedness(sh: pd.DataFrame, summary: pd.DataFrame, title: str = "") -> plt.
         ax.scatter(i + jitter(len(y), 0.2, seed=e), y, s=2.5 ** 2, color="tab:blue", alpha=0.45, linewidths=0,
                    zorder=3)
     s = summary.set_index("epoch").loc[epochs]
-    ax.scatter(range(len(epochs)), s["mean_pct"], marker="D", s=45, color="tab:red", zorder=5, label="mean")
+    ax.scatter(range(len(epochs)), s["mean_pct"], marker="D", s=45, color="tab:red", zorder=5,
+               label="mean (bar: 95 % bootstrap interval)")
+    if "mean_ci_low" in s:
+        ax.errorbar(range(len(epochs)), s["mean_pct"], yerr=[s["mean_pct"] - s["mean_ci_low"],
+                    s["mean_ci_high"] - s["mean_pct"]], fmt="none", ecolor="tab:red", elinewidth=1.6, capsize=4,
+                    zorder=6)
     top = max(float(d["pct_effective"].max()), 1.25 * SHARED_PCT)
     for i, (_, r) in enumerate(s.iterrows()):
-        ax.text(i, top * 1.04, f"mean {r['mean_pct']:.1f}%\n[{r['min_pct']:.1f}, {r['max_pct']:.1f}]\n"
-                f"of {int(r['n_other_correct'])}/{int(r['n_other'])}",
-                ha="center", va="bottom", fontsize=8.5)
+        ci = f" [{r['mean_ci_low']:.1f}, {r['mean_ci_high']:.1f}]" if "mean_ci_low" in r else ""
+        ax.text(i, top * 1.04, f"mean {r['mean_pct']:.1f}%{ci}\nrange {r['min_pct']:.1f}–{r['max_pct']:.1f}\n"
+                f"of {int(r['n_other'])} others", ha="center", va="bottom", fontsize=8.5)
     ax.axhline(SHARED_PCT, color="0.4", ls=":", lw=1.2, label=f"{SHARED_PCT:g} % (shared vs. singular)")
     ax.set_ylim(-0.02 * top, top * 1.3)
     ax.set_xlabel("adversarial-training epoch (perturbations generated and evaluated with this model)")
@@ -216,8 +229,9 @@ def sharedness(sh: pd.DataFrame, summary: pd.DataFrame, title: str = "") -> plt.
     ax.legend(loc="upper right", bbox_to_anchor=(1.0, 0.82), fontsize=8.5)
     n_p = int(s["n_perturbations"].iloc[0])
     ax.set_title(title or "Sharedness of adversarial perturbations", fontsize=10.5)
-    fig.text(0.5, -0.01, f"{n_p} perturbations per epoch; above each box: mean, [min, max], and 'of k/n': the % is "
-             "over the k of n other inputs\nclassified correctly clean (effective = prediction changes from correct "
-             "to incorrect).", ha="center", va="top", fontsize=8.5)
+    fig.text(0.5, -0.01, f"{n_p} perturbations per epoch; above each box: mean [95 % bootstrap interval], range. "
+             "The % is over all the n other test inputs, as the paper\n(effective = prediction changes from correct "
+             "to incorrect; table column pct_effective_of_correct: over those classified correctly clean).",
+             ha="center", va="top", fontsize=8.5)
     fig.tight_layout()
     return fig

@@ -29,6 +29,12 @@ def _respective(df: pd.DataFrame, split: str) -> pd.DataFrame:
     return u[u["source_epoch"] == u["epoch"]].sort_values("epoch")
 
 
+def _band(ax: plt.Axes, d: pd.DataFrame, color) -> None:
+    """The 95 % Wilson interval of a line's accuracies as a light band (issue 17)."""
+    if "ci_low" in d and len(d):
+        ax.fill_between(d["epoch"], 100 * d["ci_low"], 100 * d["ci_high"], color=color, alpha=0.15, lw=0)
+
+
 def _baselines(ax: plt.Axes, df: pd.DataFrame) -> None:
     for kind, label, kw in ((CLEAN, "clean (no perturbation)", dict(color="0.35", ls=":", marker=".")),
                             (RANDOM_SIGN, "random ±ε sign perturbation", dict(color="0.55", ls="--", marker="x"))):
@@ -45,7 +51,8 @@ def _finish(ax: plt.Axes, df: pd.DataFrame, title: str) -> None:
     ax.set_ylabel("test accuracy (%)")
     ax.set_ylim(-2, 102)
     n = int(df["n"].iloc[0]) if len(df) else 0
-    ax.set_title(f"{title}\naccuracy on n = {n} test inputs" if n else title, fontsize=11)
+    ax.set_title(f"{title}\naccuracy on n = {n} test inputs; bands: 95 % Wilson intervals" if n else title,
+                 fontsize=11)
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, frameon=False, fontsize=9.5)
 
 
@@ -58,12 +65,14 @@ def universal_accuracy(df: pd.DataFrame, source_epochs: Sequence[int], split: st
     resp = _respective(df, split)
     ax.plot(resp["epoch"], 100 * resp["accuracy"], color="C3", marker="o", lw=2.2, zorder=5,
             label="universal perturbation of the respective epoch")
+    _band(ax, resp, "C3")
     u = _universal(df, split)
     for i, src in enumerate(sorted(source_epochs)):
         d = u[u["source_epoch"] == src].sort_values("epoch")
         if not d.empty:
             ax.plot(d["epoch"], 100 * d["accuracy"], color=f"C{i}", marker="s", ms=4, lw=1.3,
                     label=f"universal perturbation of epoch {src}")
+            _band(ax, d, f"C{i}")
     _baselines(ax, df)
     eps_txt = f" (ε = {_eps_label(eps.iloc[0])})" if len(eps) else ""
     _finish(ax, df, title or f"Accuracy under universal perturbations{eps_txt}\ngenerated on {SPLIT_NAME[split]}")
@@ -81,6 +90,7 @@ def universal_train_vs_test(df: pd.DataFrame, title: str = "") -> plt.Figure:
         if not d.empty:
             ax.plot(d["epoch"], 100 * d["accuracy"], color=color, marker=marker, ls=ls, lw=2,
                     label=f"generated on {SPLIT_NAME[split]}")
+            _band(ax, d, color)
     _baselines(ax, df)
     eps_txt = f" (ε = {_eps_label(eps.iloc[0])})" if len(eps) else ""
     _finish(ax, df, title or f"Universal perturbations{eps_txt} of the respective epoch\ngenerated on training vs test data")
@@ -96,7 +106,7 @@ def display_image(xi: np.ndarray, amplify: float) -> np.ndarray:
 
 
 def universal_images(df: pd.DataFrame, split: str, epochs: Sequence[int], amplify: float, title: str = "",
-                     ncols: int | None = None) -> plt.Figure:
+                     ncols: int | None = None, title_prefix: str = "") -> plt.Figure:
     """Figs. 4 / 13: grid of universal perturbations generated on `split` for `epochs`,
     amplified by `amplify` around mid-grey, epoch as panel title."""
     style()
@@ -121,7 +131,7 @@ def universal_images(df: pd.DataFrame, split: str, epochs: Sequence[int], amplif
         ax.grid(False)
     for ax in list(axes.flat)[len(epochs):]:
         ax.axis("off")
-    fig.suptitle(title or f"Universal perturbations (ε = {_eps_label(eps)}) generated on {SPLIT_NAME[split]}, "
+    fig.suptitle((title_prefix + title) if title else f"{title_prefix}Universal perturbations (ε = {_eps_label(eps)}) generated on {SPLIT_NAME[split]}, "
                  f"amplified ×{amplify:g} (grey = 0)", fontsize=11)
     fig.tight_layout()
     if grey and im is not None:
