@@ -4,6 +4,9 @@ from advtrace.claims import seed_experiment
 REPORTS += ["results/{exp}/claims.md"]
 
 
+include: "inputs/claims.smk"
+
+
 rule claims:
     localrule: True  # cheap: on clusters it runs where Snakemake runs, no submission
     input:
@@ -21,15 +24,6 @@ rule claims:
         "results/{exp}/logs/claims.log",
     script:
         "../workflow/scripts/claims.py"
-
-
-# Several seeds (issue 17): the claims of `{exp}` under every seed of config `seeds` (seed k runs
-# the experiment variant {exp}_seed<k>, advtrace.config.seed_variant; the experiment's own seed
-# is {exp} itself). Not part of `rule all`: `snakemake --cores all claims_seeds`.
-def seed_claims(wildcards):
-    base = EXPS[wildcards.exp]["seed"]
-    return {str(int(k)): f"results/{seed_experiment(wildcards.exp, k, base)}/tables/claims.parquet"
-            for k in config.get("seeds", [base])}
 
 
 rule claims_seeds_table:

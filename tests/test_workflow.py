@@ -120,3 +120,12 @@ def test_figure_targets_build_exactly_one_figure(tmp_path):
     counts = dry_run_jobs(proc)
     assert counts.get("plot_destruction") == 1 and "plot_learning_curves" not in counts, counts
     assert "results/gtsrb_preact18/figures/fig05_destruction_bi.png" in proc.stdout
+
+
+def test_snakemake_lint_finds_nothing(tmp_path):
+    """`snakemake --lint` is clean: rules keep their input functions in rules/inputs/, every script
+    rule names its log, conda environment and threads (issue 19)."""
+    wd = copy_workflow(tmp_path)
+    proc = snakemake(wd, "--lint", "--cores", "1", timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Congratulations" in proc.stdout + proc.stderr

@@ -1,0 +1,44 @@
+# Input functions and params of rules/paper004.smk (kept apart from the rules: snakemake --lint).
+
+
+def p004_eval_params(wildcards):
+    exp = EXPS[wildcards.exp]
+    run = wildcards.run
+    sec = exp["paper004"]
+    cfg = runs.run_config(exp, run)
+    epochs = p004_plan.eval_epochs(exp, run)
+    image_epochs = [0] if run == runs.MAIN else ([epochs[-1]] if run == sec["images"]["defended"] else [])
+    return {
+        "model": cfg["model"],
+        "seed": exp["seed"],
+        "evaluation": sec["evaluation"],
+        "epochs": [{"epoch": e, "checkpoint": runs.checkpoint_path(exp, run, e),
+                    "info": p004_plan.run_info(exp, run, e)} for e in epochs],
+        "risk": sec["risk"] if sec["risk"]["run"] == run else None,
+        "image_epochs": image_epochs,
+        "input_rank": sec["images"]["input_rank"] if run == runs.MAIN else None,
+    }
+
+
+def p004_eval_checkpoints(wildcards):
+    exp = EXPS[wildcards.exp]
+    return sorted({runs.job_output(exp, wildcards.run, e) for e in p004_plan.eval_epochs(exp, wildcards.run)})
+
+
+def p004_parts(kind):
+    def get(wildcards):
+        return [f"results/{wildcards.exp}/metrics/p004/{run}/{kind}.parquet"
+                for run in p004_plan.evaluated_runs(EXPS[wildcards.exp])]
+
+    return get
+
+
+def p004_tables_params(wildcards):
+    sec = EXPS[wildcards.exp]["paper004"]
+    return {"reference_accuracy": sec["front"]["reference_accuracy"], "delta": sec["evaluation"]["delta"]}
+
+
+def p004_plot_params(wildcards):
+    sec = EXPS[wildcards.exp]["paper004"]
+    return {"experiment": wildcards.exp, "delta": sec["evaluation"]["delta"], "curve_runs": sec["curve_runs"],
+            "defended": sec["images"]["defended"]}
