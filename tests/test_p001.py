@@ -235,3 +235,15 @@ def test_paper_scale_dry_run_builds_the_study_dag(tmp_path):
     assert "adv_train_epoch" not in counts and "train_detector" not in counts
     for fig in ("p001_fig02_detectability", "p001_fig03_eps_transfer", "p001_fig04_attack_transfer", "p001_fig05_dynamic"):
         assert f"results/cifar10_resnet32/figures/{fig}.png" in proc.stdout
+
+
+def test_fig05_says_when_the_dynamic_detector_kept_the_static_weights():
+    from advtrace.studies.p001 import plots
+
+    base = pd.DataFrame({"sigma": [0.0, 0.5], "detectability": [0.9, 0.5], "n": [100, 20]})
+    same = pd.concat([base.assign(detector="static"), base.assign(detector="dynamic")])
+    assert plots.same_detectors(same)
+    other = same.copy()
+    other.loc[(other["detector"] == "dynamic") & (other["sigma"] == 0.5), "detectability"] = 0.7
+    assert not plots.same_detectors(other)
+    assert not plots.same_detectors(base.assign(detector="static"))

@@ -124,6 +124,14 @@ def fig04(att: pd.DataFrame, names: dict[str, str], exp: str) -> plt.Figure:
     return fig
 
 
+def same_detectors(dyn: pd.DataFrame) -> bool:
+    """Whether the static and the dynamic detector gave the same detectability at every σ (the
+    dynamic training kept its starting weights, the static detector's)."""
+    rows = {det: d.sort_values("sigma")[["sigma", "detectability", "n"]].reset_index(drop=True)
+            for det, d in dyn.groupby("detector")}
+    return set(rows) == {"static", "dynamic"} and rows["static"].equals(rows["dynamic"])
+
+
 def fig05(dyn: pd.DataFrame, exp: str) -> plt.Figure:
     style()
     fig, ax = plt.subplots(figsize=(7, 5.2))
@@ -133,7 +141,8 @@ def fig05(dyn: pd.DataFrame, exp: str) -> plt.Figure:
         xerr = [100 * (d["accuracy"] - d["accuracy_ci_low"])[ok], 100 * (d["accuracy_ci_high"] - d["accuracy"])[ok]]
         yerr = [100 * (d["detectability"] - d["ci_low"])[ok], 100 * (d["ci_high"] - d["detectability"])[ok]]
         ax.errorbar(100 * d["accuracy"][ok], 100 * d["detectability"][ok], xerr=xerr, yerr=yerr, marker=MARKERS[i],
-                    capsize=2, lw=1.2, label=f"{det} detector")
+                    capsize=2, lw=1.2, ls="-" if i == 0 else "--", mfc="none" if i else None,
+                    label=f"{det} detector")
         for r in d[ok].itertuples():
             if round(r.sigma, 2) in (0.0, 0.4, 0.5) or r.sigma == d["sigma"].max():  # the others crowd
                 ax.annotate(f"σ={r.sigma:.1f}", (100 * r.accuracy, 100 * r.detectability), textcoords="offset points",
@@ -145,6 +154,10 @@ def fig05(dyn: pd.DataFrame, exp: str) -> plt.Figure:
     ax.set_ylim(0, 102)
     ax.set_xlim(-2, 102)
     ax.legend(loc="lower right")
+    if same_detectors(dyn):
+        ax.text(0.02, 0.03, "The dynamic detector kept the static weights:\nno dynamic-training epoch beat them on\n"
+                "validation, so the two curves coincide.", transform=ax.transAxes, fontsize=8, va="bottom",
+                bbox={"boxstyle": "round", "fc": "white", "ec": "grey", "alpha": 0.9})
     ax.set_title(f"Paper 001, Fig. 5 — dynamic adversary vs static and dynamic detector, {exp}\n"
                  "(σ = 0, 0.1, …, 1; 95 % Wilson intervals; few successful examples at large σ)", fontsize=10)
     fig.tight_layout()
