@@ -34,7 +34,7 @@ def learning_curves(df: pd.DataFrame, title: str = "", attacks: dict | None = No
     cfgs = attacks or {}
     order = [a for a in ATTACK_ORDER if a in set(df["attack"])] + sorted(set(df["attack"]) - set(ATTACK_ORDER))
     colors = dict(zip(order, sns.color_palette(n_colors=len(order))))
-    fig, ax = plt.subplots(figsize=(7.6, 4.4))
+    fig, ax = plt.subplots(figsize=(10.5, 4.6))
     for attack in order:
         for split, ls, marker in (("train", (0, (4, 2)), "s"), ("test", "-", "o")):
             d = df[(df["attack"] == attack) & (df["split"] == split)].sort_values("epoch")
