@@ -34,14 +34,15 @@ for _stage in stages.all_stages():
 
         include: _stage.rules
 
+
 include: "rules/claims.smk"
 include: "rules/figures.smk"
 
 
 rule all:
+    default_target: True
     input:
         all_targets(),
-    default_target: True
 
 
 # After every rule: each script rule's params get the fingerprint of the library code it uses.

@@ -8,7 +8,6 @@ include: "inputs/claims.smk"
 
 
 rule claims:
-    localrule: True  # cheap: on clusters it runs where Snakemake runs, no submission
     input:
         unpack(experiment_tables),
     output:
@@ -22,12 +21,12 @@ rule claims:
         ),
     log:
         "results/{exp}/logs/claims.log",
+    localrule: True  # cheap: on clusters it runs where Snakemake runs, no submission
     script:
         "../workflow/scripts/claims.py"
 
 
 rule claims_seeds_table:
-    localrule: True
     input:
         unpack(seed_claims),
     output:
@@ -35,6 +34,7 @@ rule claims_seeds_table:
         markdown="results/{exp}/claims_seeds.md",
     log:
         "results/{exp}/logs/claims_seeds.log",
+    localrule: True
     script:
         "../workflow/scripts/claims_seeds.py"
 

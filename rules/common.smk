@@ -123,8 +123,10 @@ def run_pretrain_params(wildcards):
 def run_final_checkpoints(exp):
     """The last checkpoint of every run but main (rule all trains every run to its end)."""
     cfg = EXPS[exp]
-    return [runs.job_output(cfg, run, runs.run_config(cfg, run)["adv_train"]["epochs"])
-            for run in list(runs.expand(cfg))[1:]]
+    return [
+        runs.job_output(cfg, run, runs.run_config(cfg, run)["adv_train"]["epochs"])
+        for run in list(runs.expand(cfg))[1:]
+    ]
 
 
 # Per-epoch perturbations (rules/perturb.smk): what each stage needs at which epoch is listed in
@@ -164,10 +166,16 @@ def chained_job_params(wildcards):
     cfg = EXPS[wildcards.exp]
     first, last = runs.job_span(cfg, wildcards.run, int(wildcards.epoch))
     if last != int(wildcards.epoch):
-        raise WorkflowError(f"{wildcards.exp}/{wildcards.run}: epoch {wildcards.epoch} is not the last epoch of a "
-                            f"training job (job_epochs chains epochs {first}..{last}); depend on runs.job_output")
-    return {"first": first, "last": last, "previous": runs.checkpoint_path(cfg, wildcards.run, first - 1),
-            "checkpoints": [runs.checkpoint_path(cfg, wildcards.run, e) for e in range(first, last + 1)]}
+        raise WorkflowError(
+            f"{wildcards.exp}/{wildcards.run}: epoch {wildcards.epoch} is not the last epoch of a "
+            f"training job (job_epochs chains epochs {first}..{last}); depend on runs.job_output"
+        )
+    return {
+        "first": first,
+        "last": last,
+        "previous": runs.checkpoint_path(cfg, wildcards.run, first - 1),
+        "checkpoints": [runs.checkpoint_path(cfg, wildcards.run, e) for e in range(first, last + 1)],
+    }
 
 
 def chained_previous(wildcards):
@@ -183,12 +191,16 @@ def adv_train_group(wildcards):
     job ask for several GPUs. Groups are ignored in local runs."""
     chunk = (int(wildcards.epoch) - 1) // config["epochs_per_job"]
     run = wildcards.get("run", runs.MAIN)
-    return f"adv_train_{wildcards.exp}_{chunk:03d}" if run == runs.MAIN else f"adv_train_{wildcards.exp}_{run}_{chunk:03d}"
+    return (
+        f"adv_train_{wildcards.exp}_{chunk:03d}" if run == runs.MAIN else f"adv_train_{wildcards.exp}_{run}_{chunk:03d}"
+    )
 
 
 def learning_curve_parts(wildcards):
-    return [f"results/{wildcards.exp}/metrics/learning_curve/epochs_{chunk_name(c)}.parquet"
-            for c in epoch_chunks(epochs_of(wildcards.exp))]
+    return [
+        f"results/{wildcards.exp}/metrics/learning_curve/epochs_{chunk_name(c)}.parquet"
+        for c in epoch_chunks(epochs_of(wildcards.exp))
+    ]
 
 
 def learning_curve_epochs(wildcards):

@@ -24,18 +24,18 @@ rule destruction_sweep:
         checkpoint="results/{exp}/checkpoints/epoch_{epoch}.pt",
     output:
         table="results/{exp}/metrics/destruction/epoch_{epoch}.parquet",
+    log:
+        "results/{exp}/logs/destruction_sweep/{epoch}.log",
+    benchmark:
+        "results/{exp}/benchmarks/destruction_sweep/{epoch}.tsv"
+    threads: 1
+    resources:
+        gpu=1,
     params:
         perturbations=destruction_perturbation_files,
         model=section("model"),
         sample_set=destruction_sample_set,
         destruction=destruction_sweep_params,
-    threads: 1
-    resources:
-        gpu=1,
-    log:
-        "results/{exp}/logs/destruction_sweep/{epoch}.log",
-    benchmark:
-        "results/{exp}/benchmarks/destruction_sweep/{epoch}.tsv"
     script:
         "../workflow/scripts/destruction_sweep.py"
 
@@ -45,10 +45,10 @@ rule destruction_table:
         parts=destruction_parts,
     output:
         table="results/{exp}/tables/destruction.parquet",
-    params:
-        name="destruction",
     log:
         "results/{exp}/logs/destruction_table.log",
+    params:
+        name="destruction",
     script:
         "../workflow/scripts/concat_tables.py"
 
@@ -58,9 +58,9 @@ rule plot_destruction:
         table="results/{exp}/tables/destruction.parquet",
     output:
         **destruction_figure_outputs(),
-    params:
-        figures={attack: number for attack, (number, _) in TRANSFORMS_FIGURES.items()},
     log:
         "results/{exp}/logs/plot_destruction.log",
+    params:
+        figures={attack: number for attack, (number, _) in TRANSFORMS_FIGURES.items()},
     script:
         "../workflow/scripts/plot_destruction.py"

@@ -18,16 +18,16 @@ rule train_detectors:
         unpack(detect_train_inputs),
     output:
         detectors=directory("results/{exp}/detectors/epoch_{epoch}"),
-    params:
-        cfg=detect_train_params,
-        files=detect_train_files,
-    threads: 1
-    resources:
-        gpu=1,
     log:
         "results/{exp}/logs/train_detectors/{epoch}.log",
     benchmark:
         "results/{exp}/benchmarks/train_detectors/{epoch}.tsv"
+    threads: 1
+    resources:
+        gpu=1,
+    params:
+        cfg=detect_train_params,
+        files=detect_train_files,
     script:
         "../workflow/scripts/train_detector.py"
 
@@ -37,16 +37,16 @@ rule evaluate_detectors:
         unpack(detect_eval_inputs),
     output:
         table="results/{exp}/metrics/detectability/{attack}.parquet",
-    params:
-        cfg=detect_eval_params,
-        files=detect_eval_files,
-    threads: 1
-    resources:
-        gpu=1,
     log:
         "results/{exp}/logs/evaluate_detectors/{attack}.log",
     benchmark:
         "results/{exp}/benchmarks/evaluate_detectors/{attack}.tsv"
+    threads: 1
+    resources:
+        gpu=1,
+    params:
+        cfg=detect_eval_params,
+        files=detect_eval_files,
     script:
         "../workflow/scripts/evaluate_detectors.py"
 
@@ -57,16 +57,16 @@ rule maximise_detector:
     output:
         image="results/{exp}/metrics/detector_max/epoch_{epoch}.parquet",
         summary="results/{exp}/metrics/detector_max_summary/epoch_{epoch}.parquet",
-    params:
-        cfg=detect_max_params,
-        detector=detect_max_detector,
-    threads: 1
-    resources:
-        gpu=1,
     log:
         "results/{exp}/logs/maximise_detector/{epoch}.log",
     benchmark:
         "results/{exp}/benchmarks/maximise_detector/{epoch}.tsv"
+    threads: 1
+    resources:
+        gpu=1,
+    params:
+        cfg=detect_max_params,
+        detector=detect_max_detector,
     script:
         "../workflow/scripts/maximise_detector.py"
 
@@ -79,10 +79,10 @@ rule detect_tables:
         detector_training="results/{exp}/tables/detector_training.parquet",
         detector_max="results/{exp}/tables/detector_max.parquet",
         detector_max_summary="results/{exp}/tables/detector_max_summary.parquet",
-    params:
-        histories=detect_history_files,
     log:
         "results/{exp}/logs/detect_tables.log",
+    params:
+        histories=detect_history_files,
     script:
         "../workflow/scripts/detect_tables.py"
 
@@ -105,10 +105,10 @@ rule plot_detectability:
             category="{exp}",
             subcategory="Fig. 16",
         ),
-    params:
-        cfg=detect_plot_params,
     log:
         "results/{exp}/logs/plot_detectability.log",
+    params:
+        cfg=detect_plot_params,
     script:
         "../workflow/scripts/plot_detectability.py"
 

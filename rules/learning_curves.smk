@@ -11,37 +11,36 @@ rule evaluate_epochs:
         checkpoints=learning_curve_checkpoints,
     output:
         table="results/{exp}/metrics/learning_curve/epochs_{chunk}.parquet",
-    params:
-        model=section("model"),
-        evaluation=section("evaluation"),
-        epochs=learning_curve_epochs,
-    threads: 1
-    resources:
-        gpu=1,
     log:
         "results/{exp}/logs/evaluate_epochs/{chunk}.log",
     benchmark:
         "results/{exp}/benchmarks/evaluate_epochs/{chunk}.tsv"
+    threads: 1
+    resources:
+        gpu=1,
+    params:
+        model=section("model"),
+        evaluation=section("evaluation"),
+        epochs=learning_curve_epochs,
     script:
         "../workflow/scripts/evaluate_epochs.py"
 
 
 rule learning_curve_table:
-    localrule: True  # cheap: on clusters it runs where Snakemake runs, no submission
     input:
         parts=learning_curve_parts,
     output:
         table="results/{exp}/tables/learning_curve.parquet",
-    params:
-        name="learning_curve",
     log:
         "results/{exp}/logs/learning_curve_table.log",
+    localrule: True  # cheap: on clusters it runs where Snakemake runs, no submission
+    params:
+        name="learning_curve",
     script:
         "../workflow/scripts/concat_tables.py"
 
 
 rule plot_learning_curves:
-    localrule: True  # cheap: on clusters it runs where Snakemake runs, no submission
     input:
         table="results/{exp}/tables/learning_curve.parquet",
     output:
@@ -52,10 +51,11 @@ rule plot_learning_curves:
             category="{exp}",
             subcategory="Fig. 08",
         ),
+    log:
+        "results/{exp}/logs/plot_learning_curves.log",
+    localrule: True  # cheap: on clusters it runs where Snakemake runs, no submission
     params:
         attacks=lambda wildcards: EXPS[wildcards.exp]["evaluation"]["attacks"],  # legend: each attack's ε, iterations
         offset=lambda wildcards: EXPS[wildcards.exp]["evaluation"].get("paper_epoch_offset", 0),
-    log:
-        "results/{exp}/logs/plot_learning_curves.log",
     script:
         "../workflow/scripts/plot_learning_curves.py"

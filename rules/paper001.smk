@@ -25,15 +25,15 @@ rule p001_family:
         depth="results/{exp}/metrics/p001/depth/{family}.parquet",
         eps_transfer="results/{exp}/metrics/p001/eps_transfer/{family}.parquet",
         training="results/{exp}/metrics/p001/training/{family}.parquet",
-    params:
-        cfg=p001_family_params,
-    threads: 1
-    resources:
-        gpu=1,
     log:
         "results/{exp}/logs/p001_family/{family}.log",
     benchmark:
         "results/{exp}/benchmarks/p001_family/{family}.tsv"
+    threads: 1
+    resources:
+        gpu=1,
+    params:
+        cfg=p001_family_params,
     script:
         "../workflow/scripts/p001_family.py"
 
@@ -46,15 +46,15 @@ rule p001_attack_transfer:
         families=p001_all_families,
     output:
         table="results/{exp}/tables/p001_attack_transfer.parquet",
-    params:
-        cfg=p001_common,
-    threads: 1
-    resources:
-        gpu=1,
     log:
         "results/{exp}/logs/p001_attack_transfer.log",
     benchmark:
         "results/{exp}/benchmarks/p001_attack_transfer.tsv"
+    threads: 1
+    resources:
+        gpu=1,
+    params:
+        cfg=p001_common,
     script:
         "../workflow/scripts/p001_attack_transfer.py"
 
@@ -69,15 +69,15 @@ rule p001_dynamic:
         detector="results/{exp}/paper001/dynamic/detector.pt",
         table="results/{exp}/tables/p001_dynamic.parquet",
         training="results/{exp}/metrics/p001/training_dynamic.parquet",
-    params:
-        cfg=p001_dynamic_params,
-    threads: 1
-    resources:
-        gpu=1,
     log:
         "results/{exp}/logs/p001_dynamic.log",
     benchmark:
         "results/{exp}/benchmarks/p001_dynamic.tsv"
+    threads: 1
+    resources:
+        gpu=1,
+    params:
+        cfg=p001_dynamic_params,
     script:
         "../workflow/scripts/p001_dynamic.py"
 
@@ -105,17 +105,33 @@ rule p001_plots:
         dynamic="results/{exp}/tables/p001_dynamic.parquet",
     output:
         fig02_pdf="results/{exp}/figures/p001_fig02_detectability.pdf",
-        fig02_png=report("results/{exp}/figures/p001_fig02_detectability.png",
-                         caption="../workflow/report/p001.rst", category="{exp}", subcategory="Paper 001"),
+        fig02_png=report(
+            "results/{exp}/figures/p001_fig02_detectability.png",
+            caption="../workflow/report/p001.rst",
+            category="{exp}",
+            subcategory="Paper 001",
+        ),
         fig03_pdf="results/{exp}/figures/p001_fig03_eps_transfer.pdf",
-        fig03_png=report("results/{exp}/figures/p001_fig03_eps_transfer.png",
-                         caption="../workflow/report/p001.rst", category="{exp}", subcategory="Paper 001"),
+        fig03_png=report(
+            "results/{exp}/figures/p001_fig03_eps_transfer.png",
+            caption="../workflow/report/p001.rst",
+            category="{exp}",
+            subcategory="Paper 001",
+        ),
         fig04_pdf="results/{exp}/figures/p001_fig04_attack_transfer.pdf",
-        fig04_png=report("results/{exp}/figures/p001_fig04_attack_transfer.png",
-                         caption="../workflow/report/p001.rst", category="{exp}", subcategory="Paper 001"),
+        fig04_png=report(
+            "results/{exp}/figures/p001_fig04_attack_transfer.png",
+            caption="../workflow/report/p001.rst",
+            category="{exp}",
+            subcategory="Paper 001",
+        ),
         fig05_pdf="results/{exp}/figures/p001_fig05_dynamic.pdf",
-        fig05_png=report("results/{exp}/figures/p001_fig05_dynamic.png",
-                         caption="../workflow/report/p001.rst", category="{exp}", subcategory="Paper 001"),
+        fig05_png=report(
+            "results/{exp}/figures/p001_fig05_dynamic.png",
+            caption="../workflow/report/p001.rst",
+            category="{exp}",
+            subcategory="Paper 001",
+        ),
         report="results/{exp}/paper001/tables.md",
     log:
         "results/{exp}/logs/p001_plots.log",

@@ -18,35 +18,34 @@ rule p002_evaluate:
         leaking="results/{exp}/tables/p002_label_leaking.parquet",
         transfer="results/{exp}/tables/p002_transfer.parquet",
         capacity="results/{exp}/tables/p002_capacity.parquet",
-    params:
-        study=p002_params,
-    threads: 2
-    resources:
-        gpu=1,
     log:
         "results/{exp}/logs/p002_evaluate.log",
     benchmark:
         "results/{exp}/benchmarks/p002_evaluate.tsv"
+    threads: 2
+    resources:
+        gpu=1,
+    params:
+        study=p002_params,
     script:
         "../workflow/scripts/p002_evaluate.py"
 
 
 rule p002_report:
-    localrule: True  # tables only (no torch): cheap
     input:
         accuracy="results/{exp}/tables/p002_accuracy.parquet",
         leaking="results/{exp}/tables/p002_label_leaking.parquet",
         transfer="results/{exp}/tables/p002_transfer.parquet",
         capacity="results/{exp}/tables/p002_capacity.parquet",
     output:
-        figures=expand("results/{{exp}}/figures/{fig}.{ext}", fig=stages.STAGES["paper002"].figures,
-                       ext=["pdf", "png"]),
+        figures=expand("results/{{exp}}/figures/{fig}.{ext}", fig=stages.STAGES["paper002"].figures, ext=["pdf", "png"]),
         reports=[f"results/{{exp}}/{r}" for r in stages.STAGES["paper002"].reports],
-    params:
-        section=lambda wc: {k: v for k, v in EXPS[wc.exp]["paper002"].items() if k != "runs"},
     log:
         "results/{exp}/logs/p002_report.log",
     benchmark:
         "results/{exp}/benchmarks/p002_report.tsv"
+    localrule: True  # tables only (no torch): cheap
+    params:
+        section=lambda wc: {k: v for k, v in EXPS[wc.exp]["paper002"].items() if k != "runs"},
     script:
         "../workflow/scripts/p002_report.py"

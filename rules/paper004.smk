@@ -20,15 +20,15 @@ rule p004_evaluate:
         search="results/{exp}/metrics/p004/{run}/search.parquet",
         risk="results/{exp}/metrics/p004/{run}/risk.parquet",
         images="results/{exp}/metrics/p004/{run}/images.parquet",
-    params:
-        cfg=p004_eval_params,
-    threads: 2
-    resources:
-        gpu=1,
     log:
         "results/{exp}/logs/p004_evaluate/{run}.log",
     benchmark:
         "results/{exp}/benchmarks/p004_evaluate/{run}.tsv"
+    threads: 2
+    resources:
+        gpu=1,
+    params:
+        cfg=p004_eval_params,
     script:
         "../workflow/scripts/p004_evaluate.py"
 
@@ -46,10 +46,10 @@ rule p004_tables:
         images="results/{exp}/tables/p004_images.parquet",
         front="results/{exp}/tables/p004_front.parquet",
         table_a1="results/{exp}/reports/p004_table_a1.md",
-    params:
-        cfg=p004_tables_params,
     log:
         "results/{exp}/logs/p004_tables.log",
+    params:
+        cfg=p004_tables_params,
     script:
         "../workflow/scripts/p004_tables.py"
 
@@ -61,10 +61,10 @@ rule plot_p004_fig3_pareto_front:
     output:
         pdf="results/{exp}/figures/p004_fig3_pareto_front.pdf",
         png="results/{exp}/figures/p004_fig3_pareto_front.png",
-    params:
-        cfg=p004_plot_params,
     log:
         "results/{exp}/logs/plot_p004_fig3_pareto_front.log",
+    params:
+        cfg=p004_plot_params,
     script:
         "../workflow/scripts/p004_plot_pareto.py"
 
@@ -75,10 +75,10 @@ rule plot_p004_fig5_learning_curves:
     output:
         pdf="results/{exp}/figures/p004_fig5_learning_curves.pdf",
         png="results/{exp}/figures/p004_fig5_learning_curves.png",
-    params:
-        cfg=p004_plot_params,
     log:
         "results/{exp}/logs/plot_p004_fig5_learning_curves.log",
+    params:
+        cfg=p004_plot_params,
     script:
         "../workflow/scripts/p004_plot_curves.py"
 
@@ -89,10 +89,10 @@ rule plot_p004_risk_ordering:
     output:
         pdf="results/{exp}/figures/p004_risk_ordering.pdf",
         png="results/{exp}/figures/p004_risk_ordering.png",
-    params:
-        cfg=p004_plot_params,
     log:
         "results/{exp}/logs/plot_p004_risk_ordering.log",
+    params:
+        cfg=p004_plot_params,
     script:
         "../workflow/scripts/p004_plot_risk.py"
 
@@ -104,9 +104,9 @@ rule plot_p004_fig1_perturbations:
     output:
         pdf="results/{exp}/figures/p004_fig1_perturbations.pdf",
         png="results/{exp}/figures/p004_fig1_perturbations.png",
-    params:
-        cfg=p004_plot_params,
     log:
         "results/{exp}/logs/plot_p004_fig1_perturbations.log",
+    params:
+        cfg=p004_plot_params,
     script:
         "../workflow/scripts/p004_plot_images.py"

@@ -17,17 +17,17 @@ rule perturb_epoch:
         checkpoint="results/{exp}/checkpoints/epoch_{epoch}.pt",
     output:
         perturbations=directory("results/{exp}/perturbations/epoch_{epoch}"),
+    log:
+        "results/{exp}/logs/perturb_epoch/{epoch}.log",
+    benchmark:
+        "results/{exp}/benchmarks/perturb_epoch/{epoch}.tsv"
+    threads: 1
+    resources:
+        gpu=1,
     params:
         model=section("model"),
         tasks=perturb_epoch_tasks,
         chunk_size=perturb_chunk_size,
         seed=section("seed"),
-    threads: 1
-    resources:
-        gpu=1,
-    log:
-        "results/{exp}/logs/perturb_epoch/{epoch}.log",
-    benchmark:
-        "results/{exp}/benchmarks/perturb_epoch/{epoch}.tsv"
     script:
         "../workflow/scripts/perturb_epoch.py"

@@ -15,13 +15,13 @@ include: "inputs/stability.smk"
 # recomputed perturbation directory is newer than the manifest, so the manifest and every
 # stability job are rerun, as with direct dependencies.
 rule stability_manifest:
-    localrule: True
     input:
         stability_manifest_inputs,
     output:
         "results/{exp}/perturbations/stability_manifest.json",
     log:
         "results/{exp}/logs/stability_manifest.log",
+    localrule: True
     run:
         from advtrace.perturb_plan import write_manifest
 
@@ -37,18 +37,18 @@ rule stability_epochs:
     output:
         transfer="results/{exp}/metrics/stability/epochs_{chunk}/transfer.parquet",
         pairwise="results/{exp}/metrics/stability/epochs_{chunk}/pairwise.parquet",
+    log:
+        "results/{exp}/logs/stability_epochs/{chunk}.log",
+    benchmark:
+        "results/{exp}/benchmarks/stability_epochs/{chunk}.tsv"
+    threads: 1
+    resources:
+        gpu=1,
     params:
         model=section("model"),
         plans=stability_chunk_plans,
         files=stability_chunk_files,
         chunk_size=stability_chunk_size,
-    threads: 1
-    resources:
-        gpu=1,
-    log:
-        "results/{exp}/logs/stability_epochs/{chunk}.log",
-    benchmark:
-        "results/{exp}/benchmarks/stability_epochs/{chunk}.tsv"
     script:
         "../workflow/scripts/stability_epochs.py"
 
@@ -58,15 +58,25 @@ rule stability_tables:
         transfer=stability_parts("transfer"),
         pairwise=stability_parts("pairwise"),
     output:
-        **{name: f"results/{{exp}}/tables/{name}.parquet" for name in [
-            "transfer", "stability_profile", "stability_summary", "transfer_error", "sharedness_vs_stability",
-            "stability_correlation", "sharedness", "sharedness_summary"]},
-    params:
-        cfg=stability_aggregate_params,
+        **{
+            name: f"results/{{exp}}/tables/{name}.parquet"
+            for name in [
+                "transfer",
+                "stability_profile",
+                "stability_summary",
+                "transfer_error",
+                "sharedness_vs_stability",
+                "stability_correlation",
+                "sharedness",
+                "sharedness_summary",
+            ]
+        },
     log:
         "results/{exp}/logs/stability_tables.log",
     benchmark:
         "results/{exp}/benchmarks/stability_tables.tsv"
+    params:
+        cfg=stability_aggregate_params,
     script:
         "../workflow/scripts/stability_tables.py"
 

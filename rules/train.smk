@@ -9,15 +9,15 @@ rule pretrain:
         dataset="results/{exp}/data/dataset.pt",
     output:
         checkpoint="results/{exp}/checkpoints/epoch_000.pt",
-    params:
-        cfg=section("seed", "model", "pretrain"),
-    threads: 1
-    resources:
-        gpu=1,
     log:
         "results/{exp}/logs/pretrain.log",
     benchmark:
         "results/{exp}/benchmarks/pretrain.tsv"
+    threads: 1
+    resources:
+        gpu=1,
+    params:
+        cfg=section("seed", "model", "pretrain"),
     script:
         "../workflow/scripts/pretrain.py"
 
@@ -28,19 +28,19 @@ rule adv_train_epoch:
         previous=previous_checkpoint,
     output:
         checkpoint="results/{exp}/checkpoints/epoch_{epoch}.pt",
-    wildcard_constraints:
-        epoch=r"(?!000)\d{3}",
-    params:
-        cfg=adv_train_params,
-    threads: 1
-    resources:
-        gpu=1,
-    group:
-        adv_train_group
     log:
         "results/{exp}/logs/adv_train_epoch/{epoch}.log",
     benchmark:
         "results/{exp}/benchmarks/adv_train_epoch/{epoch}.tsv"
+    wildcard_constraints:
+        epoch=r"(?!000)\d{3}",
+    group:
+        adv_train_group
+    threads: 1
+    resources:
+        gpu=1,
+    params:
+        cfg=adv_train_params,
     script:
         "../workflow/scripts/adv_train_epoch.py"
 
@@ -53,15 +53,15 @@ rule run_pretrain:
         dataset="results/{exp}/data/dataset.pt",
     output:
         checkpoint="results/{exp}/runs/{run}/checkpoints/epoch_000.pt",
-    params:
-        cfg=run_pretrain_params,
-    threads: 1
-    resources:
-        gpu=1,
     log:
         "results/{exp}/logs/runs/{run}/pretrain.log",
     benchmark:
         "results/{exp}/benchmarks/runs/{run}/pretrain.tsv"
+    threads: 1
+    resources:
+        gpu=1,
+    params:
+        cfg=run_pretrain_params,
     script:
         "../workflow/scripts/pretrain.py"
 
@@ -72,19 +72,19 @@ rule run_adv_train_epoch:
         previous=previous_checkpoint,
     output:
         checkpoint="results/{exp}/runs/{run}/checkpoints/epoch_{epoch}.pt",
-    wildcard_constraints:
-        epoch=r"(?!000)\d{3}",
-    params:
-        cfg=adv_train_params,
-    threads: 1
-    resources:
-        gpu=1,
-    group:
-        adv_train_group
     log:
         "results/{exp}/logs/runs/{run}/adv_train_epoch/{epoch}.log",
     benchmark:
         "results/{exp}/benchmarks/runs/{run}/adv_train_epoch/{epoch}.tsv"
+    wildcard_constraints:
+        epoch=r"(?!000)\d{3}",
+    group:
+        adv_train_group
+    threads: 1
+    resources:
+        gpu=1,
+    params:
+        cfg=adv_train_params,
     script:
         "../workflow/scripts/adv_train_epoch.py"
 
@@ -97,15 +97,15 @@ rule run_adv_train_chained:
         previous=chained_previous,
     output:
         manifest="results/{exp}/runs/{run}/checkpoints/job_{epoch}.json",
-    params:
-        cfg=adv_train_params,
-        job=chained_job_params,
-    threads: 2
-    resources:
-        gpu=1,
     log:
         "results/{exp}/logs/runs/{run}/adv_train_chained/{epoch}.log",
     benchmark:
         "results/{exp}/benchmarks/runs/{run}/adv_train_chained/{epoch}.tsv"
+    threads: 2
+    resources:
+        gpu=1,
+    params:
+        cfg=adv_train_params,
+        job=chained_job_params,
     script:
         "../workflow/scripts/adv_train_chained.py"

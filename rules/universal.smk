@@ -17,17 +17,19 @@ rule universal_generate:
         checkpoint="results/{exp}/checkpoints/epoch_{epoch}.pt",
     output:
         **{f"{source}": f"results/{{exp}}/universal/{source}/epoch_{{epoch}}.pt" for source in UNIVERSAL_SPLITS},
-        **{f"{source}_images": f"results/{{exp}}/metrics/universal_images/{source}/epoch_{{epoch}}.parquet"
-           for source in UNIVERSAL_SPLITS},
-    params:
-        cfg=universal_generate_params,
-    threads: 1
-    resources:
-        gpu=1,
+        **{
+            f"{source}_images": f"results/{{exp}}/metrics/universal_images/{source}/epoch_{{epoch}}.parquet"
+            for source in UNIVERSAL_SPLITS
+        },
     log:
         "results/{exp}/logs/universal_generate/{epoch}.log",
     benchmark:
         "results/{exp}/benchmarks/universal_generate/{epoch}.tsv"
+    threads: 1
+    resources:
+        gpu=1,
+    params:
+        cfg=universal_generate_params,
     script:
         "../workflow/scripts/universal_generate.py"
 
@@ -40,15 +42,15 @@ rule universal_evaluate:
         perturbations=universal_evaluate_inputs,
     output:
         table="results/{exp}/metrics/universal_accuracy/epoch_{epoch}.parquet",
-    params:
-        cfg=universal_evaluate_params,
-    threads: 1
-    resources:
-        gpu=1,
     log:
         "results/{exp}/logs/universal_evaluate/{epoch}.log",
     benchmark:
         "results/{exp}/benchmarks/universal_evaluate/{epoch}.tsv"
+    threads: 1
+    resources:
+        gpu=1,
+    params:
+        cfg=universal_evaluate_params,
     script:
         "../workflow/scripts/universal_evaluate.py"
 
@@ -58,10 +60,10 @@ rule universal_accuracy_table:
         parts=universal_accuracy_parts,
     output:
         table="results/{exp}/tables/universal_accuracy.parquet",
-    params:
-        name="universal_accuracy",
     log:
         "results/{exp}/logs/universal_accuracy_table.log",
+    params:
+        name="universal_accuracy",
     script:
         "../workflow/scripts/concat_tables.py"
 
@@ -71,10 +73,10 @@ rule universal_images_table:
         parts=universal_image_parts,
     output:
         table="results/{exp}/tables/universal_images.parquet",
-    params:
-        name="universal_images",
     log:
         "results/{exp}/logs/universal_images_table.log",
+    params:
+        name="universal_images",
     script:
         "../workflow/scripts/concat_tables.py"
 
@@ -97,10 +99,10 @@ rule plot_universal_accuracy:
             category="{exp}",
             subcategory="Fig. 12",
         ),
-    params:
-        plot=universal_accuracy_plot_params,
     log:
         "results/{exp}/logs/plot_universal_accuracy.log",
+    params:
+        plot=universal_accuracy_plot_params,
     script:
         "../workflow/scripts/plot_universal_accuracy.py"
 
@@ -123,9 +125,9 @@ rule plot_universal_images:
             category="{exp}",
             subcategory="Fig. 13",
         ),
-    params:
-        plot=universal_images_plot_params,
     log:
         "results/{exp}/logs/plot_universal_images.log",
+    params:
+        plot=universal_images_plot_params,
     script:
         "../workflow/scripts/plot_universal_images.py"

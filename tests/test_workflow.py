@@ -1,6 +1,7 @@
 """Rule-level and end-to-end tests through the real Snakefile (subprocess, temp copy)."""
 
 import re
+import subprocess
 import sys
 
 import pytest
@@ -129,3 +130,11 @@ def test_snakemake_lint_finds_nothing(tmp_path):
     proc = snakemake(wd, "--lint", "--cores", "1", timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "Congratulations" in proc.stdout + proc.stderr
+
+
+def test_snakefmt_leaves_the_workflow_files_unchanged(root):
+    """The Snakefile and rules/ are formatted with snakefmt (settings in pyproject.toml's
+    [tool.snakefmt]); run `.venv/bin/snakefmt Snakefile rules/` after editing them."""
+    proc = subprocess.run([sys.executable, "-m", "snakefmt", "--check", "Snakefile", "rules/"], cwd=root,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -6,5 +6,7 @@
 # is {exp} itself). The target `all` leaves it out; build it with `snakemake --cores all claims_seeds`.
 def seed_claims(wildcards):
     base = EXPS[wildcards.exp]["seed"]
-    return {str(int(k)): f"results/{seed_experiment(wildcards.exp, k, base)}/tables/claims.parquet"
-            for k in config.get("seeds", [base])}
+    return {
+        str(int(k)): f"results/{seed_experiment(wildcards.exp, k, base)}/tables/claims.parquet"
+        for k in config.get("seeds", [base])
+    }

@@ -46,16 +46,22 @@ def detect_train_files(wildcards):
     """{attack: {train, val: perturbation file}} of every detector the epoch job trains."""
     det = detect_check_epoch(wildcards)
     exp, epoch = wildcards.exp, wildcards.epoch
-    return {attack: {key: perturbation_file(exp, attack, det[f"{key}_set"], epoch) for key in ("train", "val")}
-            for attack in det["attacks"]}
+    return {
+        attack: {key: perturbation_file(exp, attack, det[f"{key}_set"], epoch) for key in ("train", "val")}
+        for attack in det["attacks"]
+    }
 
 
 def detect_train_params(wildcards):
     """Only what the weights depend on, so figure/epoch-list edits never retrain detectors."""
     exp = EXPS[wildcards.exp]
     det = exp["detect"]
-    params = {"seed": exp["seed"], "detector": det["detector"], "training": det["training"],
-              "chunk_size": det["chunk_size"]}
+    params = {
+        "seed": exp["seed"],
+        "detector": det["detector"],
+        "training": det["training"],
+        "chunk_size": det["chunk_size"],
+    }
     if detect_attached(wildcards.exp):
         params["model"] = exp["model"]
     return params
@@ -86,15 +92,20 @@ def detect_eval_files(wildcards):
     det = detect_check_attack(wildcards)
     exp, attack = wildcards.exp, wildcards.attack
     epochs = sorted(det["epochs"])
-    return {"test": [perturbation_file(exp, attack, det["test_set"], t) for t in epochs],
-            "detectors": [detector_file(exp, attack, t) for t in epochs]}
+    return {
+        "test": [perturbation_file(exp, attack, det["test_set"], t) for t in epochs],
+        "detectors": [detector_file(exp, attack, t) for t in epochs],
+    }
 
 
 def detect_eval_params(wildcards):
     exp = EXPS[wildcards.exp]
     det = exp["detect"]
-    return {"chunk_size": det["chunk_size"], "mode": det["attacks"][wildcards.attack],
-            "model": exp["model"] if detect_attached(wildcards.exp) else None}
+    return {
+        "chunk_size": det["chunk_size"],
+        "mode": det["attacks"][wildcards.attack],
+        "model": exp["model"] if detect_attached(wildcards.exp) else None,
+    }
 
 
 def detect_max_inputs(wildcards):
@@ -115,9 +126,14 @@ def detect_max_detector(wildcards):
 def detect_max_params(wildcards):
     exp = EXPS[wildcards.exp]
     det = exp["detect"]
-    return {"seed": exp["seed"], "maximise": det["maximise"], "train_set": det["train_set"],
-            "test_set": det["test_set"], "chunk_size": det["chunk_size"],
-            "model": exp["model"] if detect_attached(wildcards.exp) else None}
+    return {
+        "seed": exp["seed"],
+        "maximise": det["maximise"],
+        "train_set": det["train_set"],
+        "test_set": det["test_set"],
+        "chunk_size": det["chunk_size"],
+        "model": exp["model"] if detect_attached(wildcards.exp) else None,
+    }
 
 
 def detect_table_parts(wildcards):
@@ -126,7 +142,9 @@ def detect_table_parts(wildcards):
     return {
         "detectability": [f"results/{exp}/metrics/detectability/{a}.parquet" for a in det["attacks"]],
         "detector_training": [detector_dir(exp, t) for t in sorted(det["epochs"])],
-        "detector_max": expand("results/{exp}/metrics/detector_max/epoch_{t:03d}.parquet", exp=exp, t=sorted(det["epochs"])),
+        "detector_max": expand(
+            "results/{exp}/metrics/detector_max/epoch_{t:03d}.parquet", exp=exp, t=sorted(det["epochs"])
+        ),
         "detector_max_summary": expand(
             "results/{exp}/metrics/detector_max_summary/epoch_{t:03d}.parquet", exp=exp, t=sorted(det["epochs"])
         ),

@@ -6,8 +6,9 @@ def catalogue_files(exps, kind):
     slug = CATALOGUE["kinds"][kind]
     stage = stages.stage_of_figure(slug).name
     exps = [exps] if isinstance(exps, str) else exps
-    return expand("results/{exp}/figures/{slug}.{ext}", exp=[e for e in exps if stage in EXPS[e]], slug=slug,
-                  ext=["pdf", "png"])
+    return expand(
+        "results/{exp}/figures/{slug}.{ext}", exp=[e for e in exps if stage in EXPS[e]], slug=slug, ext=["pdf", "png"]
+    )
 
 
 # One target per paper: `snakemake --cores all paper002` builds paper 002's study (its stages'
@@ -19,8 +20,9 @@ def paper_targets(paper):
         mine = stages.of_paper(EXPS[exp], paper)
         if not mine:
             continue
-        targets += expand("results/{exp}/figures/{fig}.{ext}", exp=exp, fig=[f for s in mine for f in s.figures],
-                          ext=["pdf", "png"])
+        targets += expand(
+            "results/{exp}/figures/{fig}.{ext}", exp=exp, fig=[f for s in mine for f in s.figures], ext=["pdf", "png"]
+        )
         targets += [f"results/{exp}/tables/{t}.parquet" for s in mine for t in s.tables]
         targets += [f"results/{exp}/{r}" for s in mine for r in s.reports]
         targets.append(f"results/{exp}/claims.md")

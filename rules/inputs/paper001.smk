@@ -16,19 +16,29 @@ def p001_family_dir(exp, family):
 def p001_common(wildcards):
     exp = EXPS[wildcards.exp]
     sec = exp["paper001"]
-    return {"seed": exp["seed"], "model": exp["model"], "chunk_size": sec["chunk_size"],
-            "sets": {k: sec[f"{k}_set"] for k in ("train", "val", "test")}}
+    return {
+        "seed": exp["seed"],
+        "model": exp["model"],
+        "chunk_size": sec["chunk_size"],
+        "sets": {k: sec[f"{k}_set"] for k in ("train", "val", "test")},
+    }
 
 
 def p001_family_params(wildcards):
     """What the family's adversarial examples and detectors depend on (no figure settings)."""
     sec = p001_section(wildcards)
     if wildcards.family not in sec["families"]:
-        raise WorkflowError(f"{wildcards.exp}: paper001.families has no {wildcards.family!r}; "
-                            f"have {sorted(sec['families'])}")
-    return {**p001_common(wildcards), "family": sec["families"][wildcards.family],
-            "target_accuracy": sec["target_accuracy"], "positions": sec["positions"], "detector": sec["detector"],
-            "training": sec["training"]}
+        raise WorkflowError(
+            f"{wildcards.exp}: paper001.families has no {wildcards.family!r}; " f"have {sorted(sec['families'])}"
+        )
+    return {
+        **p001_common(wildcards),
+        "family": sec["families"][wildcards.family],
+        "target_accuracy": sec["target_accuracy"],
+        "positions": sec["positions"],
+        "detector": sec["detector"],
+        "training": sec["training"],
+    }
 
 
 def p001_all_families(wildcards):
@@ -48,7 +58,9 @@ def p001_dynamic_params(wildcards):
 def p001_parts(wildcards):
     fams = list(p001_section(wildcards)["families"])
     part = "results/{exp}/metrics/p001/{kind}/{family}.parquet"
-    parts = {kind: expand(part, exp=wildcards.exp, kind=kind, family=fams)
-             for kind in ("adversaries", "depth", "eps_transfer", "training")}
+    parts = {
+        kind: expand(part, exp=wildcards.exp, kind=kind, family=fams)
+        for kind in ("adversaries", "depth", "eps_transfer", "training")
+    }
     parts["dynamic_training"] = f"results/{wildcards.exp}/metrics/p001/training_dynamic.parquet"
     return parts

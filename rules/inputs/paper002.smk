@@ -8,5 +8,9 @@ def p002_checkpoints(wildcards):
 def p002_params(wildcards):
     exp = EXPS[wildcards.exp]
     sec = {k: v for k, v in exp["paper002"].items() if k != "runs"}
-    return {"section": sec, "models": p002_plan.models(exp), "transfer": p002_plan.transfer_models(exp),
-            "seed": exp["seed"]}
+    return {
+        "section": sec,
+        "models": p002_plan.models(exp),
+        "transfer": p002_plan.transfer_models(exp),
+        "seed": exp["seed"],
+    }

@@ -12,8 +12,10 @@ def p004_eval_params(wildcards):
         "model": cfg["model"],
         "seed": exp["seed"],
         "evaluation": sec["evaluation"],
-        "epochs": [{"epoch": e, "checkpoint": runs.checkpoint_path(exp, run, e),
-                    "info": p004_plan.run_info(exp, run, e)} for e in epochs],
+        "epochs": [
+            {"epoch": e, "checkpoint": runs.checkpoint_path(exp, run, e), "info": p004_plan.run_info(exp, run, e)}
+            for e in epochs
+        ],
         "risk": sec["risk"] if sec["risk"]["run"] == run else None,
         "image_epochs": image_epochs,
         "input_rank": sec["images"]["input_rank"] if run == runs.MAIN else None,
@@ -27,8 +29,10 @@ def p004_eval_checkpoints(wildcards):
 
 def p004_parts(kind):
     def get(wildcards):
-        return [f"results/{wildcards.exp}/metrics/p004/{run}/{kind}.parquet"
-                for run in p004_plan.evaluated_runs(EXPS[wildcards.exp])]
+        return [
+            f"results/{wildcards.exp}/metrics/p004/{run}/{kind}.parquet"
+            for run in p004_plan.evaluated_runs(EXPS[wildcards.exp])
+        ]
 
     return get
 
@@ -40,5 +44,9 @@ def p004_tables_params(wildcards):
 
 def p004_plot_params(wildcards):
     sec = EXPS[wildcards.exp]["paper004"]
-    return {"experiment": wildcards.exp, "delta": sec["evaluation"]["delta"], "curve_runs": sec["curve_runs"],
-            "defended": sec["images"]["defended"]}
+    return {
+        "experiment": wildcards.exp,
+        "delta": sec["evaluation"]["delta"],
+        "curve_runs": sec["curve_runs"],
+        "defended": sec["images"]["defended"],
+    }

@@ -10,9 +10,7 @@ def perturb_epoch_tasks(wildcards):
         raise WorkflowError(f"{wildcards.exp}: no analysis needs perturbations at epoch {int(wildcards.epoch)}")
     for attack, _ in tasks:
         if attack not in attacks:
-            raise WorkflowError(
-                f"{wildcards.exp}: perturb.attacks has no attack {attack!r}; have {sorted(attacks)}"
-            )
+            raise WorkflowError(f"{wildcards.exp}: perturb.attacks has no attack {attack!r}; have {sorted(attacks)}")
     return [[attack, attacks[attack], set_name] for attack, set_name in tasks]
 
 

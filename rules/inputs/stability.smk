@@ -25,8 +25,9 @@ def stability_chunk_checkpoints(wildcards):
 def stability_chunk_files(wildcards):
     """[[sample set, source epoch, file]] the chunk job reads (matched by name, not position)."""
     exp, attack = wildcards.exp, EXPS[wildcards.exp]["stability"]["attack"]
-    needs = sorted({need for t, plan in stability_chunk_plans(wildcards)
-                    for need in _stability.perturbation_needs(plan, t)})
+    needs = sorted(
+        {need for t, plan in stability_chunk_plans(wildcards) for need in _stability.perturbation_needs(plan, t)}
+    )
     return [[s, t, perturbation_file(exp, attack, s, t)] for s, t in needs]
 
 
