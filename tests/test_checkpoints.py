@@ -8,7 +8,7 @@ import torch
 
 import advtrace
 from advtrace.checkpoints import CIFAR10_CLASSES, GTSRB_CLASSES, CheckpointError, class_names
-from advtrace.data import load_dataset, prepare_dataset
+from advtrace.data import prepare_dataset
 from advtrace.runtime import load_torch, save_torch
 from advtrace.training import adv_train_epoch, load_model, pretrain
 

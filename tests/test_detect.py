@@ -4,7 +4,6 @@ tables and figures."""
 
 import copy
 
-import numpy as np
 import pandas as pd
 import pytest
 import torch

@@ -5,7 +5,6 @@ import copy
 import pytest
 import torch
 
-from advtrace.data import draw_samples, sample_set
 from advtrace.runtime import load_torch
 from advtrace.training import adv_train_epoch, augment, pretrain
 

@@ -151,8 +151,6 @@ def _alternative(sub: dict) -> str:
 
 def schema_errors(instance: Any, schema: dict, defs_root: dict | None = None) -> list[str]:
     """Human-readable schema violations, sorted by key path."""
-    import jsonschema
-
     if defs_root is not None and "$defs" not in schema:
         schema = {**schema, "$defs": defs_root["$defs"]}
     validator = _validator_class()(schema)
