@@ -1,9 +1,10 @@
 # Paper 004 (Mummadi et al. 2019, shared adversarial training) as a study (advtrace.studies.p004).
 # The grid of fine-tuning runs is declared in the `paper004` section and trained by the run rules
-# (rules/train.smk). One evaluation job per run measures clean accuracy, ε_uni(δ), ε_adv(δ) and the
-# random-noise ε of every (run, epoch) it evaluates (its last epoch; every epoch for curve_runs;
-# main: main_epochs, epoch 0 = ERM): one job per run, not per (run, epoch), because a job's 3-4 s
-# Python + torch start-up is longer than one digits evaluation. One job aggregates the tables.
+# (rules/train.smk). Evaluation jobs measure clean accuracy, ε_uni(δ), ε_adv(δ) and the random-noise ε
+# of the (run, epoch)s a run evaluates (its last epoch; every epoch for curve_runs; main: main_epochs,
+# epoch 0 = ERM), `paper004.epochs_per_job` of them per job ({chunk} = first-last epoch): 1 = one
+# cached job per (run, epoch), as the paper-scale config; digits takes a whole run per job, because a
+# job's 3-4 s Python + torch start-up is longer than one digits evaluation. One job aggregates the tables.
 from advtrace.studies.p004 import plan as p004_plan
 
 
@@ -16,14 +17,16 @@ rule p004_evaluate:
         samples="results/{exp}/data/samples.parquet",
         checkpoints=p004_eval_checkpoints,
     output:
-        robustness="results/{exp}/metrics/p004/{run}/robustness.parquet",
-        search="results/{exp}/metrics/p004/{run}/search.parquet",
-        risk="results/{exp}/metrics/p004/{run}/risk.parquet",
-        images="results/{exp}/metrics/p004/{run}/images.parquet",
+        robustness="results/{exp}/metrics/p004/{run}/{chunk}/robustness.parquet",
+        search="results/{exp}/metrics/p004/{run}/{chunk}/search.parquet",
+        risk="results/{exp}/metrics/p004/{run}/{chunk}/risk.parquet",
+        images="results/{exp}/metrics/p004/{run}/{chunk}/images.parquet",
     log:
-        "results/{exp}/logs/p004_evaluate/{run}.log",
+        "results/{exp}/logs/p004_evaluate/{run}/{chunk}.log",
     benchmark:
-        "results/{exp}/benchmarks/p004_evaluate/{run}.tsv"
+        "results/{exp}/benchmarks/p004_evaluate/{run}/{chunk}.tsv"
+    wildcard_constraints:
+        chunk=r"\d{3}-\d{3}",
     threads: 2
     resources:
         gpu=1,

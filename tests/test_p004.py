@@ -227,7 +227,9 @@ def test_paper_scale_dry_run_plans_the_grid_in_chained_jobs(tmp_path):
     proc = snakemake(wd, "-n", "--cores", "1", "--config", "experiments=[cifar10_resnet20_p004]", timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     counts = dry_run_jobs(proc)
-    assert counts["run_adv_train_chained"] == 108 * 5 and counts["p004_evaluate"] == 109
+    # one cached evaluation job per (run, epoch) at paper scale (epochs_per_job: 1): the ERM model,
+    # 106 runs at their last epoch, the two Fig. 5 runs at each of their 65 epochs
+    assert counts["run_adv_train_chained"] == 108 * 5 and counts["p004_evaluate"] == 1 + 106 + 2 * 65
     assert counts["pretrain"] == 1 and "adv_train_epoch" not in counts
 
 
@@ -249,6 +251,7 @@ def test_tiny_study_runs_end_to_end(tmp_path, digits_cfg):
                               "grid": {"adv_train.shared.heap_size": [1, 16]}}}
     sec["evaluation"].update(generation_set="gen", eval_set="ev", iterations=4, search_steps=3, adv_iterations=2,
                              bootstrap=100)
+    sec.pop("epochs_per_job")
     sec.update(main_epochs=[0], curve_runs=["p004_t_heap_size1"],
                risk={"run": "p004_t_heap_size1", "epoch": 2, "eps": 32, "alpha": 16, "iterations": 2,
                      "heap_sizes": [1, 4, 64]},
@@ -260,6 +263,9 @@ def test_tiny_study_runs_end_to_end(tmp_path, digits_cfg):
     res = wd / "results" / "tiny004"
     for slug in ("p004_fig3_pareto_front", "p004_fig5_learning_curves", "p004_risk_ordering", "p004_fig1_perturbations"):
         assert (res / "figures" / f"{slug}.png").stat().st_size > 0
+    # epochs_per_job 1 (the default): one evaluation job per (run, epoch), each in its chunk
+    assert sorted(p.parent.name for p in (res / "metrics" / "p004").glob("*/*/robustness.parquet")) == [
+        "000-000", "001-001", "002-002", "002-002"]
     rob = pd.read_parquet(res / "tables" / "p004_robustness.parquet")
     assert sorted(zip(rob["run"], rob["epoch"])) == [("main", 0), ("p004_t_heap_size1", 1), ("p004_t_heap_size1", 2),
                                                        ("p004_t_heap_size16", 2)]
@@ -269,3 +275,17 @@ def test_tiny_study_runs_end_to_end(tmp_path, digits_cfg):
     claims = (res / "claims.md").read_text()
     assert "Paper 004" in claims and "p004_heap_risk_ordering" in claims
     assert "Table A1" in (res / "reports" / "p004_table_a1.md").read_text()
+
+
+def test_evaluation_chunks_group_a_runs_epochs(digits_cfg):
+    from advtrace.studies.p004 import plan as p004_plan
+
+    exp = copy.deepcopy(digits_cfg)
+    curve = exp["paper004"]["curve_runs"][0]
+    epochs = p004_plan.eval_epochs(exp, curve)
+    for k in (1, 3, 100):
+        exp["paper004"]["epochs_per_job"] = k
+        chunks = p004_plan.eval_chunks(exp, curve)
+        assert [e for g in chunks.values() for e in g] == epochs  # every epoch once, in order
+        assert all(len(g) <= k for g in chunks.values()) and len(chunks) == -(-len(epochs) // k)
+        assert all(name == f"{g[0]:03d}-{g[-1]:03d}" for name, g in chunks.items())

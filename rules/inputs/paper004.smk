@@ -6,8 +6,16 @@ def p004_eval_params(wildcards):
     run = wildcards.run
     sec = exp["paper004"]
     cfg = runs.run_config(exp, run)
-    epochs = p004_plan.eval_epochs(exp, run)
-    image_epochs = [0] if run == runs.MAIN else ([epochs[-1]] if run == sec["images"]["defended"] else [])
+    chunks = p004_plan.eval_chunks(exp, run)
+    if wildcards.chunk not in chunks:
+        raise WorkflowError(
+            f"{wildcards.exp}: run {run!r} has no paper004 evaluation chunk {wildcards.chunk!r}; "
+            f"it has {sorted(chunks)}"
+        )
+    epochs = chunks[wildcards.chunk]
+    last = p004_plan.eval_epochs(exp, run)[-1]
+    first_chunk = wildcards.chunk == next(iter(chunks))
+    image_epochs = [0] if run == runs.MAIN else ([last] if run == sec["images"]["defended"] else [])
     return {
         "model": cfg["model"],
         "seed": exp["seed"],
@@ -18,20 +26,22 @@ def p004_eval_params(wildcards):
         ],
         "risk": sec["risk"] if sec["risk"]["run"] == run else None,
         "image_epochs": image_epochs,
-        "input_rank": sec["images"]["input_rank"] if run == runs.MAIN else None,
+        "input_rank": sec["images"]["input_rank"] if run == runs.MAIN and first_chunk else None,
     }
 
 
 def p004_eval_checkpoints(wildcards):
     exp = EXPS[wildcards.exp]
-    return sorted({runs.job_output(exp, wildcards.run, e) for e in p004_plan.eval_epochs(exp, wildcards.run)})
+    epochs = p004_plan.eval_chunks(exp, wildcards.run).get(wildcards.chunk, [])
+    return sorted({runs.job_output(exp, wildcards.run, e) for e in epochs})
 
 
 def p004_parts(kind):
     def get(wildcards):
         return [
-            f"results/{wildcards.exp}/metrics/p004/{run}/{kind}.parquet"
+            f"results/{wildcards.exp}/metrics/p004/{run}/{chunk}/{kind}.parquet"
             for run in p004_plan.evaluated_runs(EXPS[wildcards.exp])
+            for chunk in p004_plan.eval_chunks(EXPS[wildcards.exp], run)
         ]
 
     return get
