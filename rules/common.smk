@@ -11,7 +11,14 @@ os.environ["PYTHONPATH"] = os.pathsep.join(
 from snakemake.exceptions import WorkflowError
 
 from advtrace import runs, stages
-from advtrace.config import ConfigError, experiment_names, experiments, load_schema, load_yaml
+from advtrace.config import (
+    ConfigError,
+    experiment_names,
+    experiments,
+    load_schema,
+    load_yaml,
+    pretrain_eval_epochs,
+)
 from advtrace.dataset_files import dataset_notes
 from advtrace.perturb_plan import needs_by_epoch
 from advtrace.runtime import RUNTIME_KEYS
@@ -118,6 +125,12 @@ def adv_train_params(wildcards):
 def run_pretrain_params(wildcards):
     exp = run_of(wildcards)
     return {k: exp[k] for k in ("seed", "model", "pretrain")}
+
+
+def pretrain_keep_epochs(wildcards):
+    """The vanilla epochs k whose models the pretrain job keeps for the learning curve
+    (evaluation.pretrain_epochs; [] for most experiments)."""
+    return pretrain_eval_epochs(EXPS[wildcards.exp])
 
 
 def run_final_checkpoints(exp):
