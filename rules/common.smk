@@ -17,6 +17,7 @@ from advtrace.config import (
     experiments,
     load_schema,
     load_yaml,
+    paper_epoch_offset,
     pretrain_eval_epochs,
 )
 from advtrace.dataset_files import dataset_notes
@@ -210,9 +211,14 @@ def adv_train_group(wildcards):
 
 
 def learning_curve_parts(wildcards):
+    """Adversarial-phase chunks (epochs_{chunk}: t), then the vanilla epochs the curve shows
+    (pretrain_{chunk}: k completed vanilla epochs; evaluation.pretrain_epochs, Figs. 17/22)."""
+    exp = wildcards.exp
     return [
-        f"results/{wildcards.exp}/metrics/learning_curve/epochs_{chunk_name(c)}.parquet"
-        for c in epoch_chunks(epochs_of(wildcards.exp))
+        f"results/{exp}/metrics/learning_curve/epochs_{chunk_name(c)}.parquet" for c in epoch_chunks(epochs_of(exp))
+    ] + [
+        f"results/{exp}/metrics/learning_curve/pretrain_{chunk_name(c)}.parquet"
+        for c in epoch_chunks(pretrain_eval_epochs(EXPS[exp]))
     ]
 
 
@@ -222,6 +228,24 @@ def learning_curve_epochs(wildcards):
 
 def learning_curve_checkpoints(wildcards):
     return [runs.checkpoint_path(EXPS[wildcards.exp], runs.MAIN, t) for t in learning_curve_epochs(wildcards)]
+
+
+def learning_curve_pretrain_params(wildcards):
+    """A pretraining chunk of the learning curve: the vanilla epochs k, their checkpoint files
+    (in the pretrain job's directory output) and the table's epoch (k - pretrain.epochs) and paper epoch (k)."""
+    cfg = EXPS[wildcards.exp]
+    ks = chunk_epochs(pretrain_eval_epochs(cfg), wildcards.chunk)
+    P = cfg["pretrain"]["epochs"]
+    return {
+        "epochs": [k - P for k in ks],
+        "paper_epochs": [k - P + paper_epoch_offset(cfg) for k in ks],
+        "checkpoints": [f"results/{wildcards.exp}/checkpoints/pretrain/epoch_{k:03d}.pt" for k in ks],
+    }
+
+
+def learning_curve_offset(wildcards):
+    """Paper epoch of t = 0 (paper epoch = t + offset; evaluation.paper_epoch_offset, Figs. 17/22)."""
+    return paper_epoch_offset(EXPS[wildcards.exp])
 
 
 # What the default target `all` builds per experiment: the tables and figures of its active stages
