@@ -84,6 +84,5 @@ rule plot_learning_curves:
     localrule: True  # cheap: on clusters it runs where Snakemake runs, no submission
     params:
         attacks=lambda wildcards: EXPS[wildcards.exp]["evaluation"]["attacks"],  # legend: each attack's ε, iterations
-        offset=lambda wildcards: EXPS[wildcards.exp]["evaluation"].get("paper_epoch_offset", 0),
     script:
         "../workflow/scripts/plot_learning_curves.py"
