@@ -211,15 +211,16 @@ def adv_train_group(wildcards):
 
 
 def learning_curve_parts(wildcards):
-    """Adversarial-phase chunks (epochs_{chunk}: t), then the vanilla epochs the curve shows
-    (pretrain_{chunk}: k completed vanilla epochs; evaluation.pretrain_epochs, Figs. 17/22)."""
+    """In training order: the vanilla epochs the curve shows (pretrain_{chunk}: k completed vanilla
+    epochs; evaluation.pretrain_epochs, Figs. 17/22), then the adversarial chain (epochs_{chunk}: t)."""
+    exp = wildcards.exp
+    """In training order: the vanilla epochs the curve shows (pretrain_{chunk}: k completed vanilla
+    epochs; evaluation.pretrain_epochs, Figs. 17/22), then the adversarial chain (epochs_{chunk}: t)."""
     exp = wildcards.exp
     return [
-        f"results/{exp}/metrics/learning_curve/epochs_{chunk_name(c)}.parquet" for c in epoch_chunks(epochs_of(exp))
-    ] + [
         f"results/{exp}/metrics/learning_curve/pretrain_{chunk_name(c)}.parquet"
         for c in epoch_chunks(pretrain_eval_epochs(EXPS[exp]))
-    ]
+    ] + [f"results/{exp}/metrics/learning_curve/epochs_{chunk_name(c)}.parquet" for c in epoch_chunks(epochs_of(exp))]
 
 
 def learning_curve_epochs(wildcards):

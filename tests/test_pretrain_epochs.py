@@ -137,6 +137,7 @@ def test_learning_curve_table_marks_phase_and_paper_epoch(tiny_run):
     assert list(per_epoch.index) == [("adversarial", 0, 3), ("adversarial", 1, 4),
                                      ("pretrain", -3, 0), ("pretrain", -2, 1), ("pretrain", -1, 2)]
     assert (per_epoch == 6).all()  # train/test x clean/FGSM/BI, same attacks and sets in both phases
+    assert lc["paper_epoch"].is_monotonic_increasing  # parts in training order: vanilla, then adversarial
     assert set(lc["n"]) == {40}
     # the untrained model (paper epoch 0) is near chance on 10 classes; training raises clean accuracy
     clean = lc[(lc["attack"] == "clean") & (lc["split"] == "test")].set_index("paper_epoch")["accuracy"]
