@@ -214,9 +214,6 @@ def learning_curve_parts(wildcards):
     """In training order: the vanilla epochs the curve shows (pretrain_{chunk}: k completed vanilla
     epochs; evaluation.pretrain_epochs, Figs. 17/22), then the adversarial chain (epochs_{chunk}: t)."""
     exp = wildcards.exp
-    """In training order: the vanilla epochs the curve shows (pretrain_{chunk}: k completed vanilla
-    epochs; evaluation.pretrain_epochs, Figs. 17/22), then the adversarial chain (epochs_{chunk}: t)."""
-    exp = wildcards.exp
     return [
         f"results/{exp}/metrics/learning_curve/pretrain_{chunk_name(c)}.parquet"
         for c in epoch_chunks(pretrain_eval_epochs(EXPS[exp]))
