@@ -11,7 +11,15 @@ os.environ["PYTHONPATH"] = os.pathsep.join(
 from snakemake.exceptions import WorkflowError
 
 from advtrace import runs, stages
-from advtrace.config import ConfigError, experiment_names, experiments, load_schema, load_yaml
+from advtrace.config import (
+    ConfigError,
+    experiment_names,
+    experiments,
+    load_schema,
+    load_yaml,
+    paper_epoch_offset,
+    pretrain_eval_epochs,
+)
 from advtrace.dataset_files import dataset_notes
 from advtrace.perturb_plan import needs_by_epoch
 from advtrace.runtime import RUNTIME_KEYS
@@ -120,6 +128,12 @@ def run_pretrain_params(wildcards):
     return {k: exp[k] for k in ("seed", "model", "pretrain")}
 
 
+def pretrain_keep_epochs(wildcards):
+    """The vanilla epochs k whose models the pretrain job keeps for the learning curve
+    (evaluation.pretrain_epochs; [] for most experiments)."""
+    return pretrain_eval_epochs(EXPS[wildcards.exp])
+
+
 def run_final_checkpoints(exp):
     """The last checkpoint of every run but main (rule all trains every run to its end)."""
     cfg = EXPS[exp]
@@ -197,10 +211,13 @@ def adv_train_group(wildcards):
 
 
 def learning_curve_parts(wildcards):
+    """In training order: the vanilla epochs the curve shows (pretrain_{chunk}: k completed vanilla
+    epochs; evaluation.pretrain_epochs, Figs. 17/22), then the adversarial chain (epochs_{chunk}: t)."""
+    exp = wildcards.exp
     return [
-        f"results/{wildcards.exp}/metrics/learning_curve/epochs_{chunk_name(c)}.parquet"
-        for c in epoch_chunks(epochs_of(wildcards.exp))
-    ]
+        f"results/{exp}/metrics/learning_curve/pretrain_{chunk_name(c)}.parquet"
+        for c in epoch_chunks(pretrain_eval_epochs(EXPS[exp]))
+    ] + [f"results/{exp}/metrics/learning_curve/epochs_{chunk_name(c)}.parquet" for c in epoch_chunks(epochs_of(exp))]
 
 
 def learning_curve_epochs(wildcards):
@@ -209,6 +226,24 @@ def learning_curve_epochs(wildcards):
 
 def learning_curve_checkpoints(wildcards):
     return [runs.checkpoint_path(EXPS[wildcards.exp], runs.MAIN, t) for t in learning_curve_epochs(wildcards)]
+
+
+def learning_curve_pretrain_params(wildcards):
+    """A pretraining chunk of the learning curve: the vanilla epochs k, their checkpoint files
+    (in the pretrain job's directory output) and the table's epoch (k - pretrain.epochs) and paper epoch (k)."""
+    cfg = EXPS[wildcards.exp]
+    ks = chunk_epochs(pretrain_eval_epochs(cfg), wildcards.chunk)
+    P = cfg["pretrain"]["epochs"]
+    return {
+        "epochs": [k - P for k in ks],
+        "paper_epochs": [k - P + paper_epoch_offset(cfg) for k in ks],
+        "checkpoints": [f"results/{wildcards.exp}/checkpoints/pretrain/epoch_{k:03d}.pt" for k in ks],
+    }
+
+
+def learning_curve_offset(wildcards):
+    """Paper epoch of t = 0 (paper epoch = t + offset; evaluation.paper_epoch_offset, Figs. 17/22)."""
+    return paper_epoch_offset(EXPS[wildcards.exp])
 
 
 # What the default target `all` builds per experiment: the tables and figures of its active stages

@@ -1,7 +1,7 @@
 # Learning curves (stage `evaluation`, Fig. 8): one job per chunk of consecutive checkpoint epochs
 # (config epochs_per_analysis_job) measures clean / FGSM / BI accuracy on fixed train and test
-# sample sets, checkpoint by checkpoint; a table job and the plot (which reads Parquet only, so
-# editing it re-runs one cheap job).
+# sample sets, checkpoint by checkpoint (with evaluation.pretrain_epochs, the vanilla epochs too); a
+# table job and the plot (which reads Parquet only, so editing it re-runs one cheap job).
 
 
 rule evaluate_epochs:
@@ -22,6 +22,34 @@ rule evaluate_epochs:
         model=section("model"),
         evaluation=section("evaluation"),
         epochs=learning_curve_epochs,
+        phase="adversarial",
+        offset=learning_curve_offset,  # paper epoch = t + offset
+    script:
+        "../workflow/scripts/evaluate_epochs.py"
+
+
+# The vanilla-training epochs the paper's curve shows (evaluation.pretrain_epochs; GTSRB Figs. 17/22):
+# the models the pretrain job kept, chunked the same way ({chunk} = first-last k, completed vanilla
+# epochs), with the same attacks and sample sets.
+rule evaluate_pretrain_epochs:
+    input:
+        dataset="results/{exp}/data/dataset.pt",
+        samples="results/{exp}/data/samples.parquet",
+        checkpoints="results/{exp}/checkpoints/pretrain",
+    output:
+        table="results/{exp}/metrics/learning_curve/pretrain_{chunk}.parquet",
+    log:
+        "results/{exp}/logs/evaluate_pretrain_epochs/{chunk}.log",
+    benchmark:
+        "results/{exp}/benchmarks/evaluate_pretrain_epochs/{chunk}.tsv"
+    threads: 1
+    resources:
+        gpu=1,
+    params:
+        model=section("model"),
+        evaluation=section("evaluation"),
+        chunk=learning_curve_pretrain_params,
+        phase="pretrain",
     script:
         "../workflow/scripts/evaluate_epochs.py"
 
@@ -56,6 +84,5 @@ rule plot_learning_curves:
     localrule: True  # cheap: on clusters it runs where Snakemake runs, no submission
     params:
         attacks=lambda wildcards: EXPS[wildcards.exp]["evaluation"]["attacks"],  # legend: each attack's ε, iterations
-        offset=lambda wildcards: EXPS[wildcards.exp]["evaluation"].get("paper_epoch_offset", 0),
     script:
         "../workflow/scripts/plot_learning_curves.py"

@@ -4,11 +4,16 @@
 # analysis of finished epochs meanwhile. On a GPU the thread count hardly matters; for a larger
 # model on a CPU-only machine, raise it: `--set-threads adv_train_epoch=4 pretrain=4`.
 # Float results depend on the thread count (reduction order), as they do on the CPU kind.
+#
+# pretrain_epochs: the models after the vanilla epochs the learning curve evaluates
+# (evaluation.pretrain_epochs, paper 000 Figs. 17/22: epoch_KKK.pt after k vanilla epochs);
+# empty for an experiment that evaluates none.
 rule pretrain:
     input:
         dataset="results/{exp}/data/dataset.pt",
     output:
         checkpoint="results/{exp}/checkpoints/epoch_000.pt",
+        pretrain_epochs=directory("results/{exp}/checkpoints/pretrain"),
     log:
         "results/{exp}/logs/pretrain.log",
     benchmark:
@@ -18,6 +23,7 @@ rule pretrain:
         gpu=1,
     params:
         cfg=section("seed", "model", "pretrain"),
+        keep_epochs=pretrain_keep_epochs,
     script:
         "../workflow/scripts/pretrain.py"
 

@@ -6,7 +6,8 @@ from advtrace.tables import SchemaError, coerce, read_table, schema_markdown, wr
 
 
 def _lc():
-    return coerce(with_wilson(pd.DataFrame({"epoch": [0, 1], "split": ["train", "test"], "attack": ["clean", "BI"],
+    return coerce(with_wilson(pd.DataFrame({"epoch": [0, 1], "phase": ["adversarial"] * 2, "paper_epoch": [0, 1],
+                                            "split": ["train", "test"], "attack": ["clean", "BI"],
                                             "accuracy": [0.9, 0.1], "n": [10, 10]}), "accuracy"), "learning_curve")
 
 

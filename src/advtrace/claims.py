@@ -51,8 +51,9 @@ def _rate(value: float, n: int) -> Estimate:
 
 
 def _lc(df: pd.DataFrame, split: str, attack: str) -> pd.Series:
-    """Per-epoch :class:`Estimate` of one learning-curve line."""
-    d = df[(df["split"] == split) & (df["attack"] == attack)].sort_values("epoch")
+    """Per-epoch :class:`Estimate` of one learning-curve line of the adversarial phase (t = 0 the
+    pretrained model; rows of the vanilla epochs, phase pretrain, are the figure's only)."""
+    d = df[(df["phase"] == "adversarial") & (df["split"] == split) & (df["attack"] == attack)].sort_values("epoch")
     return pd.Series([_rate(a, n) for a, n in zip(d["accuracy"], d["n"])], index=d["epoch"].to_numpy())
 
 

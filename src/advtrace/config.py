@@ -270,8 +270,39 @@ def check_experiment(exp: dict) -> list[str]:
 def check_evaluation(exp: dict) -> list[str]:
     """Cross-field checks of the ``evaluation`` section (learning curves, Fig. 8)."""
     ev, samples = exp["evaluation"], exp["samples"]
-    return [f"evaluation.{key}: unknown sample set {ev[key]!r}; allowed: {sorted(samples)}"
-            for key in ("train_set", "test_set") if ev[key] not in samples]
+    problems = [f"evaluation.{key}: unknown sample set {ev[key]!r}; allowed: {sorted(samples)}"
+                for key in ("train_set", "test_set") if ev[key] not in samples]
+    spec = ev.get("pretrain_epochs")
+    if spec is not None:
+        P = exp["pretrain"]["epochs"]
+        if spec != "all" and any(k >= P for k in spec):
+            problems.append(f"evaluation.pretrain_epochs: {sorted(k for k in spec if k >= P)} not in 0..{P - 1} "
+                            f"(k = completed vanilla epochs; k = pretrain.epochs = {P} is t = 0, already evaluated)")
+        if exp["pretrain"].get("select", "last") != "last":
+            problems.append("evaluation.pretrain_epochs: needs pretrain.select: last (with best_val, t = 0 is not "
+                            "the last vanilla epoch, so the curve would not be one training history)")
+        if ev.get("paper_epoch_offset", P) != P:
+            problems.append(f"evaluation.paper_epoch_offset: {ev['paper_epoch_offset']} with pretrain_epochs must "
+                            f"equal pretrain.epochs ({P}): the vanilla epochs are paper epochs 0..{P - 1}")
+    return problems
+
+
+def pretrain_eval_epochs(exp: dict) -> list[int]:
+    """The vanilla-training epochs k (completed vanilla epochs; 0 = the initialisation) whose models the
+    learning curve evaluates (``evaluation.pretrain_epochs``; [] when unset or without the stage)."""
+    spec = (exp.get("evaluation") or {}).get("pretrain_epochs")
+    if spec is None:
+        return []
+    return list(range(exp["pretrain"]["epochs"])) if spec == "all" else sorted({int(k) for k in spec})
+
+
+def paper_epoch_offset(exp: dict) -> int:
+    """Paper epoch of t = 0 (``evaluation.paper_epoch_offset``; default pretrain.epochs when the
+    pretraining epochs are evaluated, else 0). Paper epoch = t + offset; pretraining epoch k = k."""
+    ev = exp.get("evaluation") or {}
+    if "paper_epoch_offset" in ev:
+        return int(ev["paper_epoch_offset"])
+    return int(exp["pretrain"]["epochs"]) if pretrain_eval_epochs(exp) else 0
 
 
 def universal_problems(exp: dict) -> list[str]:

@@ -13,6 +13,8 @@ from .data import SampleSet, to_float
 from .runtime import Progress
 from .tables import coerce
 
+PHASES = ("adversarial", "pretrain")  # the learning_curve table's phase column
+
 
 def accuracy_under_attacks(model: nn.Module, s: SampleSet, attack_cfgs: dict[str, dict], batch_size: int,
                            device: torch.device) -> dict[str, tuple[int, int]]:
@@ -31,11 +33,16 @@ def accuracy_under_attacks(model: nn.Module, s: SampleSet, attack_cfgs: dict[str
 
 
 def learning_curve_rows(model: nn.Module, epoch: int, sets: dict[str, SampleSet], eval_cfg: dict,
-                        device: torch.device) -> pd.DataFrame:
-    """Rows of the learning_curve table for one epoch; `sets` maps 'train'/'test' to sample sets."""
+                        device: torch.device, phase: str = "adversarial", paper_epoch: int | None = None) -> pd.DataFrame:
+    """Rows of the learning_curve table for one epoch; `sets` maps 'train'/'test' to sample sets.
+    `phase`: adversarial (epoch = t) or pretrain (a vanilla-training model, epoch = k - pretrain.epochs);
+    `paper_epoch`: the epoch in the paper's numbering (default `epoch`)."""
+    if phase not in PHASES:
+        raise ValueError(f"phase {phase!r}; allowed: {PHASES}")
     rows = []
     for split, s in sets.items():
         res = accuracy_under_attacks(model, s, eval_cfg["attacks"], eval_cfg["chunk_size"], device)
         for attack, (c, n) in res.items():
-            rows.append({"epoch": epoch, "split": split, "attack": attack, "accuracy": c / n, "n": n})
+            rows.append({"epoch": epoch, "phase": phase, "paper_epoch": epoch if paper_epoch is None else paper_epoch,
+                         "split": split, "attack": attack, "accuracy": c / n, "n": n})
     return coerce(with_wilson(pd.DataFrame(rows), "accuracy"), "learning_curve")

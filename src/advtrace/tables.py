@@ -29,9 +29,16 @@ SCHEMAS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
         },
     ),
     "learning_curve": (
-        "Per-epoch accuracy on fixed train/test subsets (Fig. 8; results/{exp}/tables/learning_curve.parquet).",
+        "Per-epoch accuracy on fixed train/test subsets (Fig. 8; results/{exp}/tables/learning_curve.parquet); "
+        "with evaluation.pretrain_epochs (GTSRB, Figs. 17/22) also the vanilla-training epochs before "
+        "adversarial training (phase pretrain).",
         {
-            "epoch": ("int64", "completed adversarial-training epochs (0 = pretrained model)"),
+            "epoch": ("int64", "completed adversarial-training epochs t (0 = pretrained model); pretrain rows: "
+                               "k - pretrain.epochs < 0 after k completed vanilla epochs"),
+            "phase": ("string", "adversarial (t >= 0, the adversarial-training chain) or pretrain (a model kept "
+                                "during vanilla training; claims about adversarial training read adversarial rows only)"),
+            "paper_epoch": ("int64", "the epoch in the paper's numbering: t + evaluation.paper_epoch_offset "
+                                     "(GTSRB - 25); pretrain rows - k"),
             "split": ("string", "train or test (the evaluation sample sets)"),
             "attack": ("string", "clean, or the evaluation attack's label (e.g. FGSM, BI)"),
             "accuracy": ("float64", "fraction of the subset classified correctly (true labels)"),

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import copy
 import math
+import shutil
 from pathlib import Path
 
 import torch
@@ -163,15 +164,44 @@ def _accuracy(model: nn.Module, x_uint8: torch.Tensor, y: torch.Tensor, device: 
     return correct / max(1, len(y))
 
 
+def pretrain_epoch_path(keep_dir: str | Path, k: int) -> Path:
+    """Where the model after `k` completed vanilla epochs is kept (``keep_epochs`` of :func:`pretrain`)."""
+    return Path(keep_dir) / f"epoch_{int(k):03d}.pt"
+
+
 def pretrain(data: dict, exp: dict, device: torch.device, out_path: str | Path,
-             resume_path: str | Path | None = None, run: str | None = None) -> dict:
+             resume_path: str | Path | None = None, run: str | None = None,
+             keep_epochs: list[int] | tuple[int, ...] = (), keep_dir: str | Path | None = None) -> dict:
     """Vanilla training for ``pretrain.epochs``; writes the epoch-0 checkpoint.
 
     With `resume_path`, state is saved there after every epoch and picked up by a rerun of a
     killed job; it is removed once epoch 0 is written. `run` (the experiment, stored in the
     checkpoint's ``meta``) defaults to <run> of the layout results/<run>/checkpoints/.
+
+    `keep_epochs` (k = completed vanilla epochs, 0 = the initialisation, each < ``pretrain.epochs``):
+    the model after each of them is written to ``keep_dir/epoch_KKK.pt`` (:func:`pretrain_epoch_path`;
+    model state and ``meta``, ``"phase": "pretrain"``, ``"pretrain_epoch": k``, ``"epoch": k - pretrain.epochs``
+    (negative: before adversarial epoch 0); the learning curve of
+    the vanilla phase, paper 000 Figs. 17/22). Epoch 0 of the adversarial chain stays the final
+    model. With `resume_path` they are staged next to it (``<resume>_epochs/``), so a resumed job
+    still has the ones written before it was killed, and moved into `keep_dir` at the end.
     """
     cfg = exp["pretrain"]
+    keep = sorted({int(k) for k in keep_epochs})
+    if keep and (keep_dir is None or keep[-1] >= cfg["epochs"] or keep[0] < 0):
+        raise ValueError(f"keep_epochs {keep} need a keep_dir and must lie in 0..{cfg['epochs'] - 1}")
+    stage_dir = (Path(resume_path).with_name(Path(resume_path).stem + "_epochs") if resume_path is not None
+                 else Path(keep_dir)) if keep else None
+    owner = run or run_name(out_path)
+
+    def keep_model(k: int) -> None:
+        if k in keep:
+            t = k - cfg["epochs"]  # negative: before adversarial epoch 0 (the learning_curve table's epoch)
+            save_torch({"epoch": t, "pretrain_epoch": k, "phase": "pretrain", "model": model.state_dict(),
+                        "meta": {**checkpoint_meta(exp["model"], data, t, "pretrain", owner, exp.get("seed")),
+                                 "pretrain_epoch": k}},
+                       pretrain_epoch_path(stage_dir, k))
+
     torch.manual_seed(exp["seed"])
     gen = torch.Generator()
     gen.manual_seed(exp["seed"])
@@ -194,6 +224,15 @@ def pretrain(data: dict, exp: dict, device: torch.device, out_path: str | Path,
             log.info("resuming pretraining after epoch %d from %s", start, resume_path)
         else:
             log.info("ignoring stale resume file %s (config changed)", resume_path)
+    if start and any(not pretrain_epoch_path(stage_dir, k).exists() for k in keep if k < start):
+        log.info("resume file %s lacks kept pretraining epochs; starting over", resume_path)
+        Path(resume_path).unlink()
+        return pretrain(data, exp, device, out_path, resume_path, run, keep, keep_dir)
+    if keep:
+        stage_dir.mkdir(parents=True, exist_ok=True)
+        Path(keep_dir).mkdir(parents=True, exist_ok=True)
+    if start == 0:
+        keep_model(0)  # the initialisation
     x_all = data["train_x"].to(device)
     y_all = data["train_y"].to(device)
     # select: best_val keeps the epoch with the best validation accuracy (paper 001 Sec. 4.1)
@@ -209,6 +248,8 @@ def pretrain(data: dict, exp: dict, device: torch.device, out_path: str | Path,
             log.info("pretrain epoch %d: validation accuracy %.4f", e + 1, val_acc)
             if val_acc > best[0]:
                 best = (val_acc, e + 1, copy.deepcopy(model.state_dict()))
+        if e + 1 < cfg["epochs"]:
+            keep_model(e + 1)  # before the resume state, so a resumed job has every kept epoch before it
         if resume_path is not None and e + 1 < cfg["epochs"]:
             save_torch({"pretrain_epoch": e + 1, "pretrain_cfg": repr(cfg), "model": model.state_dict(),
                         "optimizer": opt.state_dict(), "scheduler": sched.state_dict(), **_rng_state(gen),
@@ -219,10 +260,16 @@ def pretrain(data: dict, exp: dict, device: torch.device, out_path: str | Path,
     ckpt = {"epoch": 0, "phase": "pretrain", "model": model.state_dict(), "optimizer": opt.state_dict(),
             "scheduler": sched.state_dict(), **_rng_state(gen),
             "meta": checkpoint_meta(exp["model"], data, 0, "pretrain", run or run_name(out_path), exp.get("seed"))}
+    if keep and stage_dir != Path(keep_dir):
+        for k in keep:
+            pretrain_epoch_path(stage_dir, k).replace(pretrain_epoch_path(keep_dir, k))
     save_torch(ckpt, out_path)
     if resume_path is not None and Path(resume_path).exists():
         Path(resume_path).unlink()
+    if keep and stage_dir != Path(keep_dir):
+        shutil.rmtree(stage_dir, ignore_errors=True)
     return ckpt
+
 
 
 def adversary_from_config(adv_cfg: dict) -> methods.MethodContext:

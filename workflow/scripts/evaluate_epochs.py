@@ -18,8 +18,15 @@ sets = {
     "train": sample_set(data, samples, ev["train_set"]),
     "test": sample_set(data, samples, ev["test_set"]),
 }
+phase = snakemake.params.phase
+if phase == "pretrain":  # rule evaluate_pretrain_epochs: kept vanilla epochs, in the pretrain job's directory
+    chunk = snakemake.params.chunk
+    epochs, paper_epochs, checkpoints = chunk["epochs"], chunk["paper_epochs"], chunk["checkpoints"]
+else:  # rule evaluate_epochs: adversarial epochs t (0 = the pretrained model)
+    epochs, checkpoints = snakemake.params.epochs, snakemake.input.checkpoints
+    paper_epochs = [int(t) + snakemake.params.offset for t in epochs]
 frames = []
-for epoch, checkpoint in zip(snakemake.params.epochs, snakemake.input.checkpoints):  # the chunk's epochs, in order
+for epoch, paper_epoch, checkpoint in zip(epochs, paper_epochs, checkpoints):  # the chunk's epochs, in order
     model = load_model(checkpoint, data, snakemake.params.model, device)
-    frames.append(learning_curve_rows(model, int(epoch), sets, ev, device))
+    frames.append(learning_curve_rows(model, int(epoch), sets, ev, device, phase=phase, paper_epoch=int(paper_epoch)))
 write_table(pd.concat(frames, ignore_index=True), snakemake.output.table, "learning_curve")
