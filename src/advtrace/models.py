@@ -213,7 +213,7 @@ def _scaled_inception3(num_classes: int, rho: float) -> nn.Module:
         v = c * rho
         if abs(v - round(v)) > 1e-9 or round(v) < 1:
             raise ValueError(f"inception_v3: width {rho * INCEPTION_BASE_WIDTH:g} scales a {c}-channel layer to "
-                             f"{v:g} channels; choose a width that keeps every layer whole (e.g. 16, 32, 64)")
+                             f"{v:g} channels; choose a width that keeps every layer whole (any even width: every layer has a multiple of 16 filters)")
         return int(round(v))
 
     def conv(in_channels: int, out_channels: int, **kwargs) -> nn.Module:
