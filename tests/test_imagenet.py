@@ -327,3 +327,38 @@ def test_imagenet_kurakin_dry_run_builds_the_whole_dag(tmp_path):
     }, jobs
     assert len(owners) == 3 and jobs["run_adv_train_chained"] == 14 * 35
     assert {m["run"] for m in models} >= set(cfg["paper002"]["methods"]) | {"main", "p002_seed1"}
+
+
+def test_p002_evaluation_in_blocks_equals_one_pass(monkeypatch):
+    """The study attacks the test set in blocks (ImageNet's 50,000 float images would not fit);
+    blocks that are multiples of chunk_size give the same tables, step rnd.'s draws included,
+    from uint8 images on the CPU as from float ones."""
+    import torch.nn as nn
+
+    import advtrace.studies.p002.evaluate as E
+
+    def net(seed):
+        torch.manual_seed(seed)
+        return nn.Sequential(nn.Flatten(), nn.Linear(12, 6)).eval()
+
+    nets = {"m0": net(0), "m1": net(1)}
+    monkeypatch.setattr(E, "load_checkpoint", lambda path, device: nets[path])  # the project's loader, not torchvision
+    x8 = torch.randint(0, 256, (40, 1, 3, 4), dtype=torch.uint8)
+    y = torch.randint(0, 6, (40,))
+    sec = {"eps": [32, 64], "alpha": 8, "chunk_size": 8}
+    models = [{"key": f"m{i}@0", "path": f"m{i}", "run": f"m{i}", "epoch": 0, "model": "linear", "training": "none",
+               "roles": [], "iterative": True, "width": 1} for i in range(2)]
+
+    def tables(x):
+        acc, leak, _ = E.evaluate_models(models, sec, x, y, "cpu", 0)
+        tr = E.transfer_table(models, [("A", "m0@0"), ("B", "m1@0")], sec, x, y, "cpu")
+        return acc, leak, tr
+
+    whole = tables(x8.float() / 255)  # one block: BLOCK_INPUTS (5000) > 40 inputs
+    assert E._blocks(40, 8) == [slice(0, 5000)]
+    monkeypatch.setattr(E, "BLOCK_INPUTS", 20)  # blocks of 16 inputs: 16, 16, 8
+    assert E._blocks(40, 8) == [slice(0, 16), slice(16, 32), slice(32, 48)]
+    for a, b in zip(whole, tables(x8), strict=True):
+        assert len(a) > 0
+        assert a.equals(b)
+    assert set(whole[0]["attack"]) >= {"clean", "step_rnd", "fgsm_pred", "iter_ll"}
