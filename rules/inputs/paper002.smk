@@ -2,7 +2,10 @@
 
 
 def p002_checkpoints(wildcards):
-    return {m["key"].replace("@", "_at_"): m["path"] for m in p002_plan.models(EXPS[wildcards.exp])}
+    # the file the job that writes each checkpoint declares (the manifest for adv_train.job_epochs > 1);
+    # the study reads the checkpoints at their paths (p002_plan.models' "path")
+    exp = EXPS[wildcards.exp]
+    return {m["key"].replace("@", "_at_"): runs.job_output(exp, m["run"], m["epoch"]) for m in p002_plan.models(exp)}
 
 
 def p002_params(wildcards):

@@ -8,6 +8,24 @@ mean/std of the training split (used by the model's internal normalisation):
                                      "train_source_index": int64 N (index into the official split),
                                      "num_classes", "in_channels", "image_size", "mean", "std", "name"}
 
+A dataset whose raw images are too large for memory (ImageNet: 1.28 M images of 3×299×299 fill
+~343 GB; its sources are lazy :class:`advtrace.datasets.ImageFiles`) keeps its images out of
+``dataset.pt``: each split's ``x`` is written incrementally, in chunks, to a uint8 ``.npy`` file
+beside it (``numpy.lib.format.open_memmap``, atomically renamed when complete), and ``dataset.pt``
+records ``"x_store": "npy"`` and per split ``"{split}_x_file"`` (the file name) and
+``"{split}_x_shape"``::
+
+    results/{exp}/data/train_x.npy, val_x.npy, test_x.npy   uint8 N×C×H×W
+    results/{exp}/data/dataset.pt                            labels, indices, mean/std, file names
+
+:func:`load_dataset` opens the files read-only with ``mmap_mode="r"`` and puts
+``torch.from_numpy`` views of them under ``"{split}_x"``, so ``data["train_x"][idx]`` reads just
+those images from disk (through the page cache) and every consumer indexes as before. Training
+keeps such a split on the CPU and moves each mini-batch to the device (:func:`resident`).
+``dataset.pt`` is written last and still loaded with ``torch.load(weights_only=True)``; the
+``.npy`` files are checked for shape and dtype (not checksummed: hashing 343 GB on every load
+would dominate the job).
+
 ``draw_samples`` draws each named sample set of ``samples:`` once from its split, seeded by the
 experiment seed and the set's name (adding a set never changes the others), disjoint from the
 sets it ``exclude``s, and stores them as the ``samples`` Parquet table
@@ -16,14 +34,16 @@ sets it ``exclude``s, and stores them as the ``samples`` Parquet table
 
 from __future__ import annotations
 
+import warnings
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import torch
 
-from .runtime import load_torch, log, save_torch
+from .runtime import CheckpointError, Progress, atomic_path, load_torch, log, rerun_hint, save_torch
 from .tables import write_table
 
 SPLITS = ("train", "val", "test")
@@ -89,7 +109,8 @@ def split_indices(source_sizes: dict[str, int], splits: dict, seed: int,
 
 
 def prepare_dataset(dataset_cfg: dict, seed: int, out_path: str | Path, root: str | Path | None = None) -> dict:
-    """Load the raw dataset, cut the splits, compute normalisation stats, write uint8 tensors."""
+    """Load the raw dataset, cut the splits, compute normalisation stats, write uint8 tensors
+    (into ``dataset.pt``, or into ``.npy`` files beside it for lazy sources, see the module doc)."""
     from . import datasets  # torchvision import is slow: only the data job pays for it
 
     raw = datasets.load_raw(dataset_cfg["name"], root or dataset_cfg["root"], dataset_cfg["download"],
@@ -103,21 +124,87 @@ def prepare_dataset(dataset_cfg: dict, seed: int, out_path: str | Path, root: st
         "name": raw.name, "num_classes": raw.num_classes, "in_channels": raw.in_channels,
         "image_size": raw.image_size,
     }
+    lazy = any(not isinstance(x, torch.Tensor) for x, _ in raw.sources.values())
+    if lazy:
+        data["x_store"] = "npy"
     for split in SPLITS:
         xs, ys = raw.sources[dataset_cfg["splits"][split]["source"]]
-        data[f"{split}_x"] = xs[idx[split]].contiguous()
+        if lazy:
+            stats = _write_npy(xs, idx[split], Path(out_path).with_name(f"{split}_x.npy"), split == "train")
+            data[f"{split}_x_file"] = f"{split}_x.npy"
+            data[f"{split}_x_shape"] = [len(idx[split]), *xs.shape[1:]]
+            if stats is not None:
+                data["mean"], data["std"] = stats
+        else:
+            data[f"{split}_x"] = xs[idx[split]].contiguous()
         data[f"{split}_y"] = ys[idx[split]].to(torch.int64).contiguous()
         data[f"{split}_source_index"] = idx[split]
-    xf = data["train_x"].float() / 255.0
-    data["mean"] = xf.mean(dim=(0, 2, 3)).tolist()
-    data["std"] = xf.std(dim=(0, 2, 3)).clamp_min(1e-3).tolist()
-    save_torch(data, out_path)
+    if not lazy:
+        xf = data["train_x"].float() / 255.0
+        data["mean"] = xf.mean(dim=(0, 2, 3)).tolist()
+        data["std"] = xf.std(dim=(0, 2, 3)).clamp_min(1e-3).tolist()
+    save_torch(data, out_path)  # last: a dataset.pt always names complete .npy files
     log.info("prepared %s: %s", raw.name, {s: len(data[f"{s}_y"]) for s in SPLITS})
-    return data
+    return load_dataset(out_path) if lazy else data
+
+
+def _write_npy(xs, index: torch.Tensor, path: Path, stats: bool, chunk: int = 256):
+    """Write images ``xs[index]`` chunk by chunk into a uint8 .npy at `path` (atomically); with
+    `stats`, also return the per-channel mean and std (unbiased, as ``Tensor.std``) of x/255."""
+    n = len(index)
+    shape = (n, *xs.shape[1:])
+    c = shape[1]
+    total = torch.zeros(c, dtype=torch.float64)
+    total_sq = torch.zeros(c, dtype=torch.float64)
+    progress = Progress(n, f"writing {path.name}", unit="img", every=10.0)
+    with atomic_path(path) as tmp:
+        out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=shape)
+        for start in range(0, n, chunk):
+            x = xs[index[start:start + chunk]]
+            out[start:start + len(x)] = x.numpy()
+            if stats:
+                xf = x.to(torch.float64) / 255.0
+                total += xf.sum(dim=(0, 2, 3))
+                total_sq += (xf * xf).sum(dim=(0, 2, 3))
+            progress.update(len(x))
+        out.flush()
+        del out
+    if not stats:
+        return None
+    count = n * shape[2] * shape[3]
+    mean = total / count
+    var = (total_sq - count * mean * mean) / max(1, count - 1)
+    return mean.tolist(), var.clamp_min(0).sqrt().clamp_min(1e-3).tolist()
 
 
 def load_dataset(path: str | Path) -> dict:
-    return load_torch(path)
+    """``dataset.pt`` (``torch.load(weights_only=True)``, checksum verified); a dataset with
+    ``x_store: npy`` gets its image splits as read-only memory-mapped tensors of the .npy files."""
+    data = load_torch(path)
+    if data.get("x_store") != "npy":
+        return data
+    for split in SPLITS:
+        f = Path(path).with_name(data[f"{split}_x_file"])
+        try:
+            arr = np.load(f, mmap_mode="r")
+        except (OSError, ValueError) as err:
+            raise CheckpointError(f"{f}: cannot be read ({type(err).__name__}: {err}); it holds the {split} images "
+                                  f"of {path}: {rerun_hint(path)}") from None
+        if arr.dtype != np.uint8 or list(arr.shape) != list(data[f"{split}_x_shape"]):
+            raise CheckpointError(f"{f}: holds {arr.dtype} {tuple(arr.shape)}, but {path} expects uint8 "
+                                  f"{tuple(data[f'{split}_x_shape'])}; {rerun_hint(path)}")
+        with warnings.catch_warnings():  # read-only memory map: torch warns it is not writable (it is never written)
+            warnings.simplefilter("ignore", UserWarning)
+            data[f"{split}_x"] = torch.from_numpy(arr)
+    return data
+
+
+def resident(data: dict, key: str, device: torch.device | str) -> torch.Tensor:
+    """``data[key]`` on `device`, except a memory-mapped split (``x_store: npy``), which stays on
+    the CPU (indexing then reads only the mini-batch's images)."""
+    if data.get("x_store") == "npy" and key.endswith("_x"):
+        return data[key]
+    return data[key].to(device)
 
 
 def draw_samples(samples_cfg: dict, split_sizes: dict[str, int], seed: int) -> pd.DataFrame:

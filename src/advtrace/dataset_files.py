@@ -25,6 +25,15 @@ GTSRB_ARCHIVES = {
     ],
 }
 
+# ImageNet 2012 (ILSVRC2012): no public download (an account at image-net.org is needed); the files
+# torchvision's ImageNet class reads from <root>/imagenet/ (name, md5), by split.
+IMAGENET_URL = "https://image-net.org/challenges/LSVRC/2012/2012-downloads.php"
+IMAGENET_ARCHIVES = {
+    "devkit": ("ILSVRC2012_devkit_t12.tar.gz", "fa75699e90414af021442c21a62c3abf"),
+    "train": ("ILSVRC2012_img_train.tar", "1d675b47d978889d74fa0da5fadfb00e"),
+    "val": ("ILSVRC2012_img_val.tar", "29b22e2961454d5413ddabcf34fc5622"),
+}
+
 
 def _cifar10_present(root: Path) -> bool:
     folder = root / CIFAR10_FOLDER
@@ -39,6 +48,12 @@ def _gtsrb_present(root: Path) -> bool:
     return train and test
 
 
+def _imagenet_present(root: Path) -> bool:
+    d = root / "imagenet"
+    meta = (d / "meta.bin").is_file() or (d / IMAGENET_ARCHIVES["devkit"][0]).is_file()
+    return meta and all((d / s).is_dir() or (d / IMAGENET_ARCHIVES[s][0]).is_file() for s in ("train", "val"))
+
+
 def what_to_put(name: str, root: str | Path) -> str:
     """The files an offline machine needs under `root` for dataset `name` (one per line)."""
     root = Path(root).resolve()
@@ -51,6 +66,11 @@ def what_to_put(name: str, root: str | Path) -> str:
                          for f, md5 in GTSRB_ARCHIVES[s])
         return (zips + f"\n  or the extracted {d}/GTSRB/Training/00000..00042/, {d}/GTSRB/Final_Test/Images/ "
                 f"and {d}/GT-final_test.csv")
+    if name == "imagenet":
+        d = root / "imagenet"
+        return ("\n".join(f"  {d / f}   (md5 {md5})" for f, md5 in IMAGENET_ARCHIVES.values())
+                + f"\n  or the extracted {d}/meta.bin, {d}/train/<wnid>/*.JPEG and {d}/val/<wnid>/*.JPEG"
+                + f"\n  (no public download: an account at image-net.org, {IMAGENET_URL})")
     raise ValueError(f"dataset {name!r} needs no files")
 
 
@@ -61,6 +81,8 @@ def dataset_present(name: str, root: str | Path) -> bool:
         return _cifar10_present(root)
     if name == "gtsrb":
         return _gtsrb_present(root)
+    if name == "imagenet":
+        return _imagenet_present(root)
     return True  # digits ships with scikit-learn
 
 
@@ -74,12 +96,13 @@ def dataset_notes(experiments: dict[str, dict], run: list[str], results: str | P
         if (Path(results) / exp / "data" / "dataset.pt").exists() or dataset_present(ds["name"], ds["root"]):
             continue
         where = Path(ds["root"]).resolve()
-        if ds["download"]:
+        if ds["download"] and ds["name"] != "imagenet":  # ImageNet has no download
             head = (f"advtrace: experiment {exp!r}: dataset {ds['name']!r} is not in {where} yet; prepare_data "
                     "will download it there (this machine needs internet access). Offline, put there first:")
         else:
+            why = "ImageNet has no download" if ds["name"] == "imagenet" else "`dataset: download` is false"
             head = (f"advtrace: WARNING: experiment {exp!r}: dataset {ds['name']!r} is not in {where} and "
-                    "`dataset: download` is false, so prepare_data will fail. Put there:")
-        tail = "" if ds["download"] else "\n  or set `dataset: download: true` and run on a machine with internet access."
+                    f"{why}, so prepare_data will fail. Put there:")
+        tail = "" if ds["download"] or ds["name"] == "imagenet" else "\n  or set `dataset: download: true` and run on a machine with internet access."
         notes.append(f"{head}\n{what_to_put(ds['name'], where)}{tail}")
     return notes

@@ -37,6 +37,24 @@ Datasets
     there on first use. The train label is the class folder (``00007`` → 7), the test label the
     CSV's ``ClassId``.
 
+``imagenet``
+    ImageNet 2012 (ILSVRC2012 classification) via ``torchvision.datasets.ImageNet``. Sources
+    ``"train"`` (1,281,167 images) and ``"val"`` (50,000; the official validation set, which
+    paper 002 evaluates on), 1000 classes (label = the index of the WordNet id among the sorted
+    ``wnid`` folders, torchvision's order), RGB. Each image's shorter side is resized to
+    ``image_size`` (bilinear, antialiased) and the centre ``image_size``×``image_size`` is cropped
+    (default 299, Inception v3). At 299 px the images fill ~343 GB, so the sources are *lazy*
+    (:class:`ImageFiles`: decoded only when indexed) and ``advtrace.data`` writes the prepared splits
+    to memory-mapped ``.npy`` files. There is no download (ImageNet needs an account at
+    https://image-net.org); files under ``root`` (what torchvision's ImageNet class reads)::
+
+        <root>/imagenet/ILSVRC2012_devkit_t12.tar.gz   the devkit (class list, validation labels)
+        <root>/imagenet/ILSVRC2012_img_train.tar       training images (extracted to train/ on first use)
+        <root>/imagenet/ILSVRC2012_img_val.tar         validation images (extracted to val/ on first use)
+
+    or what torchvision extracts from them: ``<root>/imagenet/meta.bin``,
+    ``train/<wnid>/*.JPEG`` and ``val/<wnid>/*.JPEG``.
+
 Where files come from
 ---------------------
 Existing files are always used first, without touching the network (torchvision is first called
@@ -56,10 +74,10 @@ from typing import Callable
 import numpy as np
 import torch
 
-from .dataset_files import GTSRB_ARCHIVES, GTSRB_URL
+from .dataset_files import GTSRB_ARCHIVES, GTSRB_URL, IMAGENET_ARCHIVES, IMAGENET_URL
 from .runtime import Progress, log
 
-DATASETS = ("digits", "cifar10", "gtsrb")
+DATASETS = ("digits", "cifar10", "gtsrb", "imagenet")
 
 GTSRB_NUM_CLASSES = 43
 GTSRB_DEFAULT_SIZE = 32
@@ -73,10 +91,50 @@ class DatasetUnavailableError(RuntimeError):
     """The dataset's files are not under the root (and could not be downloaded)."""
 
 
+class ImageFiles:
+    """Images on disk, decoded on indexing: ``files[idx]`` (an int64 index tensor) is a uint8
+    ``len(idx)×3×size×size`` tensor, each image converted to RGB, its shorter side resized to `size`
+    (bilinear, antialiased) and centre-cropped to size×size by torchvision's functional transforms.
+    A lazy stand-in for the ``x`` tensor of a source too large for memory (ImageNet)."""
+
+    def __init__(self, paths: list[str], size: int, workers: int = 8):
+        self.paths = list(paths)
+        self.size = int(size)
+        self.workers = workers
+        self.shape = (len(self.paths), 3, self.size, self.size)
+        self.dtype = torch.uint8
+        self.ndim = 4
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def read(self, path: str) -> np.ndarray:
+        """One image, 3×size×size uint8."""
+        from torchvision.transforms import InterpolationMode
+        from torchvision.transforms import functional as TF
+
+        im = _open_image(path).convert("RGB")
+        im = TF.center_crop(TF.resize(im, self.size, interpolation=InterpolationMode.BILINEAR, antialias=True),
+                            [self.size, self.size])
+        return np.asarray(im, dtype=np.uint8).transpose(2, 0, 1)
+
+    def __getitem__(self, idx) -> torch.Tensor:
+        from concurrent.futures import ThreadPoolExecutor
+
+        idx = torch.as_tensor(idx, dtype=torch.int64).reshape(-1)
+        out = np.empty((len(idx), 3, self.size, self.size), dtype=np.uint8)
+        paths = [self.paths[int(i)] for i in idx]
+        with ThreadPoolExecutor(max(1, min(self.workers, len(paths)))) as pool:  # PIL decodes without the GIL
+            for j, im in enumerate(pool.map(self.read, paths)):
+                out[j] = im
+        return torch.from_numpy(out)
+
+
 @dataclass
 class RawDataset:
     name: str
-    sources: dict[str, tuple[torch.Tensor, torch.Tensor]]  # official split -> (x uint8 N×C×H×W, y int64 N)
+    # official split -> (x uint8 N×C×H×W, or ImageFiles for sources too large for memory; y int64 N)
+    sources: dict[str, tuple[torch.Tensor | ImageFiles, torch.Tensor]]
     num_classes: int
     in_channels: int
     image_size: int
@@ -104,6 +162,8 @@ def load_raw(name: str, root: str | Path, download: bool, image_size: int | None
         return _load_digits(image_size)
     if name == "cifar10":
         return _load_cifar10(root, download, image_size)
+    if name == "imagenet":
+        return _load_imagenet(root, download, image_size)
     return _load_gtsrb(root, download, image_size)
 
 
@@ -344,4 +404,53 @@ def gtsrb_tracks(paths: list[str], labels: list[int]) -> torch.Tensor:
     return torch.tensor(out, dtype=torch.int64)
 
 
-__all__ = ["DATASETS", "DatasetUnavailableError", "RawDataset", "load_raw"]
+# ---------------------------------------------------------------------------------------------
+# ImageNet
+
+
+IMAGENET_NUM_CLASSES = 1000
+IMAGENET_DEFAULT_SIZE = 299  # Inception v3's input (Szegedy et al. 2015; paper 002)
+
+
+def _imagenet_help(root: Path, split: str, reason: str) -> str:
+    d = (root / "imagenet").resolve()
+    archives = "".join(f"  {d / f}   (md5 {md5})\n" for f, md5 in IMAGENET_ARCHIVES.values())
+    return (
+        f"dataset 'imagenet' ({split} split) is not available in {d}" + (f" ({reason})" if reason else "")
+        + ".\nImageNet cannot be downloaded automatically: it needs an account at image-net.org "
+        + f"({IMAGENET_URL}, 'ILSVRC2012' downloads). Put there the official archives (torchvision extracts "
+        + "them on first use; `dataset: download` has no effect)\n" + archives
+        + f"or what torchvision extracts from them: {d}/meta.bin, {d}/train/<wnid>/*.JPEG (1000 class folders) "
+        + f"and {d}/val/<wnid>/*.JPEG."
+    )
+
+
+def _load_imagenet(root: Path, download: bool, image_size: int | None) -> RawDataset:
+    from torchvision.datasets import ImageNet
+
+    size = IMAGENET_DEFAULT_SIZE if image_size is None else image_size
+    base = root / "imagenet"
+    if download:
+        log.warning("imagenet: `dataset: download` is ignored: ImageNet has no public download (image-net.org)")
+    if not base.is_dir():
+        raise DatasetUnavailableError(_imagenet_help(root, "train", f"{base.resolve()} does not exist"))
+    sources = {}
+    for split in ("train", "val"):
+        try:  # torchvision checks the archives' MD5 and extracts them into base/train, base/val on first use
+            ds = ImageNet(str(base), split=split)
+        except (RuntimeError, FileNotFoundError) as e:
+            raise DatasetUnavailableError(_imagenet_help(root, split, f"{type(e).__name__}: {e}")) from e
+        samples = [(str(p), int(t)) for p, t in ds.samples]
+        if not samples:
+            raise DatasetUnavailableError(_imagenet_help(root, split, "no images"))
+        bad = [t for _, t in samples if not 0 <= t < IMAGENET_NUM_CLASSES]
+        if bad:
+            raise DatasetUnavailableError(_imagenet_help(root, split, f"labels outside 0..999, e.g. {bad[0]}"))
+        log.info("imagenet %s: %d images in %d classes under %s (decoded lazily, %dx%d)", split, len(samples),
+                 len(ds.wnids), base, size, size)
+        sources[split] = (ImageFiles([p for p, _ in samples], size),
+                          torch.tensor([t for _, t in samples], dtype=torch.int64))
+    return RawDataset("imagenet", sources, num_classes=IMAGENET_NUM_CLASSES, in_channels=3, image_size=size)
+
+
+__all__ = ["DATASETS", "DatasetUnavailableError", "ImageFiles", "RawDataset", "load_raw"]

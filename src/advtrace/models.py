@@ -13,6 +13,12 @@ transformations and ε all live in one pixel unit.
 * :class:`ConvNet` — paper 000 App. I:
   C32-C32-MP-D0.2-C64-C64-MP-D0.2-C128-C128-MP-D0.2-L512-D0.5-L(num_classes), 3×3 convolutions
   with padding 1, ReLU throughout, 2×2 max pooling (``width`` scales 32-64-128).
+* :class:`InceptionV3` — Inception v3 (Szegedy et al. 2015, "Rethinking the Inception
+  Architecture"; paper 002's model) as torchvision builds it (``torchvision.models.inception_v3``
+  without the auxiliary classifier, random initialisation), for 299×299 inputs (at least 75×75).
+  ``width`` is the number of filters of its first convolution (Conv2d_1a_3x3; 32 = unchanged
+  Inception v3) and scales every convolution by ρ = width / 32, as paper 002 Sec. 4.3 does ("we
+  picked a scale factor ρ and multiplied the number of filters in each convolution by ρ").
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-MODELS = ("preact_resnet18", "convnet", "resnet20", "resnet32")
+MODELS = ("preact_resnet18", "convnet", "resnet20", "resnet32", "inception_v3")
 
 
 class Normalize(nn.Module):
@@ -193,6 +199,60 @@ class ConvNet(nn.Module):
         return self.classifier(self.stages(self.normalize(x)))
 
 
+INCEPTION_BASE_WIDTH = 32  # filters of Inception v3's first convolution (Conv2d_1a_3x3): ρ = 1
+
+
+def _scaled_inception3(num_classes: int, rho: float) -> nn.Module:
+    """torchvision's Inception3 with the filters of every convolution multiplied by `rho` (the
+    image's 3 input channels excepted); every channel count must stay an integer."""
+    from functools import partial
+
+    from torchvision.models import inception as tvi
+
+    def scale(c: int) -> int:
+        v = c * rho
+        if abs(v - round(v)) > 1e-9 or round(v) < 1:
+            raise ValueError(f"inception_v3: width {rho * INCEPTION_BASE_WIDTH:g} scales a {c}-channel layer to "
+                             f"{v:g} channels; choose a width that keeps every layer whole (any even width: every layer has a multiple of 16 filters)")
+        return int(round(v))
+
+    def conv(in_channels: int, out_channels: int, **kwargs) -> nn.Module:
+        # in_channels 3 only at the stem (the RGB image); Inception v3 has no other 3-channel layer
+        return tvi.BasicConv2d(in_channels if in_channels == 3 else scale(in_channels), scale(out_channels), **kwargs)
+
+
+    blocks = [conv] + [partial(b, conv_block=conv) for b in
+                       (tvi.InceptionA, tvi.InceptionB, tvi.InceptionC, tvi.InceptionD, tvi.InceptionE, tvi.InceptionAux)]
+    net = tvi.Inception3(num_classes=num_classes, aux_logits=False, init_weights=True, inception_blocks=blocks)
+    net.fc = nn.Linear(scale(2048), num_classes)  # Inception3 hard-codes 2048 inputs
+    torch.nn.init.trunc_normal_(net.fc.weight, mean=0.0, std=0.1, a=-2, b=2)  # as Inception3's init_weights
+    return net
+
+
+class InceptionV3(nn.Module):
+    """Inception v3 (torchvision) behind the project's input normalisation; see the module doc."""
+
+    def __init__(self, num_classes: int, in_channels: int = 3, width: int = INCEPTION_BASE_WIDTH,
+                 image_size: int = 299, mean: Sequence[float] | None = None, std: Sequence[float] | None = None):
+        super().__init__()
+        if in_channels != 3:
+            raise ValueError(f"inception_v3 takes RGB images (3 channels), got {in_channels}")
+        if image_size < 75:
+            raise ValueError(f"inception_v3 needs images of at least 75x75 pixels (299 in the paper); got {image_size}")
+        mean = mean if mean is not None else [0.5] * in_channels
+        std = std if std is not None else [0.25] * in_channels
+        self.normalize = Normalize(mean, std)
+        if width == INCEPTION_BASE_WIDTH:
+            from torchvision.models import inception_v3
+
+            self.net = inception_v3(weights=None, aux_logits=False, init_weights=True, num_classes=num_classes)
+        else:
+            self.net = _scaled_inception3(num_classes, width / INCEPTION_BASE_WIDTH)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(self.normalize(x))
+
+
 def build_model(model_cfg: dict, num_classes: int, in_channels: int, image_size: int,
                 mean: Sequence[float] | None = None, std: Sequence[float] | None = None) -> nn.Module:
     """Model from the experiment's ``model`` section."""
@@ -205,4 +265,6 @@ def build_model(model_cfg: dict, num_classes: int, in_channels: int, image_size:
         return ResNet20(num_classes, in_channels, model_cfg["width"], mean, std)
     if name == "convnet":
         return ConvNet(num_classes, in_channels, model_cfg["width"], image_size, mean, std)
+    if name == "inception_v3":
+        return InceptionV3(num_classes, in_channels, model_cfg["width"], image_size, mean, std)
     raise ValueError(f"unknown model {name!r}; allowed: {', '.join(MODELS)}")

@@ -41,7 +41,7 @@ import torch.nn.functional as F
 
 from . import methods
 from .checkpoints import checkpoint_meta, run_name
-from .data import to_float
+from .data import resident, to_float
 from .models import build_model
 from .runtime import (CheckpointError, LossGuard, Progress, autocast, check_device_for_dataset, load_torch, log,
                       prepare_model, save_torch)
@@ -54,7 +54,10 @@ def make_optimizer(model: nn.Module, cfg: dict) -> torch.optim.Optimizer:
     if cfg["name"] == "adam":
         return torch.optim.Adam(model.parameters(), lr=cfg["lr"], betas=(cfg["momentum"], 0.999),
                                 weight_decay=cfg["weight_decay"])
-    raise ValueError(f"unknown optimizer {cfg['name']!r}; allowed: sgd, adam")
+    if cfg["name"] == "rmsprop":  # Inception v3's (Szegedy et al. 2015: "RMSProp with decay of 0.9 and ε = 1.0")
+        return torch.optim.RMSprop(model.parameters(), lr=cfg["lr"], alpha=0.9, eps=1.0, momentum=cfg["momentum"],
+                                   weight_decay=cfg["weight_decay"])
+    raise ValueError(f"unknown optimizer {cfg['name']!r}; allowed: sgd, adam, rmsprop")
 
 
 def make_scheduler(opt: torch.optim.Optimizer, cfg: dict, total_epochs: int | None = None):
@@ -233,7 +236,7 @@ def pretrain(data: dict, exp: dict, device: torch.device, out_path: str | Path,
         Path(keep_dir).mkdir(parents=True, exist_ok=True)
     if start == 0:
         keep_model(0)  # the initialisation
-    x_all = data["train_x"].to(device)
+    x_all = resident(data, "train_x", device)  # memory-mapped ImageNet stays on the CPU
     y_all = data["train_y"].to(device)
     # select: best_val keeps the epoch with the best validation accuracy (paper 001 Sec. 4.1)
     best_val = cfg.get("select", "last") == "best_val"
@@ -293,7 +296,7 @@ def adv_train_epoch(prev_path: str | Path, data: dict, exp: dict, epoch: int, de
         opt.load_state_dict(prev["optimizer"])
         sched.load_state_dict(prev["scheduler"])
     gen = _restore_rng(prev)
-    x_all = data["train_x"].to(device)
+    x_all = resident(data, "train_x", device)  # memory-mapped ImageNet stays on the CPU
     y_all = data["train_y"].to(device)
     stats = _train_epoch(model, opt, x_all, y_all, cfg, gen, device,
                          f"adversarial epoch {epoch}", adversary=adversary_from_config(cfg))

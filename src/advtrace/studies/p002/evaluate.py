@@ -31,6 +31,22 @@ from ...tables import coerce
 from .plan import ITERATIVE, ONE_STEP, TRANSFER_ATTACKS, eval_points
 
 TOPS = (1, 5)
+# Inputs attacked at a time (rounded down to a multiple of chunk_size): the float inputs, δ and x + δ
+# of one block live at once (3 × 5000 × 3×299×299 floats ≈ 16 GB for ImageNet), not of the whole test
+# set (50,000 ImageNet images: 54 GB each). A multiple of chunk_size keeps step rnd.'s random draws
+# (one per chunk, in order) and so every table identical to attacking the whole set at once.
+BLOCK_INPUTS = 5000
+
+
+def _blocks(n: int, batch_size: int) -> list[slice]:
+    size = max(batch_size, BLOCK_INPUTS // batch_size * batch_size)
+    return [slice(i, i + size) for i in range(0, n, size)]
+
+
+def _block(x: torch.Tensor, sl: slice, device) -> torch.Tensor:
+    """Inputs `sl` as float [0, 1] on `device` (x may be the uint8 images, e.g. on the CPU)."""
+    xb = x[sl]
+    return (xb.float().div_(255.0) if xb.dtype == torch.uint8 else xb).to(device)
 
 
 def _topk_correct(logits: torch.Tensor, y: torch.Tensor, k: int) -> np.ndarray:
@@ -49,7 +65,7 @@ def _delta(model, x, y, attack: str, eps: float, alpha: float, iterations: int, 
     """δ of `attack` at ε ([0,255] units of the experiment) for every input."""
     kw = {"eps": eps / 255.0}
     if attack == "fgsm_pred":
-        return attacks.attack_batched(model, x, attacks.predict(model, x), "fgsm", batch_size, **kw)
+        return attacks.attack_batched(model, x, attacks.predict(model, x, batch_size), "fgsm", batch_size, **kw)
     if attack in ITERATIVE:
         kw.update(alpha=alpha / 255.0, iterations=iterations)
     if attack == "step_rnd":
@@ -64,15 +80,17 @@ def _rate_row(k: int, n: int) -> dict:
 
 def evaluate_models(models: list[dict], sec: dict, x: torch.Tensor, y: torch.Tensor, device, seed: int):
     """The p002_accuracy, p002_label_leaking and p002_capacity tables, and the per-input correctness
-    {(key, attack, eps, top): bool array} they come from."""
+    {(key, attack, eps, top): bool array} they come from. `x`: float [0, 1] or uint8 images, on any
+    device (attacked in blocks of :data:`BLOCK_INPUTS` moved to `device`)."""
     points = eval_points(sec)
     bs = sec["chunk_size"]
+    blocks = _blocks(len(y), bs)
     correct: dict[tuple, np.ndarray] = {}
     acc_rows, leak_rows = [], []
     for m in models:
         model = load_checkpoint(m["path"], device)
         info = {k: m[k] for k in ("run", "epoch", "model", "training")} | {"roles": ",".join(m["roles"])}
-        logits = _logits(model, x, bs)
+        logits = torch.cat([_logits(model, _block(x, b, device), bs) for b in blocks])
         for top in TOPS:
             c = _topk_correct(logits, y, top)
             correct[(m["key"], "clean", 0.0, top)] = c
@@ -81,8 +99,12 @@ def evaluate_models(models: list[dict], sec: dict, x: torch.Tensor, y: torch.Ten
         for attack in ONE_STEP + (ITERATIVE if m["iterative"] else ()):
             for eps, eps_paper, its in points:
                 gen = torch.Generator().manual_seed(seed_for(seed, "p002", m["key"], attack, eps))
-                delta = _delta(model, x, y, attack, eps, sec["alpha"], its, bs, gen)
-                adv_logits = _logits(model, x + delta, bs)
+                adv_logits = []
+                for b in blocks:
+                    xb = _block(x, b, device)
+                    xb = xb + _delta(model, xb, y[b], attack, eps, sec["alpha"], its, bs, gen)
+                    adv_logits.append(_logits(model, xb, bs))
+                adv_logits = torch.cat(adv_logits)
                 for top in TOPS:
                     c = _topk_correct(adv_logits, y, top)
                     correct[(m["key"], attack, eps, top)] = c
@@ -134,13 +156,20 @@ def transfer_table(models: list[dict], transfer: list[tuple[str, str]], sec: dic
     nets = {letter: load_checkpoint(by_key[key]["path"], device) for letter, key in transfer}
     names = {letter: f"{letter} ({key})" for letter, key in transfer}
     bs = sec["chunk_size"]
-    clean = {(t, top): _topk_correct(_logits(net, x, bs), y, top) for t, net in nets.items() for top in TOPS}
+    blocks = _blocks(len(y), bs)
+    clean_logits = {t: torch.cat([_logits(net, _block(x, b, device), bs) for b in blocks]) for t, net in nets.items()}
+    clean = {(t, top): _topk_correct(lg, y, top) for t, lg in clean_logits.items() for top in TOPS}
     rows = []
     for s, src in nets.items():
         for attack in TRANSFER_ATTACKS:
             for eps, eps_paper, its in eval_points(sec):
-                xa = x + _delta(src, x, y, attack, eps, sec["alpha"], its, bs, None)
-                adv_logits = {t: _logits(net, xa, bs) for t, net in nets.items()}
+                adv_logits = {t: [] for t in nets}
+                for b in blocks:
+                    xb = _block(x, b, device)
+                    xa = xb + _delta(src, xb, y[b], attack, eps, sec["alpha"], its, bs, None)
+                    for t, net in nets.items():
+                        adv_logits[t].append(_logits(net, xa, bs))
+                adv_logits = {t: torch.cat(lg) for t, lg in adv_logits.items()}
                 for top in TOPS:
                     wrong = {t: ~_topk_correct(lg, y, top) for t, lg in adv_logits.items()}
                     pre = clean[(s, top)] & wrong[s]
