@@ -22,7 +22,7 @@ rule p002_evaluate:
         "results/{exp}/logs/p002_evaluate.log",
     benchmark:
         "results/{exp}/benchmarks/p002_evaluate.tsv"
-    threads: 2
+    threads: 1
     resources:
         gpu=1,
     params:

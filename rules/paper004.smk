@@ -27,7 +27,7 @@ rule p004_evaluate:
         "results/{exp}/benchmarks/p004_evaluate/{run}/{chunk}.tsv"
     wildcard_constraints:
         chunk=r"\d{3}-\d{3}",
-    threads: 2
+    threads: 1
     resources:
         gpu=1,
     params:

@@ -107,7 +107,7 @@ rule run_adv_train_chained:
         "results/{exp}/logs/runs/{run}/adv_train_chained/{epoch}.log",
     benchmark:
         "results/{exp}/benchmarks/runs/{run}/adv_train_chained/{epoch}.tsv"
-    threads: 2
+    threads: 1
     resources:
         gpu=1,
     params:
