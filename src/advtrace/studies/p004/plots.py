@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import MaxNLocator
 
 from ...plotting import plt, style
 from .front import final_models, on_front
@@ -77,6 +78,7 @@ def curves(rob: pd.DataFrame, runs: list[str], experiment: str, delta: float) ->
     titles = ("clean accuracy (%)", f"ε_adv(δ = {delta}), per-input PGD", f"ε_uni(δ = {delta}), universal S-PGD")
     for ax, t, key in zip(axes, titles, ("accuracy", "eps_adv", "eps_uni")):
         ax.set_xlabel("fine-tuning epoch (0 = ERM)")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_title(t, fontsize=10)
         if len(erm):
             v = 100 * erm[key].iloc[0] if key == "accuracy" else _eps(erm[key])[0]
