@@ -31,7 +31,8 @@ def cached_smoke(tmp_path_factory):
     for out in outputs:
         path = wd / out
         path.parent.mkdir(parents=True, exist_ok=True)
-        if re.search(r"/(perturbations|detectors)/epoch_\d{3}$", out):  # directory outputs (perturb_epoch, train_detectors)
+        # directory outputs (perturb_epoch, train_detectors, pretrain's kept vanilla epochs)
+        if re.search(r"/(perturbations|detectors)/epoch_\d{3}$|/checkpoints/pretrain$", out):
             path.mkdir(exist_ok=True)
         else:
             path.touch()
