@@ -29,7 +29,7 @@ def _below(adv: pd.DataFrame, acc: float, bar: float):
     worst = d.loc[d["detectability"].idxmin()]
     return (f"{len(d)} settings (family, ε) below {100 * acc:.0f} % accuracy; lowest detectability "
             f"{_est(worst).pct()} ({worst['family']} ε={worst['eps']:g}, accuracy {100 * worst['accuracy']:.1f} %)",
-            combine(verdicts))
+            combine(verdicts), float(worst["detectability"]))
 
 
 def _below30(adv):
@@ -99,7 +99,8 @@ def _static_fooled(dyn):
         return "no σ reduces accuracy below 30 % with successful examples", "inconclusive"
     worst = d.loc[d["detectability"].idxmin()]
     return (f"min over σ with accuracy < 30 %: {_est(worst).pct()} at σ={worst['sigma']:.1f} "
-            f"(accuracy {100 * worst['accuracy']:.1f} %)", against(_est(worst), 0.60, "<="))
+            f"(accuracy {100 * worst['accuracy']:.1f} %)", against(_est(worst), 0.60, "<="),
+            float(worst["detectability"]))
 
 
 def _dynamic_robust(dyn):
@@ -108,7 +109,7 @@ def _dynamic_robust(dyn):
         raise ValueError("no σ with successful adversarial examples")
     worst = d.loc[d["detectability"].idxmin()]
     return (f"min over {len(d)} σ: {_est(worst).pct()} at σ={worst['sigma']:.1f}",
-            combine(against(_est(r), 0.70, ">") for _, r in d.iterrows()))
+            combine(against(_est(r), 0.70, ">") for _, r in d.iterrows()), float(worst["detectability"]))
 
 
 def _depth(depth):

@@ -82,7 +82,7 @@ def _front_dominates(front):
     est = {k: Estimate(float(v.hypervolume), float(v.hypervolume_low), float(v.hypervolume_high), int(v.n))
            for k, v in hv.items()}
     return (f"hypervolume s = {s[-1]}: {_fmt(est[s[-1]])}; s = 1: {_fmt(est[1])}",
-            compare(est[s[-1]], est[1], ">"))
+            compare(est[s[-1]], est[1], ">"), est[s[-1]].value - est[1].value)
 
 
 def _matched(rob):
@@ -112,13 +112,14 @@ def _no_accuracy_loss(rob):
     best = sh.loc[sh["eps_uni"].fillna(EPS_MAX).idxmax()]
     return (f"ERM: acc. {_acc(erm).pct()}, ε_uni {_fmt(_eps(erm))}; best s = {best['heap_size']} model without "
             f"accuracy loss (ε {best['eps_train']:g}): acc. {_acc(best).pct()}, ε_uni {_fmt(_eps(best))}",
-            compare(_eps(best), _eps(erm), ">"))
+            compare(_eps(best), _eps(erm), ">"), _eps(best).value - _eps(erm).value)
 
 
 def _uni_above_adv(rob):
     erm = _erm(rob)
     return (f"ERM: ε_uni {_fmt(_eps(erm))}, ε_adv {_fmt(_eps(erm, 'eps_adv'))}, random noise "
-            f"{_fmt(_eps(erm, 'eps_random'))}", compare(_eps(erm), _eps(erm, "eps_adv"), ">"))
+            f"{_fmt(_eps(erm, 'eps_random'))}", compare(_eps(erm), _eps(erm, "eps_adv"), ">"),
+            _eps(erm).value - _eps(erm, "eps_adv").value)
 
 
 CLAIMS = [
