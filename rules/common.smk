@@ -11,6 +11,7 @@ os.environ["PYTHONPATH"] = os.pathsep.join(
 from snakemake.exceptions import WorkflowError
 
 from advtrace import runs, stages
+from advtrace.stages import chunk_name
 from advtrace.config import (
     ConfigError,
     experiment_names,
@@ -78,20 +79,15 @@ def epochs_of(exp):
 def epoch_chunks(epochs):
     """Consecutive chunks of config epochs_per_analysis_job epochs (of a sorted list), for the
     forward-only analyses that take several checkpoints per job."""
-    epochs, k = sorted(int(e) for e in epochs), config["epochs_per_analysis_job"]
-    return [epochs[i : i + k] for i in range(0, len(epochs), k)]
-
-
-def chunk_name(chunk):
-    return f"{chunk[0]:03d}-{chunk[-1]:03d}"
+    return list(stages.epoch_chunks(epochs, config["epochs_per_analysis_job"]).values())
 
 
 def chunk_epochs(epochs, name):
     """The epochs of the chunk named {chunk} (e.g. 004-007) among `epochs`; an error if it is not one."""
-    for chunk in epoch_chunks(epochs):
-        if chunk_name(chunk) == name:
-            return chunk
-    raise WorkflowError(f"no analysis chunk {name}; chunks: {[chunk_name(c) for c in epoch_chunks(epochs)]}")
+    chunks = stages.epoch_chunks(epochs, config["epochs_per_analysis_job"])
+    if name not in chunks:
+        raise WorkflowError(f"no analysis chunk {name}; chunks: {list(chunks)}")
+    return chunks[name]
 
 
 def section(*keys):

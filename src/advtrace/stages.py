@@ -158,3 +158,15 @@ def stage_problems(exp: dict) -> list[str]:
     for s in active(exp):
         problems += checks[s.name](exp) if s.module is None else study_part(s, "checks").problems(exp)
     return problems
+
+
+def chunk_name(chunk: list[int]) -> str:
+    """The ``{chunk}`` wildcard of an analysis job over several epochs: first and last, ``004-007``."""
+    return f"{chunk[0]:03d}-{chunk[-1]:03d}"
+
+
+def epoch_chunks(epochs, k: int) -> dict[str, list[int]]:
+    """Analysis jobs that take ``k`` epochs each: chunk name -> its epochs, consecutive groups of the
+    sorted ``epochs`` (``epochs_per_analysis_job`` for paper 000's stages; a study's own setting)."""
+    epochs = sorted(int(e) for e in epochs)
+    return {chunk_name(g): g for g in (epochs[i:i + k] for i in range(0, len(epochs), k))}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ... import runs
+from ... import runs, stages
 
 SECTION = "paper004"
 
@@ -29,9 +29,7 @@ def eval_epochs(exp: dict, run: str) -> list[int]:
 def eval_chunks(exp: dict, run: str) -> dict[str, list[int]]:
     """The run's evaluation jobs: chunk name ``NNN-NNN`` (first and last epoch) -> its epochs, groups of
     ``epochs_per_job`` consecutive evaluated epochs (default 1: one job per (run, epoch))."""
-    epochs, k = eval_epochs(exp, run), int(exp[SECTION].get("epochs_per_job", 1))
-    groups = [epochs[i:i + k] for i in range(0, len(epochs), k)]
-    return {f"{g[0]:03d}-{g[-1]:03d}": g for g in groups}
+    return stages.epoch_chunks(eval_epochs(exp, run), int(exp[SECTION].get("epochs_per_job", 1)))
 
 
 def evaluated_runs(exp: dict) -> list[str]:
