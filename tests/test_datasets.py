@@ -308,3 +308,199 @@ def test_unknown_name():
         load_raw("mnist", "x", download=False)
     for name in DATASETS:
         assert name in str(e.value)
+
+
+# --------------------------------------------------------------------------------------------
+# Fashion-MNIST (idx files, gzip-compressed as the official archives and Debian's package ship them)
+
+tv_mnist = pytest.importorskip("torchvision.datasets.mnist")
+FASHION_NAMES = [n for n, _ in datasets.FASHION_MNIST_FILES]
+FASHION_FAKE_SIZES = {"train": 12, "t10k": 5}
+
+
+def idx_bytes(arr: np.ndarray) -> bytes:
+    """The idx format (LeCun's MNIST page): magic 0x00 0x00 0x08 (unsigned byte) <ndim>, each
+    dimension as a big-endian uint32, then the data in row-major order."""
+    import struct
+
+    assert arr.dtype == np.uint8
+    return bytes([0, 0, 0x08, arr.ndim]) + struct.pack(f">{arr.ndim}I", *arr.shape) + arr.tobytes()
+
+
+def fake_fashion(folder: Path, *, compress: bool = True) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """The four Fashion-MNIST files with a few distinct images each; returns {split: (N×28×28, labels)}."""
+    import gzip
+
+    folder.mkdir(parents=True, exist_ok=True)
+    out = {}
+    for prefix, n in FASHION_FAKE_SIZES.items():
+        i, h, w = np.meshgrid(np.arange(n), np.arange(28), np.arange(28), indexing="ij")
+        offset = 0 if prefix == "train" else 100
+        images = ((i + offset) * 31 + h * 5 + w * 3) % 256
+        labels = (np.arange(n) * 7 + offset) % 10
+        for kind, arr in (("images-idx3", images.astype(np.uint8)), ("labels-idx1", labels.astype(np.uint8))):
+            data = idx_bytes(arr)
+            name = f"{prefix}-{kind}-ubyte"
+            if compress:
+                (folder / f"{name}.gz").write_bytes(gzip.compress(data, mtime=0))
+            else:
+                (folder / name).write_bytes(data)
+        out["train" if prefix == "train" else "test"] = (images.astype(np.uint8), labels.astype(np.int64))
+    return out
+
+
+@pytest.fixture
+def fake_fashion_md5(tmp_path, monkeypatch):
+    """Point the loader's MD5 table at the fakes' content (the check itself stays real) and Debian's
+    folder at an empty temp folder; returns that folder."""
+    import hashlib
+
+    fake_fashion(tmp_path / "reference", compress=False)
+    table = [(n, hashlib.md5((tmp_path / "reference" / n).read_bytes()).hexdigest()) for n in FASHION_NAMES]
+    monkeypatch.setattr(datasets, "FASHION_MNIST_FILES", table)
+    system = tmp_path / "usr-share-datasets-fashion-mnist"
+    system.mkdir()
+    monkeypatch.setattr(datasets.dataset_files, "FASHION_MNIST_SYSTEM_DIR", str(system))
+    return system
+
+
+def check_fake(raw: RawDataset, expected: dict) -> None:
+    assert (raw.name, raw.num_classes, raw.in_channels, raw.image_size) == ("fashion_mnist", 10, 1, 28)
+    assert list(raw.sources) == ["train", "test"]
+    for split, (images, labels) in expected.items():
+        x, y = raw.sources[split]
+        assert x.dtype == torch.uint8 and x.shape == (len(labels), 1, 28, 28) and x.is_contiguous()
+        np.testing.assert_array_equal(x[:, 0].numpy(), images)
+        assert y.dtype == torch.int64 and y.tolist() == labels.tolist()
+    assert int(raw.sources["train"][0][3, 0, 27, 1]) == (3 * 31 + 27 * 5 + 1 * 3) % 256  # image 3, row 27, column 1
+
+
+def test_fashion_mnist_from_debian_package_folder(tmp_path, fake_fashion_md5):
+    """Debian's .gz files (a read-only system folder) are decompressed into root in torchvision's
+    layout and read by torchvision's own FashionMNIST; later loads need only root."""
+    expected = fake_fashion(fake_fashion_md5)
+    for f in fake_fashion_md5.iterdir():
+        f.chmod(0o444)
+    root = tmp_path / "root"
+    check_fake(load_raw("fashion_mnist", root, download=False), expected)
+    raw_dir = root / "FashionMNIST" / "raw"
+    assert sorted(p.name for p in raw_dir.iterdir()) == sorted(FASHION_NAMES)  # no temp files left
+    # torchvision reads the same files directly
+    ds = tv_mnist.FashionMNIST(str(root), train=False)
+    np.testing.assert_array_equal(ds.data.numpy(), expected["test"][0])
+    for f in fake_fashion_md5.iterdir():
+        f.chmod(0o644)
+        f.unlink()
+    check_fake(load_raw("fashion_mnist", root, download=False, image_size=28), expected)
+
+
+def test_fashion_mnist_from_archives_under_root(tmp_path, fake_fashion_md5):
+    """The official .gz files in <root>/FashionMNIST/raw/ (where torchvision's download leaves them)."""
+    root = tmp_path / "root"
+    expected = fake_fashion(root / "FashionMNIST" / "raw")
+    check_fake(load_raw("fashion_mnist", root, download=False), expected)
+    assert all((root / "FashionMNIST" / "raw" / n).is_file() for n in FASHION_NAMES)
+
+
+def test_fashion_mnist_uncompressed_under_root(tmp_path, fake_fashion_md5):
+    root = tmp_path / "root"
+    expected = fake_fashion(root / "FashionMNIST" / "raw", compress=False)
+    check_fake(load_raw("fashion_mnist", root, download=False), expected)
+
+
+def test_fashion_mnist_corrupt_file_replaced_from_the_package(tmp_path, fake_fashion_md5):
+    expected = fake_fashion(fake_fashion_md5)
+    root = tmp_path / "root"
+    load_raw("fashion_mnist", root, download=False)
+    target = root / "FashionMNIST" / "raw" / "t10k-labels-idx1-ubyte"
+    target.write_bytes(target.read_bytes()[:-1] + b"\x09")  # one wrong label
+    check_fake(load_raw("fashion_mnist", root, download=False), expected)
+
+
+def test_fashion_mnist_wrong_content_named(tmp_path, fake_fashion_md5):
+    """A .gz whose content is not the official file (MD5 of the decompressed bytes) is named, not read."""
+    import gzip
+
+    fake_fashion(fake_fashion_md5)
+    bad = fake_fashion_md5 / "train-labels-idx1-ubyte.gz"
+    bad.write_bytes(gzip.compress(gzip.decompress(bad.read_bytes())[:-1] + b"\x03"))
+    with pytest.raises(DatasetUnavailableError) as e:
+        load_raw("fashion_mnist", tmp_path / "root", download=False)
+    assert str(bad) in str(e.value) and "MD5" in str(e.value)
+    assert not (tmp_path / "root" / "FashionMNIST" / "raw" / "train-labels-idx1-ubyte").exists()
+
+
+def test_fashion_mnist_missing(tmp_path, monkeypatch):
+    monkeypatch.setattr(datasets.dataset_files, "FASHION_MNIST_SYSTEM_DIR", str(tmp_path / "no-package"))
+    with pytest.raises(DatasetUnavailableError) as e:
+        load_raw("fashion_mnist", tmp_path / "nowhere", download=False)
+    msg = str(e.value)
+    d = (tmp_path / "nowhere" / "FashionMNIST" / "raw").resolve()
+    assert "fashion_mnist" in msg and str(d) in msg
+    assert "apt-get install dataset-fashion-mnist" in msg and str(tmp_path / "no-package") in msg
+    for name in FASHION_NAMES:
+        assert str(d / f"{name}.gz") in msg and name in msg
+    assert "8d4fb7e6c68d591d4c3dfef9ec88bf0d" in msg  # the official archive's MD5
+    assert "download: true" in msg
+    # the parse-time note (torch-free) says the same
+    from advtrace.dataset_files import dataset_notes, dataset_present
+
+    assert not dataset_present("fashion_mnist", tmp_path / "nowhere")
+    exp = {"dataset": {"name": "fashion_mnist", "root": str(tmp_path / "nowhere"), "download": False}}
+    (note,) = dataset_notes({"f": exp}, ["f"], results=tmp_path / "results")
+    assert "apt-get install dataset-fashion-mnist" in note and str(d / "train-images-idx3-ubyte.gz") in note
+
+
+def test_fashion_mnist_download_fails_offline(tmp_path, monkeypatch):
+    """download: true goes through torchvision's FashionMNIST download (blocked here: no network)."""
+    monkeypatch.setattr(datasets.dataset_files, "FASHION_MNIST_SYSTEM_DIR", str(tmp_path / "no-package"))
+    with pytest.raises(DatasetUnavailableError) as e:
+        load_raw("fashion_mnist", tmp_path / "root", download=True)
+    assert "download failed" in str(e.value) and "apt-get install dataset-fashion-mnist" in str(e.value)
+
+
+def test_fashion_mnist_download_true_uses_torchvision(tmp_path, fake_fashion_md5, monkeypatch):
+    """With nothing local, torchvision's own download (here served from a local folder) fetches and
+    decompresses the archives; the loader then checks the content's MD5s."""
+    server = tmp_path / "server"
+    expected = fake_fashion(server)
+    fetched = []
+
+    def fake_download_and_extract(url, download_root, filename=None, md5=None, **kw):
+        fetched.append(url)
+        name = filename or url.rsplit("/", 1)[-1]
+        Path(download_root).mkdir(parents=True, exist_ok=True)
+        (Path(download_root) / name).write_bytes((server / name).read_bytes())
+        tv_utils.extract_archive(str(Path(download_root) / name))
+
+    monkeypatch.setattr(tv_mnist, "download_and_extract_archive", fake_download_and_extract)
+    root = tmp_path / "root"
+    check_fake(load_raw("fashion_mnist", root, download=True), expected)
+    assert sorted(u.rsplit("/", 1)[-1] for u in fetched) == sorted(f"{n}.gz" for n in FASHION_NAMES)
+    assert all(u.startswith(datasets.FASHION_MNIST_URL) for u in fetched)
+
+
+def test_fashion_mnist_bad_image_size(tmp_path):
+    with pytest.raises(ValueError, match="28"):
+        load_raw("fashion_mnist", tmp_path, download=False, image_size=32)
+
+
+def test_fashion_mnist_real_files(tmp_path):
+    """The real dataset from Debian's package: 60,000 training images (6,000 per class) and the
+    10,000 official test images (1,000 per class), labels 0..9, decompressed and MD5-checked."""
+    system = Path(datasets.dataset_files.FASHION_MNIST_SYSTEM_DIR)
+    if not all((system / f"{n}.gz").is_file() for n in FASHION_NAMES):
+        pytest.skip(f"Debian's package dataset-fashion-mnist is not installed (no {system}/*.gz); "
+                    "`apt-get install dataset-fashion-mnist` (.ci/run installs it)")
+    raw = load_raw("fashion_mnist", tmp_path, download=False)
+    (xtr, ytr), (xte, yte) = raw.sources["train"], raw.sources["test"]
+    assert xtr.shape == (60000, 1, 28, 28) and xte.shape == (10000, 1, 28, 28)
+    assert xtr.dtype == torch.uint8 and ytr.dtype == torch.int64
+    assert torch.bincount(ytr, minlength=10).tolist() == [6000] * 10
+    assert torch.bincount(yte, minlength=10).tolist() == [1000] * 10
+    assert int(ytr.min()) == 0 and int(ytr.max()) == 9
+    assert int(xtr.max()) == 255 and int(xtr.min()) == 0
+    # the Debian package's .gz are recompressed (archive MD5s differ from the official ones) but
+    # their content is the official files: torchvision's reader on root gives the same tensors
+    ds = tv_mnist.FashionMNIST(str(tmp_path), train=True)
+    assert torch.equal(ds.data, xtr[:, 0]) and torch.equal(ds.targets, ytr)

@@ -46,7 +46,11 @@ GTSRB_CLASSES = [
     "Ahead only", "Go straight or right", "Go straight or left", "Keep right", "Keep left",
     "Roundabout mandatory", "End of no passing", "End of no passing by vehicles over 3.5 metric tons",
 ]
-CLASS_NAMES = {"digits": DIGITS_CLASSES, "cifar10": CIFAR10_CLASSES, "gtsrb": GTSRB_CLASSES}
+# torchvision's FashionMNIST.classes (Xiao et al. 2017, labels 0..9)
+FASHION_MNIST_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
+                         "Ankle boot"]
+CLASS_NAMES = {"digits": DIGITS_CLASSES, "cifar10": CIFAR10_CLASSES, "gtsrb": GTSRB_CLASSES,
+               "fashion_mnist": FASHION_MNIST_CLASSES}
 
 
 class CheckpointError(ValueError):

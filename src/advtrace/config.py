@@ -46,6 +46,7 @@ SOURCE_SIZES: dict[str, dict[str, int]] = {
     "cifar10": {"train": 50000, "test": 10000},
     "gtsrb": {"train": 39209, "test": 12630},
     "imagenet": {"train": 1281167, "val": 50000},
+    "fashion_mnist": {"train": 60000, "test": 10000},
 }
 
 
@@ -239,6 +240,8 @@ def check_experiment(exp: dict) -> list[str]:
         problems.append("dataset.image_size: digits images are 8x8; allowed: 8")
     if ds["name"] == "cifar10" and ds["image_size"] != 32:
         problems.append("dataset.image_size: CIFAR-10 images are 32x32; allowed: 32")
+    if ds["name"] == "fashion_mnist" and ds["image_size"] != 28:
+        problems.append("dataset.image_size: Fashion-MNIST images are 28x28; allowed: 28")
     if exp["model"]["name"] == "inception_v3":
         if IMAGE_CHANNELS[ds["name"]] != 3:
             problems.append(f"model.name: inception_v3 takes RGB images; {ds['name']} is grey")
@@ -484,7 +487,7 @@ def check_detect(exp: dict) -> list[str]:
 
 SEED_MAX = 2**63 - 1  # torch seeds are 64-bit; job seeds add small offsets (seed + epoch)
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_]+$")  # names that become parts of file paths (= the wildcard constraints)
-IMAGE_CHANNELS = {"digits": 1, "cifar10": 3, "gtsrb": 3, "imagenet": 3}
+IMAGE_CHANNELS = {"digits": 1, "cifar10": 3, "gtsrb": 3, "imagenet": 3, "fashion_mnist": 1}
 DEEPFOOL = {"deepfool_l2", "deepfool_linf"}
 L2_EPS = {"bi_l2"}  # ε is an ℓ2 norm (in [0,255] units); every other attack's ε is an ℓ∞ bound
 

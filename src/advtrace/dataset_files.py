@@ -4,6 +4,10 @@ in the terminal of a dry run instead of only in ``results/<exp>/logs/prepare_dat
 
 Presence only (names, not checksums): ``prepare_data`` still checks MD5s and extracts archives
 (``advtrace.datasets``, which has the full loading rules).
+
+Fashion-MNIST is also found outside ``root``: Debian's package ``dataset-fashion-mnist`` installs
+the four official idx files, gzip-compressed, in :data:`FASHION_MNIST_SYSTEM_DIR`, which
+``prepare_data`` decompresses into ``root`` in torchvision's layout.
 """
 
 from __future__ import annotations
@@ -24,6 +28,29 @@ GTSRB_ARCHIVES = {
         ("GTSRB_Final_Test_GT.zip", "fe31e9c9270bbcd7b84b7f21a9d9d9e5"),
     ],
 }
+
+# Fashion-MNIST (Xiao et al. 2017): the four idx files torchvision's FashionMNIST reads, uncompressed,
+# from <root>/FashionMNIST/raw/ (name, MD5 of the *uncompressed* file: the content, whichever gzip
+# made the .gz - Debian's package recompressed the official archives, so their .gz MD5s differ from
+# FASHION_MNIST_GZ_MD5, while the content is the same bytes).
+FASHION_MNIST_URL = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"  # torchvision's mirror
+FASHION_MNIST_FOLDER = "FashionMNIST/raw"
+FASHION_MNIST_FILES = [
+    ("train-images-idx3-ubyte", "f4a8712d7a061bf5bd6d2ca38dc4d50a"),
+    ("train-labels-idx1-ubyte", "9018921c3c673c538a1fc5bad174d6f9"),
+    ("t10k-images-idx3-ubyte", "8181f5470baa50b63fa0f6fddb340f0a"),
+    ("t10k-labels-idx1-ubyte", "15d484375f8d13e6eb1aabb0c3f46965"),
+]
+# MD5s of the official .gz archives (the Fashion-MNIST README's table; torchvision checks them on download)
+FASHION_MNIST_GZ_MD5 = {
+    "train-images-idx3-ubyte.gz": "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+    "train-labels-idx1-ubyte.gz": "25c81989df183df01b3e8a0aad5dffbe",
+    "t10k-images-idx3-ubyte.gz": "bef4ecab320f06d8554ea6380940ec79",
+    "t10k-labels-idx1-ubyte.gz": "bb300cfdad3c16e7a12a480ee83cd310",
+}
+# Where Debian's `apt-get install dataset-fashion-mnist` puts the four .gz files (`dpkg -L dataset-fashion-mnist`)
+FASHION_MNIST_DEBIAN_PACKAGE = "dataset-fashion-mnist"
+FASHION_MNIST_SYSTEM_DIR = "/usr/share/datasets/fashion-mnist"
 
 # ImageNet 2012 (ILSVRC2012): no public download (an account at image-net.org is needed); the files
 # torchvision's ImageNet class reads from <root>/imagenet/ (name, md5), by split.
@@ -54,6 +81,23 @@ def _imagenet_present(root: Path) -> bool:
     return meta and all((d / s).is_dir() or (d / IMAGENET_ARCHIVES[s][0]).is_file() for s in ("train", "val"))
 
 
+def fashion_mnist_sources(root: Path, system_dir: str | Path | None = None) -> dict[str, Path | None]:
+    """For each Fashion-MNIST idx file, where it can be had without the network, in the order
+    ``prepare_data`` tries them: the uncompressed file in torchvision's layout under `root`, the
+    Debian package's .gz, a .gz under `root` in torchvision's layout; None if none is there."""
+    raw = Path(root) / FASHION_MNIST_FOLDER
+    system = Path(FASHION_MNIST_SYSTEM_DIR if system_dir is None else system_dir)
+    out: dict[str, Path | None] = {}
+    for name, _ in FASHION_MNIST_FILES:
+        candidates = (raw / name, system / f"{name}.gz", raw / f"{name}.gz")
+        out[name] = next((p for p in candidates if p.is_file()), None)
+    return out
+
+
+def _fashion_mnist_present(root: Path) -> bool:
+    return all(p is not None for p in fashion_mnist_sources(root).values())
+
+
 def what_to_put(name: str, root: str | Path) -> str:
     """The files an offline machine needs under `root` for dataset `name` (one per line)."""
     root = Path(root).resolve()
@@ -66,6 +110,13 @@ def what_to_put(name: str, root: str | Path) -> str:
                          for f, md5 in GTSRB_ARCHIVES[s])
         return (zips + f"\n  or the extracted {d}/GTSRB/Training/00000..00042/, {d}/GTSRB/Final_Test/Images/ "
                 f"and {d}/GT-final_test.csv")
+    if name == "fashion_mnist":
+        d = root / FASHION_MNIST_FOLDER
+        return (f"  the Debian package: apt-get install {FASHION_MNIST_DEBIAN_PACKAGE}   "
+                f"(installs the four .gz files in {FASHION_MNIST_SYSTEM_DIR}/, read from there)\n"
+                + "\n".join(f"  or {d / n}.gz   ({FASHION_MNIST_URL}{n}.gz, md5 {FASHION_MNIST_GZ_MD5[n + '.gz']})"
+                            for n, _ in FASHION_MNIST_FILES)
+                + f"\n  or their uncompressed idx files {d}/{{{', '.join(n for n, _ in FASHION_MNIST_FILES)}}}")
     if name == "imagenet":
         d = root / "imagenet"
         return ("\n".join(f"  {d / f}   (md5 {md5})" for f, md5 in IMAGENET_ARCHIVES.values())
@@ -75,7 +126,8 @@ def what_to_put(name: str, root: str | Path) -> str:
 
 
 def dataset_present(name: str, root: str | Path) -> bool:
-    """Whether the files of an offline-loadable dataset are under `root` (digits: always)."""
+    """Whether the files of an offline-loadable dataset are under `root` (digits: always;
+    fashion_mnist: under `root` or from Debian's package)."""
     root = Path(root).expanduser()
     if name == "cifar10":
         return _cifar10_present(root)
@@ -83,6 +135,8 @@ def dataset_present(name: str, root: str | Path) -> bool:
         return _gtsrb_present(root)
     if name == "imagenet":
         return _imagenet_present(root)
+    if name == "fashion_mnist":
+        return _fashion_mnist_present(root)
     return True  # digits ships with scikit-learn
 
 

@@ -37,6 +37,25 @@ Datasets
     there on first use. The train label is the class folder (``00007`` → 7), the test label the
     CSV's ``ClassId``.
 
+``fashion_mnist``
+    Fashion-MNIST (Xiao et al. 2017; Zalando's 28×28 grey images of clothing, MIT licence) via
+    ``torchvision.datasets.FashionMNIST``. Sources ``"train"`` (60000) and ``"test"`` (10000),
+    1×28×28, 10 classes (T-shirt/top, Trouser, Pullover, Dress, Coat, Sandal, Shirt, Sneaker, Bag,
+    Ankle boot). ``image_size`` must be 28 (or None). torchvision reads the four *uncompressed*
+    idx files in its layout under ``root``::
+
+        <root>/FashionMNIST/raw/train-images-idx3-ubyte, train-labels-idx1-ubyte,
+                                t10k-images-idx3-ubyte,  t10k-labels-idx1-ubyte
+
+    Each missing one is made from the first of: Debian's package ``dataset-fashion-mnist``
+    (``apt-get install dataset-fashion-mnist``: the official files, gzip-compressed, in
+    ``/usr/share/datasets/fashion-mnist/``, a folder only root can write), then a ``<name>.gz``
+    under ``<root>/FashionMNIST/raw/`` (torchvision's download leaves them there), decompressed
+    into place. Every idx file is checked by the MD5 of its uncompressed content
+    (``dataset_files.FASHION_MNIST_FILES``: Debian recompressed the official ``.gz`` archives, so
+    their archive MD5s differ, not their content); a corrupt file is replaced from a good source,
+    or named in the error.
+
 ``imagenet``
     ImageNet 2012 (ILSVRC2012 classification) via ``torchvision.datasets.ImageNet``. Sources
     ``"train"`` (1,281,167 images) and ``"val"`` (50,000; the official validation set, which
@@ -74,10 +93,13 @@ from typing import Callable
 import numpy as np
 import torch
 
-from .dataset_files import GTSRB_ARCHIVES, GTSRB_URL, IMAGENET_ARCHIVES, IMAGENET_URL
+from . import dataset_files
+from .dataset_files import (FASHION_MNIST_DEBIAN_PACKAGE, FASHION_MNIST_FILES, FASHION_MNIST_FOLDER,
+                            FASHION_MNIST_GZ_MD5, FASHION_MNIST_URL, GTSRB_ARCHIVES, GTSRB_URL, IMAGENET_ARCHIVES,
+                            IMAGENET_URL)
 from .runtime import Progress, log
 
-DATASETS = ("digits", "cifar10", "gtsrb", "imagenet")
+DATASETS = ("digits", "cifar10", "gtsrb", "imagenet", "fashion_mnist")
 
 GTSRB_NUM_CLASSES = 43
 GTSRB_DEFAULT_SIZE = 32
@@ -164,6 +186,8 @@ def load_raw(name: str, root: str | Path, download: bool, image_size: int | None
         return _load_cifar10(root, download, image_size)
     if name == "imagenet":
         return _load_imagenet(root, download, image_size)
+    if name == "fashion_mnist":
+        return _load_fashion_mnist(root, download, image_size)
     return _load_gtsrb(root, download, image_size)
 
 
@@ -402,6 +426,115 @@ def gtsrb_tracks(paths: list[str], labels: list[int]) -> torch.Tensor:
                                           "so images cannot be grouped by track (dataset.split_by: track)")
         out.append(int(label) * 1000 + int(track))
     return torch.tensor(out, dtype=torch.int64)
+
+
+# ---------------------------------------------------------------------------------------------
+# Fashion-MNIST
+
+FASHION_MNIST_SIZE = 28
+
+
+def _idx_ok(path: Path, md5: str) -> bool:
+    """Whether an uncompressed idx file is present and is the official one (MD5 of its content)."""
+    return _archive_ok(path, md5)
+
+
+def _fashion_help(root: Path, reason: str, download_failed: bool = False) -> str:
+    d = (root / FASHION_MNIST_FOLDER).resolve()
+    system = Path(dataset_files.FASHION_MNIST_SYSTEM_DIR)
+    names = [n for n, _ in FASHION_MNIST_FILES]
+    return (
+        f"dataset 'fashion_mnist' is not available in {d}" + (f" ({reason})" if reason else "") + ".\n"
+        + f"Install Debian's package, whose four .gz files ({system}/) are decompressed into {d} on first use:\n"
+        + f"  apt-get install {FASHION_MNIST_DEBIAN_PACKAGE}\n"
+        + "or put there the four official archives (decompressed there on first use)\n"
+        + "".join(f"  {d / n}.gz   ({FASHION_MNIST_URL}{n}.gz, md5 {FASHION_MNIST_GZ_MD5[n + '.gz']})\n" for n in names)
+        + f"or their uncompressed idx files (what torchvision's FashionMNIST reads): {', '.join(names)}\n"
+        + _download_hint(d, download_failed)
+    )
+
+
+def _gunzip_verified(src: Path, dst: Path, md5: str) -> str | None:
+    """Decompress `src` (.gz) into `dst` if its content has MD5 `md5` (atomic: a temp file in dst's
+    folder, renamed; concurrent jobs each write a complete file). None on success, else the problem."""
+    import gzip
+    import os
+    import shutil
+    import tempfile
+
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=dst.parent, prefix=f".{dst.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as out, gzip.open(src, "rb") as f:
+            shutil.copyfileobj(f, out, 1 << 20)
+        if not _idx_ok(Path(tmp), md5):
+            return f"{src} does not decompress to the official {dst.name} (MD5 is not {md5})"
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, dst)
+        return None
+    except (OSError, EOFError) as e:  # gzip.BadGzipFile is an OSError
+        return f"{src} cannot be decompressed into {dst.parent} ({type(e).__name__}: {e})"
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _stage_fashion_mnist(root: Path) -> tuple[list[str], list[str]]:
+    """Make <root>/FashionMNIST/raw/ hold the four official uncompressed idx files from what is on
+    disk (no network): each missing or corrupt one from Debian's package, else from a .gz beside it.
+    Returns (names still missing, problems: corrupt files and sources that failed); both empty when
+    all four are in place and verified."""
+    raw = root / FASHION_MNIST_FOLDER
+    system = Path(dataset_files.FASHION_MNIST_SYSTEM_DIR)
+    missing, problems = [], []
+    for name, md5 in FASHION_MNIST_FILES:
+        target = raw / name
+        if target.is_file() and _idx_ok(target, md5):
+            continue
+        failed = [f"{target} is corrupt (MD5 is not {md5})"] if target.is_file() else []
+        sources = [src for src in (system / f"{name}.gz", raw / f"{name}.gz") if src.is_file()]
+        for src in sources:
+            problem = _gunzip_verified(src, target, md5)
+            if problem is None:
+                log.info("fashion_mnist: %s decompressed from %s", target, src)
+                failed = None
+                break
+            failed.append(problem)
+        if failed is None:
+            continue
+        if not failed:
+            missing.append(name)
+        problems += failed
+    return missing, problems
+
+
+def _load_fashion_mnist(root: Path, download: bool, image_size: int | None) -> RawDataset:
+    if image_size not in (None, FASHION_MNIST_SIZE):
+        raise ValueError(f"fashion_mnist: image_size must be 28 (the images are 28x28), got {image_size}")
+    from torchvision.datasets import FashionMNIST
+
+    missing, problems = _stage_fashion_mnist(root)
+    if problems:  # corrupt files, or local sources that are not the official files
+        raise DatasetUnavailableError(_fashion_help(root, "; ".join(problems) + "; delete them and run again"))
+    if missing and download:
+        try:  # torchvision downloads the official archives, checks their MD5s and decompresses them into raw/
+            FashionMNIST(str(root), train=True, download=True)
+        except Exception as e:  # URLError/OSError offline, RuntimeError on a bad checksum ...
+            raise DatasetUnavailableError(_fashion_help(root, f"download failed: {type(e).__name__}: {e}",
+                                                        True)) from e
+        missing, problems = _stage_fashion_mnist(root)  # verifies what was downloaded
+        if problems:
+            raise DatasetUnavailableError(_fashion_help(root, "; ".join(problems), True))
+    if missing:
+        raise DatasetUnavailableError(_fashion_help(root, f"{', '.join(missing)} not found, download=False"))
+    sources = {}
+    for split in ("train", "test"):
+        ds = FashionMNIST(str(root), train=split == "train", download=False)
+        x = torch.as_tensor(ds.data, dtype=torch.uint8)[:, None].contiguous()  # N×1×28×28
+        y = torch.as_tensor(ds.targets, dtype=torch.int64)
+        sources[split] = (x, y)
+    log.info("fashion_mnist: %s from %s", {k: len(v[1]) for k, v in sources.items()}, root / FASHION_MNIST_FOLDER)
+    return RawDataset("fashion_mnist", sources, num_classes=10, in_channels=1, image_size=FASHION_MNIST_SIZE)
 
 
 # ---------------------------------------------------------------------------------------------
