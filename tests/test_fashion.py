@@ -116,3 +116,33 @@ def test_fashion_smoke_end_to_end(tmp_path):
     lc = read_table(res / "tables" / "learning_curve.parquet", "learning_curve")
     assert sorted(lc["epoch"].unique()) == list(range(cfg["adv_train"]["epochs"] + 1))
     assert (res / "claims.md").stat().st_size > 0
+
+
+def test_work_model_counts_match_the_config_by_hand():
+    """A few jobs' unit counts, recomputed from the config by hand (the budget rests on them)."""
+    from collections import Counter
+
+    cfg = load_yaml(ROOT / "config" / "experiments" / "fashion.yaml")
+    n_train = cfg["dataset"]["splits"]["train"]["n"]
+    # a chained paper-004 training job: its epochs x the training images, at that run's training step
+    run = cfg["paper004"]["curve_runs"][0]
+    job = {"rule": "run_adv_train_chained", "wildcards": {"exp": "fashion", "run": run, "epoch": "002"}}
+    (key, count), = fashion_budget.job_work(job, cfg).items()
+    assert key[0] == "train" and count == 2 * n_train and '"method": "shared"' in key[1]
+    # a paper-004 evaluation of one epoch: b search steps x (K x m~ universal + adv_iterations x n) gradients
+    ev = cfg["paper004"]["evaluation"]
+    n = cfg["samples"][ev["eval_set"]]["n"]
+    job = {"rule": "p004_evaluate", "wildcards": {"exp": "fashion", "run": "main", "chunk": "000-000"}}
+    from advtrace.studies.p004 import plan
+
+    chunks = plan.eval_chunks(cfg, "main")
+    job["wildcards"]["chunk"] = next(iter(chunks))
+    work = fashion_budget.job_work(job, cfg)
+    epochs = len(chunks[job["wildcards"]["chunk"]])
+    w = cfg["model"]["width"]
+    assert work[("G", w)] == epochs * ev["search_steps"] * (ev["iterations"] * ev["m"] + ev["adv_iterations"] * n)
+    # the main chain's pretraining: epochs x training images of clean steps
+    work = fashion_budget.job_work({"rule": "pretrain", "wildcards": {"exp": "fashion"}}, cfg)
+    assert sum(work.values()) == cfg["pretrain"]["epochs"] * n_train
+    # tables and plots cost their start-up only
+    assert fashion_budget.job_work({"rule": "plot_learning_curves", "wildcards": {}}, cfg) == Counter()
