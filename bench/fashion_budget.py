@@ -712,11 +712,14 @@ def render_curve(df, k: int) -> str:
         lines.append(f"| {e} | {fmt(e, 'test', 'clean')} | {fmt(e, 'test', 'FGSM')} | {fmt(e, 'test', 'BI')} | "
                      f"{fmt(e, 'train', 'clean')} | {fmt(e, 'train', 'BI')} |")
     n = {s: int(df[df["split"] == s]["n"].iloc[0]) for s in ("test", "train")}
-    bi = df[(df["split"] == "test") & (df["attack"] == "BI")].set_index("epoch")["accuracy"]
-    last = sorted(bi.index)[-4:]
-    moves = [100 * (bi[b] - bi[a]) for a, b in zip(last, last[1:])]
-    lines += ["", f"n = {n['test']} test and {n['train']} training inputs. Over the last three epochs the BI test "
-              f"accuracy moved by {', '.join(f'{m:+.1f}' for m in moves)} points."]
+    bi = df[(df["split"] == "test") & (df["attack"] == "BI")].set_index("epoch")["accuracy"].sort_index()
+    lines += ["", f"n = {n['test']} test and {n['train']} training inputs."]
+    if len(bi) >= 9:  # flattening: the mean BI test accuracy of the last four epochs against the four before
+        last, before = bi.iloc[-4:], bi.iloc[-8:-4]
+        lines[-1] += (f" Mean BI test accuracy over epochs {last.index[0]}-{last.index[-1]}: {100 * last.mean():.1f} %, "
+                      f"over epochs {before.index[0]}-{before.index[-1]}: {100 * before.mean():.1f} % "
+                      f"({100 * (last.mean() - before.mean()):+.1f} points); epoch to epoch it moved by "
+                      + ", ".join(f"{100 * d:+.1f}" for d in bi.diff().iloc[-4:]) + " points.")
     return "\n".join(lines)
 
 
