@@ -544,12 +544,21 @@ def main() -> None:
                     help="adversarial epochs the core run trains (default: all of adv_train.epochs)")
     ap.add_argument("--write-docs", action="store_true", help="write the table into docs/fashion.md")
     ap.add_argument("--timeout", type=int, default=4 * 3600)
+    ap.add_argument("--from-json", action="store_true",
+                    help="no measuring: re-render bench/results/fashion_budget.json (e.g. into docs with --write-docs)")
     ap.add_argument("--prices-cache", type=Path, help="JSON of unit prices to reuse (measured when missing)")
     ap.add_argument("--estimate-from", type=Path, metavar="RESULTS_DIR",
                     help="no core run: model every job, with DeepFool priced on RESULTS_DIR's checkpoints/epoch_000.pt "
                          "and epoch_<core-epochs>.pt and data/dataset.pt (a quick look while choosing the config; "
                          "nothing is written to docs)")
     args = ap.parse_args()
+    if args.from_json:
+        import pandas as pd
+
+        result = json.loads((HERE / "results" / "fashion_budget.json").read_text())
+        curve = pd.DataFrame(result["learning_curve"]) if "learning_curve" in result else None
+        write(result, curve, args.write_docs)
+        return
     import torch
 
     from advtrace import workdir
@@ -664,21 +673,29 @@ def main() -> None:
     curve = learning_curve(src / "metrics" / "learning_curve") if (src / "metrics" / "learning_curve").is_dir() else None
     if curve is not None:
         result["learning_curve"] = curve.to_dict(orient="records")
-    table = render(result)
-    print(table)
-    if curve is not None:
-        print(render_curve(curve, k))
+    result["jobs_detail"] = [{k: r[k] for k in ("rule", "wildcards", "stage", "source", "cpu_here", "cpu_avx2")}
+                             for r in rows]
     print("per job (AVX2 s):", file=sys.stderr)
     for r in sorted(rows, key=lambda r: -r["cpu_avx2"])[:40]:
         print(f"  {r['cpu_avx2']:8.1f}  {r['rule']} {r['wildcards']} ({r['source']})", file=sys.stderr)
     if args.estimate_from is not None:
+        write(result, curve, False)
         return
     out = HERE / "results" / "fashion_budget.json"
     out.write_text(json.dumps(result, indent=1, default=str) + "\n")
-    if args.write_docs:
+    write(result, curve, args.write_docs)
+
+
+def write(result: dict, curve, docs: bool) -> None:
+    """Print the tables; with `docs`, put them between the markers of docs/fashion.md."""
+    table = render(result)
+    print(table)
+    text_curve = render_curve(curve, int(result["core_epochs"])) if curve is not None else "(no learning curve)"
+    print(text_curve)
+    if docs:
         doc = ROOT / "docs" / "fashion.md"
         text = doc.read_text()
-        parts = {"budget": table, "curve": render_curve(curve, k) if curve is not None else "(no learning curve)"}
+        parts = {"budget": table, "curve": text_curve}
         for key, (begin, end) in MARKS.items():
             a, b = text.index(begin) + len(begin), text.index(end)
             text = text[:a] + "\n" + parts[key] + "\n" + text[b:]
@@ -740,8 +757,7 @@ def render(r: dict) -> str:
         f"x {r['startup_ratio']:.2f} (the benchmark's start-up without the dataset: "
         f"{r.get('startup_bench_here_s', float('nan')):.2f} s here).",
         f"- Probe runs (img/s): {', '.join(f'{v:.0f}' for v in r['probe_img_s_runs'])} (before the core run, after "
-        "it, after the prices); the benchmark's start-up took "
-        f"{r['startup_bench_here_s']:.2f} s here.",
+        "it, after the prices; their mean is used).",
         f"- The core run (data, pretraining, {r['core_epochs']} adversarial epochs with their learning curve, the "
         f"epoch-0 perturbations; {_fmt(r['core_wall_s'])} wall on this shared host) is measured job by job; the other "
         "jobs are modelled (unit prices x work counts) and scaled by their rule's measured/modelled ratio where the "
