@@ -515,7 +515,8 @@ def _load_fashion_mnist(root: Path, download: bool, image_size: int | None) -> R
 
     missing, problems = _stage_fashion_mnist(root)
     if problems:  # corrupt files, or local sources that are not the official files
-        raise DatasetUnavailableError(_fashion_help(root, "; ".join(problems) + "; delete them and run again"))
+        fix = "; delete the corrupt files and run again" if any("MD5" in p for p in problems) else ""
+        raise DatasetUnavailableError(_fashion_help(root, "; ".join(problems) + fix))
     if missing and download:
         try:  # torchvision downloads the official archives, checks their MD5s and decompresses them into raw/
             FashionMNIST(str(root), train=True, download=True)
