@@ -20,19 +20,14 @@ ROOT = Path(workflow.basedir)
 include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/train.smk"
-include: "rules/learning_curves.smk"
 include: "rules/perturb.smk"
-include: "rules/universal.smk"
-include: "rules/destruction.smk"
-include: "rules/stability.smk"
-include: "rules/detect.smk"
 
 
-# Companion-paper studies (advtrace.stages, packages under src/advtrace/studies): their rules files.
-for _stage in stages.all_stages():
-    if _stage.module is not None:
+# Every study's stages (advtrace.stages: paper 000's analyses, then the companion papers' studies,
+# packages under src/advtrace/studies): their rules files, each once.
+for _rules in dict.fromkeys(_stage.rules for _stage in stages.all_stages()):
 
-        include: _stage.rules
+    include: _rules
 
 
 include: "rules/claims.smk"

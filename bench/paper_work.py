@@ -9,8 +9,8 @@ four unit operations on single images, which the benchmark has measured:
     D  detector training step                       priced with detector_epoch
 
 A clean (pre)training step is priced with clean_epoch and counted as `C`. The counts follow what
-the job's code does with the experiment config (sample-set sizes, iterations, epoch plans of
-`advtrace.stability_plan`); what an attack costs comes from the attack registry
+the job's code does with the experiment config as it analyses the job's run (sample-set sizes,
+iterations, epoch plans of `advtrace.stability_plan`; advtrace.studies.p000.plan.run_view); what an attack costs comes from the attack registry
 (`advtrace.specs.ATTACK_SPECS`: gradient steps per input, and whether each step takes one
 gradient per candidate class). The two figures that depend on the data are marked as
 assumptions: DeepFool's iterations per input (the registry's `steps_note`) and the cost of a
@@ -23,6 +23,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from advtrace import perturb_plan, stability_plan
+from advtrace.studies.p000.plan import run_view
 from advtrace.specs import ATTACK_SPECS, DEEPFOOL_ASSUMED_STEPS
 from advtrace.workdir import job_list
 
@@ -80,7 +81,13 @@ def paper_work(stdout: str, exp: dict, classes: int = 10) -> list[dict]:
         w.counts.update(counts)
         w.jobs += 1
 
+    needs = perturb_plan.perturbation_needs(exp)
     for rule, wc in job_list(stdout):
+        run = wc.get("run", "main")
+
+        def view(section: str) -> dict:
+            return run_view(exp, section, run)
+
         if rule == "pretrain":
             add("pretraining", Counter(C=int(exp["pretrain"]["epochs"]) * train_n),
                 f"{exp['pretrain']['epochs']} clean epochs × {train_n} images")
@@ -93,10 +100,11 @@ def paper_work(stdout: str, exp: dict, classes: int = 10) -> list[dict]:
             for att in ev["attacks"].values():
                 per.update(attack_cost(att, classes))
                 per.update(F=1)
-            add("learning curves (Fig. 8)", _scale(per, m * len(_chunk(wc["chunk"], range(T + 1)))),
+            T_run = view("evaluation")["adv_train"]["epochs"]
+            add("learning curves (Fig. 8)", _scale(per, m * len(_chunk(wc["chunk"], range(T_run + 1)))),
                 f"every checkpoint: {m} inputs × clean + {', '.join(ev['attacks'])}")
         elif rule == "perturb_epoch":
-            for attack, set_name in perturb_plan.needs_by_epoch(exp).get(int(wc["epoch"]), []):
+            for attack, set_name in needs.get((run, int(wc["epoch"])), []):
                 att = exp["perturb"]["attacks"][attack]
                 per = attack_cost(att, classes) + Counter(F=2)  # + clean and adversarial predictions
                 note = ATTACK_SPECS[att["name"]].steps_note
@@ -104,8 +112,10 @@ def paper_work(stdout: str, exp: dict, classes: int = 10) -> list[dict]:
                     "per epoch job, per set: set size × attack cost + 2 predictions" + (f"; {note}" if note else ""))
         elif rule == "stability_epochs":
             f = 0
-            for t in _chunk(wc["chunk"], stability_plan.plan_epochs(exp["stability"], T)):
-                plan = stability_plan.epoch_plan(exp["stability"], T, t)
+            cfg = view("stability")
+            stab, T_run = cfg["stability"], cfg["adv_train"]["epochs"]
+            for t in _chunk(wc["chunk"], stability_plan.plan_epochs(stab, T_run)):
+                plan = stability_plan.epoch_plan(stab, T_run, t)
                 f += sum(n[s] * len(src) for s, src in plan["transfer"].items())
                 f += sum(n[p["perturbations"]] * n[p["inputs"]] for p in plan["pairwise"])
             add("transfer, profiles, sharedness (Figs. 1, 2, 9, 10, 11)", Counter(F=f),
@@ -116,7 +126,7 @@ def paper_work(stdout: str, exp: dict, classes: int = 10) -> list[dict]:
                 f"App. D: {u['iterations']} it. × K={u['batches']} × m={u['m']} per split, "
                 "train and test per epoch job")
         elif rule == "universal_evaluate":
-            u = exp["universal"]
+            u = view("universal")["universal"]
             k = 1 + u["random_draws"] + 2 * len({int(wc["epoch"])} | set(u["source_epochs"]))
             add("universal perturbations: evaluation", Counter(F=n[u["eval_set"]] * k),
                 f"per analysed epoch: {n[u['eval_set']]} inputs × (clean + {u['random_draws']} random + "
@@ -134,7 +144,7 @@ def paper_work(stdout: str, exp: dict, classes: int = 10) -> list[dict]:
                 f"per epoch, {k} attacks × {t['epochs']} epochs × 2 × {pairs} images + validation "
                 f"(detector forward = {DETECTOR_FORWARD_PER_D:.2g} D assumed)")
         elif rule == "evaluate_detectors":
-            d = exp["detect"]
+            d = view("detect")["detect"]
             E = len(d["epochs"])
             k = E * E if d["attacks"][wc["attack"]] == "matrix" else E
             add("detectors: evaluation", Counter(D=k * 2 * n[d["test_set"]] * DETECTOR_FORWARD_PER_D),

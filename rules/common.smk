@@ -18,12 +18,11 @@ from advtrace.config import (
     experiments,
     load_schema,
     load_yaml,
-    paper_epoch_offset,
-    pretrain_eval_epochs,
 )
 from advtrace.dataset_files import dataset_notes
-from advtrace.perturb_plan import needs_by_epoch
+from advtrace.perturb_plan import perturbation_needs as _perturbation_needs
 from advtrace.runtime import RUNTIME_KEYS
+from advtrace.studies.p000 import plan as p000
 
 # RUN: the experiments `rule all` builds (config/config.yaml `experiments`; a bare
 # `--config experiments=smoke` is accepted too), validated here. EXPS: every experiment of
@@ -71,9 +70,9 @@ wildcard_constraints:
     chunk=r"\d{3}-\d{3}",
 
 
-def epochs_of(exp):
-    """All checkpoint epochs 0..T of an experiment."""
-    return list(range(EXPS[exp]["adv_train"]["epochs"] + 1))
+def epochs_of(cfg):
+    """All checkpoint epochs 0..T of an experiment config (a run's config: the run's T)."""
+    return list(range(cfg["adv_train"]["epochs"] + 1))
 
 
 def epoch_chunks(epochs):
@@ -111,6 +110,77 @@ def run_of(wildcards):
         raise WorkflowError(err.args[0]) from None
 
 
+# --- paper 000's analyses of a run (advtrace.studies.p000.plan): every path of a run lies under
+# --- results/{exp}/runs/{run}/ (runs.run_dir); the run's model comes from its checkpoints' own
+# --- description, its epochs from its own T (each section's runs and run_epochs)
+_VIEWS = {}
+
+
+def analysis_view(exp, section_name, run):
+    """The experiment as paper-000 section `section_name` analyses `run` (p000.run_view: the run's
+    config with the section's epoch lists mapped onto its T), cached per (experiment, section, run)."""
+    key = (exp, section_name, run)
+    if key not in _VIEWS:
+        cfg = EXPS[exp]
+        if run not in runs.expand(cfg):
+            raise WorkflowError(f"{exp}: no run {run!r}; runs: {', '.join(runs.expand(cfg))}")
+        _VIEWS[key] = p000.run_view(cfg, section_name, run)
+    return _VIEWS[key]
+
+
+def view_of(section_name):
+    """Input-function helper: the {run}'s view of `section_name` for these wildcards."""
+
+    def get(wildcards):
+        return analysis_view(wildcards.exp, section_name, wildcards.run)
+
+    return get
+
+
+def figure_run(section_name):
+    """Params: the run paper 000's figures of `section_name` draw (the first of its runs)."""
+
+    def get(wildcards):
+        return p000.figure_run(EXPS[wildcards.exp], section_name)
+
+    return get
+
+
+def figure_view(section_name):
+    """The section as it analyses the figure's run (its epoch lists mapped onto that run)."""
+
+    def get(wildcards):
+        exp = wildcards.exp
+        return analysis_view(exp, section_name, p000.figure_run(EXPS[exp], section_name))[section_name]
+
+    return get
+
+
+def analysed_runs(exp, section_name):
+    return p000.section_runs(EXPS[exp], section_name)
+
+
+def run_path(exp, run, path=""):
+    """results/{exp}/runs/{run}/<path>."""
+    return f"{runs.run_dir(exp, run)}/{path}" if path else runs.run_dir(exp, run)
+
+
+def owner_path(exp, run, epoch, path):
+    """A per-epoch file of `run` that depends on nothing but the model of `epoch` and the analysis
+    settings: epoch 0's lies with the run whose pretrained model it is (runs.epoch_owner)."""
+    return run_path(exp, runs.epoch_owner(EXPS[exp], run, int(epoch)), path)
+
+
+def checkpoint_input(exp, run, epoch):
+    """What a consumer of `run`'s checkpoint of `epoch` depends on (the checkpoint, or the manifest of
+    the chained training job that writes it); the consumer reads checkpoint_file."""
+    return runs.job_output(EXPS[exp], run, int(epoch))
+
+
+def checkpoint_file(exp, run, epoch):
+    return runs.checkpoint_path(EXPS[exp], run, int(epoch))
+
+
 def adv_train_params(wildcards):
     """What one adversarial-training epoch depends on: everything but the number of epochs,
     so raising adv_train.epochs never re-runs finished epochs."""
@@ -125,50 +195,53 @@ def run_pretrain_params(wildcards):
 
 
 def pretrain_keep_epochs(wildcards):
-    """The vanilla epochs k whose models the pretrain job keeps for the learning curve
-    (evaluation.pretrain_epochs; [] for most experiments)."""
-    return pretrain_eval_epochs(EXPS[wildcards.exp])
+    """The vanilla epochs k whose models the pretrain job of {run} keeps for the learning curve
+    (evaluation.pretrain_epochs, when the learning curve of a run starting from this pretraining is
+    drawn; [] for most experiments)."""
+    cfg = EXPS[wildcards.exp]
+    if "evaluation" not in cfg:
+        return []
+    if not any(runs.epoch_owner(cfg, r, 0) == wildcards.run for r in p000.section_runs(cfg, "evaluation")):
+        return []
+    return p000.pretrain_eval_epochs(run_of(wildcards))
 
 
 def run_final_checkpoints(exp):
-    """The last checkpoint of every run but main (rule all trains every run to its end)."""
+    """The last checkpoint of every run (rule all trains every run to its end)."""
     cfg = EXPS[exp]
-    return [
-        runs.job_output(cfg, run, runs.run_config(cfg, run)["adv_train"]["epochs"])
-        for run in list(runs.expand(cfg))[1:]
-    ]
+    return [runs.job_output(cfg, run, runs.run_config(cfg, run)["adv_train"]["epochs"]) for run in runs.expand(cfg)]
 
 
-# Per-epoch perturbations (rules/perturb.smk): what each stage needs at which epoch is listed in
-# advtrace.perturb_plan; one `perturb_epoch` job per epoch computes the union.
+# Per-epoch perturbations (rules/perturb.smk): what each stage needs at which (run, epoch) is listed
+# by the study packages (advtrace.perturb_plan); one `perturb_epoch` job per (run, epoch) computes
+# the union (epoch 0 of a run that starts from another run's pretrained model: that run's job).
 _NEEDS_CACHE = {}
 
 
 def perturbation_needs(exp):
-    """{epoch: sorted [(attack, set), ...]} of every stage of `exp` (cached per experiment)."""
+    """{(run, epoch): sorted [(attack, set), ...]} of every stage of `exp` (cached per experiment)."""
     if exp not in _NEEDS_CACHE:
-        _NEEDS_CACHE[exp] = needs_by_epoch(EXPS[exp])
+        _NEEDS_CACHE[exp] = _perturbation_needs(EXPS[exp])
     return _NEEDS_CACHE[exp]
 
 
-def perturbation_dir(exp, epoch):
-    return f"results/{exp}/perturbations/epoch_{int(epoch):03d}"
+def perturbation_dir(exp, run, epoch):
+    return owner_path(exp, run, epoch, f"perturbations/epoch_{int(epoch):03d}")
 
 
-def perturbation_file(exp, attack, set_name, epoch):
+def perturbation_file(exp, run, attack, set_name, epoch):
     """One stored perturbation set, inside the directory its epoch's `perturb_epoch` job writes."""
-    return f"{perturbation_dir(exp, epoch)}/{attack}/{set_name}.pt"
+    return f"{perturbation_dir(exp, run, epoch)}/{attack}/{set_name}.pt"
 
 
-def perturbation_dirs(exp, epochs):
+def perturbation_dirs(exp, run, epochs):
     """The `perturb_epoch` outputs (inputs of a consumer) holding the perturbations of `epochs`.
     Consumers read the files themselves from paths passed as params (perturbation_file)."""
-    return [perturbation_dir(exp, t) for t in sorted({int(t) for t in epochs})]
+    return [perturbation_dir(exp, run, t) for t in sorted({int(t) for t in epochs})]
 
 
 def previous_checkpoint(wildcards):
-    run = wildcards.get("run", runs.MAIN)
-    return runs.checkpoint_path(EXPS[wildcards.exp], run, int(wildcards.epoch) - 1)
+    return runs.checkpoint_path(EXPS[wildcards.exp], wildcards.run, int(wildcards.epoch) - 1)
 
 
 def chained_job_params(wildcards):
@@ -204,42 +277,6 @@ def adv_train_group(wildcards):
     return (
         f"adv_train_{wildcards.exp}_{chunk:03d}" if run == runs.MAIN else f"adv_train_{wildcards.exp}_{run}_{chunk:03d}"
     )
-
-
-def learning_curve_parts(wildcards):
-    """In training order: the vanilla epochs the curve shows (pretrain_{chunk}: k completed vanilla
-    epochs; evaluation.pretrain_epochs, Figs. 17/22), then the adversarial chain (epochs_{chunk}: t)."""
-    exp = wildcards.exp
-    return [
-        f"results/{exp}/metrics/learning_curve/pretrain_{chunk_name(c)}.parquet"
-        for c in epoch_chunks(pretrain_eval_epochs(EXPS[exp]))
-    ] + [f"results/{exp}/metrics/learning_curve/epochs_{chunk_name(c)}.parquet" for c in epoch_chunks(epochs_of(exp))]
-
-
-def learning_curve_epochs(wildcards):
-    return chunk_epochs(epochs_of(wildcards.exp), wildcards.chunk)
-
-
-def learning_curve_checkpoints(wildcards):
-    return [runs.checkpoint_path(EXPS[wildcards.exp], runs.MAIN, t) for t in learning_curve_epochs(wildcards)]
-
-
-def learning_curve_pretrain_params(wildcards):
-    """A pretraining chunk of the learning curve: the vanilla epochs k, their checkpoint files
-    (in the pretrain job's directory output) and the table's epoch (k - pretrain.epochs) and paper epoch (k)."""
-    cfg = EXPS[wildcards.exp]
-    ks = chunk_epochs(pretrain_eval_epochs(cfg), wildcards.chunk)
-    P = cfg["pretrain"]["epochs"]
-    return {
-        "epochs": [k - P for k in ks],
-        "paper_epochs": [k - P + paper_epoch_offset(cfg) for k in ks],
-        "checkpoints": [f"results/{wildcards.exp}/checkpoints/pretrain/epoch_{k:03d}.pt" for k in ks],
-    }
-
-
-def learning_curve_offset(wildcards):
-    """Paper epoch of t = 0 (paper epoch = t + offset; evaluation.paper_epoch_offset, Figs. 17/22)."""
-    return paper_epoch_offset(EXPS[wildcards.exp])
 
 
 # What the default target `all` builds per experiment: the tables and figures of its active stages

@@ -279,7 +279,7 @@ def test_bad_destruction_config_rejected_with_key(schema, digits_cfg, edit, need
 
 
 def test_destruction_epochs_follow_analysis(digits_cfg):
-    from advtrace.config import destruction_epochs
+    from advtrace.studies.p000.plan import destruction_epochs
 
     cfg = copy.deepcopy(digits_cfg)
     cfg["destruction"]["epochs"] = "analysis"

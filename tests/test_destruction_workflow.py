@@ -14,7 +14,7 @@ from conftest import assert_figures
 @pytest.fixture(scope="module")
 def smoke_destruction(smoke_run):
     cfg = yaml.safe_load((smoke_run / "config" / "experiments" / "smoke.yaml").read_text())
-    from advtrace.config import destruction_epochs
+    from advtrace.studies.p000.plan import destruction_epochs
 
     return smoke_run / "results" / "smoke", dict(cfg["destruction"], epochs=destruction_epochs(cfg))
 

@@ -23,7 +23,7 @@ def test_smoke_end_to_end(smoke_run):
     assert set(lc["attack"]) == {"clean", "FGSM", "BI"} and set(lc["split"]) == {"train", "test"}
     assert lc["accuracy"].between(0, 1).all()
     # every job wrote a log
-    assert (res / "logs" / "adv_train_epoch" / "003.log").read_text().count("adversarial epoch 3") >= 1
+    assert (res / "runs" / "main" / "logs" / "adv_train_epoch" / "003.log").read_text().count("adversarial epoch 3") >= 1
 
 
 @pytest.mark.e2e

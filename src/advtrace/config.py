@@ -171,19 +171,22 @@ def _validator_class():
 
 
 def experiment_schema(schema: dict) -> dict:
-    """The experiment part of config/schema.yaml, with each study stage's section (its package's
-    ``schemas.CONFIG``, advtrace.stages) added as an optional property."""
+    """The experiment part of config/schema.yaml, with each study's section fragment (its package's
+    ``schemas.CONFIG``, advtrace.stages; paper 000's sections are written in schema.yaml itself)
+    added as an optional property."""
+    import importlib
+
     from . import stages
 
     defs = copy.deepcopy(schema["$defs"])
     props = defs["experiment"]["properties"]
     for stage in stages.all_stages():
-        part = stages.study_part(stage, "schemas")
+        part = getattr(importlib.import_module(f"{stage.module}.schemas"), "CONFIG", None)
         if part is not None:
             if stage.name in props:
                 raise ConfigError(f"config/schema.yaml already has a section {stage.name!r}; the study "
                                   f"{stage.module} defines it in its schemas.CONFIG")
-            props[stage.name] = part.CONFIG
+            props[stage.name] = part
     return {"$defs": defs, "$ref": "#/$defs/experiment"}
 
 
@@ -194,11 +197,6 @@ def check_experiment(exp: dict) -> list[str]:
     problems += method_problems(exp["adv_train"])
     if "attack" in exp["adv_train"]:
         problems += attack_problems("adv_train.attack", exp["adv_train"]["attack"])
-    for label, att in exp.get("evaluation", {}).get("attacks", {}).items():
-        # the learning-curve evaluation (advtrace.evaluation) passes no generator
-        problems += attack_problems(f"evaluation.attacks.{label}", att, seeded=False)
-    for label, att in exp.get("perturb", {}).get("attacks", {}).items():
-        problems += attack_problems(f"perturb.attacks.{label}", att)
 
     sched = exp["adv_train"]["schedule"]
     if sched["name"] == "cosine":
@@ -210,13 +208,6 @@ def check_experiment(exp: dict) -> list[str]:
         s = exp[section]["schedule"]
         if s["name"] == "multistep" and not s["milestones"]:
             problems.append(f"{section}.schedule.milestones: 'multistep' needs at least one milestone")
-
-    T = exp["adv_train"]["epochs"]
-    bad = [e for e in exp.get("analysis", {}).get("epochs", []) if e > T]
-    if bad:
-        problems.append(
-            f"analysis.epochs: {bad} beyond the trained epochs; allowed 0..{T} (adv_train.epochs = {T})"
-        )
 
     ds = exp["dataset"]
     sources = SOURCE_SIZES[ds["name"]]
@@ -272,211 +263,6 @@ def check_experiment(exp: dict) -> list[str]:
     from .stages import stage_problems
 
     return problems + stage_problems(exp)
-
-
-def check_evaluation(exp: dict) -> list[str]:
-    """Cross-field checks of the ``evaluation`` section (learning curves, Fig. 8)."""
-    ev, samples = exp["evaluation"], exp["samples"]
-    problems = [f"evaluation.{key}: unknown sample set {ev[key]!r}; allowed: {sorted(samples)}"
-                for key in ("train_set", "test_set") if ev[key] not in samples]
-    spec = ev.get("pretrain_epochs")
-    if spec is not None:
-        P = exp["pretrain"]["epochs"]
-        if spec != "all" and any(k >= P for k in spec):
-            problems.append(f"evaluation.pretrain_epochs: {sorted(k for k in spec if k >= P)} not in 0..{P - 1} "
-                            f"(k = completed vanilla epochs; k = pretrain.epochs = {P} is t = 0, already evaluated)")
-        if exp["pretrain"].get("select", "last") != "last":
-            problems.append("evaluation.pretrain_epochs: needs pretrain.select: last (with best_val, t = 0 is not "
-                            "the last vanilla epoch, so the curve would not be one training history)")
-        if ev.get("paper_epoch_offset", P) != P:
-            problems.append(f"evaluation.paper_epoch_offset: {ev['paper_epoch_offset']} with pretrain_epochs must "
-                            f"equal pretrain.epochs ({P}): the vanilla epochs are paper epochs 0..{P - 1}")
-    return problems
-
-
-def pretrain_eval_epochs(exp: dict) -> list[int]:
-    """The vanilla-training epochs k (completed vanilla epochs; 0 = the initialisation) whose models the
-    learning curve evaluates (``evaluation.pretrain_epochs``; [] when unset or without the stage)."""
-    spec = (exp.get("evaluation") or {}).get("pretrain_epochs")
-    if spec is None:
-        return []
-    return list(range(exp["pretrain"]["epochs"])) if spec == "all" else sorted({int(k) for k in spec})
-
-
-def paper_epoch_offset(exp: dict) -> int:
-    """Paper epoch of t = 0 (``evaluation.paper_epoch_offset``; default pretrain.epochs when the
-    pretraining epochs are evaluated, else 0). Paper epoch = t + offset; pretraining epoch k = k."""
-    ev = exp.get("evaluation") or {}
-    if "paper_epoch_offset" in ev:
-        return int(ev["paper_epoch_offset"])
-    return int(exp["pretrain"]["epochs"]) if pretrain_eval_epochs(exp) else 0
-
-
-def universal_problems(exp: dict) -> list[str]:
-    """Cross-field checks of the ``universal`` section (paper 000 App. D/E)."""
-    problems: list[str] = []
-    u = exp["universal"]
-    samples = exp["samples"]
-    T = exp["adv_train"]["epochs"]
-    if u["alpha"] > u["eps"]:
-        problems.append(f"universal.alpha: {u['alpha']} > eps {u['eps']}; the step α must not exceed ε "
-                        "(both in [0,255] units)")
-    for key, split in (("train_set", "train"), ("test_set", "test"), ("eval_set", "test")):
-        name = u[key]
-        if name not in samples:
-            problems.append(f"universal.{key}: unknown sample set {name!r}; allowed: {sorted(samples)}")
-        elif samples[name]["split"] != split:
-            problems.append(f"universal.{key}: sample set {name!r} is drawn from the {samples[name]['split']!r} "
-                            f"split; it must come from the {split!r} split")
-        elif key != "eval_set" and u["m"] > samples[name]["n"]:
-            problems.append(f"universal.m: m = {u['m']} is larger than universal.{key} "
-                            f"{name!r} ({samples[name]['n']} inputs); allowed: 1..{samples[name]['n']}")
-    for key in ("source_epochs", "image_epochs"):
-        bad = [e for e in u[key] if e > T]
-        if bad:
-            problems.append(f"universal.{key}: {bad} beyond the trained epochs; allowed 0..{T} "
-                            f"(adv_train.epochs = {T})")
-    return problems
-
-
-# Figs. 5, 14, 15 draw the perturbations of these perturb.attacks labels (paper 000 Sec. 3.3, App. F).
-DESTRUCTION_ATTACKS = ("BI", "FGSM", "DeepFool")
-
-
-def destruction_epochs(exp: dict) -> list[int]:
-    """Epochs of the destruction sweeps: destruction.epochs, or analysis.epochs for 'analysis'."""
-    epochs = exp["destruction"]["epochs"]
-    return sorted(exp["analysis"]["epochs"]) if epochs == "analysis" else sorted(epochs)
-
-
-def destruction_problems(exp: dict) -> list[str]:
-    """Cross-field checks of the `destruction` section (destruction-rate sweeps)."""
-    problems: list[str] = []
-    tr = exp["destruction"]
-    samples = exp["samples"]
-    if tr["sample_set"] not in samples:
-        problems.append(f"destruction.sample_set: unknown sample set {tr['sample_set']!r}; allowed: {sorted(samples)}")
-    elif samples[tr["sample_set"]]["split"] != "test":
-        test_sets = sorted(k for k, v in samples.items() if v["split"] == "test")
-        problems.append(
-            f"destruction.sample_set: {tr['sample_set']!r} is drawn from the "
-            f"{samples[tr['sample_set']]['split']} split; destruction rates are measured on test inputs; "
-            f"allowed: {test_sets}"
-        )
-    analysed = exp["analysis"]["epochs"]
-    bad = [e for e in destruction_epochs(exp) if e not in analysed]
-    if bad:
-        problems.append(f"destruction.epochs: {bad} not in analysis.epochs; allowed: {sorted(analysed)}")
-    missing = [a for a in DESTRUCTION_ATTACKS if a not in exp["perturb"]["attacks"]]
-    if missing:
-        problems.append(
-            f"perturb.attacks: no attack labelled {missing}, which Figs. 5, 14, 15 (destruction) need; "
-            f"required labels: {list(DESTRUCTION_ATTACKS)}"
-        )
-    return problems
-
-
-def check_stability(exp: dict) -> list[str]:
-    """Cross-field checks of the `stability` section (paper 000 Figs. 1, 2, 9, 10, 11)."""
-    problems: list[str] = []
-    st, samples, T = exp["stability"], exp["samples"], exp["adv_train"]["epochs"]
-    attacks = exp["perturb"]["attacks"]
-    if st["attack"] not in attacks:
-        problems.append(f"stability.attack: {st['attack']!r} is not an attack of perturb.attacks; allowed: {sorted(attacks)}")
-    sets = {
-        "profiles.set": (st["profiles"]["set"], None),
-        "transfer.train_set": (st["transfer"]["train_set"], "train"),
-        "transfer.test_set": (st["transfer"]["test_set"], "test"),
-        "cost_change.test_set": (st["cost_change"]["test_set"], "test"),
-        "cost_change.train_set": (st["cost_change"]["train_set"], "train"),
-        "sharedness.set": (st["sharedness"]["set"], None),
-        "sharedness.other_set": (st["sharedness"]["other_set"], None),
-    }
-    for key, (name, split) in sets.items():
-        if name not in samples:
-            problems.append(f"stability.{key}: unknown sample set {name!r}; allowed: {sorted(samples)}")
-        elif split is not None and samples[name]["split"] != split:
-            problems.append(
-                f"stability.{key}: sample set {name!r} is drawn from the {samples[name]['split']} split; "
-                f"it must be a {split} set"
-            )
-    sh = st["sharedness"]
-    if sh["set"] in samples and sh["other_set"] in samples:
-        other = samples[sh["other_set"]]
-        if other["split"] != samples[sh["set"]]["split"] or sh["set"] not in other["exclude"]:
-            problems.append(
-                f"stability.sharedness.other_set: {sh['other_set']!r} must be drawn from the same split as "
-                f"{sh['set']!r} and list it in samples.{sh['other_set']}.exclude (the other inputs must be disjoint)"
-            )
-    epoch_sets = {
-        "profiles.epochs": (st["profiles"]["epochs"], 0),
-        "cost_change.future_epochs": (st["cost_change"]["future_epochs"], 1),
-        "sharedness.epochs": (sh["epochs"], 0),
-    }
-    for key, (spec, first) in epoch_sets.items():
-        if spec == "all":
-            continue
-        bad = sorted({e for e in spec if e < first or e > T})
-        if bad:
-            problems.append(
-                f"stability.{key}: {bad} outside the trained epochs; allowed {first}..{T} (adv_train.epochs = {T})"
-            )
-    return problems
-
-
-def check_detect(exp: dict) -> list[str]:
-    """Cross-field checks of the `detect` section (detectors, Figs. 6, 7, 16)."""
-    problems: list[str] = []
-    det = exp["detect"]
-    analysed = exp["analysis"]["epochs"]
-    bad = [e for e in det["epochs"] if e not in analysed]
-    if bad:
-        problems.append(f"detect.epochs: {bad} not in analysis.epochs; allowed: {analysed}")
-    if len(set(det["epochs"])) != len(det["epochs"]):
-        problems.append(f"detect.epochs: {det['epochs']} lists an epoch twice")
-    bad = [e for e in det["fixed_epochs"] if e not in det["epochs"]]
-    if bad:
-        problems.append(f"detect.fixed_epochs: {bad} not in detect.epochs; allowed: {det['epochs']}")
-    perturb_attacks = sorted(exp["perturb"]["attacks"])
-    for label in det["attacks"]:
-        if label not in exp["perturb"]["attacks"]:
-            problems.append(f"detect.attacks.{label}: not an attack of perturb.attacks; allowed: {perturb_attacks}")
-    detect_attacks = sorted(det["attacks"])
-    for key in ("fig06_attacks", "fig16_attacks"):
-        bad = [a for a in det[key] if a not in det["attacks"]]
-        if bad:
-            problems.append(f"detect.{key}: {bad} not in detect.attacks; allowed: {detect_attacks}")
-    samples = exp["samples"]
-    for key, split in (("train_set", "train"), ("val_set", "val"), ("test_set", "test")):
-        name = det[key]
-        if name not in samples:
-            problems.append(f"detect.{key}: unknown sample set {name!r}; allowed: {sorted(samples)}")
-        elif samples[name]["split"] != split:
-            allowed = sorted(k for k, v in samples.items() if v["split"] == split)
-            problems.append(
-                f"detect.{key}: sample set {name!r} is drawn from the {samples[name]['split']!r} split; "
-                f"it must come from the {split!r} split (detectors never train on test inputs); allowed: {allowed}")
-    mx = det["maximise"]
-    if mx["attack"] not in det["attacks"]:
-        problems.append(f"detect.maximise.attack: {mx['attack']!r} not in detect.attacks; allowed: {detect_attacks}")
-    if mx["alpha"] > mx["eps"]:
-        problems.append(f"detect.maximise.alpha: {mx['alpha']} > eps {mx['eps']}; the step must not exceed ε "
-                        "(both in [0,255] units)")
-    train_set = samples.get(det["train_set"])
-    if train_set is not None and mx["m"] > train_set["n"]:
-        problems.append(f"detect.maximise.m: {mx['m']} > {train_set['n']} inputs of "
-                        f"detect.train_set {det['train_set']!r}; allowed: 1..{train_set['n']}")
-    d = det["detector"]
-    side = exp["dataset"]["image_size"]
-    if d["position"] != "input":
-        if exp["model"]["name"] != "preact_resnet18":
-            problems.append(f"detect.detector.position: {d['position']!r} needs the classifier's feature maps, "
-                            f"which only preact_resnet18 exposes; allowed for {exp['model']['name']!r}: 'input'")
-        side = side // 2 ** max(0, d["position"] - 1)  # stages 2..4 halve the resolution
-    if side // 2 ** d["pools"] < 1:
-        problems.append(f"detect.detector.pools: {d['pools']} 2x2 max-poolings do not fit the {side}x{side} "
-                        f"map the detector reads; allowed: 0..{max(0, side.bit_length() - 1)}")
-    return problems
 
 
 # --- value checks the schema cannot make: finiteness, seed range, ε units, attack parameters, ----------
@@ -597,9 +383,6 @@ def validate_experiment(exp: Any, schema: dict, expected_name: str | None = None
         problems = check_experiment(exp) + value_problems(exp)
         if expected_name is not None and exp["name"] != expected_name:
             problems.append(f"name: {exp['name']!r} must equal the file name {expected_name!r}")
-        if exp["adv_train"].get("job_epochs", 1) > 1:
-            problems.append("adv_train.job_epochs: only named runs chain several epochs in one job (the main "
-                            "chain's analyses read every epoch's checkpoint); set it in a run's overrides")
     if not problems:  # each run's config (its overrides applied) must be valid too
         from .runs import problems as run_problems
 

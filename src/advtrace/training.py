@@ -311,11 +311,3 @@ def adv_train_epoch(prev_path: str | Path, data: dict, exp: dict, epoch: int, de
                                     exp.get("seed", prev_meta.get("seed")))}
     save_torch(ckpt, out_path)
     return ckpt
-
-
-def load_model(ckpt_path: str | Path, data: dict, model_cfg: dict, device: torch.device) -> nn.Module:
-    """Classifier of a checkpoint, in eval mode, on `device`."""
-    ckpt = load_torch(ckpt_path, map_location=device)
-    model = model_from_data(model_cfg, data, device)
-    model.load_state_dict(ckpt["model"])
-    return model.eval()

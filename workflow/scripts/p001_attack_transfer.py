@@ -13,14 +13,14 @@ from advtrace.data import load_dataset, sample_set, to_float
 from advtrace.runtime import load_torch, setup_job
 from advtrace.studies.p001 import core
 from advtrace.tables import coerce, read_table, write_table
-from advtrace.training import load_model
+from advtrace.checkpoints import load_checkpoint
 
 device = setup_job(snakemake.threads)
 cfg = snakemake.params.cfg
 bs = cfg["chunk_size"]
 data = load_dataset(snakemake.input.dataset)
 samples = read_table(snakemake.input.samples, "samples")
-clf = load_model(snakemake.input.checkpoint, data, cfg["model"], device)
+clf = load_checkpoint(snakemake.input.checkpoint, device)
 test = sample_set(data, samples, cfg["sets"]["test"])
 x = to_float(test.x)
 

@@ -11,7 +11,7 @@ from advtrace.data import load_dataset, sample_set, seed_for, to_float
 from advtrace.runtime import setup_job
 from advtrace.studies.p001 import core
 from advtrace.tables import read_table, write_table
-from advtrace.training import load_model
+from advtrace.checkpoints import load_checkpoint
 
 device = setup_job(snakemake.threads)
 cfg = snakemake.params.cfg
@@ -19,7 +19,7 @@ dyn = cfg["dynamic"]
 bs = cfg["chunk_size"]
 data = load_dataset(snakemake.input.dataset)
 samples = read_table(snakemake.input.samples, "samples")
-clf = load_model(snakemake.input.checkpoint, data, cfg["model"], device)
+clf = load_checkpoint(snakemake.input.checkpoint, device)
 sets = {k: sample_set(data, samples, cfg["sets"][k]) for k in ("train", "val", "test")}
 
 # the static detector: the family's detector of ε at its selected position (paper 001 Sec. 4.1.1)

@@ -12,7 +12,7 @@ from advtrace.data import load_dataset, sample_set, to_float
 from advtrace.runtime import atomic_path, log, save_torch, setup_job
 from advtrace.studies.p001 import core
 from advtrace.tables import coerce, read_table, write_table
-from advtrace.training import load_model
+from advtrace.checkpoints import load_checkpoint
 
 device = setup_job(snakemake.threads)
 cfg = snakemake.params.cfg
@@ -20,7 +20,7 @@ family, fam = snakemake.wildcards.family, cfg["family"]
 bs = cfg["chunk_size"]
 data = load_dataset(snakemake.input.dataset)
 samples = read_table(snakemake.input.samples, "samples")
-clf = load_model(snakemake.input.checkpoint, data, cfg["model"], device)
+clf = load_checkpoint(snakemake.input.checkpoint, device)
 sets = {k: sample_set(data, samples, cfg["sets"][k]) for k in ("train", "val", "test")}
 x = {k: to_float(s.x) for k, s in sets.items()}
 y = {k: s.y for k, s in sets.items()}
