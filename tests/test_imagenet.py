@@ -319,13 +319,13 @@ def test_imagenet_kurakin_dry_run_builds_the_whole_dag(tmp_path):
     assert jobs.pop("total") == sum(jobs.values())
     assert jobs == {
         "prepare_data": 1, "draw_samples": 1,
-        "pretrain": 1,                          # main's 12 clean epochs (the paper's 10k-iteration delay)
-        "run_pretrain": len(owners),            # B (seed 1) and ρ = 0.5, 2: their own clean start
+        # main's 12 clean epochs (the paper's 10k-iteration delay); B (seed 1) and ρ = 0.5, 2: their own clean start
+        "pretrain": 1 + len(owners),
         "adv_train_epoch": epochs,              # main: clean training, one job per epoch
-        "run_adv_train_chained": sum(-(-epochs // k) for k in per_job.values()),  # 14 runs × 35 jobs
+        "adv_train_chained": sum(-(-epochs // k) for k in per_job.values()),  # 14 runs × 35 jobs
         "p002_evaluate": 1, "p002_report": 1, "claims": 1, "all": 1,
     }, jobs
-    assert len(owners) == 3 and jobs["run_adv_train_chained"] == 14 * 35
+    assert len(owners) == 3 and jobs["adv_train_chained"] == 14 * 35
     assert {m["run"] for m in models} >= set(cfg["paper002"]["methods"]) | {"main", "p002_seed1"}
 
 

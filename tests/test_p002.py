@@ -82,7 +82,7 @@ def test_plan_models_roles_and_shared_pretraining(digits_cfg):
     ms = {m["key"]: m for m in plan.models(digits_cfg)}
     sec = digits_cfg["paper002"]
     # the reference's epoch 0 is the experiment's shared pretrained model, evaluated once
-    assert ms["main@0"]["path"] == "results/digits/checkpoints/epoch_000.pt"
+    assert ms["main@0"]["path"] == "results/digits/runs/main/checkpoints/epoch_000.pt"
     T = plan.final_epoch(digits_cfg, sec["reference"])
     assert "baseline" in ms["main@0"]["roles"] and "reference" in ms[f"{sec['reference']}@{T}"]["roles"]
     assert ms[f"p002_fgsm@{T}"]["training"] == "fgsm (true labels) k=16/32"

@@ -184,8 +184,8 @@ def test_chained_runs_map_epochs_to_their_job(digits_cfg):
     run = "p004_eps16_heap_size1"
     assert [runs.job_span(exp, run, e) for e in (1, 4, 5, 9, 10)] == [(1, 4), (1, 4), (5, 8), (9, 10), (9, 10)]
     assert runs.job_output(exp, run, 6) == f"results/digits/runs/{run}/checkpoints/job_008.json"
-    assert runs.job_output(exp, run, 0) == "results/digits/checkpoints/epoch_000.pt"
-    assert runs.job_output(exp, "main", 3) == "results/digits/checkpoints/epoch_003.pt"
+    assert runs.job_output(exp, run, 0) == "results/digits/runs/main/checkpoints/epoch_000.pt"
+    assert runs.job_output(exp, "main", 3) == "results/digits/runs/main/checkpoints/epoch_003.pt"
 
 
 def test_main_chain_may_not_chain_epochs(schema, digits_cfg):
@@ -229,7 +229,7 @@ def test_paper_scale_dry_run_plans_the_grid_in_chained_jobs(tmp_path):
     counts = dry_run_jobs(proc)
     # one cached evaluation job per (run, epoch) at paper scale (epochs_per_job: 1): the ERM model,
     # 106 runs at their last epoch, the two Fig. 5 runs at each of their 65 epochs
-    assert counts["run_adv_train_chained"] == 108 * 5 and counts["p004_evaluate"] == 1 + 106 + 2 * 65
+    assert counts["adv_train_chained"] == 108 * 5 and counts["p004_evaluate"] == 1 + 106 + 2 * 65
     assert counts["pretrain"] == 1 and "adv_train_epoch" not in counts
 
 

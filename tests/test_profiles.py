@@ -35,7 +35,7 @@ def test_slurm_profile_groups_epoch_chain_in_chunks(tmp_path):
     text = proc.stdout + proc.stderr
     for chunk, epochs in enumerate([range(1, 11), range(11, 21), range(21, 26)]):
         block = text.split(f"Group job adv_train_chain_{chunk:03d}")[1].split("\n[")[0]
-        outputs = re.findall(r"output: results/chain/checkpoints/epoch_(\d{3})\.pt", block)
+        outputs = re.findall(r"output: results/chain/runs/main/checkpoints/epoch_(\d{3})\.pt", block)
         assert sorted(int(e) for e in outputs) == list(epochs), block[:2000]
 
     proc = snakemake(wd, *args, "epochs_per_job=1", timeout=300)

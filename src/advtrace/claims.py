@@ -39,8 +39,8 @@ class Claim:
     criterion: str
     tables: tuple[str, ...]
     # returns (measured, verdict) or (measured, verdict, value): verdict True/False (holds / does
-    # not hold), None (measured only), or one of advtrace.stats.VERDICTS ("inconclusive" when two
-    # intervals overlap); value (optional): the claim's headline number, averaged over seeds by
+    # not hold), None (measured only), one of advtrace.stats.VERDICTS ("inconclusive" when two
+    # intervals overlap), or "not measured" (the measured text says why); value (optional): the claim's headline number, averaged over seeds by
     # :func:`across_seeds`
     measure: Callable[..., tuple[float | str, bool | str | None]]
     paper: str = "000"  # the paper the statement is from (claims `paper` column)
@@ -75,7 +75,12 @@ def all_claims() -> list[Claim]:
     return out
 
 
+NOT_MEASURED = "not measured"
+
+
 def _status(holds) -> str:
+    if holds == NOT_MEASURED:  # a claim that knows it cannot say (a run too short, not matched); its text says why
+        return NOT_MEASURED
     if isinstance(holds, str):
         if holds not in VERDICTS:
             raise ValueError(f"a claim's verdict is one of {VERDICTS}, not {holds!r}")

@@ -202,6 +202,18 @@ def job_output(exp: dict, run: str, epoch: int) -> str:
     return manifest_path(exp["name"], run, job_span(exp, run, epoch)[1])
 
 
+def chunk_name(chunk: list[int]) -> str:
+    """The ``{chunk}`` wildcard of an analysis job over several epochs: first and last, ``004-007``."""
+    return f"{chunk[0]:03d}-{chunk[-1]:03d}"
+
+
+def epoch_chunks(epochs, k: int) -> dict[str, list[int]]:
+    """Analysis jobs that take ``k`` epochs each: chunk name -> its epochs, consecutive groups of the
+    sorted ``epochs`` (``epochs_per_analysis_job`` for paper 000's stages; a study's own setting)."""
+    epochs = sorted(int(e) for e in epochs)
+    return {chunk_name(g): g for g in (epochs[i:i + k] for i in range(0, len(epochs), k))}
+
+
 def problems(exp: dict, validate) -> list[str]:
     """Run names, override keys, grids, and each run's effective config (`validate(cfg)` -> problems)."""
     out: list[str] = []

@@ -23,12 +23,12 @@ from __future__ import annotations
 
 import importlib
 
-from .runs import CORE_SECTIONS  # noqa: F401  (re-exported: the sections every experiment has)
+from .runs import CORE_SECTIONS, chunk_name, epoch_chunks  # noqa: F401  (re-exported)
 from .studies import Stage  # noqa: F401  (re-exported)
 
 # the study packages under advtrace.studies, in workflow order (their stages' order is the order of
 # rule inclusion, tables, figures and claims)
-STUDIES = ("p000", "p001", "p002", "p004")
+STUDIES = ("p000", "p001", "p002", "p004", "x000")
 SHARED_SECTIONS = ("perturb", "analysis")  # required only by the stages that read them
 
 
@@ -103,15 +103,3 @@ def stage_problems(exp: dict) -> list[str]:
     for module in study_modules(active(exp)):  # each study's checks of its active sections
         problems += importlib.import_module(f"{module}.checks").problems(exp)
     return problems
-
-
-def chunk_name(chunk: list[int]) -> str:
-    """The ``{chunk}`` wildcard of an analysis job over several epochs: first and last, ``004-007``."""
-    return f"{chunk[0]:03d}-{chunk[-1]:03d}"
-
-
-def epoch_chunks(epochs, k: int) -> dict[str, list[int]]:
-    """Analysis jobs that take ``k`` epochs each: chunk name -> its epochs, consecutive groups of the
-    sorted ``epochs`` (``epochs_per_analysis_job`` for paper 000's stages; a study's own setting)."""
-    epochs = sorted(int(e) for e in epochs)
-    return {chunk_name(g): g for g in (epochs[i:i + k] for i in range(0, len(epochs), k))}

@@ -71,7 +71,7 @@ SCHEMAS.update({
         "(results/{exp}/tables/claims.parquet, claims.md).",
         {
             "experiment": ("string", "experiment name"),
-            "paper": ("string", "the paper whose statement it is: 000, 001, 002 or 004"),
+            "paper": ("string", "the paper whose statement it is: 000, 001, 002 or 004; x000 for the cross-method study beyond the papers"),
             "claim": ("string", "claim identifier"),
             "section": ("string", "where the paper states it"),
             "statement": ("string", "the statement"),

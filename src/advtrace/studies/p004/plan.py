@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ... import runs, stages
+from ... import runs
 
 SECTION = "paper004"
 
@@ -29,7 +29,7 @@ def eval_epochs(exp: dict, run: str) -> list[int]:
 def eval_chunks(exp: dict, run: str) -> dict[str, list[int]]:
     """The run's evaluation jobs: chunk name ``NNN-NNN`` (first and last epoch) -> its epochs, groups of
     ``epochs_per_job`` consecutive evaluated epochs (default 1: one job per (run, epoch))."""
-    return stages.epoch_chunks(eval_epochs(exp, run), int(exp[SECTION].get("epochs_per_job", 1)))
+    return runs.epoch_chunks(eval_epochs(exp, run), int(exp[SECTION].get("epochs_per_job", 1)))
 
 
 def evaluated_runs(exp: dict) -> list[str]:
