@@ -55,6 +55,7 @@ def _dry(wd, *config: str) -> dict[str, int]:
 
 # --- 1. the device is a runtime switch, not a param ---------------------------------------------------
 
+@pytest.mark.e2e
 def test_changing_device_reruns_nothing(cached_smoke):
     assert _dry(cached_smoke, "device=cpu") == {}
     assert _dry(cached_smoke, "device=cuda:1", "amp=True", "channels_last=False") == {}
@@ -105,6 +106,7 @@ PLOT_RULES = {"plot_learning_curves", "plot_universal_accuracy", "plot_universal
               "plot_sharedness", "plot_detectability", "plot_detector_max"}
 
 
+@pytest.mark.e2e
 def test_editing_a_plot_function_reruns_that_plot_only(cached_smoke):
     with edited(cached_smoke, "src/advtrace/plotting/stability.py",
                 ('ax.set_title(title or "Sharedness of adversarial perturbations", fontsize=10.5)',
@@ -114,6 +116,7 @@ def test_editing_a_plot_function_reruns_that_plot_only(cached_smoke):
         assert set(_dry(cached_smoke)) == PLOT_RULES  # save_figure: every plot, nothing else
 
 
+@pytest.mark.e2e
 def test_editing_training_reruns_training_and_its_dependants(cached_smoke):
     with edited(cached_smoke, "src/advtrace/training.py",
                 ("    total_loss = float(loss_sum) / max(1, seen)", "    total_loss = float(loss_sum) / max(1, seen) + 0.0")):
@@ -123,6 +126,7 @@ def test_editing_training_reruns_training_and_its_dependants(cached_smoke):
     assert "prepare_data" not in counts and "draw_samples" not in counts
 
 
+@pytest.mark.e2e
 def test_editing_attack_kwargs_in_config_reruns_its_users(cached_smoke):
     with edited(cached_smoke, "src/advtrace/config.py",
                 ("kw[key] = value / 255.0 if key in PIXEL_KEYS else value", "kw[key] = value / 255 if key in PIXEL_KEYS else value")):
@@ -132,6 +136,7 @@ def test_editing_attack_kwargs_in_config_reruns_its_users(cached_smoke):
     assert "prepare_data" not in counts and "draw_samples" not in counts
 
 
+@pytest.mark.e2e
 def test_comment_docstring_and_validation_edits_rerun_nothing(cached_smoke):
     with edited(cached_smoke, "src/advtrace/training.py",
                 ('"""Pretraining (epoch 0)', '"""Pretraining (epoch zero)'),
@@ -147,6 +152,7 @@ def test_comment_docstring_and_validation_edits_rerun_nothing(cached_smoke):
         assert _dry(cached_smoke) == {}
 
 
+@pytest.mark.e2e
 def test_touch_accepts_a_result_neutral_code_change(cached_smoke):
     """The README's way to keep cached results after a refactoring known not to change them."""
     edit = ('ax.set_title(title or "Sharedness of adversarial perturbations", fontsize=10.5)',
@@ -513,12 +519,14 @@ def stray_files(tmp_path):
     return wd
 
 
+@pytest.mark.e2e
 def test_stray_experiment_files_block_nothing(stray_files):
     proc = snakemake(stray_files, "--config", "experiments=[smoke]", "-n", "fig08")
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert dry_run_jobs(proc)["plot_learning_curves"] == 1
 
 
+@pytest.mark.e2e
 def test_stray_experiment_is_reported_when_asked_for(stray_files):
     exp_dir = stray_files / "config" / "experiments"
     proc = snakemake(stray_files, "--config", "experiments=[smoke]", "-n", "results/draft/figures/fig08_learning_curves.pdf")
@@ -530,6 +538,7 @@ def test_stray_experiment_is_reported_when_asked_for(stray_files):
     assert proc.returncode != 0 and "name: 'smoke' must equal the file name 'smoke_backup'" in out, out[-3000:]
 
 
+@pytest.mark.e2e
 def test_paper_figure_target_validates_its_experiment(stray_files):
     exp_dir = stray_files / "config" / "experiments"
     text = (exp_dir / "gtsrb_convnet.yaml").read_text()
@@ -540,6 +549,7 @@ def test_paper_figure_target_validates_its_experiment(stray_files):
     assert f"{exp_dir / 'gtsrb_convnet.yaml'}, line" in out and "duplicate key 'seed'" in out, out[-3000:]
 
 
+@pytest.mark.e2e
 def test_yaml_error_in_a_run_experiment_is_one_message(stray_files):
     proc = snakemake(stray_files, "--config", "experiments=[draft]", "-n")
     out = proc.stdout + proc.stderr
@@ -547,6 +557,7 @@ def test_yaml_error_in_a_run_experiment_is_one_message(stray_files):
     assert "yaml/" not in out and "Traceback" not in out, out[-3000:]
 
 
+@pytest.mark.e2e
 def test_duplicate_key_in_config_yaml_is_rejected(stray_files):
     cfg = stray_files / "config" / "config.yaml"
     cfg.write_text(cfg.read_text() + "device: cpu\n")
@@ -557,6 +568,7 @@ def test_duplicate_key_in_config_yaml_is_rejected(stray_files):
 
 # --- 6. after an interrupted run: --unlock, then --rerun-incomplete (the README's paragraph) ------------
 
+@pytest.mark.e2e
 def test_readme_procedure_after_a_killed_run(tmp_path, root):
     import os
     import signal

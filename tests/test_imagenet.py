@@ -296,6 +296,7 @@ def test_inception_v3_width_scales_every_convolution():
         InceptionV3(10, width=32, image_size=32)
 
 
+@pytest.mark.e2e
 def test_imagenet_kurakin_dry_run_builds_the_whole_dag(tmp_path):
     import yaml
 

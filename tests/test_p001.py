@@ -222,6 +222,7 @@ def test_claims_verdicts_follow_the_intervals():
 
 # --- workflow -------------------------------------------------------------------------------------
 
+@pytest.mark.e2e
 def test_paper_scale_dry_run_builds_the_study_dag(tmp_path):
     """cifar10_resnet32: the whole paper-001 DAG (no data needed); epoch 0 only, no adversarial training."""
     from conftest import copy_workflow, dry_run_jobs, snakemake

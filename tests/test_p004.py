@@ -222,6 +222,7 @@ def test_resnet20_has_the_papers_shape():
     assert len(convs) == 19 and [c.out_channels for c in convs][::6] == [16, 16, 32, 64]
 
 
+@pytest.mark.e2e
 def test_paper_scale_dry_run_plans_the_grid_in_chained_jobs(tmp_path):
     wd = copy_workflow(tmp_path)
     proc = snakemake(wd, "-n", "--cores", "1", "--config", "experiments=[cifar10_resnet20_p004]", timeout=600)
@@ -233,6 +234,7 @@ def test_paper_scale_dry_run_plans_the_grid_in_chained_jobs(tmp_path):
     assert counts["pretrain"] == 1 and "adv_train_epoch" not in counts
 
 
+@pytest.mark.e2e
 def test_tiny_study_runs_end_to_end(tmp_path, digits_cfg):
     """smoke's core plus a tiny paper004 section: training runs (chained), evaluations, tables,
     the four figures, Table A1 and the scorecard's paper-004 claims."""

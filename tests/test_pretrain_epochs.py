@@ -56,6 +56,7 @@ def test_paper_gtsrb_configs_evaluate_the_25_vanilla_epochs(root):
         assert pretrain_eval_epochs(cfg) == [], name
 
 
+@pytest.mark.e2e
 def test_dry_run_adds_one_evaluate_job_per_chunk_of_vanilla_epochs(tmp_path, root):
     wd = copy_workflow(tmp_path)
     counts = {}
@@ -109,6 +110,7 @@ def tiny_run(tmp_path_factory, root):
     return wd
 
 
+@pytest.mark.e2e
 def test_kept_vanilla_epochs_equal_an_independent_rerun(tiny_run, root):
     from advtrace.checkpoints import load_checkpoint
     from advtrace.data import load_dataset
@@ -130,6 +132,7 @@ def test_kept_vanilla_epochs_equal_an_independent_rerun(tiny_run, root):
     assert load_checkpoint(res / "runs" / "main" / "checkpoints" / "pretrain" / "epoch_001.pt").meta["pretrain_epoch"] == 1
 
 
+@pytest.mark.e2e
 def test_learning_curve_table_marks_phase_and_paper_epoch(tiny_run):
     from advtrace.tables import read_table
 
@@ -145,6 +148,7 @@ def test_learning_curve_table_marks_phase_and_paper_epoch(tiny_run):
     assert clean[0] < 0.5 and clean[3] > clean[0]
 
 
+@pytest.mark.e2e
 def test_plot_puts_vanilla_epochs_on_the_paper_axis(tiny_run):
     import matplotlib
 

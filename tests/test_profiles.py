@@ -20,6 +20,7 @@ def _groups(proc) -> list[str]:
     return sorted(set(re.findall(r"Group job (\S+)", proc.stdout + proc.stderr)))
 
 
+@pytest.mark.e2e
 def test_slurm_profile_groups_epoch_chain_in_chunks(tmp_path):
     """25 epochs in groups of epochs_per_job (default 10): 3 submissions for the chain, each a
     consecutive run of epochs; pretrain and the per-epoch evaluations stay separate jobs."""
@@ -43,6 +44,7 @@ def test_slurm_profile_groups_epoch_chain_in_chunks(tmp_path):
     assert len(_groups(proc)) == 25
 
 
+@pytest.mark.e2e
 def test_local_profile_dry_run(tmp_path):
     wd = copy_workflow(tmp_path)
     proc = snakemake(wd, "-n", "--profile", str(ROOT / "profiles" / "local"), "--config", "experiments=[smoke]")

@@ -75,6 +75,7 @@ def test_bad_runs_are_rejected_naming_the_run_and_key(schema, digits_cfg, spec, 
         validate_experiment(e, schema, expected_name="digits")
 
 
+@pytest.mark.e2e
 def test_runs_dry_run_trains_each_run_once_from_the_right_epoch_zero(tmp_path):
     import yaml
 

@@ -113,6 +113,7 @@ def job_kind(comment: str) -> str:
     return comment.split("_wildcards_")[0]
 
 
+@pytest.mark.e2e
 def test_smoke_learning_curve_on_slurm_matches_local_run(slurm_cluster, smoke_run, tmp_path):
     (tmp_path / "wf").mkdir()
     wd = copy_workflow(tmp_path / "wf")

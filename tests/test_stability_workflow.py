@@ -125,6 +125,7 @@ def test_changing_sharedness_epochs_reruns_only_affected_jobs(smoke_run):
     assert "adv_train_epoch" not in counts and "pretrain" not in counts
 
 
+@pytest.mark.e2e
 def test_cifar_shaped_stability_dag(tmp_path):
     """Paper-sized epoch sets (every epoch 0..250 in the profile, sources 0, 5, 15, 51, 251 clipped
     to 250): one forward job per chunk of epochs, every per-epoch perturbation requested once."""

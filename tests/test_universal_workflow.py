@@ -85,6 +85,7 @@ def test_editing_amplify_reruns_only_the_image_plot(smoke_run):
     assert set(counts) <= {"plot_universal_images", "all", "total"}, counts
 
 
+@pytest.mark.e2e
 def test_dag_one_generation_job_per_split_and_epoch(tmp_path):
     """Generation for analysis.epochs ∪ source_epochs ∪ image_epochs on both splits; evaluation per
     analysed epoch."""

@@ -59,6 +59,7 @@ def _max_overlap(out: Path) -> int:
 
 
 @pytest.mark.parametrize("gpus, extra, overlap", [(1, [], 1), (1, ["--resources", "gpu=3"], 3), (0, [], 3)])
+@pytest.mark.e2e
 def test_plain_local_run_runs_one_gpu_job_at_a_time(tmp_path, gpus, extra, overlap):
     """Three gpu=1 jobs under --cores 3 with one visible GPU: one at a time unless the user raises
     the limit (then all three at once, so the cap is what serialised them). With no GPU they run
@@ -75,6 +76,7 @@ def test_plain_local_run_runs_one_gpu_job_at_a_time(tmp_path, gpus, extra, overl
 TARGET = "results/smoke/tables/learning_curve.parquet"
 
 
+@pytest.mark.e2e
 def test_workflow_dry_run_caps_local_gpu_jobs_only(tmp_path):
     """The real Snakefile: a plain local run is capped when a GPU is visible (and says so), not on
     a CPU-only machine; a user's --resources gpu=N and a SLURM run (profiles/slurm, executor plugin
@@ -105,6 +107,7 @@ def test_experiment_names_accept_a_bare_name():
             experiment_names(bad)
 
 
+@pytest.mark.e2e
 def test_bare_experiment_name_runs_that_experiment(tmp_path):
     """`--config experiments=smoke` (no brackets) runs smoke; a number says how to write the list."""
     wd = copy_workflow(tmp_path)
@@ -115,6 +118,7 @@ def test_bare_experiment_name_runs_that_experiment(tmp_path):
     assert proc.returncode != 0 and "experiments='[smoke]'" in proc.stdout + proc.stderr
 
 
+@pytest.mark.e2e
 def test_unpadded_figure_targets(tmp_path):
     """`fig5` builds fig05, `paper_fig5` builds paper_fig05."""
     wd = copy_workflow(tmp_path)
@@ -155,6 +159,7 @@ def test_dataset_notes_name_the_files_to_put_there(tmp_path, monkeypatch):
     assert dataset_notes(exps, ["c"]) == []
 
 
+@pytest.mark.e2e
 def test_dry_run_reports_a_missing_dataset_in_the_terminal(tmp_path):
     wd = copy_workflow(tmp_path)
     target = "results/cifar10_preact18/data/dataset.pt"
