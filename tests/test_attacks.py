@@ -292,7 +292,7 @@ def test_predict_batches_and_restores_mode(trained):
     model, x, _ = trained
     model.train()
     try:
-        pred = predict(model, x, batch_size=10)
+        pred = predict(model, x, chunk_size=10)
         assert model.training
     finally:
         model.eval()
@@ -345,7 +345,7 @@ def test_attack_batched_equals_whole(trained, name):
     model, x, y = trained
     kw = attack_kwargs(name)
     whole = run_attack(model, x, y, name, **kw)
-    chunked = attack_batched(model, x, y, name, batch_size=37, **kw)
+    chunked = attack_batched(model, x, y, name, chunk_size=37, **kw)
     # exact: the chunking itself (the same calls on the same chunks take the same kernels)
     by_hand = torch.cat([run_attack(model, x[i:i + 37], y[i:i + 37], name, **kw) for i in range(0, len(x), 37)])
     assert torch.equal(chunked, by_hand)

@@ -95,13 +95,13 @@ def test_dynamic_adversary_with_sigma_one_lowers_p_adv_and_respects_eps():
     det = detectors.Detector(1, (4, 8, 8), 2, [0.5], [0.3]).eval()
     x, y = _x(32)
     dyn = {"eps": 16, "alpha": 4, "iterations": 8}
-    d = core.dynamic_attack(clf, det, x, y, dyn, 1.0, batch_size=10)
+    d = core.dynamic_attack(clf, det, x, y, dyn, 1.0, chunk_size=10)
     assert d.abs().max() <= 16 / 255 + 1e-6 and ((x + d) >= 0).all() and ((x + d) <= 1).all()
     p0 = detectors.p_adv(det, x).mean()
     p1 = detectors.p_adv(det, (x + d).clamp(0, 1)).mean()
     assert p1 < p0
     # σ = 0 is the plain BI adversary of the classifier
-    d0 = core.dynamic_attack(clf, det, x, y, dyn, 0.0, batch_size=10)
+    d0 = core.dynamic_attack(clf, det, x, y, dyn, 0.0, chunk_size=10)
     assert torch.equal(d0, attacks.bi(clf, x, y, 16 / 255, 4 / 255, 8))
 
 
@@ -110,7 +110,7 @@ def test_dynamic_adversary_with_sigma_one_lowers_p_adv_and_respects_eps():
 def test_deepfool_grid_equals_one_bounded_run_per_eps():
     m, (x, y) = _model(), _x(10)
     fam = {"name": "deepfool_l2", "eps": [8, 32, 255], "overshoot": 0.02, "max_iter": 20}
-    grid = core.perturb(m, x, y, fam, batch_size=4)
+    grid = core.perturb(m, x, y, fam, chunk_size=4)
     for e in fam["eps"]:
         want = attacks.run_attack(m, x, None, "deepfool_l2", e / 255, overshoot=0.02, max_iter=20)
         assert torch.allclose(grid[float(e)], want, atol=1e-6)

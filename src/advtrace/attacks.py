@@ -199,10 +199,10 @@ def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
 
 
 @torch.no_grad()
-def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
+def predict(model: nn.Module, x: torch.Tensor, chunk_size: int = 1024) -> torch.Tensor:
     """Predicted class (argmax of the logits) for every input, in eval mode, in chunks."""
     with eval_mode(model):
-        out = [model(x[i:i + batch_size]).argmax(dim=1) for i in range(0, len(x), batch_size)]
+        out = [model(x[i:i + chunk_size]).argmax(dim=1) for i in range(0, len(x), chunk_size)]
     return torch.cat(out) if out else torch.empty(0, dtype=torch.long, device=x.device)
 
 
@@ -550,20 +550,20 @@ def _model_device(model: nn.Module, fallback: torch.device) -> torch.device:
     return fallback
 
 
-def attack_batched(model: nn.Module, x: torch.Tensor, y: torch.Tensor | None, name: str, batch_size: int,
+def attack_batched(model: nn.Module, x: torch.Tensor, y: torch.Tensor | None, name: str, chunk_size: int,
                    **kw: Any) -> torch.Tensor:
-    """:func:`run_attack` over chunks of ``batch_size`` inputs, concatenated.
+    """:func:`run_attack` over chunks of ``chunk_size`` inputs, concatenated.
 
     Chunks are moved to the model's device and the result back to ``x``'s device, so a large set
     can stay on the CPU. For per-sample-independent attacks (all but ``step_rnd``, whose random
     draws depend on the chunking) the result equals one call on the whole tensor.
     """
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be ≥ 1, got {batch_size}")
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size must be ≥ 1, got {chunk_size}")
     device = _model_device(model, x.device)
     out = []
-    for start in range(0, len(x), batch_size):
-        xb = x[start:start + batch_size].to(device)
-        yb = None if y is None else y[start:start + batch_size].to(device)
+    for start in range(0, len(x), chunk_size):
+        xb = x[start:start + chunk_size].to(device)
+        yb = None if y is None else y[start:start + chunk_size].to(device)
         out.append(run_attack(model, xb, yb, name, **kw).to(x.device))
     return torch.cat(out) if out else torch.zeros_like(x, dtype=torch.float32)

@@ -158,12 +158,12 @@ def _train_epoch(model, opt, x_all, y_all, cfg, gen, device, desc,
 
 
 def _accuracy(model: nn.Module, x_uint8: torch.Tensor, y: torch.Tensor, device: torch.device,
-              batch_size: int = 1000) -> float:
+              chunk_size: int = 1000) -> float:
     """Accuracy on uint8 images (eval mode, batched)."""
     from .attacks import predict
 
-    correct = sum(int((predict(model, to_float(x_uint8[i:i + batch_size]).to(device)) == y[i:i + batch_size].to(device)).sum())
-                  for i in range(0, len(y), batch_size))
+    correct = sum(int((predict(model, to_float(x_uint8[i:i + chunk_size]).to(device)) == y[i:i + chunk_size].to(device)).sum())
+                  for i in range(0, len(y), chunk_size))
     return correct / max(1, len(y))
 
 

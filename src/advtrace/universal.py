@@ -72,7 +72,7 @@ def sample_batches(n: int, m: int, k: int, generator: torch.Generator) -> torch.
 
 
 def generate(model: Callable, x_pool: torch.Tensor, y_pool: torch.Tensor | None, eps: float, alpha: float,
-             batch_size: int, batches: int, iterations: int, generator: torch.Generator,
+             m: int, batches: int, iterations: int, generator: torch.Generator,
              device: torch.device | str | None = None, objective: Objective = cross_entropy_objective,
              history: list[float] | None = None, desc: str = "universal perturbation",
              alphas: Sequence[float] | None = None) -> torch.Tensor:
@@ -84,7 +84,7 @@ def generate(model: Callable, x_pool: torch.Tensor, y_pool: torch.Tensor | None,
         x_pool: generation pool, uint8 [0,255] or float [0,1] images N×C×H×W (any device).
         y_pool: labels (N,) passed to the objective, or ``None`` if the objective needs none.
         eps, alpha: ℓ∞ bound ε and step α in [0,1] units.
-        batch_size: m, inputs per mini-batch.   batches: K, mini-batches per update.
+        m: inputs per mini-batch (App. D's m).   batches: K, mini-batches per update.
         iterations: number of updates.   generator: CPU ``torch.Generator`` driving the sampling.
         objective: ``objective(model, x_perturbed, y) -> scalar`` to maximise.
         history: if given, the mean objective over the K mini-batches of every iteration is appended.
@@ -111,7 +111,7 @@ def generate(model: Callable, x_pool: torch.Tensor, y_pool: torch.Tensor | None,
             p.requires_grad_(False)
         try:
             for it in range(iterations):
-                idx = sample_batches(len(pool), batch_size, batches, generator).to(device)
+                idx = sample_batches(len(pool), m, batches, generator).to(device)
                 step = torch.zeros_like(xi)
                 total = torch.zeros((), device=device)
                 for b in idx:
@@ -154,7 +154,7 @@ def random_sign(shape: tuple[int, ...] | torch.Size, eps: float, generator: torc
 
 @torch.inference_mode()
 def accuracy_under(model: nn.Module, x_uint8: torch.Tensor, y: torch.Tensor, perturbations: Mapping,
-                   batch_size: int, device: torch.device | str) -> dict:
+                   chunk_size: int, device: torch.device | str) -> dict:
     """{key: (n_correct, n)} of `model` on clip(x + Ξ) for every Ξ (C×H×W, [0,1] units) in
     `perturbations`; ``None`` as Ξ means the clean inputs. One forward per batch and perturbation."""
     device = torch.device(device)
@@ -162,9 +162,9 @@ def accuracy_under(model: nn.Module, x_uint8: torch.Tensor, y: torch.Tensor, per
     deltas = {k: (None if v is None else v.to(device=device, dtype=torch.float32)) for k, v in perturbations.items()}
     correct = {k: 0 for k in keys}
     with eval_mode(model):
-        for start in range(0, len(y), batch_size):
-            x = to_float(x_uint8[start:start + batch_size].to(device))
-            yb = y[start:start + batch_size].to(device)
+        for start in range(0, len(y), chunk_size):
+            x = to_float(x_uint8[start:start + chunk_size].to(device))
+            yb = y[start:start + chunk_size].to(device)
             for k in keys:
                 xb = x if deltas[k] is None else (x + deltas[k]).clamp_(0.0, 1.0)
                 correct[k] += int((model(xb).argmax(1) == yb).sum())
@@ -172,7 +172,7 @@ def accuracy_under(model: nn.Module, x_uint8: torch.Tensor, y: torch.Tensor, per
 
 
 def accuracy_rows(model: nn.Module, epoch: int, x_uint8: torch.Tensor, y: torch.Tensor,
-                  universal: Mapping[tuple[str, int], torch.Tensor], eps: float, seed: int, batch_size: int,
+                  universal: Mapping[tuple[str, int], torch.Tensor], eps: float, seed: int, chunk_size: int,
                   device: torch.device | str, random_draws: int = 1) -> pd.DataFrame:
     """Rows of the `universal_accuracy` table for the model of `epoch` on the evaluation set.
 
@@ -191,7 +191,7 @@ def accuracy_rows(model: nn.Module, epoch: int, x_uint8: torch.Tensor, y: torch.
             raise ValueError(f"universal perturbation {split}/{src_epoch} has shape {tuple(xi.shape)}, "
                              f"images have {tuple(shape)}")
         perts[(UNIVERSAL, split, int(src_epoch))] = xi
-    res = accuracy_under(model, x_uint8, y, perts, batch_size, device)
+    res = accuracy_under(model, x_uint8, y, perts, chunk_size, device)
     draws = [c / n for key, (c, n) in res.items() if key[0] == "draw"]
     n = len(y)
     rows = [{"epoch": int(epoch), "perturbation": RANDOM_SIGN, "source_split": NO_SOURCE, "source_epoch": -1,

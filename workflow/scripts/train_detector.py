@@ -25,7 +25,7 @@ for attack, sets in files["detectors"].items():
     val_pert = perturbations.load(sets["val"])
     detector, arch, result = detectors.fit(
         data, train_pert, val_pert, cfg["detector"], cfg["training"], cfg["seed"], attack, epoch, device,
-        classifier=classifier, eval_batch_size=cfg["chunk_size"],
+        classifier=classifier, eval_chunk_size=cfg["chunk_size"],
     )
     detectors.save_detector(out / f"{attack}.pt", detector, arch, attack, epoch, result, train_pert, val_pert)
     write_table(detectors.training_rows(result, attack, epoch), out / f"{attack}_training.parquet", "detector_training")

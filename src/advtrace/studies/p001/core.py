@@ -68,15 +68,15 @@ def det_cfg(pos: dict, channels: Sequence[int]) -> dict:
 
 
 @torch.inference_mode()
-def features(classifier: nn.Module, position: str, x: torch.Tensor, batch_size: int,
+def features(classifier: nn.Module, position: str, x: torch.Tensor, chunk_size: int,
              device: torch.device) -> torch.Tensor:
     """The detector's input at ``position`` for images ``x`` (the image itself at ``input``), CPU."""
     if str(position) == INPUT:
         return x.float().cpu()
     classifier.eval()
     k = int(position)
-    return torch.cat([classifier.features(x[i:i + batch_size].to(device))[k].float().cpu()
-                      for i in range(0, len(x), batch_size)])
+    return torch.cat([classifier.features(x[i:i + chunk_size].to(device))[k].float().cpu()
+                      for i in range(0, len(x), chunk_size)])
 
 
 def inner(det: nn.Module) -> detectors.Detector:
@@ -86,7 +86,7 @@ def inner(det: nn.Module) -> detectors.Detector:
 
 def fit(classifier: nn.Module, data: dict, pos: dict, channels: Sequence[int], train_cfg: dict,
         train_feats: tuple[torch.Tensor, torch.Tensor], val_feats: tuple[torch.Tensor, torch.Tensor],
-        seed: int, tag: str, device: torch.device, eval_batch_size: int) -> tuple[nn.Module, dict, dict]:
+        seed: int, tag: str, device: torch.device, eval_chunk_size: int) -> tuple[nn.Module, dict, dict]:
     """A static detector at ``pos`` trained on cached (clean, adversarial) feature maps of the
     frozen classifier (paper 001 Sec. 3.2): Adam, cross-entropy, best validation epoch kept.
     Returns (detector reading images, its architecture record, training result)."""
@@ -94,7 +94,7 @@ def fit(classifier: nn.Module, data: dict, pos: dict, channels: Sequence[int], t
     torch.manual_seed(seed_for(seed, "p001-detector-init", tag))
     det = detectors.build_detector(arch, classifier).to(device)
     gen = torch.Generator().manual_seed(seed_for(seed, "p001-detector-batches", tag))
-    result = detectors.train_detector(inner(det), train_feats, val_feats, train_cfg, device, gen, eval_batch_size,
+    result = detectors.train_detector(inner(det), train_feats, val_feats, train_cfg, device, gen, eval_chunk_size,
                                       desc=f"detector {tag}")
     return det.eval(), arch, result
 
@@ -129,7 +129,7 @@ def family_attack(fam: dict) -> tuple[str, dict]:
     return kw.pop("name"), kw
 
 
-def perturb(classifier: nn.Module, x: torch.Tensor, y: torch.Tensor, fam: dict, batch_size: int) -> dict[float, torch.Tensor]:
+def perturb(classifier: nn.Module, x: torch.Tensor, y: torch.Tensor, fam: dict, chunk_size: int) -> dict[float, torch.Tensor]:
     """δ for every ε of the family's grid ([0,255] units), on the true labels (paper 001 Sec. 3.1).
 
     DeepFool has no ε: its grid is the ℓ∞ bound its result is clipped to (paper 001 Sec. 4.2),
@@ -138,16 +138,16 @@ def perturb(classifier: nn.Module, x: torch.Tensor, y: torch.Tensor, fam: dict, 
     name, kw = family_attack(fam)
     spec = ATTACK_SPECS[name]
     if spec.eps_as == "linf_bound":
-        d = attacks.attack_batched(classifier, x, None, name, batch_size, eps=None, **kw)
+        d = attacks.attack_batched(classifier, x, None, name, chunk_size, eps=None, **kw)
         return {float(e): d.clamp(-e / 255.0, e / 255.0) for e in fam["eps"]}
     labels = y if spec.labels == "given" else None
-    return {float(e): attacks.attack_batched(classifier, x, labels, name, batch_size, eps=e / 255.0, **kw)
+    return {float(e): attacks.attack_batched(classifier, x, labels, name, chunk_size, eps=e / 255.0, **kw)
             for e in fam["eps"]}
 
 
-def accuracy(classifier: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int) -> tuple[int, int]:
+def accuracy(classifier: nn.Module, x: torch.Tensor, y: torch.Tensor, chunk_size: int) -> tuple[int, int]:
     """(correct, n) of the classifier on images ``x``."""
-    return int((_predict(classifier, x, batch_size) == y.cpu()).sum()), len(y)
+    return int((_predict(classifier, x, chunk_size) == y.cpu()).sum()), len(y)
 
 
 def eps_star(acc: dict[float, float], target: float) -> tuple[float, bool]:
@@ -171,10 +171,10 @@ def detect_cols(res: dict) -> dict:
             "accuracy_adv": res["accuracy_adv"]}
 
 
-def flags(det: nn.Module, x: torch.Tensor, batch_size: int, device: torch.device) -> torch.Tensor:
+def flags(det: nn.Module, x: torch.Tensor, chunk_size: int, device: torch.device) -> torch.Tensor:
     """True where the detector (reading ``x``: images, or cached feature maps for an inner
     detector) says "adversarial"."""
-    return detectors.predict_p_adv(det, x, batch_size, device) > 0.5
+    return detectors.predict_p_adv(det, x, chunk_size, device) > 0.5
 
 
 # --- dynamic adversary (Sec. 3.3) -----------------------------------------------------------------
@@ -205,37 +205,37 @@ def dynamic_objective(sigma: float | torch.Tensor) -> attacks.SignMix:
 
 
 def dynamic_attack(classifier: nn.Module, detector: nn.Module, x: torch.Tensor, y: torch.Tensor, dyn: dict,
-                   sigma: float | torch.Tensor, batch_size: int) -> torch.Tensor:
+                   sigma: float | torch.Tensor, chunk_size: int) -> torch.Tensor:
     """Paper 001's dynamic adversary: ξ ← Clip_ε{ξ + α[(1 − σ) sgn ∇J_cls + σ sgn ∇J_det(·, 1)]}
     (``dyn``: eps, alpha in [0,255] units, iterations). ``sigma``: a number or one per input."""
     joint = Joint(classifier, detector)
     dev = next(classifier.parameters()).device
     out = []
-    for i in range(0, len(x), batch_size):
-        s = sigma[i:i + batch_size] if isinstance(sigma, torch.Tensor) else sigma
-        out.append(attacks.bi(joint, x[i:i + batch_size].to(dev), y[i:i + batch_size].to(dev), dyn["eps"] / 255.0,
+    for i in range(0, len(x), chunk_size):
+        s = sigma[i:i + chunk_size] if isinstance(sigma, torch.Tensor) else sigma
+        out.append(attacks.bi(joint, x[i:i + chunk_size].to(dev), y[i:i + chunk_size].to(dev), dyn["eps"] / 255.0,
                               dyn["alpha"] / 255.0, int(dyn["iterations"]), objective=dynamic_objective(s)).cpu())
     return torch.cat(out) if out else torch.zeros_like(x)
 
 
-def _predict(classifier: nn.Module, x: torch.Tensor, batch_size: int) -> torch.Tensor:
+def _predict(classifier: nn.Module, x: torch.Tensor, chunk_size: int) -> torch.Tensor:
     dev = next(classifier.parameters()).device
-    return torch.cat([attacks.predict(classifier, x[i:i + batch_size].to(dev)).cpu() for i in range(0, len(x), batch_size)])
+    return torch.cat([attacks.predict(classifier, x[i:i + chunk_size].to(dev)).cpu() for i in range(0, len(x), chunk_size)])
 
 
-def _dynamic_val(classifier, det, x_val, y_val, dyn, sigma_val, batch_size, device) -> float:
+def _dynamic_val(classifier, det, x_val, y_val, dyn, sigma_val, chunk_size, device) -> float:
     """Detectability on the validation inputs vs their successful dynamic adversarial examples
     (as Fig. 5 counts); 0.5 when none succeeds."""
-    adv = (x_val + dynamic_attack(classifier, det, x_val, y_val, dyn, sigma_val, batch_size)).clamp_(0, 1)
-    wrong = _predict(classifier, adv, batch_size) != y_val
+    adv = (x_val + dynamic_attack(classifier, det, x_val, y_val, dyn, sigma_val, chunk_size)).clamp_(0, 1)
+    wrong = _predict(classifier, adv, chunk_size) != y_val
     if not wrong.any():
         return 0.5
-    return detectors.detectability(det, x_val[wrong], adv[wrong], batch_size, device)["accuracy"]
+    return detectors.detectability(det, x_val[wrong], adv[wrong], chunk_size, device)["accuracy"]
 
 
 def train_dynamic(classifier: nn.Module, det: nn.Module, x: torch.Tensor, y: torch.Tensor, x_val: torch.Tensor,
                   y_val: torch.Tensor, dyn: dict, cfg: dict, device: torch.device, seed: int,
-                  batch_size: int) -> dict:
+                  chunk_size: int) -> dict:
     """Dynamic adversary training of a detector (paper 001 Sec. 3.3), a training method of the
     detector: every mini-batch, each input is replaced with probability ``cfg['p_adv']`` (paper
     0.5) by the dynamic adversary's example against the *current* detector, with σ drawn
@@ -253,7 +253,7 @@ def train_dynamic(classifier: nn.Module, det: nn.Module, x: torch.Tensor, y: tor
     opt = detectors.make_optimizer(net, cfg)
     history = []
     det.eval()
-    best = (_dynamic_val(classifier, det, x_val, y_val, dyn, sigma_val, batch_size, device), 0,
+    best = (_dynamic_val(classifier, det, x_val, y_val, dyn, sigma_val, chunk_size, device), 0,
             copy.deepcopy(net.state_dict()))
     log.info("dynamic detector before training: val detectability (dynamic, σ~U[0,1]) %.4f", best[0])
     prog = Progress(cfg["epochs"] * len(x), "train dynamic detector", unit="img")
@@ -269,7 +269,7 @@ def train_dynamic(classifier: nn.Module, det: nn.Module, x: torch.Tensor, y: tor
             sigma = torch.rand(len(idx), generator=gen)
             if hit.any():
                 xb[hit] = (xb[hit] + dynamic_attack(classifier, det, xb[hit], yb[hit], dyn, sigma[hit],
-                                                    batch_size)).clamp_(0, 1)
+                                                    chunk_size)).clamp_(0, 1)
             logits = det(xb.to(device))
             target = hit.long().to(device)
             loss = F.cross_entropy(logits, target)
@@ -282,7 +282,7 @@ def train_dynamic(classifier: nn.Module, det: nn.Module, x: torch.Tensor, y: tor
             prog.update(len(idx))
         guard.flush()
         det.eval()
-        val = _dynamic_val(classifier, det, x_val, y_val, dyn, sigma_val, batch_size, device)
+        val = _dynamic_val(classifier, det, x_val, y_val, dyn, sigma_val, chunk_size, device)
         history.append({"detector_epoch": epoch, "train_loss": loss_sum / len(x), "train_accuracy": correct / len(x),
                         "val_accuracy": val})
         log.info("dynamic detector epoch %d/%d: loss %.4f, train acc %.4f, val detectability (dynamic, σ~U[0,1]) %.4f",
@@ -295,23 +295,23 @@ def train_dynamic(classifier: nn.Module, det: nn.Module, x: torch.Tensor, y: tor
 
 
 def dynamic_rows(classifier: nn.Module, dets: dict[str, nn.Module], x: torch.Tensor, y: torch.Tensor, dyn: dict,
-                 batch_size: int, device: torch.device) -> pd.DataFrame:
+                 chunk_size: int, device: torch.device) -> pd.DataFrame:
     """Fig. 5 rows: for each detector (static, dynamic) and σ of ``dyn['sigmas']``, the classifier's
     accuracy on the dynamic adversary's test examples (all inputs) and the detectability on the
     clean inputs vs their *successful* adversarial examples (misclassified; paper 001 Sec. 4.1.2:
     an adversary with σ near 1 may leave inputs unchanged, which no detector can flag)."""
     rows = []
     for name, det in dets.items():
-        clean_flag = flags(det, x, batch_size, device)
+        clean_flag = flags(det, x, chunk_size, device)
         for sigma in dyn["sigmas"]:
-            adv = (x + dynamic_attack(classifier, det, x, y, dyn, float(sigma), batch_size)).clamp_(0, 1)
-            wrong = _predict(classifier, adv, batch_size) != y
+            adv = (x + dynamic_attack(classifier, det, x, y, dyn, float(sigma), chunk_size)).clamp_(0, 1)
+            wrong = _predict(classifier, adv, chunk_size) != y
             k, n = int(wrong.sum()), len(y)
             correct = n - k
             row = {"detector": name, "sigma": float(sigma), "accuracy": correct / n, **rate_cols(correct, n, "accuracy_"),
                    "n_successful": k}
             if k:
-                res = detectors.detectability_from_predictions(clean_flag[wrong], flags(det, adv[wrong], batch_size, device))
+                res = detectors.detectability_from_predictions(clean_flag[wrong], flags(det, adv[wrong], chunk_size, device))
                 row.update(detect_cols(res))
             else:
                 row.update({"detectability": math.nan, "n": 0, "ci_low": math.nan, "ci_high": math.nan,

@@ -38,8 +38,8 @@ TOPS = (1, 5)
 BLOCK_INPUTS = 5000
 
 
-def _blocks(n: int, batch_size: int) -> list[slice]:
-    size = max(batch_size, BLOCK_INPUTS // batch_size * batch_size)
+def _blocks(n: int, chunk_size: int) -> list[slice]:
+    size = max(chunk_size, BLOCK_INPUTS // chunk_size * chunk_size)
     return [slice(i, i + size) for i in range(0, n, size)]
 
 
@@ -55,22 +55,22 @@ def _topk_correct(logits: torch.Tensor, y: torch.Tensor, k: int) -> np.ndarray:
 
 
 @torch.no_grad()
-def _logits(model, x: torch.Tensor, batch_size: int) -> torch.Tensor:
+def _logits(model, x: torch.Tensor, chunk_size: int) -> torch.Tensor:
     with attacks.eval_mode(model):
-        return torch.cat([model(x[i:i + batch_size]).float() for i in range(0, len(x), batch_size)])
+        return torch.cat([model(x[i:i + chunk_size]).float() for i in range(0, len(x), chunk_size)])
 
 
-def _delta(model, x, y, attack: str, eps: float, alpha: float, iterations: int, batch_size: int,
+def _delta(model, x, y, attack: str, eps: float, alpha: float, iterations: int, chunk_size: int,
            generator: torch.Generator | None) -> torch.Tensor:
     """δ of `attack` at ε ([0,255] units of the experiment) for every input."""
     kw = {"eps": eps / 255.0}
     if attack == "fgsm_pred":
-        return attacks.attack_batched(model, x, attacks.predict(model, x, batch_size), "fgsm", batch_size, **kw)
+        return attacks.attack_batched(model, x, attacks.predict(model, x, chunk_size), "fgsm", chunk_size, **kw)
     if attack in ITERATIVE:
         kw.update(alpha=alpha / 255.0, iterations=iterations)
     if attack == "step_rnd":
         kw["generator"] = generator
-    return attacks.attack_batched(model, x, y if attack in ("fgsm", "bi") else None, attack, batch_size, **kw)
+    return attacks.attack_batched(model, x, y if attack in ("fgsm", "bi") else None, attack, chunk_size, **kw)
 
 
 def _rate_row(k: int, n: int) -> dict:

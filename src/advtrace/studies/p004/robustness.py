@@ -57,26 +57,26 @@ def thresholded_mean(kappa: float) -> Callable:
 
 @torch.no_grad()
 def wrong_under(model: nn.Module, x: torch.Tensor, y: torch.Tensor, delta: torch.Tensor | None,
-                batch_size: int) -> torch.Tensor:
+                chunk_size: int) -> torch.Tensor:
     """Per input: misclassified on clip(x + δ) (δ: one C×H×W perturbation, N×C×H×W, or None)."""
     out = []
     with attacks.eval_mode(model):
-        for i in range(0, len(y), batch_size):
-            xb = x[i:i + batch_size]
+        for i in range(0, len(y), chunk_size):
+            xb = x[i:i + chunk_size]
             if delta is not None:
-                d = delta if delta.dim() == xb.dim() - 1 else delta[i:i + batch_size]
+                d = delta if delta.dim() == xb.dim() - 1 else delta[i:i + chunk_size]
                 xb = (xb + d).clamp(0.0, 1.0)
-            out.append(model(xb).argmax(1) != y[i:i + batch_size])
+            out.append(model(xb).argmax(1) != y[i:i + chunk_size])
     return torch.cat(out).cpu()
 
 
 def pgd_annealed(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, alphas: list[float],
-                 objective: attacks.Objective, batch_size: int) -> torch.Tensor:
+                 objective: attacks.Objective, chunk_size: int) -> torch.Tensor:
     """Per-input ℓ∞ PGD from ξ = 0 with one step size per iteration (``alphas``, [0,1] units)."""
     out = []
     with attacks.eval_mode(model), torch.enable_grad():
-        for i in range(0, len(y), batch_size):
-            xb, yb = x[i:i + batch_size], y[i:i + batch_size]
+        for i in range(0, len(y), chunk_size):
+            xb, yb = x[i:i + chunk_size], y[i:i + chunk_size]
             lo, hi = (xb - eps).clamp(min=0.0), (xb + eps).clamp(max=1.0)
             x_adv = xb
             for a in alphas:
