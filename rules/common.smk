@@ -75,15 +75,21 @@ def epochs_of(cfg):
     return list(range(cfg["adv_train"]["epochs"] + 1))
 
 
-def epoch_chunks(epochs):
-    """Consecutive chunks of config epochs_per_analysis_job epochs (of a sorted list), for the
-    forward-only analyses that take several checkpoints per job."""
-    return list(stages.epoch_chunks(epochs, config["epochs_per_analysis_job"]).values())
+def analysis_epochs_per_job(exp):
+    """Epochs of a run per analysis job (learning curves, stability, paper 004's evaluation): the
+    experiment's epochs_per_analysis_job, else config/config.yaml's."""
+    return int(EXPS[exp].get("epochs_per_analysis_job", config["epochs_per_analysis_job"]))
 
 
-def chunk_epochs(epochs, name):
+def epoch_chunks(exp, epochs):
+    """Consecutive chunks of analysis_epochs_per_job epochs (of a sorted list), for the forward-only
+    analyses that take several checkpoints per job."""
+    return list(stages.epoch_chunks(epochs, analysis_epochs_per_job(exp)).values())
+
+
+def chunk_epochs(exp, epochs, name):
     """The epochs of the chunk named {chunk} (e.g. 004-007) among `epochs`; an error if it is not one."""
-    chunks = stages.epoch_chunks(epochs, config["epochs_per_analysis_job"])
+    chunks = stages.epoch_chunks(epochs, analysis_epochs_per_job(exp))
     if name not in chunks:
         raise WorkflowError(f"no analysis chunk {name}; chunks: {list(chunks)}")
     return chunks[name]
@@ -185,7 +191,7 @@ def adv_train_params(wildcards):
     """What one adversarial-training epoch depends on: everything but the number of epochs,
     so raising adv_train.epochs never re-runs finished epochs."""
     exp = run_of(wildcards)
-    adv = {k: v for k, v in exp["adv_train"].items() if k not in ("epochs", "job_epochs")}
+    adv = {k: v for k, v in exp["adv_train"].items() if k not in ("epochs", "epochs_per_training_job")}
     return {"model": exp["model"], "adv_train": adv}
 
 
@@ -207,9 +213,13 @@ def pretrain_keep_epochs(wildcards):
 
 
 def run_final_checkpoints(exp):
-    """The last checkpoint of every run (rule all trains every run to its end)."""
+    """The last checkpoint of every declared run (rule all trains each to its end); main's epochs are
+    trained as far as something reads them (a paper-scale study may read only its epoch 0)."""
     cfg = EXPS[exp]
-    return [runs.job_output(cfg, run, runs.run_config(cfg, run)["adv_train"]["epochs"]) for run in runs.expand(cfg)]
+    return [
+        runs.job_output(cfg, run, runs.run_config(cfg, run)["adv_train"]["epochs"])
+        for run in list(runs.expand(cfg))[1:]
+    ]
 
 
 # Per-epoch perturbations (rules/perturb.smk): what each stage needs at which (run, epoch) is listed
@@ -245,13 +255,13 @@ def previous_checkpoint(wildcards):
 
 
 def chained_job_params(wildcards):
-    """A chained training job (adv_train.job_epochs > 1): its epochs and checkpoint paths."""
+    """A chained training job (adv_train.epochs_per_training_job > 1): its epochs and checkpoint paths."""
     cfg = EXPS[wildcards.exp]
     first, last = runs.job_span(cfg, wildcards.run, int(wildcards.epoch))
     if last != int(wildcards.epoch):
         raise WorkflowError(
             f"{wildcards.exp}/{wildcards.run}: epoch {wildcards.epoch} is not the last epoch of a "
-            f"training job (job_epochs chains epochs {first}..{last}); depend on runs.job_output"
+            f"training job (epochs_per_training_job chains epochs {first}..{last}); depend on runs.job_output"
         )
     return {
         "first": first,
@@ -269,13 +279,44 @@ def chained_previous(wildcards):
 
 def adv_train_group(wildcards):
     """Cluster job group of an adversarial-training epoch: epochs 1..K, K+1..2K, ... (K =
-    config epochs_per_job) each form one consecutive chain, submitted as one SLURM job.
+    config epochs_per_cluster_job) each form one consecutive chain, submitted as one SLURM job.
     Only the sequential chain is grouped: parallel GPU jobs in a group would make the group
     job ask for several GPUs. Groups are ignored in local runs."""
-    chunk = (int(wildcards.epoch) - 1) // config["epochs_per_job"]
+    chunk = (int(wildcards.epoch) - 1) // config["epochs_per_cluster_job"]
     run = wildcards.get("run", runs.MAIN)
     return (
         f"adv_train_{wildcards.exp}_{chunk:03d}" if run == runs.MAIN else f"adv_train_{wildcards.exp}_{run}_{chunk:03d}"
+    )
+
+
+# Table and figure names are declared once, in the stage registry (advtrace.stages: each study's
+# registry.py); the rules derive their output paths from it with table() and figure(), which refuse
+# a name the registry does not declare.
+REGISTERED_TABLES = {name for s in stages.all_stages() for name in s.tables}
+FIGURE_SLUGS = {stages.figure_key(slug): slug for s in stages.all_stages() for slug in s.figures}
+
+
+def table(name):
+    """results/{exp}/tables/<name>.parquet of a registered table (a rule's output or input pattern)."""
+    if name not in REGISTERED_TABLES:
+        raise WorkflowError(f"table {name!r} is not declared by any stage (advtrace.studies.*.registry)")
+    return f"results/{{exp}}/tables/{name}.parquet"
+
+
+def figure(key, ext):
+    """results/{exp}/figures/<slug>.<ext> of the registered figure `key` (figNN, pNNN_figNN, or a slug)."""
+    if key not in FIGURE_SLUGS:
+        raise WorkflowError(f"figure {key!r} is not declared by any stage; declared: {', '.join(sorted(FIGURE_SLUGS))}")
+    return f"results/{{exp}}/figures/{FIGURE_SLUGS[key]}.{ext}"
+
+
+def figure_report(key, number):
+    """The PNG of paper 000's figure `key` in the Snakemake report (caption workflow/report/figNN.rst)."""
+    return report(
+        figure(key, "png"),
+        caption=f"../workflow/report/fig{number:02d}.rst",
+        category="{exp}",
+        subcategory=f"Fig. {number:02d}",
     )
 
 

@@ -10,9 +10,9 @@ include: "inputs/cross_method.smk"
 
 rule x000_tables:
     input:
-        **{name: f"results/{{exp}}/tables/{name}.parquet" for name in X000_INPUT_TABLES},
+        **{name: table(name) for name in X000_INPUT_TABLES},
     output:
-        **{name: f"results/{{exp}}/tables/{name}.parquet" for name in stages.STAGES["cross_method"].tables},
+        **{name: table(name) for name in stages.STAGES["cross_method"].tables},
     log:
         "results/{exp}/logs/x000_tables.log",
     localrule: True  # tables only (no torch): cheap
@@ -24,10 +24,10 @@ rule x000_tables:
 
 rule x000_figures:
     input:
-        metrics="results/{exp}/tables/x000_metrics.parquet",
+        metrics=table("x000_metrics"),
     output:
         **{
-            f"{slug}_{ext}": f"results/{{exp}}/figures/{slug}.{ext}"
+            f"{slug}_{ext}": figure(slug, ext)
             for slug in stages.STAGES["cross_method"].figures
             for ext in ("pdf", "png")
         },

@@ -6,11 +6,7 @@
 # table job and one plot job for Figs. 5, 14, 15. (One job per epoch rather than per (attack,
 # epoch): on CPU a job costs ~3 s of imports, ~30x its sweep, and the budget is seconds.)
 
-TRANSFORMS_FIGURES = {  # perturb.attacks label -> (paper figure number, figure slug)
-    "BI": (5, "fig05_destruction_bi"),
-    "FGSM": (14, "fig14_destruction_fgsm"),
-    "DeepFool": (15, "fig15_destruction_deepfool"),
-}
+TRANSFORMS_FIGURES = {"BI": 5, "FGSM": 14, "DeepFool": 15}  # perturb.attacks label -> paper figure number
 
 
 include: "inputs/destruction.smk"
@@ -44,7 +40,7 @@ rule destruction_table:
     input:
         destruction_inputs,
     output:
-        table="results/{exp}/tables/destruction.parquet",
+        table=table("destruction"),
     log:
         "results/{exp}/logs/destruction_table.log",
     params:
@@ -56,13 +52,13 @@ rule destruction_table:
 
 rule plot_destruction:
     input:
-        table="results/{exp}/tables/destruction.parquet",
+        table=table("destruction"),
     output:
         **destruction_figure_outputs(),
     log:
         "results/{exp}/logs/plot_destruction.log",
     params:
         run=figure_run("destruction"),
-        figures={attack: number for attack, (number, _) in TRANSFORMS_FIGURES.items()},
+        figures=TRANSFORMS_FIGURES,
     script:
         "../workflow/scripts/plot_destruction.py"

@@ -77,10 +77,7 @@ rule detect_tables:
     input:
         detect_table_inputs,
     output:
-        detectability="results/{exp}/tables/detectability.parquet",
-        detector_training="results/{exp}/tables/detector_training.parquet",
-        detector_max="results/{exp}/tables/detector_max.parquet",
-        detector_max_summary="results/{exp}/tables/detector_max_summary.parquet",
+        **{name: table(name) for name in stages.STAGES["detect"].tables},
     log:
         "results/{exp}/logs/detect_tables.log",
     params:
@@ -91,22 +88,12 @@ rule detect_tables:
 
 rule plot_detectability:
     input:
-        table="results/{exp}/tables/detectability.parquet",
+        table=table("detectability"),
     output:
-        fig06_pdf="results/{exp}/figures/fig06_detectability.pdf",
-        fig06_png=report(
-            "results/{exp}/figures/fig06_detectability.png",
-            caption="../workflow/report/fig06.rst",
-            category="{exp}",
-            subcategory="Fig. 06",
-        ),
-        fig16_pdf="results/{exp}/figures/fig16_detectability_attacks.pdf",
-        fig16_png=report(
-            "results/{exp}/figures/fig16_detectability_attacks.png",
-            caption="../workflow/report/fig16.rst",
-            category="{exp}",
-            subcategory="Fig. 16",
-        ),
+        fig06_pdf=figure("fig06", "pdf"),
+        fig06_png=figure_report("fig06", 6),
+        fig16_pdf=figure("fig16", "pdf"),
+        fig16_png=figure_report("fig16", 16),
     log:
         "results/{exp}/logs/plot_detectability.log",
     params:
@@ -118,16 +105,11 @@ rule plot_detectability:
 
 rule plot_detector_max:
     input:
-        image="results/{exp}/tables/detector_max.parquet",
-        summary="results/{exp}/tables/detector_max_summary.parquet",
+        image=table("detector_max"),
+        summary=table("detector_max_summary"),
     output:
-        pdf="results/{exp}/figures/fig07_detector_max.pdf",
-        png=report(
-            "results/{exp}/figures/fig07_detector_max.png",
-            caption="../workflow/report/fig07.rst",
-            category="{exp}",
-            subcategory="Fig. 07",
-        ),
+        pdf=figure("fig07", "pdf"),
+        png=figure_report("fig07", 7),
     log:
         "results/{exp}/logs/plot_detector_max.log",
     params:

@@ -61,7 +61,7 @@ rule learning_curve_table:
     input:
         learning_curve_inputs,
     output:
-        table="results/{exp}/tables/learning_curve.parquet",
+        table=table("learning_curve"),
     log:
         "results/{exp}/logs/learning_curve_table.log",
     localrule: True  # cheap: on clusters it runs where Snakemake runs, no submission
@@ -74,15 +74,10 @@ rule learning_curve_table:
 
 rule plot_learning_curves:
     input:
-        table="results/{exp}/tables/learning_curve.parquet",
+        table=table("learning_curve"),
     output:
-        pdf="results/{exp}/figures/fig08_learning_curves.pdf",
-        png=report(
-            "results/{exp}/figures/fig08_learning_curves.png",
-            caption="../workflow/report/fig08.rst",
-            category="{exp}",
-            subcategory="Fig. 08",
-        ),
+        pdf=figure("fig08", "pdf"),
+        png=figure_report("fig08", 8),
     log:
         "results/{exp}/logs/plot_learning_curves.log",
     localrule: True  # cheap: on clusters it runs where Snakemake runs, no submission

@@ -45,7 +45,7 @@ rule p001_attack_transfer:
         checkpoint=p001_classifier,
         families=p001_all_families,
     output:
-        table="results/{exp}/tables/p001_attack_transfer.parquet",
+        table=table("p001_attack_transfer"),
     log:
         "results/{exp}/logs/p001_attack_transfer.log",
     benchmark:
@@ -67,7 +67,7 @@ rule p001_dynamic:
         family=p001_dynamic_family,
     output:
         detector="results/{exp}/paper001/dynamic/detector.pt",
-        table="results/{exp}/tables/p001_dynamic.parquet",
+        table=table("p001_dynamic"),
         training="results/{exp}/metrics/p001/training_dynamic.parquet",
     log:
         "results/{exp}/logs/p001_dynamic.log",
@@ -86,10 +86,10 @@ rule p001_tables:
     input:
         unpack(p001_parts),
     output:
-        adversaries="results/{exp}/tables/p001_adversaries.parquet",
-        depth="results/{exp}/tables/p001_depth.parquet",
-        eps_transfer="results/{exp}/tables/p001_eps_transfer.parquet",
-        training="results/{exp}/tables/p001_detector_training.parquet",
+        adversaries=table("p001_adversaries"),
+        depth=table("p001_depth"),
+        eps_transfer=table("p001_eps_transfer"),
+        training=table("p001_detector_training"),
     log:
         "results/{exp}/logs/p001_tables.log",
     script:
@@ -98,41 +98,41 @@ rule p001_tables:
 
 rule p001_plots:
     input:
-        adversaries="results/{exp}/tables/p001_adversaries.parquet",
-        depth="results/{exp}/tables/p001_depth.parquet",
-        eps_transfer="results/{exp}/tables/p001_eps_transfer.parquet",
-        attack_transfer="results/{exp}/tables/p001_attack_transfer.parquet",
-        dynamic="results/{exp}/tables/p001_dynamic.parquet",
+        adversaries=table("p001_adversaries"),
+        depth=table("p001_depth"),
+        eps_transfer=table("p001_eps_transfer"),
+        attack_transfer=table("p001_attack_transfer"),
+        dynamic=table("p001_dynamic"),
     output:
-        fig02_pdf="results/{exp}/figures/p001_fig02_detectability.pdf",
+        fig02_pdf=figure("p001_fig02", "pdf"),
         fig02_png=report(
-            "results/{exp}/figures/p001_fig02_detectability.png",
+            figure("p001_fig02", "png"),
             caption="../workflow/report/p001.rst",
             category="{exp}",
             subcategory="Paper 001",
         ),
-        fig03_pdf="results/{exp}/figures/p001_fig03_eps_transfer.pdf",
+        fig03_pdf=figure("p001_fig03", "pdf"),
         fig03_png=report(
-            "results/{exp}/figures/p001_fig03_eps_transfer.png",
+            figure("p001_fig03", "png"),
             caption="../workflow/report/p001.rst",
             category="{exp}",
             subcategory="Paper 001",
         ),
-        fig04_pdf="results/{exp}/figures/p001_fig04_attack_transfer.pdf",
+        fig04_pdf=figure("p001_fig04", "pdf"),
         fig04_png=report(
-            "results/{exp}/figures/p001_fig04_attack_transfer.png",
+            figure("p001_fig04", "png"),
             caption="../workflow/report/p001.rst",
             category="{exp}",
             subcategory="Paper 001",
         ),
-        fig05_pdf="results/{exp}/figures/p001_fig05_dynamic.pdf",
+        fig05_pdf=figure("p001_fig05", "pdf"),
         fig05_png=report(
-            "results/{exp}/figures/p001_fig05_dynamic.png",
+            figure("p001_fig05", "png"),
             caption="../workflow/report/p001.rst",
             category="{exp}",
             subcategory="Paper 001",
         ),
-        report="results/{exp}/paper001/tables.md",
+        report="results/{exp}/reports/p001_tables.md",
     log:
         "results/{exp}/logs/p001_plots.log",
     script:

@@ -14,10 +14,10 @@ rule p002_evaluate:
         dataset="results/{exp}/data/dataset.pt",
         samples="results/{exp}/data/samples.parquet",
     output:
-        accuracy="results/{exp}/tables/p002_accuracy.parquet",
-        leaking="results/{exp}/tables/p002_label_leaking.parquet",
-        transfer="results/{exp}/tables/p002_transfer.parquet",
-        capacity="results/{exp}/tables/p002_capacity.parquet",
+        accuracy=table("p002_accuracy"),
+        leaking=table("p002_label_leaking"),
+        transfer=table("p002_transfer"),
+        capacity=table("p002_capacity"),
     log:
         "results/{exp}/logs/p002_evaluate.log",
     benchmark:
@@ -33,12 +33,12 @@ rule p002_evaluate:
 
 rule p002_report:
     input:
-        accuracy="results/{exp}/tables/p002_accuracy.parquet",
-        leaking="results/{exp}/tables/p002_label_leaking.parquet",
-        transfer="results/{exp}/tables/p002_transfer.parquet",
-        capacity="results/{exp}/tables/p002_capacity.parquet",
+        accuracy=table("p002_accuracy"),
+        leaking=table("p002_label_leaking"),
+        transfer=table("p002_transfer"),
+        capacity=table("p002_capacity"),
     output:
-        figures=expand("results/{{exp}}/figures/{fig}.{ext}", fig=stages.STAGES["paper002"].figures, ext=["pdf", "png"]),
+        figures=[figure(stages.figure_key(f), ext) for f in stages.STAGES["paper002"].figures for ext in ("pdf", "png")],
         reports=[f"results/{{exp}}/{r}" for r in stages.STAGES["paper002"].reports],
     log:
         "results/{exp}/logs/p002_report.log",

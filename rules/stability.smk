@@ -59,7 +59,7 @@ rule stability_tables:
     input:
         stability_all_parts,
     output:
-        **{name: f"results/{{exp}}/tables/{name}.parquet" for name in stages.STAGES["stability"].tables},
+        **{name: table(name) for name in stages.STAGES["stability"].tables},
     log:
         "results/{exp}/logs/stability_tables.log",
     benchmark:
@@ -72,16 +72,11 @@ rule stability_tables:
 
 rule plot_stability_profiles:
     input:
-        profile="results/{exp}/tables/stability_profile.parquet",
-        summary="results/{exp}/tables/stability_summary.parquet",
+        profile=table("stability_profile"),
+        summary=table("stability_summary"),
     output:
-        pdf="results/{exp}/figures/fig01_stability_profiles.pdf",
-        png=report(
-            "results/{exp}/figures/fig01_stability_profiles.png",
-            caption="../workflow/report/fig01.rst",
-            category="{exp}",
-            subcategory="Fig. 01",
-        ),
+        pdf=figure("fig01", "pdf"),
+        png=figure_report("fig01", 1),
     log:
         "results/{exp}/logs/plot_stability_profiles.log",
     params:
@@ -92,16 +87,11 @@ rule plot_stability_profiles:
 
 rule plot_sharedness_vs_stability:
     input:
-        table="results/{exp}/tables/sharedness_vs_stability.parquet",
-        correlation="results/{exp}/tables/stability_correlation.parquet",
+        table=table("sharedness_vs_stability"),
+        correlation=table("stability_correlation"),
     output:
-        pdf="results/{exp}/figures/fig02_sharedness_vs_stability.pdf",
-        png=report(
-            "results/{exp}/figures/fig02_sharedness_vs_stability.png",
-            caption="../workflow/report/fig02.rst",
-            category="{exp}",
-            subcategory="Fig. 02",
-        ),
+        pdf=figure("fig02", "pdf"),
+        png=figure_report("fig02", 2),
     log:
         "results/{exp}/logs/plot_sharedness_vs_stability.log",
     params:
@@ -112,15 +102,10 @@ rule plot_sharedness_vs_stability:
 
 rule plot_transfer_error:
     input:
-        table="results/{exp}/tables/transfer_error.parquet",
+        table=table("transfer_error"),
     output:
-        pdf="results/{exp}/figures/fig09_transfer_error.pdf",
-        png=report(
-            "results/{exp}/figures/fig09_transfer_error.png",
-            caption="../workflow/report/fig09.rst",
-            category="{exp}",
-            subcategory="Fig. 09",
-        ),
+        pdf=figure("fig09", "pdf"),
+        png=figure_report("fig09", 9),
     log:
         "results/{exp}/logs/plot_transfer_error.log",
     params:
@@ -131,15 +116,10 @@ rule plot_transfer_error:
 
 rule plot_maxmin_minmax:
     input:
-        summary="results/{exp}/tables/stability_summary.parquet",
+        summary=table("stability_summary"),
     output:
-        pdf="results/{exp}/figures/fig10_maxmin_minmax.pdf",
-        png=report(
-            "results/{exp}/figures/fig10_maxmin_minmax.png",
-            caption="../workflow/report/fig10.rst",
-            category="{exp}",
-            subcategory="Fig. 10",
-        ),
+        pdf=figure("fig10", "pdf"),
+        png=figure_report("fig10", 10),
     log:
         "results/{exp}/logs/plot_maxmin_minmax.log",
     params:
@@ -150,16 +130,11 @@ rule plot_maxmin_minmax:
 
 rule plot_sharedness:
     input:
-        table="results/{exp}/tables/sharedness.parquet",
-        summary="results/{exp}/tables/sharedness_summary.parquet",
+        table=table("sharedness"),
+        summary=table("sharedness_summary"),
     output:
-        pdf="results/{exp}/figures/fig11_sharedness.pdf",
-        png=report(
-            "results/{exp}/figures/fig11_sharedness.png",
-            caption="../workflow/report/fig11.rst",
-            category="{exp}",
-            subcategory="Fig. 11",
-        ),
+        pdf=figure("fig11", "pdf"),
+        png=figure_report("fig11", 11),
     log:
         "results/{exp}/logs/plot_sharedness.log",
     params:

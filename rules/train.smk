@@ -54,7 +54,7 @@ rule adv_train_epoch:
         "../workflow/scripts/adv_train_epoch.py"
 
 
-# A run with adv_train.job_epochs = k > 1 trains k consecutive epochs per job (advtrace.runs.job_epochs;
+# A run with adv_train.epochs_per_training_job = k > 1 trains k consecutive epochs per job (advtrace.runs.epochs_per_training_job;
 # every epoch still writes its checkpoint) and declares the manifest job_NNN.json of its last epoch.
 rule adv_train_chained:
     input:

@@ -65,7 +65,7 @@ rule universal_accuracy_table:
     input:
         universal_accuracy_inputs,
     output:
-        table="results/{exp}/tables/universal_accuracy.parquet",
+        table=table("universal_accuracy"),
     log:
         "results/{exp}/logs/universal_accuracy_table.log",
     params:
@@ -79,7 +79,7 @@ rule universal_images_table:
     input:
         universal_image_inputs,
     output:
-        table="results/{exp}/tables/universal_images.parquet",
+        table=table("universal_images"),
     log:
         "results/{exp}/logs/universal_images_table.log",
     params:
@@ -91,22 +91,12 @@ rule universal_images_table:
 
 rule plot_universal_accuracy:
     input:
-        table="results/{exp}/tables/universal_accuracy.parquet",
+        table=table("universal_accuracy"),
     output:
-        fig03_pdf="results/{exp}/figures/fig03_universal_accuracy.pdf",
-        fig03_png=report(
-            "results/{exp}/figures/fig03_universal_accuracy.png",
-            caption="../workflow/report/fig03.rst",
-            category="{exp}",
-            subcategory="Fig. 03",
-        ),
-        fig12_pdf="results/{exp}/figures/fig12_universal_train_vs_test.pdf",
-        fig12_png=report(
-            "results/{exp}/figures/fig12_universal_train_vs_test.png",
-            caption="../workflow/report/fig12.rst",
-            category="{exp}",
-            subcategory="Fig. 12",
-        ),
+        fig03_pdf=figure("fig03", "pdf"),
+        fig03_png=figure_report("fig03", 3),
+        fig12_pdf=figure("fig12", "pdf"),
+        fig12_png=figure_report("fig12", 12),
     log:
         "results/{exp}/logs/plot_universal_accuracy.log",
     params:
@@ -118,22 +108,12 @@ rule plot_universal_accuracy:
 
 rule plot_universal_images:
     input:
-        table="results/{exp}/tables/universal_images.parquet",
+        table=table("universal_images"),
     output:
-        fig04_pdf="results/{exp}/figures/fig04_universal_perturbations.pdf",
-        fig04_png=report(
-            "results/{exp}/figures/fig04_universal_perturbations.png",
-            caption="../workflow/report/fig04.rst",
-            category="{exp}",
-            subcategory="Fig. 04",
-        ),
-        fig13_pdf="results/{exp}/figures/fig13_universal_perturbations_test.pdf",
-        fig13_png=report(
-            "results/{exp}/figures/fig13_universal_perturbations_test.png",
-            caption="../workflow/report/fig13.rst",
-            category="{exp}",
-            subcategory="Fig. 13",
-        ),
+        fig04_pdf=figure("fig04", "pdf"),
+        fig04_png=figure_report("fig04", 4),
+        fig13_pdf=figure("fig13", "pdf"),
+        fig13_png=figure_report("fig13", 13),
     log:
         "results/{exp}/logs/plot_universal_images.log",
     params:

@@ -313,7 +313,7 @@ def test_imagenet_kurakin_dry_run_builds_the_whole_dag(tmp_path):
     jobs = dry_run_jobs(proc)
     named = [r for r in runs.expand(cfg) if r != runs.MAIN]
     epochs = cfg["adv_train"]["epochs"]
-    per_job = {r: runs.job_epochs(cfg, r) for r in named}
+    per_job = {r: runs.epochs_per_training_job(cfg, r) for r in named}
     owners = {runs.pretraining_owner(cfg, r) for r in named} - {runs.MAIN}
     models = plan.models(cfg)
     assert len(named) == 14 and set(per_job.values()) == {5}

@@ -16,6 +16,15 @@ from conftest import copy_workflow, snakemake, write_exp
 P004 = "p004_eps32_heap_size32"  # a 4-epoch shared-adversarial-training run of digits, trained in one chained job
 
 
+def main_only(cfg: dict) -> dict:
+    """digits with paper 000's sections analysing main alone (no cross-method study)."""
+    exp = copy.deepcopy(cfg)
+    exp.pop("cross_method")
+    for section in plan.SECTIONS:
+        exp[section].pop("runs", None)
+    return exp
+
+
 def test_fraction_mapping_rounds_to_the_same_fraction_of_training():
     assert plan.map_epochs([0, 1, 2, 3, 5, 10], 4, 10) == [0, 1, 2, 4]
     assert plan.map_epochs([0, 1, 2, 3, 5, 10], 1, 10) == [0, 1]
@@ -43,7 +52,7 @@ def test_run_view_maps_the_sections_epochs_onto_the_run(digits_cfg):
 
 
 def test_perturbations_of_a_runs_epoch_zero_are_its_pretraining_owners(digits_cfg):
-    exp = copy.deepcopy(digits_cfg)
+    exp = main_only(digits_cfg)
     before = perturb_plan.perturbation_needs(exp)
     assert {run for run, _ in before} == {"main"}
     exp["stability"]["runs"] = ["main", P004]
@@ -54,7 +63,7 @@ def test_perturbations_of_a_runs_epoch_zero_are_its_pretraining_owners(digits_cf
 
 
 def test_checks_name_the_run(schema, digits_cfg):
-    exp = copy.deepcopy(digits_cfg)
+    exp = main_only(digits_cfg)
     exp["detect"]["runs"] = ["main", "nope"]
     with pytest.raises(ConfigError, match=r"detect.runs: \['nope'\] not runs of the experiment"):
         validate_experiment(exp, schema, expected_name="digits")
@@ -71,7 +80,7 @@ def test_checks_name_the_run(schema, digits_cfg):
 
 def test_main_may_chain_epochs(schema, digits_cfg):
     exp = copy.deepcopy(digits_cfg)
-    exp["adv_train"]["job_epochs"] = 5
+    exp["adv_train"]["epochs_per_training_job"] = 5
     validate_experiment(exp, schema, expected_name="digits")
     assert runs.job_output(exp, "main", 3) == "results/digits/runs/main/checkpoints/job_005.json"
     assert runs.checkpoint_path(exp, "main", 3) == "results/digits/runs/main/checkpoints/epoch_003.pt"
@@ -105,7 +114,7 @@ def test_a_config_change_alone_plans_stability_on_another_runs_checkpoints(tmp_p
     checkpoints (through its chained training job's manifest), perturbations of its epochs 1..4 in
     its own directory, and main's epoch-0 perturbations (the same pretrained model)."""
     wd = copy_workflow(tmp_path)
-    cfg = copy.deepcopy(digits_cfg)
+    cfg = main_only(digits_cfg)
     cfg["stability"]["runs"] = ["main", P004]
     write_exp(wd, "digits", cfg)
     target = "results/digits/tables/stability_summary.parquet"

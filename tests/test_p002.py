@@ -184,6 +184,6 @@ def test_tiny_study_end_to_end(tmp_path):
     assert set(acc["attack"]) == {"clean", "fgsm", "fgsm_pred", "step_ll", "step_rnd", "iter_ll", "bi"}
     for f in ("p002_fig01_capacity_top1", "p002_fig02_transfer_eps"):
         assert (res / "figures" / f"{f}.png").stat().st_size > 1000
-    assert "| top 1 |" in (res / "paper002" / "table1.md").read_text()
+    assert "| top 1 |" in (res / "reports" / "p002_table1.md").read_text()
     claims = (res / "claims.md").read_text()
     assert "Paper 002" in claims and "p002_transfer_order" in claims

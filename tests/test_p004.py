@@ -153,6 +153,30 @@ def test_claims_on_constructed_tables():
     assert by_id["p004_front_dominates"].measure(front_table(worse, 0.8))[1] == FAILS
 
 
+def test_pareto_figure_draws_the_front_table_it_reads():
+    """Fig. 3 draws each s's front from the p004_front table (the one Table A1 lists), not a front of its
+    own: a front table with other entries moves the lines."""
+    from advtrace.studies.p004 import plots
+    from advtrace.studies.p004.front import front_table
+
+    rob = _rob([
+        {"run": "a16", "heap_size": 1, "eps_train": 16.0, "epoch": 4, "accuracy": 0.95, "eps_uni": 60.0, "eps_adv": 30.0},
+        {"run": "a32", "heap_size": 1, "eps_train": 32.0, "epoch": 4, "accuracy": 0.90, "eps_uni": 80.0, "eps_adv": 40.0},
+        {"run": "a48", "heap_size": 1, "eps_train": 48.0, "epoch": 4, "accuracy": 0.85, "eps_uni": 70.0, "eps_adv": 45.0},
+    ])
+    front = front_table(rob, 0.8)
+    assert sorted(front["run"]) == ["a16", "a32"]  # a48 is dominated by a32
+
+    def lines(fig):
+        return [sorted(zip(line.get_xdata(), line.get_ydata())) for line in fig.axes[0].get_lines()
+                if line.get_label().startswith("s = ")]
+
+    drawn = lines(plots.pareto(rob, front, "x", 0.75))
+    assert drawn == [sorted(zip(100 * front.sort_values("accuracy")["accuracy"], front.sort_values("accuracy")["eps_uni"]))]
+    other = front[front["run"] == "a16"]
+    assert lines(plots.pareto(rob, other, "x", 0.75)) == [[(95.0, 60.0)]]
+
+
 def test_risk_ordering_claim_fails_on_a_significant_rise():
     from advtrace.studies.p004 import claims
     from advtrace.stats import FAILS, HOLDS, proportion
@@ -180,7 +204,7 @@ def test_chained_runs_map_epochs_to_their_job(digits_cfg):
 
     exp = copy.deepcopy(digits_cfg)
     exp["paper004"]["runs"]["p004_eps16"]["adv_train.epochs"] = 10
-    exp["paper004"]["runs"]["p004_eps16"]["adv_train.job_epochs"] = 4
+    exp["paper004"]["runs"]["p004_eps16"]["adv_train.epochs_per_training_job"] = 4
     run = "p004_eps16_heap_size1"
     assert [runs.job_span(exp, run, e) for e in (1, 4, 5, 9, 10)] == [(1, 4), (1, 4), (5, 8), (9, 10), (9, 10)]
     assert runs.job_output(exp, run, 6) == f"results/digits/runs/{run}/checkpoints/job_008.json"
@@ -188,13 +212,15 @@ def test_chained_runs_map_epochs_to_their_job(digits_cfg):
     assert runs.job_output(exp, "main", 3) == "results/digits/runs/main/checkpoints/epoch_003.pt"
 
 
-def test_main_chain_may_not_chain_epochs(schema, digits_cfg):
-    from advtrace.config import ConfigError, validate_experiment
+def test_main_chain_may_chain_epochs(schema, digits_cfg):
+    """Like any run (issue 26): paper 000's analyses read each epoch's checkpoint after its job's manifest."""
+    from advtrace import runs
+    from advtrace.config import validate_experiment
 
     exp = copy.deepcopy(digits_cfg)
-    exp["adv_train"]["job_epochs"] = 2
-    with pytest.raises(ConfigError, match="adv_train.job_epochs"):
-        validate_experiment(exp, schema, "digits")
+    exp["adv_train"]["epochs_per_training_job"] = 2
+    validate_experiment(exp, schema, "digits")
+    assert runs.job_output(exp, "main", 3) == "results/digits/runs/main/checkpoints/job_004.json"
 
 
 @pytest.mark.parametrize("key,value,message", [
@@ -228,7 +254,7 @@ def test_paper_scale_dry_run_plans_the_grid_in_chained_jobs(tmp_path):
     proc = snakemake(wd, "-n", "--cores", "1", "--config", "experiments=[cifar10_resnet20_p004]", timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     counts = dry_run_jobs(proc)
-    # one cached evaluation job per (run, epoch) at paper scale (epochs_per_job: 1): the ERM model,
+    # one cached evaluation job per (run, epoch) at paper scale (epochs_per_analysis_job: 1): the ERM model,
     # 106 runs at their last epoch, the two Fig. 5 runs at each of their 65 epochs
     assert counts["adv_train_chained"] == 108 * 5 and counts["p004_evaluate"] == 1 + 106 + 2 * 65
     assert counts["pretrain"] == 1 and "adv_train_epoch" not in counts
@@ -249,11 +275,11 @@ def test_tiny_study_runs_end_to_end(tmp_path, digits_cfg):
     cfg["adv_train"]["epochs"] = 1
     cfg["samples"] = {"gen": {"split": "val", "n": 60, "exclude": []}, "ev": {"split": "test", "n": 64, "exclude": []}}
     sec = copy.deepcopy(digits_cfg["paper004"])
-    sec["runs"] = {"p004_t": {**sec["runs"]["p004_eps32"], "adv_train.epochs": 2, "adv_train.job_epochs": 2,
+    sec["runs"] = {"p004_t": {**sec["runs"]["p004_eps32"], "adv_train.epochs": 2, "adv_train.epochs_per_training_job": 2,
                               "grid": {"adv_train.shared.heap_size": [1, 16]}}}
     sec["evaluation"].update(generation_set="gen", eval_set="ev", iterations=4, search_steps=3, adv_iterations=2,
                              bootstrap=100)
-    sec.pop("epochs_per_job")
+    cfg["epochs_per_analysis_job"] = 1  # one evaluation job per (run, epoch)
     sec.update(main_epochs=[0], curve_runs=["p004_t_heap_size1"],
                risk={"run": "p004_t_heap_size1", "epoch": 2, "eps": 32, "alpha": 16, "iterations": 2,
                      "heap_sizes": [1, 4, 64]},
@@ -263,9 +289,9 @@ def test_tiny_study_runs_end_to_end(tmp_path, digits_cfg):
     proc = snakemake(wd, "paper004", "--cores", "2", "--config", "experiments=[tiny004]", timeout=1200)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
     res = wd / "results" / "tiny004"
-    for slug in ("p004_fig3_pareto_front", "p004_fig5_learning_curves", "p004_risk_ordering", "p004_fig1_perturbations"):
+    for slug in ("p004_fig03_pareto_front", "p004_fig05_learning_curves", "p004_risk_ordering", "p004_fig01_perturbations"):
         assert (res / "figures" / f"{slug}.png").stat().st_size > 0
-    # epochs_per_job 1 (the default): one evaluation job per (run, epoch), each in its chunk
+    # epochs_per_analysis_job 1: one evaluation job per (run, epoch), each in its chunk
     assert sorted(p.parent.name for p in (res / "metrics" / "p004").glob("*/*/robustness.parquet")) == [
         "000-000", "001-001", "002-002", "002-002"]
     rob = pd.read_parquet(res / "tables" / "p004_robustness.parquet")
@@ -286,8 +312,7 @@ def test_evaluation_chunks_group_a_runs_epochs(digits_cfg):
     curve = exp["paper004"]["curve_runs"][0]
     epochs = p004_plan.eval_epochs(exp, curve)
     for k in (1, 3, 100):
-        exp["paper004"]["epochs_per_job"] = k
-        chunks = p004_plan.eval_chunks(exp, curve)
+        chunks = p004_plan.eval_chunks(exp, curve, k)
         assert [e for g in chunks.values() for e in g] == epochs  # every epoch once, in order
         assert all(len(g) <= k for g in chunks.values()) and len(chunks) == -(-len(epochs) // k)
         assert all(name == f"{g[0]:03d}-{g[-1]:03d}" for name, g in chunks.items())

@@ -22,7 +22,7 @@ def _groups(proc) -> list[str]:
 
 @pytest.mark.e2e
 def test_slurm_profile_groups_epoch_chain_in_chunks(tmp_path):
-    """25 epochs in groups of epochs_per_job (default 10): 3 submissions for the chain, each a
+    """25 epochs in groups of epochs_per_cluster_job (default 10): 3 submissions for the chain, each a
     consecutive run of epochs; pretrain and the per-epoch evaluations stay separate jobs."""
     wd = copy_workflow(tmp_path)
     _long_chain(wd, 25)
@@ -39,7 +39,7 @@ def test_slurm_profile_groups_epoch_chain_in_chunks(tmp_path):
         outputs = re.findall(r"output: results/chain/runs/main/checkpoints/epoch_(\d{3})\.pt", block)
         assert sorted(int(e) for e in outputs) == list(epochs), block[:2000]
 
-    proc = snakemake(wd, *args, "epochs_per_job=1", timeout=300)
+    proc = snakemake(wd, *args, "epochs_per_cluster_job=1", timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert len(_groups(proc)) == 25
 

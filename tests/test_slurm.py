@@ -118,7 +118,7 @@ def test_smoke_learning_curve_on_slurm_matches_local_run(slurm_cluster, smoke_ru
     (tmp_path / "wf").mkdir()
     wd = copy_workflow(tmp_path / "wf")
     overlay = overlay_profile(tmp_path / "overlay")
-    k = yaml.safe_load((wd / "config" / "config.yaml").read_text())["epochs_per_job"]
+    k = yaml.safe_load((wd / "config" / "config.yaml").read_text())["epochs_per_cluster_job"]
     env = dict(slurm_cluster.env, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
     base = [sys.executable, "-m", "snakemake", TARGET, "--profile", str(ROOT / "profiles" / "slurm"),
             "--profile", str(overlay), "--config", "experiments=[smoke]"]

@@ -74,3 +74,19 @@ def test_learning_curves_only_dry_run_has_only_training_evaluation_and_fig08(tmp
                       "evaluate_epochs": analysis_jobs(T + 1), "learning_curve_table": 1, "plot_learning_curves": 1,
                       "claims": 1, "all": 1, "total": T + analysis_jobs(T + 1) + 7}, counts
     assert "fig08_learning_curves.png" in proc.stdout and "fig01_" not in proc.stdout
+
+
+def test_figure_keys_are_the_targets_names():
+    assert stages.figure_key("fig05_destruction_bi") == "fig05"
+    assert stages.figure_key("p004_fig03_pareto_front") == "p004_fig03"
+    assert stages.figure_key("p004_risk_ordering") == "p004_risk_ordering"
+    keys = [stages.figure_key(f) for s in stages.all_stages() for f in s.figures]
+    assert len(keys) == len(set(keys))  # one target per figure
+    # study slugs are pNNN_figNN_<slug> (two digits) or pNNN_<slug> / x000_<slug>
+    import re
+
+    for s in stages.all_stages():
+        for f in s.figures:
+            pattern = r"fig\d{2}_\w+" if s.paper == "000" else rf"(p{s.paper}|{s.paper})_(fig\d{{2}}_)?[a-z]\w*"
+            assert re.fullmatch(pattern, f), f
+

@@ -132,6 +132,24 @@ def test_figure_targets_build_exactly_one_figure(tmp_path):
 
 
 @pytest.mark.e2e
+def test_every_study_figure_has_its_own_target(tmp_path):
+    """pNNN_figNN (and pNNN_<slug> / x000_<slug> for a figure without a number) builds that figure of the
+    experiments in config["experiments"], as figNN does for paper 000 (names from the stage registry)."""
+    from advtrace import stages
+
+    keys = [stages.figure_key(f) for s in stages.all_stages() if s.paper != "000" for f in s.figures]
+    assert {"p001_fig02", "p002_fig01", "p004_fig01", "p004_fig03", "p004_fig05", "p004_risk_ordering",
+            "x000_methods_final"} <= set(keys)
+    wd = copy_workflow(tmp_path)
+    proc = snakemake(wd, "-n", "--cores", "1", "p004_fig03", "x000_methods_final", timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    counts = dry_run_jobs(proc)
+    assert counts.get("plot_p004_fig03_pareto_front") == 1 and counts.get("x000_figures") == 1, counts
+    assert "plot_p004_fig05_learning_curves" not in counts and "plot_learning_curves" not in counts
+    assert "results/digits/figures/p004_fig03_pareto_front.png" in proc.stdout
+
+
+@pytest.mark.e2e
 def test_snakemake_lint_finds_nothing(tmp_path):
     """`snakemake --lint` is clean: rules keep their input functions in rules/inputs/, every script
     rule names its log, conda environment and threads (issue 19)."""

@@ -170,3 +170,55 @@ def test_config_checks_name_the_method_and_the_section(schema, digits_cfg):
         bad[section]["runs"] = ["main", "p002_step_ll", "p004_eps32_heap_size1"]
     with pytest.raises(ConfigError, match="not shared adversarial training with heap_size > 1"):
         validate_experiment(bad, schema, expected_name="digits")
+
+
+@pytest.mark.e2e
+def test_tiny_cross_method_study_runs_end_to_end(tmp_path):
+    """smoke's core with a one-step k-of-m run and a shared run next to main, each analysed by paper 000's
+    stability, universal and detect stages: every comparison is made, the figures drawn."""
+    import yaml
+
+    from advtrace.tables import read_table
+    from conftest import copy_workflow, snakemake, write_exp
+
+    wd = copy_workflow(tmp_path)
+    cfg = yaml.safe_load((wd / "config" / "experiments" / "smoke.yaml").read_text())
+    for section in ("evaluation", "destruction"):
+        cfg.pop(section)
+    cfg["adv_train"]["epochs"] = 2
+    cfg["analysis"]["epochs"] = [0, 1, 2]
+    cfg["universal"]["image_epochs"] = [0, 2]
+    cfg["stability"]["transfer"]["sources"] = [0, 2]
+    cfg["stability"]["sharedness"]["epochs"] = [0, 2]
+    cfg["detect"].update(epochs=[0, 2], fixed_epochs=[0, 2], attacks={"BI": "matrix"}, fig16_attacks=["BI"])
+    cfg["runs"] = {
+        "kofm": {"adv_train.method": "kofm", "adv_train.sigma": None, "adv_train.attack": {"name": "step_ll", "eps": 32},
+                 "adv_train.kofm": {"k_fraction": 0.5, "lam": 0.3, "eps_sigma": 16}},
+        "heap": {"adv_train.method": "shared", "adv_train.sigma": None, "adv_train.attack": None,
+                 "adv_train.attack_label": "ground_truth", "adv_train.epochs_per_training_job": 2,
+                 "adv_train.shared": {"heap_size": 8, "adv_weight": 0.5, "kappa": 1.6094, "eps": 32, "alpha": 16,
+                                      "iterations": 2}},
+    }
+    for section in ("universal", "stability", "detect"):
+        cfg[section]["runs"] = ["main", "kofm", "heap"]
+    cfg["cross_method"] = {"methods": {"standard": "main", "one_step": "kofm", "shared": "heap"}, "attack": "BI",
+                           "min_epochs": 2, "accuracy_tolerance": 1.0, "equivalence_margin": 0.5, "alpha": 0.05}
+    write_exp(wd, "tinyx", cfg)
+    targets = ["x000_methods_final", "x000_methods_training", "results/tinyx/tables/x000_comparisons.parquet"]
+    proc = snakemake(wd, *targets, "--cores", "2", "--config", "experiments=[tinyx]", timeout=2400)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
+    res = wd / "results" / "tinyx"
+    for slug in ("x000_methods_final", "x000_methods_training"):
+        assert (res / "figures" / f"{slug}.png").stat().st_size > 1000
+    m = read_table(res / "tables" / "x000_metrics.parquet", "x000_metrics")
+    assert set(m["run"]) == {"main", "kofm", "heap"} and set(m.loc[m["run"] == "heap", "epoch"]) >= {0, 2}
+    # epoch 0 of both other runs is main's pretrained model: the same clean accuracy
+    clean0 = m[(m["metric"] == "clean_accuracy") & (m["epoch"] == 0)].set_index("run")["value"]
+    assert clean0["kofm"] == clean0["main"] == clean0["heap"]
+    c = read_table(res / "tables" / "x000_comparisons.parquet", "x000_comparisons").set_index("claim")
+    assert (c["status"] != "not measured").all(), c["reason"].to_dict()  # both runs trained 2 epochs, tolerance 100 %
+    measured = c["p_value"].to_numpy()
+    np.testing.assert_allclose(c["p_holm"], holm(measured))
+    # each run's files under its own directory; epoch 0's perturbations are main's
+    assert (res / "runs" / "heap" / "perturbations" / "epoch_002").is_dir()
+    assert not (res / "runs" / "heap" / "perturbations" / "epoch_000").exists()

@@ -55,12 +55,7 @@ def destruction_inputs(wildcards):
 
 def destruction_figure_outputs():
     outputs = {}
-    for attack, (number, slug) in TRANSFORMS_FIGURES.items():
-        outputs[f"{attack}_pdf"] = f"results/{{exp}}/figures/{slug}.pdf"
-        outputs[f"{attack}_png"] = report(
-            f"results/{{exp}}/figures/{slug}.png",
-            caption=f"../workflow/report/fig{number:02d}.rst",
-            category="{exp}",
-            subcategory=f"Fig. {number:02d}",
-        )
+    for attack, number in TRANSFORMS_FIGURES.items():
+        outputs[f"{attack}_pdf"] = figure(f"fig{number:02d}", "pdf")
+        outputs[f"{attack}_png"] = figure_report(f"fig{number:02d}", number)
     return outputs

@@ -11,6 +11,13 @@ def catalogue_files(exps, kind):
     )
 
 
+def study_figure_files(exps, stage, slug):
+    """A study's figure `slug` of each experiment in `exps` that runs its stage."""
+    return expand(
+        "results/{exp}/figures/{slug}.{ext}", exp=[e for e in exps if stage in EXPS[e]], slug=slug, ext=["pdf", "png"]
+    )
+
+
 # One target per paper: `snakemake --cores all paper002` builds paper 002's study (its stages'
 # tables, figures and rendered tables) for every experiment in config["experiments"] that runs it,
 # and the claims scorecard. paper000 is paper 000's reproduction (its five analysis stages).

@@ -9,10 +9,10 @@ def learning_curve_run_parts(exp, run):
     owner = runs.epoch_owner(EXPS[exp], run, 0)
     return [
         run_path(exp, owner, f"metrics/learning_curve/pretrain_{chunk_name(c)}.parquet")
-        for c in epoch_chunks(p000.pretrain_eval_epochs(cfg))
+        for c in epoch_chunks(exp, p000.pretrain_eval_epochs(cfg))
     ] + [
         run_path(exp, run, f"metrics/learning_curve/epochs_{chunk_name(c)}.parquet")
-        for c in epoch_chunks(epochs_of(cfg))
+        for c in epoch_chunks(exp, epochs_of(cfg))
     ]
 
 
@@ -25,7 +25,9 @@ def learning_curve_inputs(wildcards):
 
 
 def learning_curve_epochs(wildcards):
-    return chunk_epochs(epochs_of(analysis_view(wildcards.exp, "evaluation", wildcards.run)), wildcards.chunk)
+    return chunk_epochs(
+        wildcards.exp, epochs_of(analysis_view(wildcards.exp, "evaluation", wildcards.run)), wildcards.chunk
+    )
 
 
 def learning_curve_checkpoints(wildcards):
@@ -41,7 +43,7 @@ def learning_curve_pretrain_params(wildcards):
     vanilla epochs k, their checkpoint files (in the pretrain job's directory output) and the table's
     epoch (k - pretrain.epochs) and paper epoch (k)."""
     cfg = analysis_view(wildcards.exp, "evaluation", wildcards.run)
-    ks = chunk_epochs(p000.pretrain_eval_epochs(cfg), wildcards.chunk)
+    ks = chunk_epochs(wildcards.exp, p000.pretrain_eval_epochs(cfg), wildcards.chunk)
     P = cfg["pretrain"]["epochs"]
     return {
         "epochs": [k - P for k in ks],

@@ -6,7 +6,7 @@ def p004_eval_params(wildcards):
     run = wildcards.run
     sec = exp["paper004"]
     cfg = runs.run_config(exp, run)
-    chunks = p004_plan.eval_chunks(exp, run)
+    chunks = p004_plan.eval_chunks(exp, run, analysis_epochs_per_job(wildcards.exp))
     if wildcards.chunk not in chunks:
         raise WorkflowError(
             f"{wildcards.exp}: run {run!r} has no paper004 evaluation chunk {wildcards.chunk!r}; "
@@ -32,7 +32,7 @@ def p004_eval_params(wildcards):
 
 def p004_eval_checkpoints(wildcards):
     exp = EXPS[wildcards.exp]
-    epochs = p004_plan.eval_chunks(exp, wildcards.run).get(wildcards.chunk, [])
+    epochs = p004_plan.eval_chunks(exp, wildcards.run, analysis_epochs_per_job(wildcards.exp)).get(wildcards.chunk, [])
     return sorted({runs.job_output(exp, wildcards.run, e) for e in epochs})
 
 
@@ -41,7 +41,7 @@ def p004_parts(kind):
         return [
             f"results/{wildcards.exp}/metrics/p004/{run}/{chunk}/{kind}.parquet"
             for run in p004_plan.evaluated_runs(EXPS[wildcards.exp])
-            for chunk in p004_plan.eval_chunks(EXPS[wildcards.exp], run)
+            for chunk in p004_plan.eval_chunks(EXPS[wildcards.exp], run, analysis_epochs_per_job(wildcards.exp))
         ]
 
     return get

@@ -11,13 +11,13 @@ def stability_of(exp, run):
 
 def stability_run_chunks(exp, run):
     stab, T = stability_of(exp, run)
-    return epoch_chunks(_stability.plan_epochs(stab, T))
+    return epoch_chunks(exp, _stability.plan_epochs(stab, T))
 
 
 def stability_chunk_epochs(wildcards):
     """The checkpoint epochs with stability work in the chunk {chunk} of run {run}."""
     stab, T = stability_of(wildcards.exp, wildcards.run)
-    return chunk_epochs(_stability.plan_epochs(stab, T), wildcards.chunk)
+    return chunk_epochs(wildcards.exp, _stability.plan_epochs(stab, T), wildcards.chunk)
 
 
 def stability_chunk_plans(wildcards):

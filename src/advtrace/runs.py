@@ -167,8 +167,8 @@ def checkpoint_path(exp: dict, run: str, epoch: int) -> str:
     return f"{checkpoint_dir(exp['name'], epoch_owner(exp, run, epoch))}/epoch_{int(epoch):03d}.pt"
 
 
-def job_epochs(exp: dict, run: str) -> int:
-    """Epochs one training job of `run` trains (``adv_train.job_epochs``, default 1).
+def epochs_per_training_job(exp: dict, run: str) -> int:
+    """Epochs one training job of `run` trains (``adv_train.epochs_per_training_job``, default 1).
 
     Scheduling, not science: with k > 1 one job trains epochs (j−1)k+1 .. jk (the last job may be
     shorter), still writing every epoch's full-state checkpoint at :func:`checkpoint_path`, and
@@ -176,17 +176,17 @@ def job_epochs(exp: dict, run: str) -> int:
     of 108 runs × 65 epochs then plans 540 jobs instead of 7000. Weights are bit-identical to one
     job per epoch. Any run may chain epochs, main included: an analysis of epoch t depends on
     :func:`job_output` and reads the checkpoint at :func:`checkpoint_path`."""
-    return int(run_config(exp, run)["adv_train"].get("job_epochs", 1))
+    return int(run_config(exp, run)["adv_train"].get("epochs_per_training_job", 1))
 
 
 def manifest_path(exp_name: str, run: str, epoch: int) -> str:
-    """Output of the chained job of `run` whose last epoch is `epoch` (job_epochs > 1)."""
+    """Output of the chained job of `run` whose last epoch is `epoch` (epochs_per_training_job > 1)."""
     return f"{checkpoint_dir(exp_name, run)}/job_{int(epoch):03d}.json"
 
 
 def job_span(exp: dict, run: str, epoch: int) -> tuple[int, int]:
     """(first, last) epoch of the training job that writes `run`'s checkpoint of `epoch` (≥ 1)."""
-    k = job_epochs(exp, run)
+    k = epochs_per_training_job(exp, run)
     total = int(run_config(exp, run)["adv_train"]["epochs"])
     epoch = int(epoch)
     first = (epoch - 1) // k * k + 1
@@ -195,9 +195,9 @@ def job_span(exp: dict, run: str, epoch: int) -> tuple[int, int]:
 
 def job_output(exp: dict, run: str, epoch: int) -> str:
     """The file a consumer of `run`'s checkpoint of `epoch` depends on: the checkpoint itself, or,
-    for a run that chains epochs (:func:`job_epochs` > 1), the manifest of the job that writes it
+    for a run that chains epochs (:func:`epochs_per_training_job` > 1), the manifest of the job that writes it
     (the checkpoint is then read from :func:`checkpoint_path`)."""
-    if int(epoch) == 0 or job_epochs(exp, run) == 1:
+    if int(epoch) == 0 or epochs_per_training_job(exp, run) == 1:
         return checkpoint_path(exp, run, epoch)
     return manifest_path(exp["name"], run, job_span(exp, run, epoch)[1])
 

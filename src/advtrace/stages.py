@@ -103,3 +103,13 @@ def stage_problems(exp: dict) -> list[str]:
     for module in study_modules(active(exp)):  # each study's checks of its active sections
         problems += importlib.import_module(f"{module}.checks").problems(exp)
     return problems
+
+
+def figure_key(slug: str) -> str:
+    """A figure's short name, its target (rules/figures.smk): ``fig05`` for paper 000's
+    ``fig05_destruction_bi``, ``p004_fig03`` for ``p004_fig03_pareto_front``, the slug itself for a
+    figure the paper does not number (``p004_risk_ordering``, ``x000_methods_final``)."""
+    import re
+
+    m = re.match(r"^((?:p\d{3}_)?fig\d{2})_", slug)
+    return m.group(1) if m else slug

@@ -17,9 +17,9 @@ cap = read_table(snakemake.input.capacity, "p002_capacity")
 docs = {1: R.table1(acc), 2: R.table2(acc), 3: R.table3(acc, leak), 4: R.table4(tr), 5: R.table5(acc), 8: R.table8(acc)}
 outputs = {Path(p).name: p for p in snakemake.output.reports}
 for num, text in docs.items():
-    with atomic_path(outputs[f"table{num}.md"]) as tmp:
+    with atomic_path(outputs[f"p002_table{num}.md"]) as tmp:
         Path(tmp).write_text(text)
-with atomic_path(outputs["tables.html"]) as tmp:
+with atomic_path(outputs["p002_tables.html"]) as tmp:
     Path(tmp).write_text(R.markdown_to_html(list(docs.values())))
 
 figs = {

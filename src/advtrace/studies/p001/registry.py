@@ -11,5 +11,5 @@ STAGES = (
           ("p001_adversaries", "p001_depth", "p001_eps_transfer", "p001_attack_transfer", "p001_dynamic",
            "p001_detector_training"),
           ("p001_fig02_detectability", "p001_fig03_eps_transfer", "p001_fig04_attack_transfer", "p001_fig05_dynamic"),
-          paper=PAPER, module="advtrace.studies.p001", reports=("paper001/tables.md",)),
+          paper=PAPER, module="advtrace.studies.p001", reports=("reports/p001_tables.md",)),
 )

@@ -11,5 +11,5 @@ STAGES = (
           ("p002_fig01_capacity_top1", "p002_fig02_transfer_eps", "p002_fig03_one_step_methods",
            "p002_fig04_capacity_top5"),
           requires=(), paper=PAPER, module="advtrace.studies.p002",
-          reports=tuple(f"paper002/table{t}.md" for t in (1, 2, 3, 4, 5, 8)) + ("paper002/tables.html",)),
+          reports=tuple(f"reports/p002_table{t}.md" for t in (1, 2, 3, 4, 5, 8)) + ("reports/p002_tables.html",)),
 )

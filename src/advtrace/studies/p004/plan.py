@@ -26,10 +26,11 @@ def eval_epochs(exp: dict, run: str) -> list[int]:
     return [last_epoch(exp, run)]
 
 
-def eval_chunks(exp: dict, run: str) -> dict[str, list[int]]:
+def eval_chunks(exp: dict, run: str, epochs_per_job: int) -> dict[str, list[int]]:
     """The run's evaluation jobs: chunk name ``NNN-NNN`` (first and last epoch) -> its epochs, groups of
-    ``epochs_per_job`` consecutive evaluated epochs (default 1: one job per (run, epoch))."""
-    return runs.epoch_chunks(eval_epochs(exp, run), int(exp[SECTION].get("epochs_per_job", 1)))
+    `epochs_per_job` consecutive evaluated epochs (``epochs_per_analysis_job``, as every analysis that
+    takes a run's epochs in chunks; 1 = one cached job per (run, epoch))."""
+    return runs.epoch_chunks(eval_epochs(exp, run), int(epochs_per_job))
 
 
 def evaluated_runs(exp: dict) -> list[str]:

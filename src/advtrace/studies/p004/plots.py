@@ -7,7 +7,7 @@ import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
 from ...plotting import plt, style
-from .front import final_models, on_front
+from .front import final_models
 from .robustness import EPS_MAX
 
 
@@ -20,9 +20,10 @@ def _err(d: pd.DataFrame, key: str) -> np.ndarray:
     return np.vstack([np.clip(v - d[f"{key}_low"].to_numpy(), 0, None), np.clip(d[f"{key}_high"].to_numpy() - v, 0, None)])
 
 
-def pareto(rob: pd.DataFrame, experiment: str, delta: float) -> plt.Figure:
-    """Fig. 3 (left): clean accuracy vs ε_uni(δ) of every final shared model, the front per s, ERM and
-    paper 000's chain as a trajectory over its epochs."""
+def pareto(rob: pd.DataFrame, front: pd.DataFrame, experiment: str, delta: float) -> plt.Figure:
+    """Fig. 3 (left): clean accuracy vs ε_uni(δ) of every final shared model, the front per s (the
+    p004_front table's entries, as Table A1 lists them), ERM and paper 000's chain as a trajectory over
+    its epochs."""
     style()
     fig, ax = plt.subplots(figsize=(7.5, 5.2))
     fin = final_models(rob)
@@ -31,7 +32,7 @@ def pareto(rob: pd.DataFrame, experiment: str, delta: float) -> plt.Figure:
         ax.errorbar(100 * g["accuracy"], _eps(g["eps_uni"]), yerr=_err(g, "eps_uni"),
                     xerr=100 * np.vstack([g["accuracy"] - g["ci_low"], g["ci_high"] - g["accuracy"]]),
                     fmt="o", color=c, alpha=0.45, ms=5, capsize=2)
-        f = g[on_front(g["accuracy"].to_numpy(), g["eps_uni"].to_numpy())].sort_values("accuracy")
+        f = front[front["heap_size"] == s].sort_values("accuracy")
         label = f"s = {s}" + (" (standard adversarial training)" if s == 1 else " (shared)")
         ax.plot(100 * f["accuracy"], _eps(f["eps_uni"]), "-o", color=c, lw=2, ms=7, label=label)
         for r in g.itertuples():

@@ -9,6 +9,6 @@ CITATION = ("Mummadi et al. (2019), Defending Against Universal Perturbations Wi
 STAGES = (
     Stage("paper004", "paper 004: shared adversarial training (Figs. 1, 3, 5, Table A1, risk ordering)",
           "rules/paper004.smk", ("p004_robustness", "p004_search", "p004_risk", "p004_images", "p004_front"),
-          ("p004_fig3_pareto_front", "p004_fig5_learning_curves", "p004_risk_ordering", "p004_fig1_perturbations"),
+          ("p004_fig03_pareto_front", "p004_fig05_learning_curves", "p004_risk_ordering", "p004_fig01_perturbations"),
           paper=PAPER, module="advtrace.studies.p004", reports=("reports/p004_table_a1.md",)),
 )

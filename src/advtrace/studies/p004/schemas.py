@@ -145,10 +145,6 @@ CONFIG = {
     "properties": {
         "runs": {"$ref": "#/$defs/runs"},
         "evaluation": _EVAL,
-        "epochs_per_job": {"description": "evaluated epochs of one run per evaluation job: 1 = one cached job per "
-                                          "(run, epoch), as at paper scale; on digits a job's 3-4 s start-up is "
-                                          "longer than one evaluation, so a large value gives one job per run",
-                           "type": "integer", "minimum": 1},
         "main_epochs": {"description": "epochs of paper 000's main chain evaluated (0 = the ERM model; the rest: "
                                        "its trajectory on the Pareto axes)",
                         "type": "array", "minItems": 1, "items": {"type": "integer", "minimum": 0}},
