@@ -38,7 +38,7 @@ from typing import Any
 
 import yaml
 
-from .specs import ATTACK_SPECS, PIXEL_KEYS, attack_problems, method_problems
+from .specs import ATTACK_SPECS, L2_EPS, PIXEL_KEYS, attack_problems, method_problems
 
 # Sizes of the official source splits, used to reject impossible split sizes before download.
 SOURCE_SIZES: dict[str, dict[str, int]] = {
@@ -272,7 +272,6 @@ SEED_MAX = 2**63 - 1  # torch seeds are 64-bit; job seeds add small offsets (see
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_]+$")  # names that become parts of file paths (= the wildcard constraints)
 IMAGE_CHANNELS = {"digits": 1, "cifar10": 3, "gtsrb": 3, "imagenet": 3}
 DEEPFOOL = {"deepfool_l2", "deepfool_linf"}
-L2_EPS = {"bi_l2"}  # ε is an ℓ2 norm (in [0,255] units); every other attack's ε is an ℓ∞ bound
 
 
 def value_problems(exp: dict) -> list[str]:
@@ -292,23 +291,26 @@ def finite_problems(obj: Any, key: str = "") -> list[str]:
     return []
 
 
+def _study_values(exp: dict, what: str) -> list:
+    """What the active stages' study packages list for the value checks (advtrace.stages): their
+    ``checks.SEEDS(exp)`` (key, seed) or ``checks.EPS_SPECS(exp)`` (key prefix, spec with eps, ℓ2?)."""
+    import importlib
+
+    from . import stages
+
+    out: list = []
+    for module in stages.study_modules(stages.active(exp)):
+        out += getattr(importlib.import_module(f"{module}.checks"), what, lambda _exp: [])(exp)
+    return out
+
+
 def seed_problems(exp: dict) -> list[str]:
     problems = []
-    seeds = [("seed", exp["seed"])]
-    if "destruction" in exp:  # an opt-in stage (advtrace.stages)
-        seeds.append(("destruction.noise_seed", exp["destruction"]["noise_seed"]))
+    seeds = [("seed", exp["seed"])] + _study_values(exp, "SEEDS")
     for key, value in seeds:
         if value > SEED_MAX:
             problems.append(f"{key}: {value} is too large for a torch seed; allowed 0..2**63-1 ({SEED_MAX})")
     return problems
-
-
-def _attack_specs(exp: dict) -> list[tuple[str, dict]]:
-    # the training adversary (methods without one have none) and the opt-in sections' attacks
-    specs = [("adv_train.attack", exp["adv_train"]["attack"])] if "attack" in exp["adv_train"] else []
-    specs += [(f"evaluation.attacks.{k}", a) for k, a in exp.get("evaluation", {}).get("attacks", {}).items()]
-    specs += [(f"perturb.attacks.{k}", a) for k, a in exp.get("perturb", {}).get("attacks", {}).items()]
-    return specs
 
 
 def eps_problems(exp: dict) -> list[str]:
@@ -316,11 +318,10 @@ def eps_problems(exp: dict) -> list[str]:
     above 255 exceeds the pixel range. DeepFool takes overshoot/max_iter, not alpha/iterations."""
     ds = exp["dataset"]
     l2_max = 255.0 * math.sqrt(IMAGE_CHANNELS[ds["name"]] * ds["image_size"] ** 2)
-    bounds = [(prefix, att, att["name"] in L2_EPS) for prefix, att in _attack_specs(exp)]
-    if "universal" in exp:  # opt-in stages (advtrace.stages)
-        bounds.append(("universal", exp["universal"], False))
-    if "detect" in exp:
-        bounds.append(("detect.maximise", exp["detect"]["maximise"], False))
+    # the training adversary (methods without one have none), then the studies' (their checks.EPS_SPECS)
+    bounds = [("adv_train.attack", exp["adv_train"]["attack"], exp["adv_train"]["attack"]["name"] in L2_EPS)
+              ] if "attack" in exp["adv_train"] else []
+    bounds += _study_values(exp, "EPS_SPECS")
     problems = []
     for prefix, spec, l2 in bounds:
         if "eps" not in spec:

@@ -37,6 +37,8 @@ PIXEL_KEYS = ("eps", "alpha", "linf_bound")
 DEEPFOOL_ASSUMED_STEPS = 3
 
 
+L2_EPS = frozenset({"bi_l2"})  # attacks whose ε is an ℓ2 norm (in [0,255] units); every other ε is an ℓ∞ bound
+
 @dataclass(frozen=True)
 class AttackSpec:
     """One attack of :func:`advtrace.attacks.run_attack`.

@@ -8,7 +8,9 @@ the study in its own modules, which the central modules collect (:mod:`advtrace.
 * ``schemas``: ``SCHEMAS``, its Parquet tables (merged into :data:`advtrace.tables.SCHEMAS`), and
   optionally ``CONFIG``, the JSON-schema fragment of its config section (merged into
   ``config/schema.yaml``'s experiment properties; paper 000's sections are written there);
-* ``checks``: ``problems(exp) -> list[str]``, cross-field checks of its active sections;
+* ``checks``: ``problems(exp) -> list[str]``, cross-field checks of its active sections, and
+  optionally ``SEEDS(exp)`` and ``EPS_SPECS(exp)``, the seeds and ε bounds of its sections for
+  :func:`advtrace.config.value_problems` (torch's seed range, ε in [0, 255] pixel units);
 * ``claims``: ``CLAIMS``, its :class:`advtrace.claims.Claim` entries;
 * ``plan`` (optional): ``perturbation_needs(exp)``, the stored perturbation sets its stages read
   (:mod:`advtrace.perturb_plan`);

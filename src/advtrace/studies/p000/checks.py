@@ -9,7 +9,7 @@ the experiment.
 from __future__ import annotations
 
 from ... import runs
-from ...specs import attack_problems
+from ...specs import L2_EPS, attack_problems
 from .plan import DESTRUCTION_ATTACKS, SECTIONS, destruction_epochs, run_view, section_runs, trained_epochs
 
 
@@ -240,6 +240,26 @@ def check_detect(exp: dict) -> list[str]:
         problems.append(f"detect.detector.pools: {d['pools']} 2x2 max-poolings do not fit the {side}x{side} "
                         f"map the detector reads; allowed: 0..{max(0, side.bit_length() - 1)}")
     return problems
+
+
+# --- for advtrace.config's value checks (torch seeds, ε in [0, 255] units) ----------------------------------
+
+
+def SEEDS(exp: dict) -> list[tuple[str, int]]:  # noqa: N802 (a declaration, as the other studies' parts)
+    """The seeds of paper 000's sections besides the experiment's."""
+    return [("destruction.noise_seed", exp["destruction"]["noise_seed"])] if "destruction" in exp else []
+
+
+def EPS_SPECS(exp: dict) -> list[tuple[str, dict, bool]]:  # noqa: N802
+    """(key prefix, spec with eps, is the ε an ℓ2 norm) of every attack and perturbation bound of paper 000's
+    sections."""
+    specs = [(f"evaluation.attacks.{k}", a, a["name"] in L2_EPS) for k, a in exp.get("evaluation", {}).get("attacks", {}).items()]
+    specs += [(f"perturb.attacks.{k}", a, a["name"] in L2_EPS) for k, a in exp.get("perturb", {}).get("attacks", {}).items()]
+    if "universal" in exp:
+        specs.append(("universal", exp["universal"], False))
+    if "detect" in exp:
+        specs.append(("detect.maximise", exp["detect"]["maximise"], False))
+    return specs
 
 
 _CHECKS = {"evaluation": check_evaluation, "universal": universal_problems, "destruction": destruction_problems,
