@@ -34,5 +34,7 @@ rule x000_figures:
     log:
         "results/{exp}/logs/x000_figures.log",
     localrule: True  # tables only (no torch): cheap
+    params:
+        min_epochs=lambda wildcards: EXPS[wildcards.exp]["cross_method"]["min_epochs"],
     script:
         "../workflow/scripts/x000_figures.py"

@@ -22,6 +22,9 @@ def _label(m: pd.DataFrame, role: str) -> str:
     return f"{SHORT[role]}\n{d['run'].iloc[0]}, T = {int(d['T'].iloc[0])}"
 
 
+TICK = {"standard": "BI", "one_step": "one-step\nk-of-m", "shared": "shared"}
+
+
 def _last(m: pd.DataFrame, role: str, metric: str) -> pd.Series | None:
     d = m[(m["role"] == role) & (m["metric"] == metric)]
     return None if d.empty else d.loc[d["epoch"].idxmax()]
@@ -32,29 +35,35 @@ def _point(ax, x, r, colour, filled=True, offset=0.0, label=None):
                 fmt="o", color=colour, mfc=colour if filled else "white", ms=7, capsize=4, label=label)
 
 
-def methods_final(m: pd.DataFrame, title: str) -> plt.Figure:
-    """Each run at its last analysed epoch, side by side: sharedness, universal accuracy (clean accuracy
-    hollow), detectability, and the shares of stable and oscillating perturbations (whole profile)."""
+def _tick(m: pd.DataFrame, role: str, min_epochs: int | None) -> str:
+    d = m[m["role"] == role]
+    short = min_epochs is not None and not d.empty and int(d["T"].iloc[0]) < min_epochs
+    return TICK[role] + ("\n(too short:\nno verdict)" if short else "")
+
+
+def methods_final(m: pd.DataFrame, title: str, min_epochs: int | None = None) -> plt.Figure:
+    """Each run at its last analysed epoch (= its T), side by side: sharedness, universal accuracy (clean
+    accuracy hollow), detectability, and the shares of stable and oscillating perturbations (whole
+    profile). A run with fewer than `min_epochs` epochs is marked: its comparisons give no verdict."""
     style()
-    fig, axes = plt.subplots(1, 4, figsize=(17, 4.8))
+    fig, axes = plt.subplots(1, 4, figsize=(16, 5.2))
     xs = {role: i for i, role in enumerate(ROLES)}
     for ax, (metric, ylabel) in zip(axes[:3], PANELS):
         for role in ROLES:
             r = _last(m, role, metric)
             if r is None:
-                ax.text(xs[role], 50, "not analysed", ha="center", va="center", fontsize=9, color="grey", rotation=90)
+                ax.text(xs[role], 0.5, "not analysed", ha="center", va="center", fontsize=9, color="grey",
+                        rotation=90, transform=ax.get_xaxis_transform())
                 continue
             _point(ax, xs[role], r, COLOURS[role])
-            ax.annotate(f"epoch {int(r['epoch'])}", (xs[role], 100 * r["ci_high"]), textcoords="offset points",
-                        xytext=(0, 6), ha="center", fontsize=8)
             if metric == "universal_accuracy":
                 c = _last(m, role, "clean_accuracy")
                 if c is not None:
-                    _point(ax, xs[role], c, COLOURS[role], filled=False, offset=0.18,
+                    _point(ax, xs[role], c, COLOURS[role], filled=False, offset=0.22,
                            label="clean accuracy" if role == ROLES[0] else None)
         ax.set_ylabel(ylabel)
         if metric == "universal_accuracy" and ax.get_legend_handles_labels()[0]:
-            ax.legend(loc="lower right", fontsize=8)
+            ax.legend(loc="lower left", fontsize=8)
     ax = axes[3]
     for role in ROLES:
         for metric, filled, off in (("stable_share", True, -0.12), ("oscillating_share", False, 0.12)):
@@ -62,15 +71,18 @@ def methods_final(m: pd.DataFrame, title: str) -> plt.Figure:
             if r is not None:
                 _point(ax, xs[role], r, COLOURS[role], filled=filled, offset=off,
                        label=("stable (MaxMin < 0.5)" if filled else "oscillating") if role == ROLES[0] else None)
-    ax.set_ylabel("profile inputs over the run's epochs 0..T (%)")
+    ax.set_ylabel("profile inputs, over the run's epochs 0..T (%)")
     if ax.get_legend_handles_labels()[0]:
-        ax.legend(loc="best", fontsize=8)
+        ax.legend(loc="center left", fontsize=8)
     for ax in axes:
         ax.set_xticks(range(len(ROLES)))
-        ax.set_xticklabels([_label(m, role) for role in ROLES], fontsize=8)
+        ax.set_xticklabels([_tick(m, role, min_epochs) for role in ROLES], fontsize=9)
         ax.set_xlim(-0.6, len(ROLES) - 0.4)
+    handles = [plt.Line2D([], [], marker="o", ls="", color=COLOURS[role], label=_label(m, role).replace("\n", ": "))
+               for role in ROLES]
+    fig.legend(handles=handles, loc="lower center", ncol=3, fontsize=9, bbox_to_anchor=(0.5, -0.01))
     fig.suptitle(title, fontsize=11)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
     return fig
 
 
