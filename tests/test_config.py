@@ -143,3 +143,16 @@ def test_yaml_syntax_error_names_file_line_column_without_traceback(tmp_path):
     assert msg.startswith(f"{path}, line 3, column 7: invalid YAML: mapping values are not allowed here"), msg
     assert " model: {name: convnet}\n" in msg and "Traceback" not in msg and 'File "' not in msg
     assert exc.value.__cause__ is None and exc.value.__suppress_context__
+
+
+def test_a_renamed_key_names_its_new_name(schema, digits_cfg):
+    """Issue 26 renamed the epochs-per-job keys: an old config says what the key is called now."""
+    import copy
+
+    from advtrace.config import ConfigError, validate_experiment
+
+    exp = copy.deepcopy(digits_cfg)
+    exp["adv_train"]["job_epochs"] = 2
+    with pytest.raises(ConfigError, match="'job_epochs' is now adv_train.epochs_per_training_job"):
+        validate_experiment(exp, schema, expected_name="digits")
+

@@ -115,13 +115,23 @@ def _path(error) -> str:
     return ".".join(parts) if parts else "(top level)"
 
 
+# keys renamed by issue 26 (one name per thing): an old config names its new key in the error
+RENAMED = {
+    "job_epochs": "adv_train.epochs_per_training_job (epochs trained per training job)",
+    "epochs_per_job": "epochs_per_cluster_job in config/config.yaml (SLURM groups), or epochs_per_analysis_job "
+                      "(paper 004's evaluation chunks: an experiment's top-level key)",
+}
+
+
 def _describe(error) -> str:
     key = _path(error)
     v = error.validator
     if v == "enum":
         return f"{key}: {error.instance!r} is not allowed; allowed values: {', '.join(map(repr, error.validator_value))}"
     if v == "additionalProperties":
-        return f"{key}: {error.message} (check the spelling; allowed keys are listed in config/schema.yaml)"
+        renamed = [f"{old!r} is now {new}" for old, new in RENAMED.items() if f"'{old}'" in error.message]
+        hint = f"; renamed: {'; '.join(renamed)}" if renamed else ""
+        return f"{key}: {error.message} (check the spelling; allowed keys are listed in config/schema.yaml{hint})"
     if v == "required":
         return f"{key}: {error.message}"
     if v == "type":
