@@ -1,5 +1,5 @@
 # Paper 002 study (advtrace.studies.p002; config section `paper002`). Its runs train through the
-# shared rules of rules/train.smk (run_pretrain, run_adv_train_epoch). Two jobs here: one evaluates
+# shared rules of rules/train.smk (pretrain, adv_train_epoch, adv_train_chained). Two jobs here: one evaluates
 # every model the study reads (each run's final and epoch-0 checkpoints) under every attack and ε
 # and writes the four tables; one renders the paper's tables (Markdown/HTML) and figures from them.
 from advtrace.studies.p002 import plan as p002_plan
