@@ -134,15 +134,6 @@ def analysis_view(exp, section_name, run):
     return _VIEWS[key]
 
 
-def view_of(section_name):
-    """Input-function helper: the {run}'s view of `section_name` for these wildcards."""
-
-    def get(wildcards):
-        return analysis_view(wildcards.exp, section_name, wildcards.run)
-
-    return get
-
-
 def figure_run(section_name):
     """Params: the run paper 000's figures of `section_name` draw (the first of its runs)."""
 
