@@ -215,3 +215,46 @@ def test_rule_software_environment_matches_pyproject():
     pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
     assert sorted(pip) == sorted(deps)
     assert "python=3.11" in env["dependencies"]
+
+
+# --- the workflow's own files, wherever it runs (advtrace.workflow_setup.WorkflowFiles) -------------
+
+def test_workflow_files_resolve_against_the_workflow_not_the_working_directory(tmp_path, monkeypatch):
+    """Run from another directory (a user's project), the workflow's files are still its own; the
+    user's experiment_dir is the working directory's; missing top-level keys take the defaults."""
+    import yaml
+    from snakemake.sourcecache import LocalSourceFile
+
+    from advtrace.workflow_setup import WorkflowFiles
+
+    monkeypatch.chdir(tmp_path)
+    wf = WorkflowFiles(LocalSourceFile(str(ROOT)))
+    assert wf.root == ROOT and wf.path("config/schema.yaml") == ROOT / "config" / "schema.yaml"
+    assert wf.exists("config/figures.yaml") and not wf.exists("config/nope.yaml")
+    assert wf.experiments.file("smoke") == ROOT / "config" / "experiments" / "smoke.yaml"
+    assert wf.library_dir() == ROOT / "src" and wf.file("workflow/envs/advtrace.yaml") == str(
+        ROOT / "workflow" / "envs" / "advtrace.yaml")
+    wf.check_library()  # a local workflow imports its own src/: nothing to check
+    defaults = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    user = {"experiments": ["mine"], "device": "cpu"}
+    filled = wf.fill_defaults(user)
+    assert set(filled) == set(defaults) - {"experiments", "device"}
+    assert user == defaults | {"experiments": ["mine"], "device": "cpu"}
+
+
+def test_only_the_workflows_own_rules_get_its_environment_and_fingerprints(tmp_path):
+    """A rule is the workflow's when its rule file lies in the workflow's directory; a user's rule
+    beside it in their project (a module user) keeps its own conda env and params."""
+    from types import SimpleNamespace
+
+    from snakemake.sourcecache import LocalSourceFile
+
+    from advtrace.workflow_setup import WorkflowFiles
+
+    wf = WorkflowFiles(LocalSourceFile(str(ROOT)))
+    ours = SimpleNamespace(basedir=LocalSourceFile(str(ROOT / "rules")), script="../workflow/scripts/claims.py")
+    top = SimpleNamespace(basedir=LocalSourceFile(str(ROOT)))
+    user = SimpleNamespace(basedir=LocalSourceFile(str(tmp_path / "workflow")))
+    sibling = SimpleNamespace(basedir=LocalSourceFile(str(ROOT.parent / (ROOT.name + "_project"))))
+    assert wf.owns(ours) and wf.owns(top) and not wf.owns(user) and not wf.owns(sibling)
+    assert wf.script(ours) == ROOT / "workflow" / "scripts" / "claims.py"
