@@ -258,3 +258,22 @@ def test_only_the_workflows_own_rules_get_its_environment_and_fingerprints(tmp_p
     sibling = SimpleNamespace(basedir=LocalSourceFile(str(ROOT.parent / (ROOT.name + "_project"))))
     assert wf.owns(ours) and wf.owns(top) and not wf.owns(user) and not wf.owns(sibling)
     assert wf.script(ours) == ROOT / "workflow" / "scripts" / "claims.py"
+
+
+def test_release_version_is_one_number_everywhere():
+    """A release vX.Y.Z (CHANGELOG.md, "Versions") is the version of pyproject.toml, the library,
+    CITATION.cff and the newest CHANGELOG heading, and the README deploys that tag."""
+    import re
+    import tomllib
+
+    import yaml
+
+    import advtrace
+
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    assert re.fullmatch(r"\d+\.\d+\.\d+", version)
+    assert advtrace.__version__ == version
+    assert str(yaml.safe_load((ROOT / "CITATION.cff").read_text())["version"]) == version
+    headings = re.findall(r"(?m)^## (\d+\.\d+\.\d+)\b", (ROOT / "CHANGELOG.md").read_text())
+    assert headings and headings[0] == version, headings
+    assert f"--tag v{version}" in (ROOT / "README.md").read_text()
