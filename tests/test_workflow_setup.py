@@ -277,3 +277,25 @@ def test_release_version_is_one_number_everywhere():
     headings = re.findall(r"(?m)^## (\d+\.\d+\.\d+)\b", (ROOT / "CHANGELOG.md").read_text())
     assert headings and headings[0] == version, headings
     assert f"--tag v{version}" in (ROOT / "README.md").read_text()
+
+
+def test_a_hosted_workflows_rules_are_its_own():
+    """A github(...) module: the workflow's directory and rule files are GitHub source files of one
+    tag (as Snakemake resolves workflow/Snakefile's include of ../Snakefile); a user's local rule and
+    the same repository at another tag are not the workflow's."""
+    from types import SimpleNamespace
+
+    from snakemake.sourcecache import GithubFile, LocalSourceFile
+
+    from advtrace.workflow_setup import WorkflowFiles
+
+    entry = GithubFile(repo="owner/advtrace", path="workflow/Snakefile", tag="v0.1.0")
+    here = entry.get_basedir().join("../Snakefile").get_basedir()
+    wf = WorkflowFiles(here)
+    assert wf.root is None and str(wf) == "github.com/owner/advtrace/@v0.1.0"
+    rules_dir = here.join("rules/common.smk").get_basedir()
+    assert wf.owns(SimpleNamespace(basedir=rules_dir)) and wf.owns(SimpleNamespace(basedir=here))
+    assert not wf.owns(SimpleNamespace(basedir=LocalSourceFile("/home/user/project/workflow")))
+    other = GithubFile(repo="owner/advtrace", path="rules/common.smk", tag="v0.2.0").get_basedir()
+    assert not wf.owns(SimpleNamespace(basedir=other))
+    assert wf.pip_spec() == "advtrace @ git+https://github.com/owner/advtrace@v0.1.0"
