@@ -154,10 +154,14 @@ def test_release_deployed_with_snakedeploy_runs_smoke_to_its_learning_curve(rele
     assert subprocess.run(["git", "status", "--porcelain"], cwd=release, capture_output=True, text=True).stdout == ""
 
 
-def test_release_refuses_a_library_of_another_release(release, hosted, tmp_path):
-    """The hosted workflow runs the installed library: one of another version stops the run at parse
-    time, saying which pip install fixes it."""
+def test_release_plans_with_its_library_and_refuses_another_release(release, hosted, tmp_path):
+    """The hosted workflow (every rule file read through Snakemake's source cache) plans the smoke
+    run with the installed library of its release; a library of another version stops the run at
+    parse time, saying which pip install fixes it."""
     dest = _hosted_deployment(release, tmp_path)
+    proc = _snakemake(dest, "-n", "--cores", "1", "--config", "experiments=[smoke]", env=hosted)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
+    assert job_counts(proc.stdout)["all"] == 1 and "results/smoke/claims.md" in proc.stdout
     other = tmp_path / "other-lib"
     shutil.copytree(Path(hosted["PYTHONPATH"]) / "advtrace", other / "advtrace")
     init = other / "advtrace" / "__init__.py"
