@@ -3,12 +3,23 @@ import json
 import os
 import sys
 
-sys.path.insert(0, str(ROOT / "src"))
-os.environ["PYTHONPATH"] = os.pathsep.join(
-    [str(ROOT / "src")] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
-)
-
 from snakemake.exceptions import WorkflowError
+
+# The advtrace library: a local workflow's jobs import it from its src/; a git-hosted module's is installed.
+_SRC = [str(ROOT / "src")] if ROOT is not None else []
+sys.path[:0] = _SRC
+os.environ["PYTHONPATH"] = os.pathsep.join(_SRC + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])
+try:
+    from advtrace.workflow_setup import WorkflowFiles
+except ModuleNotFoundError:
+    if ROOT is not None:
+        raise
+    raise WorkflowError(
+        f"the workflow at {HERE} needs its advtrace library installed (README, 'Use it in your own project')"
+    )
+
+# The workflow's own files (schema, catalogue, ...); the user's are relative to the working directory.
+WF = WorkflowFiles(HERE, workflow.sourcecache)
 
 from advtrace import runs, stages
 from advtrace.stages import chunk_name
@@ -26,16 +37,18 @@ from advtrace.perturb_plan import needs_by_epoch
 from advtrace.runtime import RUNTIME_KEYS
 
 # RUN: the experiments `rule all` builds (config/config.yaml `experiments`; a bare
-# `--config experiments=smoke` is accepted too), validated here. EXPS: every experiment of
-# experiment_dir by name; one outside RUN (a paper_figNN target's) is loaded and validated when a
-# job of the DAG first needs it, so a stray or draft file in experiment_dir blocks nothing and is
-# reported only when asked for.
+# `--config experiments=smoke` is accepted too), validated here. EXPS: every experiment by name, from
+# the user's experiment_dir (relative to the working directory) first, then the workflow's own
+# config/experiments; one outside RUN (a paper_figNN target's) is loaded and validated when a job of
+# the DAG first needs it, so a stray or draft file blocks nothing and is reported only when asked for.
 try:
+    WF.fill_defaults(config)  # keys a deployment's older config copy lacks
     config["experiments"] = experiment_names(config.get("experiments"))
     RUN = list(config["experiments"])
     for _configfile in workflow.configfiles:  # Snakemake's own reading lets a duplicate key win silently
         load_yaml(_configfile)
-    EXPS = experiments(config, load_schema(ROOT / "config" / "schema.yaml"), ROOT)
+    WF.check_library()
+    EXPS = experiments(config, load_schema(WF.path("config/schema.yaml")), ".", WF.experiments)
 except ConfigError as err:
     raise WorkflowError(str(err)) from None
 
@@ -268,7 +281,7 @@ def all_targets():
     return targets
 
 
-SOFTWARE_ENV = str(ROOT / "workflow" / "envs" / "advtrace.yaml")
+SOFTWARE_ENV = WF.file("workflow/envs/advtrace.yaml")
 
 
 def add_code_fingerprints():
@@ -282,9 +295,9 @@ def add_code_fingerprints():
 
     fingerprints = {}
     for _r in workflow.rules:
-        if _r.script is not None:
+        if _r.script is not None and WF.owns(_r):  # not the rules of a user's Snakefile using this as a module
             _r.conda_env = SOFTWARE_ENV
-            script = (Path(_r.snakefile).parent / str(_r.script)).resolve()
+            script = WF.script(_r)
             if script not in fingerprints:
-                fingerprints[script] = script_fingerprint(script, ROOT / "src")
+                fingerprints[script] = script_fingerprint(script, WF.library_dir())
             _r.set_params(code=fingerprints[script])

@@ -3,7 +3,7 @@
 #   paper_figNN  exactly paper 000's Fig. NN, from the experiment the catalogue names
 import yaml
 
-with open(ROOT / "config" / "figures.yaml") as _fh:
+with open(WF.path("config/figures.yaml")) as _fh:
     CATALOGUE = yaml.safe_load(_fh)
 
 
