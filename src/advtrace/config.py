@@ -245,6 +245,12 @@ def check_experiment(exp: dict) -> list[str]:
         if ds["image_size"] < 75:
             problems.append(f"dataset.image_size: inception_v3 needs images of at least 75x75 pixels "
                             f"(299 in paper 002), got {ds['image_size']}")
+    model = exp["model"]
+    if (model.get("activation") == "relu_decay") != ("relu_decay_beta" in model):
+        problems.append("model.relu_decay_beta: required with activation relu_decay and read by no other activation "
+                        f"(activation: {model.get('activation', 'relu')!r}); set both or neither")
+    if "blocks" in model and model["name"] != "preact_resnet18":
+        problems.append(f"model.blocks: only preact_resnet18 takes blocks per stage, not {model['name']!r}; remove it")
     if ds["splits"]["train"]["n"] < 1 or ds["splits"]["test"]["n"] < 1:
         problems.append("dataset.splits: train and test must each have at least one image")
 
