@@ -573,3 +573,29 @@ def test_table6_and_fig5_are_the_error_rates_without_prefilter():
     fig = report.fig_transfer_error_eps(tr, "A (a@1)", "B (b@1)", "t")
     lines = [c.lines[0] for c in fig.axes[0].containers]  # each error-bar plot's data line (not its caps)
     assert lines and all(np.allclose(ln.get_ydata(), [30.0, 65.0]) for ln in lines)
+
+
+def test_table7_and_deeper_claims_read_their_roles_and_are_not_measured_without_them():
+    cells = {("base", "baseline", "none", "clean"): 0.99, ("base", "baseline", "none", "step_ll"): [0.95, 0.8, 0.3, 0.03],
+             ("ref", "reference", "step_ll k=16/32", "clean"): 0.98,
+             ("ref", "reference", "step_ll k=16/32", "step_ll"): [0.96, 0.93, 0.79, 0.30]}
+    acc = _acc_table(cells)
+    for cid in ("p002_deeper_model_more_robust", "p002_tanh_relu_decay_lose_robustness"):
+        measured, verdict, _ = _claim(cid).measure(acc)
+        assert verdict == "not measured" and "digits_full" in measured
+    cells.update({("tanh", "activations", "step_ll k=16/32", "clean"): 0.97,
+                  ("tanh", "activations", "step_ll k=16/32", "step_ll"): [0.9, 0.8, 0.60, 0.1],
+                  ("d01", "activations", "step_ll k=16/32", "clean"): 0.97,
+                  ("d01", "activations", "step_ll k=16/32", "step_ll"): [0.9, 0.8, 0.78, 0.1],
+                  ("deep", "deeper", "step_ll k=16/32", "clean"): 0.98,
+                  ("deep", "deeper", "step_ll k=16/32", "step_ll"): [0.97, 0.95, 0.88, 0.4],
+                  ("deep0", "deeper_baseline", "none", "clean"): 0.99,
+                  ("deep0", "deeper_baseline", "none", "step_ll"): [0.95, 0.6, 0.1, 0.0]})
+    acc = _acc_table(cells)
+    acc["model"] = acc["run"].map({"tanh": "preact_resnet18/8 tanh", "d01": "preact_resnet18/8 relu_decay(0.1)"}).fillna(
+        acc["model"])
+    measured, verdict, _ = _claim("p002_tanh_relu_decay_lose_robustness").measure(acc)
+    assert measured.startswith("ε* = 8 (32)") and verdict == "inconclusive"  # tanh lower, ReluDecay 0.1 tied
+    measured, verdict, value = _claim("p002_deeper_model_more_robust").measure(acc)
+    # the deeper baseline keeps 20 % only up to ε 16: the rule needs every clean-trained model
+    assert measured.startswith("ε* = 4 (16): deep0@28 keeps 60.0 %") and verdict == "inconclusive"

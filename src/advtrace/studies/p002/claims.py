@@ -301,6 +301,39 @@ def _random_noise_no_help(acc):
         min(gaps)
 
 
+def _deeper_more_robust(acc):
+    """Table 1: the deeper model benefits more from adversarial training (step l.l. accuracy)."""
+    if not has_role(acc, "deeper").any():
+        return _not_measured("this experiment has no paper002.deeper runs (digits_full has them)")
+    e, why = decision_eps(acc, _baseline(acc) | has_role(acc, "deeper_baseline"), ("step_ll",))
+    if e is None:
+        return _not_measured(why)
+    d, r = _acc(acc, has_role(acc, "deeper"), "step_ll", e), _acc(acc, has_role(acc, "reference"), "step_ll", e)
+    return f"{why}; step l.l. accuracy, deeper step l.l.-trained {d.pct()} vs reference {r.pct()}", \
+        compare(d, r, ">"), d.value - r.value
+
+
+def _activations_lose(acc):
+    """Table 7: tanh and ReluDecay β = 0.1 lose step l.l. accuracy against relu (10-20 points in the paper)."""
+    act = has_role(acc, "activations")
+    if not act.any():
+        return _not_measured("this experiment has no paper002.activations runs (digits_full has them)")
+    e, why = decision_eps(acc, _baseline(acc), ("step_ll",))
+    if e is None:
+        return _not_measured(why)
+    ref = _acc(acc, has_role(acc, "reference"), "step_ll", e)
+    verdicts, parts, gaps = [], [], []
+    for label in ("tanh", "relu_decay(0.1)"):
+        mask = act & acc["model"].astype(str).str.endswith(" " + label)
+        if not mask.any():
+            raise KeyError(f"no {label} model among paper002.activations")
+        a = _acc(acc, mask, "step_ll", e)
+        verdicts.append(compare(a, ref, "<"))
+        gaps.append(ref.value - a.value)
+        parts.append(f"{label} {a.pct()}")
+    return f"{why}; step l.l. accuracy, " + ", ".join(parts) + f" vs relu {ref.pct()}", combine(verdicts), min(gaps)
+
+
 _T = ("p002_accuracy",)
 _RULE_BASE = RULE.format(who="the baseline (no adversarial training)", what="{what}")
 CLAIMS = [
@@ -313,6 +346,12 @@ CLAIMS = [
           "Adversarial training raises step l.l. accuracy far above the baseline's",
           "ε 16: 29.5 % -> 73.9 %", "at ε*, step l.l.-trained > baseline (disjoint intervals); "
           + _RULE_BASE.format(what="step l.l."), _T, _training_raises_one_step, paper="002"),
+    Claim("p002_deeper_model_more_robust", "Sec. 4.1, Table 1",
+          "The deeper model benefits more from adversarial training",
+          "step l.l. accuracy at ε 16: deeper 74.4 % vs 73.9 %",
+          "at ε*, the deeper step l.l.-trained model's step l.l. accuracy > the reference's (disjoint intervals); "
+          + RULE.format(who="each clean-trained model (baseline, deeper baseline)", what="step l.l.")
+          + "; not measured without paper002.deeper", _T, _deeper_more_robust, paper="002"),
     Claim("p002_iterative_attacks_stay_effective", "Sec. 4.1, Table 2",
           "Training on one-step adversarial examples does not confer robustness to iterative ones",
           "ε 16: iter l.l. 1.5 %, basic iter. 23.2 % vs 77.4 % clean",
@@ -358,6 +397,11 @@ CLAIMS = [
           "FGSM accuracy at ε 16: 72.2 / 72.5 % vs 40.0 %",
           "at ε*, FGSM accuracy of the step l.l.- and step rnd.-trained models each > fast-with-predicted-class-"
           "trained (disjoint intervals); " + _RULE_BASE.format(what="FGSM"), _T, _step_ll_rnd_best, paper="002"),
+    Claim("p002_tanh_relu_decay_lose_robustness", "App. D, Table 7",
+          "With step l.l. training, tanh and ReluDecay (β = 0.1) lose step l.l. accuracy against relu",
+          "step l.l. accuracy at ε 16: tanh 61.9 %, ReluDecay 0.1 64.8 % vs relu 74.5 %",
+          "at ε*, each < the relu reference (disjoint intervals); " + _RULE_BASE.format(what="step l.l.")
+          + "; not measured without paper002.activations", _T, _activations_lose, paper="002"),
     Claim("p002_random_noise_no_robustness", "App. A, Table 5",
           "Training on random noise instead of adversarial examples does not give robustness",
           "FGSM accuracy at ε 16: sign of random 32.7 %, random normal 31.8 % vs step l.l. 72.2 %",
