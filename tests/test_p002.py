@@ -599,3 +599,18 @@ def test_table7_and_deeper_claims_read_their_roles_and_are_not_measured_without_
     measured, verdict, value = _claim("p002_deeper_model_more_robust").measure(acc)
     # the deeper baseline keeps 20 % only up to ε 16: the rule needs every clean-trained model
     assert measured.startswith("ε* = 4 (16): deep0@28 keeps 60.0 %") and verdict == "inconclusive"
+
+
+def test_transfer_model_b_keeps_another_seed_under_every_seed_variant(root, schema):
+    """Under `digits_seed1` (claims_seeds) the run that asks for "another seed" (transfer model B,
+    seed: 1) used to coincide with the experiment's own seed 1, so A and B were the same model."""
+    from advtrace.config import Experiments
+
+    exps = Experiments(root / "config" / "experiments", schema)
+    for k in (0, 1, 2):
+        exp = exps["digits" if k == 0 else f"digits_seed{k}"]
+        a = runs.run_config(exp, exp["paper002"]["transfer"]["models"][0])
+        b = runs.run_config(exp, exp["paper002"]["transfer"]["models"][1])
+        assert a["seed"] == k and b["seed"] == k + 1
+        assert runs.pretraining_owner(exp, exp["paper002"]["transfer"]["models"][1]) != runs.pretraining_owner(
+            exp, exp["paper002"]["transfer"]["models"][0])

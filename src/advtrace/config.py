@@ -651,6 +651,18 @@ def seed_variant(name: str) -> tuple[str, int] | None:
     return base, int(k)
 
 
+def shift_run_seeds(exp: dict, shift: int) -> None:
+    """Add `shift` to every run's own ``seed`` override, in place: under a seed variant a run that
+    asks for "another seed" (paper 002's transfer model B) stays another seed than the experiment's,
+    instead of coinciding with it (seed 1 under ``<name>_seed1``). Grid seeds are left alone: they
+    name the runs (``…_seed0``) that other keys refer to."""
+    from .runs import declared
+
+    for _where, _name, spec in declared(exp):
+        if isinstance(spec, dict) and isinstance(spec.get("seed"), int) and not isinstance(spec["seed"], bool):
+            spec["seed"] += shift
+
+
 class Experiments(Mapping):
     """Experiment configs of `exp_dir` by name, each loaded and validated when first used.
 
@@ -673,6 +685,7 @@ class Experiments(Mapping):
             variant = seed_variant(name)
             if not path.is_file() and variant is not None and (self.exp_dir / f"{variant[0]}.yaml").is_file():
                 exp = load_yaml(self.exp_dir / f"{variant[0]}.yaml")
+                shift_run_seeds(exp, variant[1] - exp["seed"])
                 exp["name"], exp["seed"] = name, variant[1]  # the whole experiment under another seed
             elif not path.is_file():
                 raise ConfigError(f"experiments: unknown experiment {name!r} (no {path}); "
