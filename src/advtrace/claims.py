@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from .stability_plan import SHARED_PCT
-from .stats import (FAILS, HOLDS, INCONCLUSIVE, VERDICTS, Z95, Estimate, against, combine, compare,
+from .stats import (FAILS, HOLDS, INCONCLUSIVE, NOT_MEASURED, VERDICTS, Z95, Estimate, against, combine, compare,
                     proportion)
 from .tables import coerce
 
@@ -37,9 +37,10 @@ class Claim:
     criterion: str
     tables: tuple[str, ...]
     # returns (measured, verdict) or (measured, verdict, value): verdict True/False (holds / does
-    # not hold), None (measured only), or one of advtrace.stats.VERDICTS ("inconclusive" when two
-    # intervals overlap); value (optional): the claim's headline number, averaged over seeds by
-    # :func:`across_seeds`
+    # not hold), None (measured only), one of advtrace.stats.VERDICTS ("inconclusive" when two
+    # intervals overlap), or advtrace.stats.NOT_MEASURED (the run cannot decide the claim, e.g. every
+    # model at chance; `measured` says why); value (optional): the claim's headline number, averaged
+    # over seeds by :func:`across_seeds`
     measure: Callable[..., tuple[float | str, bool | str | None]]
     paper: str = "000"  # the paper the statement is from (claims `paper` column)
 
@@ -477,8 +478,10 @@ def all_claims() -> list[Claim]:
 
 def _status(holds) -> str:
     if isinstance(holds, str):
+        if holds == NOT_MEASURED:  # the claim itself found the run cannot decide it (its text says why)
+            return holds
         if holds not in VERDICTS:
-            raise ValueError(f"a claim's verdict is one of {VERDICTS}, not {holds!r}")
+            raise ValueError(f"a claim's verdict is one of {VERDICTS} or {NOT_MEASURED!r}, not {holds!r}")
         return holds
     if isinstance(holds, (bool, np.bool_)):
         return HOLDS if holds else FAILS

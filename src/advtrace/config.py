@@ -245,6 +245,12 @@ def check_experiment(exp: dict) -> list[str]:
         if ds["image_size"] < 75:
             problems.append(f"dataset.image_size: inception_v3 needs images of at least 75x75 pixels "
                             f"(299 in paper 002), got {ds['image_size']}")
+    model = exp["model"]
+    if (model.get("activation") == "relu_decay") != ("relu_decay_beta" in model):
+        problems.append("model.relu_decay_beta: required with activation relu_decay and read by no other activation "
+                        f"(activation: {model.get('activation', 'relu')!r}); set both or neither")
+    if "blocks" in model and model["name"] != "preact_resnet18":
+        problems.append(f"model.blocks: only preact_resnet18 takes blocks per stage, not {model['name']!r}; remove it")
     if ds["splits"]["train"]["n"] < 1 or ds["splits"]["test"]["n"] < 1:
         problems.append("dataset.splits: train and test must each have at least one image")
 
@@ -672,6 +678,18 @@ def _place(where: Any) -> Any:
     return where if hasattr(where, "file") else ExperimentDir(where)
 
 
+def shift_run_seeds(exp: dict, shift: int) -> None:
+    """Add `shift` to every run's own ``seed`` override, in place: under a seed variant a run that
+    asks for "another seed" (paper 002's transfer model B) stays another seed than the experiment's,
+    instead of coinciding with it (seed 1 under ``<name>_seed1``). Grid seeds are left alone: they
+    name the runs (``…_seed0``) that other keys refer to."""
+    from .runs import declared
+
+    for _where, _name, spec in declared(exp):
+        if isinstance(spec, dict) and isinstance(spec.get("seed"), int) and not isinstance(spec["seed"], bool):
+            spec["seed"] += shift
+
+
 class Experiments(Mapping):
     """Experiment configs by name, each loaded and validated when first used.
 
@@ -725,6 +743,7 @@ class Experiments(Mapping):
             base = self.find(variant[0]) if path is None and variant is not None else None
             if base is not None:
                 exp = load_yaml(base)
+                shift_run_seeds(exp, variant[1] - exp["seed"])
                 exp["name"], exp["seed"] = name, variant[1]  # the whole experiment under another seed
                 path = base
             elif path is None:

@@ -30,6 +30,48 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 MODELS = ("preact_resnet18", "convnet", "resnet20", "resnet32", "inception_v3")
+# Non-linearities every model can use in place of ReLU (``model.activation``; paper 002 App. D, Table 7,
+# and its transfer model C, "Inception v3 with ELU activations"): relu (the default), relu6 =
+# min(relu(x), 6), tanh, elu (α = 1) and relu_decay, ReluDecay_β(x) = relu(x) / (1 + β relu(x)²)
+# (``model.relu_decay_beta`` = β).
+ACTIVATIONS = ("relu", "relu6", "tanh", "elu", "relu_decay")
+PREACT_BLOCKS = (2, 2, 2, 2)  # pre-activation ResNet-18: two basic blocks per stage
+
+
+class ReluDecay(nn.Module):
+    """ReluDecay_β(x) = relu(x) / (1 + β·relu(x)²) (paper 002 App. D): ReLU near 0, rising to its
+    maximum 1/(2√β) at x = 1/√β and decaying towards 0 beyond."""
+
+    def __init__(self, beta: float):
+        super().__init__()
+        if not beta > 0:
+            raise ValueError(f"relu_decay needs beta > 0, got {beta!r}")
+        self.beta = float(beta)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        r = F.relu(x)
+        return r / (1.0 + self.beta * r * r)
+
+    def extra_repr(self) -> str:
+        return f"beta={self.beta:g}"
+
+
+def make_activation(name: str = "relu", beta: float | None = None) -> nn.Module:
+    """The non-linearity `name` of :data:`ACTIVATIONS` as a module (no parameters, so checkpoints of
+    any activation have the same state-dict keys)."""
+    if name == "relu":
+        return nn.ReLU()
+    if name == "relu6":
+        return nn.ReLU6()
+    if name == "tanh":
+        return nn.Tanh()
+    if name == "elu":
+        return nn.ELU()
+    if name == "relu_decay":
+        if beta is None:
+            raise ValueError("activation relu_decay needs model.relu_decay_beta (paper 002 - 0.1, 0.01, 0.001)")
+        return ReluDecay(beta)
+    raise ValueError(f"unknown activation {name!r}; allowed: {', '.join(ACTIVATIONS)}")
 
 
 class Normalize(nn.Module):
@@ -45,8 +87,9 @@ class Normalize(nn.Module):
 class PreActBlock(nn.Module):
     expansion = 1
 
-    def __init__(self, in_planes: int, planes: int, stride: int = 1):
+    def __init__(self, in_planes: int, planes: int, stride: int = 1, act: nn.Module | None = None):
         super().__init__()
+        self.act = act if act is not None else nn.ReLU()
         self.bn1 = nn.BatchNorm2d(in_planes)
         self.conv1 = nn.Conv2d(in_planes, planes, 3, stride, 1, bias=False)
         self.bn2 = nn.BatchNorm2d(planes)
@@ -56,25 +99,34 @@ class PreActBlock(nn.Module):
             self.shortcut = nn.Conv2d(in_planes, planes, 1, stride, bias=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = F.relu(self.bn1(x))
+        out = self.act(self.bn1(x))
         shortcut = self.shortcut(out) if self.shortcut is not None else x
         out = self.conv1(out)
-        out = self.conv2(F.relu(self.bn2(out)))
+        out = self.conv2(self.act(self.bn2(out)))
         return out + shortcut
 
 
 class PreActResNet18(nn.Module):
+    """Pre-activation ResNet-18; ``blocks`` (default 2, 2, 2, 2) sets the basic blocks per stage (a
+    deeper variant, paper 002 Table 1's "deeper model", adds blocks), ``act`` the non-linearity
+    (:func:`make_activation`; ReLU by default)."""
+
     def __init__(self, num_classes: int, in_channels: int = 3, width: int = 64,
-                 mean: Sequence[float] | None = None, std: Sequence[float] | None = None):
+                 mean: Sequence[float] | None = None, std: Sequence[float] | None = None,
+                 blocks: Sequence[int] = PREACT_BLOCKS, act: nn.Module | None = None):
         super().__init__()
         mean = mean if mean is not None else [0.5] * in_channels
         std = std if std is not None else [0.25] * in_channels
+        if len(blocks) != 4 or min(blocks) < 1:
+            raise ValueError(f"preact_resnet18: blocks is four counts >= 1 (one per stage), got {list(blocks)}")
+        self.act = act if act is not None else nn.ReLU()
         self.normalize = Normalize(mean, std)
         self.conv1 = nn.Conv2d(in_channels, width, 3, 1, 1, bias=False)
         layers, in_planes = [], width
-        for i, stride in enumerate((1, 2, 2, 2)):
+        for i, (stride, n) in enumerate(zip((1, 2, 2, 2), blocks)):
             planes = width * 2**i
-            layers.append(nn.Sequential(PreActBlock(in_planes, planes, stride), PreActBlock(planes, planes, 1)))
+            layers.append(nn.Sequential(PreActBlock(in_planes, planes, stride, self.act),
+                                        *[PreActBlock(planes, planes, 1, self.act) for _ in range(n - 1)]))
             in_planes = planes
         self.layer1, self.layer2, self.layer3, self.layer4 = layers
         self.bn = nn.BatchNorm2d(in_planes)
@@ -91,7 +143,7 @@ class PreActResNet18(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.features(x)[-1]
-        out = F.relu(self.bn(out))
+        out = self.act(self.bn(out))
         out = F.adaptive_avg_pool2d(out, 1).flatten(1)
         return self.linear(out)
 
@@ -102,8 +154,9 @@ class BasicBlock(nn.Module):
     (paper 001 Fig. 1: "the number of feature maps on the residual's shortcut is increased by
     1x1 convolutions")."""
 
-    def __init__(self, in_planes: int, planes: int, stride: int = 1):
+    def __init__(self, in_planes: int, planes: int, stride: int = 1, act: nn.Module | None = None):
         super().__init__()
+        self.act = act if act is not None else nn.ReLU()
         self.conv1 = nn.Conv2d(in_planes, planes, 3, stride, 1, bias=False)
         self.bn1 = nn.BatchNorm2d(planes)
         self.conv2 = nn.Conv2d(planes, planes, 3, 1, 1, bias=False)
@@ -113,9 +166,9 @@ class BasicBlock(nn.Module):
             self.shortcut = nn.Sequential(nn.Conv2d(in_planes, planes, 1, stride, bias=False), nn.BatchNorm2d(planes))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = F.relu(self.bn1(self.conv1(x)))
+        out = self.act(self.bn1(self.conv1(x)))
         out = self.bn2(self.conv2(out))
-        return F.relu(out + (self.shortcut(x) if self.shortcut is not None else x))
+        return self.act(out + (self.shortcut(x) if self.shortcut is not None else x))
 
 
 class CifarResNet(nn.Module):
@@ -126,18 +179,19 @@ class CifarResNet(nn.Module):
     the stem and each stage (paper 001's AD(1)..AD(4); AD(0) is the input)."""
 
     def __init__(self, num_classes: int, in_channels: int = 3, width: int = 16,
-                 mean: Sequence[float] | None = None, std: Sequence[float] | None = None, blocks: int = 5):
+                 mean: Sequence[float] | None = None, std: Sequence[float] | None = None, blocks: int = 5,
+                 act: nn.Module | None = None):
         super().__init__()
         mean = mean if mean is not None else [0.5] * in_channels
         std = std if std is not None else [0.25] * in_channels
+        act = act if act is not None else nn.ReLU()
         self.normalize = Normalize(mean, std)
-        self.stem = nn.Sequential(nn.Conv2d(in_channels, width, 3, 1, 1, bias=False), nn.BatchNorm2d(width),
-                                  nn.ReLU(inplace=True))
+        self.stem = nn.Sequential(nn.Conv2d(in_channels, width, 3, 1, 1, bias=False), nn.BatchNorm2d(width), act)
         stages, in_planes = [], width
         for i, stride in enumerate((1, 2, 2)):
             planes = width * 2**i
-            stages.append(nn.Sequential(*[BasicBlock(in_planes if b == 0 else planes, planes, stride if b == 0 else 1)
-                                          for b in range(blocks)]))
+            stages.append(nn.Sequential(*[BasicBlock(in_planes if b == 0 else planes, planes, stride if b == 0 else 1,
+                                                     act) for b in range(blocks)]))
             in_planes = planes
         self.stage1, self.stage2, self.stage3 = stages
         self.linear = nn.Linear(in_planes, num_classes)
@@ -158,30 +212,31 @@ class ResNet32(CifarResNet):
     """ResNet-32 (paper 001, Fig. 1 top): five basic blocks per stage."""
 
     def __init__(self, num_classes: int, in_channels: int = 3, width: int = 16,
-                 mean: Sequence[float] | None = None, std: Sequence[float] | None = None):
-        super().__init__(num_classes, in_channels, width, mean, std, blocks=5)
+                 mean: Sequence[float] | None = None, std: Sequence[float] | None = None, act: nn.Module | None = None):
+        super().__init__(num_classes, in_channels, width, mean, std, blocks=5, act=act)
 
 
 class ResNet20(CifarResNet):
     """ResNet-20 (paper 004; He et al. 2016: 0.27 M parameters at width 16): three basic blocks per stage."""
 
     def __init__(self, num_classes: int, in_channels: int = 3, width: int = 16,
-                 mean: Sequence[float] | None = None, std: Sequence[float] | None = None):
-        super().__init__(num_classes, in_channels, width, mean, std, blocks=3)
+                 mean: Sequence[float] | None = None, std: Sequence[float] | None = None, act: nn.Module | None = None):
+        super().__init__(num_classes, in_channels, width, mean, std, blocks=3, act=act)
 
 
 class ConvNet(nn.Module):
     def __init__(self, num_classes: int, in_channels: int = 3, width: int = 32, image_size: int = 32,
-                 mean: Sequence[float] | None = None, std: Sequence[float] | None = None):
+                 mean: Sequence[float] | None = None, std: Sequence[float] | None = None, act: nn.Module | None = None):
         super().__init__()
         mean = mean if mean is not None else [0.5] * in_channels
         std = std if std is not None else [0.25] * in_channels
+        act = act if act is not None else nn.ReLU()
         self.normalize = Normalize(mean, std)
 
         def stage(cin: int, cout: int) -> nn.Sequential:
             return nn.Sequential(
-                nn.Conv2d(cin, cout, 3, padding=1), nn.ReLU(inplace=True),
-                nn.Conv2d(cout, cout, 3, padding=1), nn.ReLU(inplace=True),
+                nn.Conv2d(cin, cout, 3, padding=1), act,
+                nn.Conv2d(cout, cout, 3, padding=1), act,
                 nn.MaxPool2d(2), nn.Dropout(0.2),
             )
 
@@ -191,7 +246,7 @@ class ConvNet(nn.Module):
         if side < 1:
             raise ValueError(f"ConvNet needs images of at least 8x8 pixels (three 2x2 poolings); got {image_size}")
         self.classifier = nn.Sequential(
-            nn.Flatten(), nn.Linear(4 * w * side * side, 512), nn.ReLU(inplace=True), nn.Dropout(0.5),
+            nn.Flatten(), nn.Linear(4 * w * side * side, 512), act, nn.Dropout(0.5),
             nn.Linear(512, num_classes),
         )
 
@@ -202,12 +257,23 @@ class ConvNet(nn.Module):
 INCEPTION_BASE_WIDTH = 32  # filters of Inception v3's first convolution (Conv2d_1a_3x3): ρ = 1
 
 
-def _scaled_inception3(num_classes: int, rho: float) -> nn.Module:
+def _scaled_inception3(num_classes: int, rho: float, act: nn.Module | None = None) -> nn.Module:
     """torchvision's Inception3 with the filters of every convolution multiplied by `rho` (the
-    image's 3 input channels excepted); every channel count must stay an integer."""
+    image's 3 input channels excepted); every channel count must stay an integer. `act` replaces the
+    ReLU of every conv-BN unit (torchvision's BasicConv2d; Inception v3 has no other non-linearity)."""
     from functools import partial
 
     from torchvision.models import inception as tvi
+
+    class ActConv2d(tvi.BasicConv2d):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.act = act
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.act(self.bn(self.conv(x)))
+
+    unit = tvi.BasicConv2d if act is None else ActConv2d
 
     def scale(c: int) -> int:
         v = c * rho
@@ -218,7 +284,7 @@ def _scaled_inception3(num_classes: int, rho: float) -> nn.Module:
 
     def conv(in_channels: int, out_channels: int, **kwargs) -> nn.Module:
         # in_channels 3 only at the stem (the RGB image); Inception v3 has no other 3-channel layer
-        return tvi.BasicConv2d(in_channels if in_channels == 3 else scale(in_channels), scale(out_channels), **kwargs)
+        return unit(in_channels if in_channels == 3 else scale(in_channels), scale(out_channels), **kwargs)
 
 
     blocks = [conv] + [partial(b, conv_block=conv) for b in
@@ -233,7 +299,8 @@ class InceptionV3(nn.Module):
     """Inception v3 (torchvision) behind the project's input normalisation; see the module doc."""
 
     def __init__(self, num_classes: int, in_channels: int = 3, width: int = INCEPTION_BASE_WIDTH,
-                 image_size: int = 299, mean: Sequence[float] | None = None, std: Sequence[float] | None = None):
+                 image_size: int = 299, mean: Sequence[float] | None = None, std: Sequence[float] | None = None,
+                 act: nn.Module | None = None):
         super().__init__()
         if in_channels != 3:
             raise ValueError(f"inception_v3 takes RGB images (3 channels), got {in_channels}")
@@ -242,12 +309,12 @@ class InceptionV3(nn.Module):
         mean = mean if mean is not None else [0.5] * in_channels
         std = std if std is not None else [0.25] * in_channels
         self.normalize = Normalize(mean, std)
-        if width == INCEPTION_BASE_WIDTH:
+        if width == INCEPTION_BASE_WIDTH and act is None:
             from torchvision.models import inception_v3
 
             self.net = inception_v3(weights=None, aux_logits=False, init_weights=True, num_classes=num_classes)
         else:
-            self.net = _scaled_inception3(num_classes, width / INCEPTION_BASE_WIDTH)
+            self.net = _scaled_inception3(num_classes, width / INCEPTION_BASE_WIDTH, act)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(self.normalize(x))
@@ -255,16 +322,22 @@ class InceptionV3(nn.Module):
 
 def build_model(model_cfg: dict, num_classes: int, in_channels: int, image_size: int,
                 mean: Sequence[float] | None = None, std: Sequence[float] | None = None) -> nn.Module:
-    """Model from the experiment's ``model`` section."""
+    """Model from the experiment's ``model`` section (``activation``, ``relu_decay_beta`` and, for
+    preact_resnet18, ``blocks`` are optional: ReLU and two blocks per stage by default)."""
     name = model_cfg["name"]
+    act_name = model_cfg.get("activation", "relu")
+    act = None if act_name == "relu" else make_activation(act_name, model_cfg.get("relu_decay_beta"))
+    if "blocks" in model_cfg and name != "preact_resnet18":
+        raise ValueError(f"model.blocks: only preact_resnet18 takes blocks per stage, not {name!r}")
     if name == "preact_resnet18":
-        return PreActResNet18(num_classes, in_channels, model_cfg["width"], mean, std)
+        return PreActResNet18(num_classes, in_channels, model_cfg["width"], mean, std,
+                              tuple(model_cfg.get("blocks", PREACT_BLOCKS)), act)
     if name == "resnet32":
-        return ResNet32(num_classes, in_channels, model_cfg["width"], mean, std)
+        return ResNet32(num_classes, in_channels, model_cfg["width"], mean, std, act)
     if name == "resnet20":
-        return ResNet20(num_classes, in_channels, model_cfg["width"], mean, std)
+        return ResNet20(num_classes, in_channels, model_cfg["width"], mean, std, act)
     if name == "convnet":
-        return ConvNet(num_classes, in_channels, model_cfg["width"], image_size, mean, std)
+        return ConvNet(num_classes, in_channels, model_cfg["width"], image_size, mean, std, act)
     if name == "inception_v3":
-        return InceptionV3(num_classes, in_channels, model_cfg["width"], image_size, mean, std)
+        return InceptionV3(num_classes, in_channels, model_cfg["width"], image_size, mean, std, act)
     raise ValueError(f"unknown model {name!r}; allowed: {', '.join(MODELS)}")
