@@ -617,6 +617,55 @@ def test_bad_study_config_names_the_key(schema, digits_cfg, key, value, message)
         validate_experiment(exp, schema, "digits")
 
 
+def _grid(exp):
+    from advtrace import runs
+    from advtrace.studies.p004 import plan
+
+    out = {"shared": set(), "baselines": set()}
+    for r in plan.study_runs(exp):
+        adv = runs.run_config(exp, r)["adv_train"]
+        if adv["method"] == "shared":
+            sh = adv["shared"]
+            out["shared"].add((sh["heap_size"], sh["eps"], sh["adv_weight"], adv["epochs"]))
+        else:
+            out["baselines"].add((adv["method"], adv["uap"]["eps"]))
+    return out
+
+
+def test_digits_grid_reaches_the_trade_off_and_digits_full_has_the_papers_grid(root, digits_cfg):
+    """Defect 8 (issue 25): the old digits grid (σ 0.5, eps ≤ 48) kept every model at the ERM
+    accuracy. The default grid now has σ 0.9 at eps 64 and 96 (where digits lose accuracy) next to
+    σ 0.5; digits_full has the paper's grid shape (s 1/8/32 x 5 eps x the paper's four σ) with a /10
+    step, and the two baselines; its core sections are digits.yaml's."""
+    from advtrace.config import load_yaml
+
+    g = _grid(digits_cfg)
+    assert {s for s, *_ in g["shared"]} == {1, 32} and not g["baselines"]
+    assert {w for _, _, w, _ in g["shared"]} == {0.5, 0.9}
+    assert max(e for _, e, w, _ in g["shared"] if w == 0.9) >= 96  # ≥ 1.2x the digits ERM's ε_uni
+    full = load_yaml(root / "config" / "experiments" / "digits_full.yaml")
+    f = _grid(full)
+    assert {(s, e, w) for s, e, w, _ in f["shared"]} == {
+        (s, e, w) for s in (1, 8, 32) for e in (16, 32, 64, 96, 128) for w in (0.3, 0.5, 0.7, 0.9)}
+    assert f["baselines"] == {(m, e) for m in ("deepfool_uad", "fictitious_play") for e in (64, 96)}
+    assert all(epochs == 8 for *_, epochs in f["shared"])
+    for key in ("seed", "dataset", "model", "pretrain", "adv_train", "samples"):
+        assert full[key] == digits_cfg[key], key
+
+
+def test_digits_full_plans_the_study(tmp_path):
+    wd = copy_workflow(tmp_path)
+    targets = [f"results/digits_full/figures/{f}.png" for f in ("p004_fig3_pareto_front", "p004_fig03_deepfool_front")]
+    proc = snakemake(wd, "-n", "--cores", "1", "--config", "experiments=[digits_full]", "--", *targets,
+                     "results/digits_full/reports/p004_cost.md", timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    counts = dry_run_jobs(proc)
+    # 60 shared runs + 4 baselines, one training and one evaluation job each (epochs_per_job 8), main's
+    # evaluation (epochs 0 and 10), and its 10 training epochs (cost table and evaluation)
+    assert counts["run_adv_train_chained"] == 64 and counts["p004_evaluate"] == 65
+    assert counts["adv_train_epoch"] == 10
+
+
 def test_resnet20_has_the_papers_shape():
     from advtrace.models import build_model
 
