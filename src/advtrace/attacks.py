@@ -154,16 +154,21 @@ def cross_entropy_sum(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tenso
     return F.cross_entropy(logits, labels, reduction="sum")
 
 
-def thresholded_ce(kappa: float) -> Objective:
+def thresholded_ce(kappa: float, label_smoothing: float = 0.0) -> Objective:
     """Σ_n min(CE_n, κ) (paper 004 Sec. 4.3, κ = −log 0.2): inputs whose loss already exceeds κ add
-    no gradient, so a few badly classified inputs cannot dominate a shared perturbation."""
+    no gradient, so a few badly classified inputs cannot dominate a shared perturbation. With
+    ``label_smoothing`` > 0, CE_n is taken against the smoothed (soft) targets (paper 004: "label
+    smoothing … soft targets for the computation of loss in all our experiments")."""
     if not kappa > 0:
         raise ValueError(f"kappa must be > 0, got {kappa!r}")
+    if not 0 <= label_smoothing < 1:
+        raise ValueError(f"label_smoothing must lie in [0, 1), got {label_smoothing!r}")
 
     def objective(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        return F.cross_entropy(logits, labels, reduction="none").clamp(max=kappa).sum()
+        ce = F.cross_entropy(logits, labels, reduction="none", label_smoothing=label_smoothing)
+        return ce.clamp(max=kappa).sum()
 
-    objective.__name__ = f"thresholded_ce({kappa:g})"
+    objective.__name__ = f"thresholded_ce({kappa:g}, label_smoothing={label_smoothing:g})"
     return objective
 
 

@@ -240,6 +240,15 @@ def _shared_problems(adv: dict) -> list[str]:
     return problems
 
 
+def _uap_problems(adv: dict) -> list[str]:
+    u = adv["uap"]
+    problems = []
+    if u["round_epochs"] > adv["epochs"]:
+        problems.append(f"adv_train.uap.round_epochs: {u['round_epochs']} > adv_train.epochs {adv['epochs']}; the "
+                        f"perturbations are recomputed every round_epochs epochs; allowed: 1..{adv['epochs']}")
+    return problems
+
+
 METHOD_SPECS: dict[str, MethodSpec] = {s.name: s for s in (
     MethodSpec("sigma_mix", ("sigma", "attack_label", "attack"),
                "paper 000: σ·J(x, y) + (1−σ)·J(x+ξ, y), ξ from adv_train.attack"),
@@ -250,6 +259,12 @@ METHOD_SPECS: dict[str, MethodSpec] = {s.name: s for s in (
                "paper 004: heap perturbations (PGD on min(J, κ)), (1−w)·J(x, y) + w·J(x+δ_heap, y)",
                _shared_problems),
     MethodSpec("clean", (), "no adversary: J(x, y) (pretraining; a baseline run)"),
+    MethodSpec("deepfool_uad", ("uap",),
+               "paper 004's baseline after Moosavi-Dezfooli et al. 2017: fine-tuning on a pool of DeepFool universal "
+               "perturbations recomputed every round", _uap_problems),
+    MethodSpec("fictitious_play", ("uap",),
+               "paper 004's baseline after Perolat et al. 2018: fine-tuning against the growing memory of DeepFool "
+               "universal perturbations, one round's best responses added per round", _uap_problems),
 )}
 METHOD_KEYS = tuple(dict.fromkeys(k for s in METHOD_SPECS.values() for k in s.keys))
 

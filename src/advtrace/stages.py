@@ -87,10 +87,12 @@ _STAGES += (
            "p002_fig04_capacity_top5", "p002_fig05_transfer_error_eps"),
           requires=(), paper="002", module="advtrace.studies.p002",
           reports=tuple(f"paper002/table{t}.md" for t in range(1, 9)) + ("paper002/tables.html",)),
-    Stage("paper004", "paper 004: shared adversarial training (Figs. 1, 3, 5, Table A1, risk ordering)",
-          "rules/paper004.smk", ("p004_robustness", "p004_search", "p004_risk", "p004_images", "p004_front"),
-          ("p004_fig3_pareto_front", "p004_fig5_learning_curves", "p004_risk_ordering", "p004_fig1_perturbations"),
-          paper="004", module="advtrace.studies.p004", reports=("reports/p004_table_a1.md",)),
+    Stage("paper004", "paper 004: shared adversarial training (Figs. 1, 3, 5, Table A1, risk ordering, cost)",
+          "rules/paper004.smk",
+          ("p004_robustness", "p004_search", "p004_risk", "p004_images", "p004_front", "p004_cost"),
+          ("p004_fig3_pareto_front", "p004_fig03_deepfool_front", "p004_fig5_learning_curves", "p004_risk_ordering",
+           "p004_fig1_perturbations"),
+          paper="004", module="advtrace.studies.p004", reports=("reports/p004_table_a1.md", "reports/p004_cost.md")),
 )
 STAGES: dict[str, Stage] = {s.name: s for s in _STAGES}
 PAPERS = {

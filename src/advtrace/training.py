@@ -9,7 +9,8 @@ epochs, 0 = pretrained) hold everything needed to continue exactly:
     {"epoch": t, "phase": "pretrain"|"adv", "model": state_dict, "optimizer": state_dict,
      "scheduler": state_dict, "rng": ByteTensor (the training generator),
      "torch_rng": ByteTensor (global CPU RNG, dropout), "cuda_rng": [ByteTensor, ...],
-     "meta": {model config, dataset, class names, mean/std, image size, run, seed, epoch, version}}
+     "meta": {model config, dataset, class names, mean/std, image size, run, seed, epoch, version},
+     "method_state": {...}  (only methods with an epoch hook, advtrace.methods.EPOCH_HOOKS)}
 
 ``meta`` makes a checkpoint self-describing: :func:`advtrace.load_checkpoint` rebuilds the model
 from it alone (``advtrace.checkpoints``).
@@ -298,8 +299,15 @@ def adv_train_epoch(prev_path: str | Path, data: dict, exp: dict, epoch: int, de
     gen = _restore_rng(prev)
     x_all = resident(data, "train_x", device)  # memory-mapped ImageNet stays on the CPU
     y_all = data["train_y"].to(device)
+    adversary = adversary_from_config(cfg)
+    state = None
+    hook = methods.EPOCH_HOOKS.get(adversary.method)
+    if hook is not None:  # e.g. a pool of universal perturbations, kept across epochs in the checkpoint
+        state = hook(adversary.with_generator(gen), model, x_all, epoch,
+                     prev.get("method_state") if prev["phase"] == "adv" else None, device)
+        adversary = adversary.with_state(state)
     stats = _train_epoch(model, opt, x_all, y_all, cfg, gen, device,
-                         f"adversarial epoch {epoch}", adversary=adversary_from_config(cfg))
+                         f"adversarial epoch {epoch}", adversary=adversary)
     sched.step()
     log.info("adversarial epoch %d: loss %.4f, adversarial train acc %.4f, lr %.4g", epoch,
              stats["loss"], stats["accuracy"], opt.param_groups[0]["lr"])
@@ -309,6 +317,8 @@ def adv_train_epoch(prev_path: str | Path, data: dict, exp: dict, epoch: int, de
             "meta": checkpoint_meta(exp["model"], data, epoch, "adv",
                                     run or prev_meta.get("run") or run_name(out_path),
                                     exp.get("seed", prev_meta.get("seed")))}
+    if state is not None:
+        ckpt["method_state"] = state
     save_torch(ckpt, out_path)
     return ckpt
 
