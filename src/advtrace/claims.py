@@ -475,8 +475,13 @@ def all_claims() -> list[Claim]:
     return out
 
 
+NOT_MEASURED = "not measured"  # a claim's measure may return it as its verdict (e.g. a model that did not train)
+
+
 def _status(holds) -> str:
     if isinstance(holds, str):
+        if holds == NOT_MEASURED:
+            return holds
         if holds not in VERDICTS:
             raise ValueError(f"a claim's verdict is one of {VERDICTS}, not {holds!r}")
         return holds
