@@ -251,6 +251,24 @@ def check_experiment(exp: dict) -> list[str]:
                         f"(activation: {model.get('activation', 'relu')!r}); set both or neither")
     if "blocks" in model and model["name"] != "preact_resnet18":
         problems.append(f"model.blocks: only preact_resnet18 takes blocks per stage, not {model['name']!r}; remove it")
+    if model["name"] == "vgg16":  # torchvision's VGG16 (paper 001 Sec. 4.2)
+        if IMAGE_CHANNELS[ds["name"]] != 3:
+            problems.append(f"model.name: vgg16 takes RGB images; {ds['name']} is grey")
+        if ds["image_size"] < 32:
+            problems.append(f"dataset.image_size: vgg16 needs images of at least 32x32 pixels (five 2x2 max-poolings; "
+                            f"224 for its ImageNet weights), got {ds['image_size']}")
+        if model["width"] != 64:
+            problems.append(f"model.width: vgg16 has 64 channels in its first convolution (the only width its "
+                            f"ImageNet weights fit), got {model['width']}")
+        if ds["name"] != "imagenet":
+            problems.append(f"model.name: vgg16 has ImageNet's 1000 outputs; use it on imagenet (a class subset via "
+                            f"dataset.classes), not {ds['name']}")
+    if model.get("weights") and model["name"] != "vgg16":
+        problems.append(f"model.weights: pretrained weights are supported for vgg16 only, not {model['name']}")
+    if ds.get("classes") is not None and ds["name"] != "imagenet":
+        problems.append(f"dataset.classes: a class subset is supported for imagenet only, not {ds['name']}")
+    if ds.get("classes") is not None and len(set(ds["classes"])) != len(ds["classes"]):
+        problems.append(f"dataset.classes: {ds['classes']} repeats a class")
     if ds["splits"]["train"]["n"] < 1 or ds["splits"]["test"]["n"] < 1:
         problems.append("dataset.splits: train and test must each have at least one image")
 

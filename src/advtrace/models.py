@@ -19,6 +19,12 @@ transformations and ε all live in one pixel unit.
   ``width`` is the number of filters of its first convolution (Conv2d_1a_3x3; 32 = unchanged
   Inception v3) and scales every convolution by ρ = width / 32, as paper 002 Sec. 4.3 does ("we
   picked a scale factor ρ and multiplied the number of filters in each convolution by ρ").
+* :class:`VGG16` — VGG16 (Simonyan & Zisserman 2015; paper 001 Sec. 4.2's classifier) as
+  torchvision builds it (``torchvision.models.vgg16``, 1000 ImageNet classes), behind
+  torchvision's ImageNet normalisation (the pretrained weights expect it), optionally followed by
+  paper 001's class selection ("a layer before the softmax which selects only the 10 relevant
+  class entries from the logits vector"). Its ImageNet weights come from a file
+  (:func:`load_pretrained`; ``model.weights``), loaded by the pretraining job.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-MODELS = ("preact_resnet18", "convnet", "resnet20", "resnet32", "inception_v3")
+MODELS = ("preact_resnet18", "convnet", "resnet20", "resnet32", "inception_v3", "vgg16")
 # Non-linearities every model can use in place of ReLU (``model.activation``; paper 002 App. D, Table 7,
 # and its transfer model C, "Inception v3 with ELU activations"): relu (the default), relu6 =
 # min(relu(x), 6), tanh, elu (α = 1) and relu_decay, ReluDecay_β(x) = relu(x) / (1 + β relu(x)²)
@@ -320,15 +326,155 @@ class InceptionV3(nn.Module):
         return self.net(self.normalize(x))
 
 
+VGG16_WIDTH = 64  # channels of VGG16's first convolution: the only width its ImageNet weights fit
+VGG16_MIN_SIZE = 32  # five 2x2 max-poolings
+IMAGENET_CLASSES = 1000
+
+
+class SelectClasses(nn.Module):
+    """Keeps the logits of the given classes, in that order (paper 001 Sec. 4.2: "add a layer
+    before the softmax which selects only the 10 relevant class entries from the logits vector")."""
+
+    def __init__(self, index: Sequence[int]):
+        super().__init__()
+        self.register_buffer("index", torch.tensor([int(i) for i in index], dtype=torch.long))
+
+    def forward(self, logits: torch.Tensor) -> torch.Tensor:
+        return logits.index_select(1, self.index)
+
+
+def _vgg16_weights():
+    from torchvision.models import VGG16_Weights
+
+    return VGG16_Weights.IMAGENET1K_V1
+
+
+def vgg16_normalisation() -> tuple[list[float], list[float]]:
+    """The per-channel mean and std torchvision's ImageNet VGG16 weights were trained with."""
+    t = _vgg16_weights().transforms()
+    return list(t.mean), list(t.std)
+
+
+class VGG16(nn.Module):
+    """torchvision's VGG16 (13 3x3 convolutions in 5 blocks, each closed by a 2x2 max-pooling,
+    then 4096-4096-1000 dense layers with dropout) on [0,1] images, normalised with torchvision's
+    ImageNet mean/std (fixed: the pretrained weights expect them, whatever the data's own
+    statistics). ``class_index``: the ImageNet classes (indices into its 1000 logits) that are
+    this model's classes, in label order (paper 001's 10-class selection); None keeps all 1000.
+    :meth:`features` gives the maps after each of the five max-poolings (paper 001 attaches its
+    detector after the fourth: index 3)."""
+
+    feature_names = ("max-pool 1", "max-pool 2", "max-pool 3", "max-pool 4", "max-pool 5")
+
+    def __init__(self, num_classes: int, in_channels: int = 3, image_size: int = 224,
+                 class_index: Sequence[int] | None = None):
+        super().__init__()
+        if in_channels != 3:
+            raise ValueError(f"vgg16 takes RGB images (3 channels), got {in_channels}")
+        if image_size < VGG16_MIN_SIZE:
+            raise ValueError(f"vgg16 needs images of at least {VGG16_MIN_SIZE}x{VGG16_MIN_SIZE} pixels (five 2x2 "
+                             f"max-poolings; 224 for its ImageNet weights); got {image_size}")
+        from torchvision.models import vgg16
+
+        mean, std = vgg16_normalisation()
+        self.normalize = Normalize(mean, std)
+        self.net = vgg16(weights=None, num_classes=IMAGENET_CLASSES)
+        if class_index is None:
+            if num_classes != IMAGENET_CLASSES:
+                raise ValueError(f"vgg16 has ImageNet's {IMAGENET_CLASSES} classes; a dataset of {num_classes} "
+                                 "classes needs their ImageNet indices (dataset.classes on imagenet)")
+            self.select = nn.Identity()
+        else:
+            if len(class_index) != num_classes or not all(0 <= int(i) < IMAGENET_CLASSES for i in class_index):
+                raise ValueError(f"vgg16: class_index {list(class_index)} must name {num_classes} ImageNet classes "
+                                 f"(indices 0..{IMAGENET_CLASSES - 1})")
+            self.select = SelectClasses(class_index)
+        pools = [i for i, m in enumerate(self.net.features) if isinstance(m, nn.MaxPool2d)]
+        self._blocks = [(a + 1 if k else 0, b + 1) for k, (a, b) in enumerate(zip([-1] + pools[:-1], pools))]
+
+    def features(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Feature maps after each of the five max-poolings (for detectors attached at AD(i))."""
+        out = self.normalize(x)
+        feats = []
+        for a, b in self._blocks:
+            out = self.net.features[a:b](out)
+            feats.append(out)
+        return feats
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.select(self.net(self.normalize(x)))
+
+
+class PretrainedWeightsMissing(FileNotFoundError):
+    """A model's pretrained-weights file is not where the config says."""
+
+
+def _sha256_prefix(path) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def load_pretrained(model: nn.Module, model_cfg: dict, root=None) -> nn.Module:
+    """Load ``model_cfg['weights']`` (a path, relative to ``root``) into a :class:`VGG16`: the state
+    dict of ``torchvision.models.vgg16`` with its 1000 ImageNet classes, read with
+    ``torch.load(weights_only=True)``. A file named as torchvision names its downloads
+    (``<name>-<first 8 hex digits of its SHA-256>.pth``, e.g. vgg16-397923af.pth) is checked against
+    that digest, as ``torch.hub`` does. A missing file raises :class:`PretrainedWeightsMissing`
+    naming the file, where it goes and how to get it (nothing is downloaded)."""
+    import re
+    from pathlib import Path
+
+    if not isinstance(model, VGG16):
+        raise ValueError(f"model.weights: pretrained weights are supported for vgg16 only, not {type(model).__name__}")
+    path = Path(model_cfg["weights"])
+    if root is not None and not path.is_absolute():
+        path = Path(root) / path
+    path = path.resolve()
+    w = _vgg16_weights()
+    name = w.url.rsplit("/", 1)[-1]
+    if not path.is_file():
+        raise PretrainedWeightsMissing(
+            f"model.weights: {path} does not exist. It must hold VGG16's ImageNet weights, torchvision's "
+            f"VGG16_Weights.IMAGENET1K_V1 ({w.meta['num_params']:,} parameters, top-1 "
+            f"{w.meta['_metrics']['ImageNet-1K']['acc@1']} %), the file {name} from {w.url}. Nothing is downloaded "
+            f"here: on a machine with internet access run `curl -L -o {name} {w.url}` (or "
+            f"`python -c \"import torchvision; torchvision.models.vgg16(weights='IMAGENET1K_V1')\"`, which saves "
+            f"it as ~/.cache/torch/hub/checkpoints/{name}), then copy it to {path}.")
+    match = re.search(r"-([a-f0-9]{8,})\.", path.name)
+    if match and not _sha256_prefix(path).startswith(match.group(1)):
+        raise ValueError(f"model.weights: {path} is damaged or not the published file: its SHA-256 does not start "
+                         f"with {match.group(1)} (the digest its name promises); download {w.url} again")
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        model.net.load_state_dict(state)
+    except RuntimeError as err:
+        raise ValueError(f"model.weights: {path} is not a torchvision vgg16 state dict ({err})") from None
+    return model
+
+
 def build_model(model_cfg: dict, num_classes: int, in_channels: int, image_size: int,
-                mean: Sequence[float] | None = None, std: Sequence[float] | None = None) -> nn.Module:
+                mean: Sequence[float] | None = None, std: Sequence[float] | None = None,
+                class_index: Sequence[int] | None = None) -> nn.Module:
     """Model from the experiment's ``model`` section (``activation``, ``relu_decay_beta`` and, for
-    preact_resnet18, ``blocks`` are optional: ReLU and two blocks per stage by default)."""
+    preact_resnet18, ``blocks`` are optional: ReLU and two blocks per stage by default;
+    ``class_index``: the source dataset's class indices of a class subset, read by vgg16)."""
     name = model_cfg["name"]
     act_name = model_cfg.get("activation", "relu")
     act = None if act_name == "relu" else make_activation(act_name, model_cfg.get("relu_decay_beta"))
     if "blocks" in model_cfg and name != "preact_resnet18":
         raise ValueError(f"model.blocks: only preact_resnet18 takes blocks per stage, not {name!r}")
+    if name == "vgg16":
+        if act is not None:
+            raise ValueError(f"model.activation: vgg16 keeps torchvision's ReLUs (its ImageNet weights), not {act_name!r}")
+        if model_cfg["width"] != VGG16_WIDTH:
+            raise ValueError(f"model.width: vgg16 has {VGG16_WIDTH} channels in its first convolution; got "
+                             f"{model_cfg['width']}")
+        return VGG16(num_classes, in_channels, image_size, class_index)
     if name == "preact_resnet18":
         return PreActResNet18(num_classes, in_channels, model_cfg["width"], mean, std,
                               tuple(model_cfg.get("blocks", PREACT_BLOCKS)), act)

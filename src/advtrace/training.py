@@ -43,7 +43,7 @@ import torch.nn.functional as F
 from . import methods
 from .checkpoints import checkpoint_meta, run_name
 from .data import resident, to_float
-from .models import build_model
+from .models import build_model, load_pretrained
 from .runtime import (CheckpointError, LossGuard, Progress, autocast, check_device_for_dataset, load_torch, log,
                       prepare_model, save_torch)
 
@@ -103,7 +103,7 @@ def model_from_data(model_cfg: dict, data: dict, device: torch.device | str = "c
     A paper-scale experiment that `device: auto` put on the CPU is reported loudly here."""
     check_device_for_dataset(device, data.get("name"))
     model = build_model(model_cfg, data["num_classes"], data["in_channels"], data["image_size"],
-                        data["mean"], data["std"])
+                        data["mean"], data["std"], data.get("class_index"))
     return prepare_model(model, device=device).to(device)
 
 
@@ -210,6 +210,9 @@ def pretrain(data: dict, exp: dict, device: torch.device, out_path: str | Path,
     gen = torch.Generator()
     gen.manual_seed(exp["seed"])
     model = model_from_data(exp["model"], data, device)
+    if exp["model"].get("weights"):  # pretrained weights (vgg16): epoch 0 = them after pretrain.epochs (0: unchanged)
+        load_pretrained(model, exp["model"])
+        log.info("pretrain: starting from the pretrained weights %s", exp["model"]["weights"])
     opt = make_optimizer(model, cfg["optimizer"])
     sched = make_scheduler(opt, cfg["schedule"], cfg["epochs"])
     start = 0
