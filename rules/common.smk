@@ -50,6 +50,12 @@ from advtrace.workflow_setup import cap_local_gpu_jobs
 
 cap_local_gpu_jobs(workflow)
 
+# SLURM: job states as the executor plugin expects them, so that a cancelled or preempted job is
+# failed and retried instead of waited for (advtrace.slurm_status; no-op unless the plugin is loaded)
+from advtrace import slurm_status
+
+slurm_status.install(workflow)
+
 # The device and the speed switches (config/config.yaml top level) reach every job through the
 # environment, where advtrace.runtime.setup_job reads them; they are not params, so changing one
 # re-runs nothing.

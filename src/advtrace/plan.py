@@ -357,18 +357,22 @@ def calibrate_startup(pairs: list[tuple[Priced, dict]], column: str = "cpu_time"
             "train_rss_mb": (statistics.median(train) - base_rss) if train else 0.0, "jobs": len(startup)}
 
 
-def plain_startup_s(repeats: int = 3) -> float:
-    """CPU seconds of starting a light (table/plot) job's interpreter: Python with pandas, pyarrow,
-    matplotlib and advtrace's tables and plotting (what those scripts import)."""
-    code = "import advtrace.tables, advtrace.plotting, advtrace.runtime"
+def plain_job(repeats: int = 3) -> tuple[float, float]:
+    """(CPU seconds, peak RSS MB) of a light (table/plot) job's interpreter: Python with pandas,
+    pyarrow, matplotlib and advtrace's tables and plotting (what those scripts import), drawing
+    and saving one figure."""
+    code = ("import advtrace.tables, advtrace.plotting, advtrace.runtime, io\n"
+            "import matplotlib.pyplot as plt\nfig, ax = plt.subplots(); ax.plot([0, 1]); fig.savefig(io.BytesIO(), format='png')\n"
+            "print([l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0])")
     env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), MPLBACKEND="Agg")
-    times = []
+    times, rss = [], []
     for _ in range(repeats):
         before = os.times()
-        subprocess.run([sys.executable, "-c", code], env=env, check=True)
+        out = subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True).stdout
         after = os.times()
         times.append((after.children_user - before.children_user) + (after.children_system - before.children_system))
-    return statistics.median(times)
+        rss.append(float(out.split()[-1]) / 1024.0)  # VmHWM in kB (ru_maxrss would count the forked parent)
+    return statistics.median(times), statistics.median(rss)
 
 
 # --------------------------------------------------------------------------- command line
@@ -409,7 +413,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         if args.calibrate:
             fit = calibrate_startup(pairs)
-            fit["startup_plain_s"] = plain_startup_s()
+            fit["startup_plain_s"], fit["base_rss_plain_mb"] = plain_job()
             _write_startup(fit, base)
             print(json.dumps(fit, indent=1))
             return 0
@@ -455,13 +459,14 @@ def _write_startup(fit: dict, base: Path) -> None:
     table = json.loads(W.CALIBRATION_FILE.read_text())
     cpu = table["cpu"]
     cpu["startup_s"] = {"torch": round(fit["startup_torch_s"], 3), "plain": round(fit["startup_plain_s"], 3)}
-    cpu["base_rss_mb"] = {"torch": round(fit["base_rss_torch_mb"], 1), "plain": cpu["base_rss_mb"].get("plain", 150.0)}
+    cpu["base_rss_mb"] = {"torch": round(fit["base_rss_torch_mb"], 1), "plain": round(fit["base_rss_plain_mb"], 1)}
     cpu["train_rss_mb"] = round(max(0.0, fit["train_rss_mb"]), 1)
     cpu.setdefault("notes", {})["startup_s, base_rss_mb, train_rss_mb"] = (
         f"fitted by `python -m advtrace.plan --calibrate` to {fit['jobs']} jobs' benchmark tables under {base} "
         f"({datetime.now(timezone.utc):%Y-%m-%d}): torch start-up = median(cpu_time − estimated work); base RSS = "
         "median max_rss of the jobs that train nothing; training overhead = median extra max_rss of those that "
-        "train; plain start-up measured by starting Python with pandas, pyarrow, matplotlib (CPU seconds)")
+        "train; plain start-up and RSS measured by starting Python with pandas, pyarrow, matplotlib and saving a "
+        "figure (CPU seconds, VmHWM)")
     W.CALIBRATION_FILE.write_text(json.dumps(table, indent=1) + "\n")
     W.calibration.cache_clear()
 

@@ -26,6 +26,7 @@ import torch
 from ... import attacks
 from ...checkpoints import load_checkpoint
 from ...data import seed_for
+from ...runtime import Progress
 from ...stats import proportion
 from ...tables import coerce
 from .plan import ITERATIVE, ONE_STEP, TRANSFER_ATTACKS, eval_points
@@ -87,6 +88,8 @@ def evaluate_models(models: list[dict], sec: dict, x: torch.Tensor, y: torch.Ten
     blocks = _blocks(len(y), bs)
     correct: dict[tuple, np.ndarray] = {}
     acc_rows, leak_rows = [], []
+    prog = Progress(sum(len(ONE_STEP + (ITERATIVE if m["iterative"] else ())) for m in models) * len(points),
+                    f"p002 evaluation of {len(models)} models", unit="attack")
     for m in models:
         model = load_checkpoint(m["path"], device)
         info = {k: m[k] for k in ("run", "epoch", "model", "training")} | {"roles": ",".join(m["roles"])}
@@ -105,6 +108,7 @@ def evaluate_models(models: list[dict], sec: dict, x: torch.Tensor, y: torch.Ten
                     xb = xb + _delta(model, xb, y[b], attack, eps, sec["alpha"], its, bs, gen)
                     adv_logits.append(_logits(model, xb, bs))
                 adv_logits = torch.cat(adv_logits)
+                prog.update()
                 for top in TOPS:
                     c = _topk_correct(adv_logits, y, top)
                     correct[(m["key"], attack, eps, top)] = c
@@ -160,6 +164,7 @@ def transfer_table(models: list[dict], transfer: list[tuple[str, str]], sec: dic
     clean_logits = {t: torch.cat([_logits(net, _block(x, b, device), bs) for b in blocks]) for t, net in nets.items()}
     clean = {(t, top): _topk_correct(lg, y, top) for t, lg in clean_logits.items() for top in TOPS}
     rows = []
+    prog = Progress(len(nets) * len(TRANSFER_ATTACKS) * len(eval_points(sec)), "p002 transfer", unit="attack")
     for s, src in nets.items():
         for attack in TRANSFER_ATTACKS:
             for eps, eps_paper, its in eval_points(sec):
@@ -170,6 +175,7 @@ def transfer_table(models: list[dict], transfer: list[tuple[str, str]], sec: dic
                     for t, net in nets.items():
                         adv_logits[t].append(_logits(net, xa, bs))
                 adv_logits = {t: torch.cat(lg) for t, lg in adv_logits.items()}
+                prog.update()
                 for top in TOPS:
                     wrong = {t: ~_topk_correct(lg, y, top) for t, lg in adv_logits.items()}
                     pre = clean[(s, top)] & wrong[s]

@@ -37,7 +37,7 @@ import torch.nn.functional as F
 from ... import attacks, universal
 from ...data import to_float
 from ...methods import heap_pgd
-from ...runtime import log
+from ...runtime import Progress, log
 from ...stats import bootstrap_mean, proportion
 from ...tables import coerce
 
@@ -87,14 +87,18 @@ def pgd_annealed(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float,
 
 
 def binary_search(trial: Callable[[float], torch.Tensor], delta: float, steps: int,
-                  lo: float = 0.0, hi: float = EPS_MAX) -> list[tuple[float, torch.Tensor]]:
+                  lo: float = 0.0, hi: float = EPS_MAX, desc: str | None = None) -> list[tuple[float, torch.Tensor]]:
     """Sec. 5.2's search: `steps` midpoints of [lo, hi]; ``trial(ε)`` returns the per-input
-    misclassification (bool) at ε. Returns every (ε, wrong) tried, in order."""
+    misclassification (bool) at ε. Returns every (ε, wrong) tried, in order. With `desc`, each
+    step is logged with the search's rate and ETA."""
     tried = []
+    prog = Progress(steps, desc, unit="step", every=0.0) if desc else None
     for _ in range(steps):
         eps = (lo + hi) / 2
         wrong = trial(eps)
         tried.append((eps, wrong))
+        if prog is not None:
+            prog.update()
         if float(wrong.float().mean()) >= delta:
             hi = eps
         else:
@@ -152,7 +156,7 @@ def search_all(model: nn.Module, gen_x: torch.Tensor, gen_y: torch.Tensor, x: to
 
     out = {}
     for name, fn in (("universal", uni), ("adversarial", adv), ("random", rnd)):
-        out[name] = binary_search(fn, cfg["delta"], cfg["search_steps"])
+        out[name] = binary_search(fn, cfg["delta"], cfg["search_steps"], desc=f"{name} ε search")
     best = smallest_success(out["universal"], cfg["delta"])
     out["xi"] = perts.get(best)
     return out
