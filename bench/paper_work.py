@@ -35,10 +35,10 @@ TRAINING = {"adv_train_epoch", "run_adv_train_epoch", "run_adv_train_chained"}
 # rule -> (component, how its work is counted)
 COMPONENTS = {
     "pretrain": ("pretraining", "pretrain.epochs clean epochs × training split"),
-    "run_pretrain": ("pretraining", "pretrain.epochs clean epochs × training split"),
+    "run_pretrain": ("pretraining of further runs", "pretrain.epochs clean epochs × training split"),
     "adv_train_epoch": ("adversarial training", "epochs × training split (S includes the adversary)"),
-    "run_adv_train_epoch": ("adversarial training", "epochs × training split (S includes the adversary)"),
-    "run_adv_train_chained": ("adversarial training", "epochs × training split (S includes the adversary)"),
+    "run_adv_train_epoch": ("training of further runs", "epochs × training split (S includes the adversary)"),
+    "run_adv_train_chained": ("training of further runs", "epochs × training split (S includes the adversary)"),
     "evaluate_epochs": ("learning curves (Fig. 8)", "every checkpoint: both evaluation sets × clean + each attack"),
     "evaluate_pretrain_epochs": ("learning curves (Fig. 8)", "kept vanilla epochs: as the adversarial ones"),
     "stability_epochs": ("transfer, profiles, sharedness (Figs. 1, 2, 9, 10, 11)",

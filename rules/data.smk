@@ -15,7 +15,7 @@ rule prepare_data:
     benchmark:
         "results/{exp}/benchmarks/prepare_data.tsv"
     wildcard_constraints:
-        exp=rf"(?!(?:{_LAZY})(?:_seed\d+)?$)[A-Za-z0-9_]+",
+        exp=rf"(?!(?:{_LAZY})(?:_seed\d+)?(?![A-Za-z0-9_]))[A-Za-z0-9_]+",
     localrule: True
     params:
         dataset=section("dataset"),

@@ -63,7 +63,18 @@ GPU_RULES = {"pretrain", "adv_train_epoch", "evaluate_epochs"}  # rules declarin
 RUN_TIMEOUT = 600  # s, hard limit (timeout -s KILL) on the SLURM snakemake run; ~7 min measured under load 10 on 2 cores
 # the cost section the test runs with: GPU rules priced on the CPU (the node's GPU is fake, jobs run
 # on its CPU), a large runtime margin so the computed --time differs from job to job
-COST = "cost={gpu: cpu, min_runtime: 1, runtime_margin: 20}"
+COST = "cost={gpu: cpu, min_runtime: 1, runtime_margin: 60}"
+
+
+@pytest.fixture(scope="module")
+def local_run(tmp_path_factory):
+    """The same target run locally (the reference: deterministic on CPU); only what the SLURM runs
+    build, not the whole smoke DAG (the session's smoke_run), to keep this module in its budget."""
+    wd = copy_workflow(tmp_path_factory.mktemp("local"))
+    proc = subprocess.run([sys.executable, "-m", "snakemake", TARGET, "--cores", "2", "--config", "experiments=[smoke]"],
+                          cwd=wd, capture_output=True, text=True, timeout=1200)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return wd
 
 
 @pytest.fixture(scope="module")
@@ -145,7 +156,7 @@ def job_kind(comment: str) -> str:
     return comment.split("_wildcards_")[0]
 
 
-def test_smoke_learning_curve_on_slurm_matches_local_run(slurm_cluster, smoke_run, tmp_path):
+def test_smoke_learning_curve_on_slurm_matches_local_run(slurm_cluster, local_run, tmp_path):
     (tmp_path / "wf").mkdir()
     wd = copy_workflow(tmp_path / "wf")
     overlay = overlay_profile(tmp_path / "overlay")
@@ -208,7 +219,7 @@ def test_smoke_learning_curve_on_slurm_matches_local_run(slurm_cluster, smoke_ru
 
     # 4. same numbers as the local run (deterministic on CPU)
     lc_slurm = read_table(wd / TARGET, "learning_curve")
-    lc_local = read_table(smoke_run / TARGET, "learning_curve")
+    lc_local = read_table(local_run / TARGET, "learning_curve")
     key = ["epoch", "split", "attack"]
     pd.testing.assert_frame_equal(lc_slurm.sort_values(key).reset_index(drop=True),
                                   lc_local.sort_values(key).reset_index(drop=True))
@@ -244,7 +255,7 @@ def _same_state(a: Path, b: Path) -> None:
     assert torch.equal(ca["rng"], cb["rng"]) and torch.equal(ca["torch_rng"], cb["torch_rng"]), a
 
 
-def test_cancelled_then_preempted_training_job_resumes_bit_identical(slurm_cluster, smoke_run, tmp_path):
+def test_cancelled_then_preempted_training_job_resumes_bit_identical(slurm_cluster, local_run, tmp_path):
     (tmp_path / "wf").mkdir()
     wd = copy_workflow(tmp_path / "wf")
     overlay = overlay_profile(tmp_path / "overlay", retries=1)
@@ -273,7 +284,7 @@ def test_cancelled_then_preempted_training_job_resumes_bit_identical(slurm_clust
             _wait(lambda: ck[2].exists() and ck[2].stat().st_mtime > ck[1].stat().st_mtime, proc, 300,
                   "epoch 2 of the retried job")
             slurm_cluster.cmd("sbatch", "-p", "urgent", "--gpus=1", "--mem=100", "-t", "1", "-J", "urgent",
-                              "--wrap", "sleep 2")
+                              "-o", str(tmp_path / "urgent.out"), "--wrap", "sleep 2")
             _wait(lambda: any(j["id"] == second["id"] and j["state"] == "PENDING" for j in _squeue(slurm_cluster)),
                   proc, 120, "the preempted job to be requeued")
             # SLURM holds a requeued job for 120 s; release it now (the delay is SLURM's, not under test)
@@ -308,4 +319,4 @@ def test_cancelled_then_preempted_training_job_resumes_bit_identical(slurm_clust
     assert "kept from an earlier attempt" not in logs[3]
     # ... and the chain is bit-identical to the uninterrupted local run
     for t in (1, 2, 3):
-        _same_state(ck[t], smoke_run / f"results/smoke/checkpoints/epoch_{t:03d}.pt")
+        _same_state(ck[t], local_run / f"results/smoke/checkpoints/epoch_{t:03d}.pt")

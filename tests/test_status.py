@@ -50,7 +50,10 @@ def test_status_of_a_running_a_killed_and_a_finished_run(tmp_path):
     total = int(re.search(r"^Done: \d+ jobs of (\d+)", killed, flags=re.M).group(1))
     assert done == _finished(log) < total
     assert "[interrupted" in killed and "Left (" in killed and "--rerun-incomplete" in killed, killed
-    # 3. the same command finishes the run; the status says so
+    assert "`--unlock`" in killed, killed  # SIGKILL leaves Snakemake's lock behind
+    # 3. the same command finishes the run (after --unlock); the status says so
+    unlock = subprocess.run(cmd + ["--unlock"], cwd=wd, capture_output=True, text=True, timeout=600)
+    assert unlock.returncode == 0, unlock.stderr[-2000:]
     proc = subprocess.run(cmd + ["--rerun-incomplete"], cwd=wd, capture_output=True, text=True, timeout=1200)
     assert proc.returncode == 0, proc.stderr[-3000:]
     final = status.summarise(wd)

@@ -253,6 +253,10 @@ def test_plan_prices_every_paper_config_with_the_slurm_profile(exp, tmp_path):
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert f"### {exp}" in proc.stdout and "Critical path" in proc.stdout
     jobs = json.loads(out.read_text())
+    # a dataset too large for memory is prepared by a cluster job, the others where Snakemake runs
+    prepare = {j["rule"] for j in jobs if j["rule"].startswith("prepare_data")}
+    lazy = exp in W.lazy_experiments(ROOT / "config" / "experiments")
+    assert prepare == ({"prepare_data_cluster"} if lazy else {"prepare_data"}), prepare
     gpu_jobs = [j for j in jobs if j["gpu"]]
     assert gpu_jobs and all("seconds" in j for j in gpu_jobs)
     cost = W.cost_settings(load_yaml(ROOT / "config" / "config.yaml"))
@@ -262,6 +266,14 @@ def test_plan_prices_every_paper_config_with_the_slurm_profile(exp, tmp_path):
         assert int(j["resources"]["mem_mb"]) == W.memory_mb(j["host_mb"], cost), j
     gpu_hours = re.search(rf"\| \*\*total\*\* \| \d+[^|]*\| ([^|]+) \|", proc.stdout).group(1).strip()
     assert gpu_hours not in ("0", ""), proc.stdout[:3000]
+
+
+def test_cluster_plans_page_covers_every_config():
+    """docs/cluster_plans.md is generated (python -m advtrace.plan --docs docs/cluster_plans.md) for
+    every file in config/experiments: a new or renamed config needs it regenerated."""
+    text = (ROOT / "docs" / "cluster_plans.md").read_text()
+    assert "python -m advtrace.plan --docs" in text
+    assert sorted(re.findall(r"^## (\w+)$", text, flags=re.M)) == sorted(EXPERIMENTS + ["Constants"])
 
 
 def _env():

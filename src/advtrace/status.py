@@ -41,7 +41,7 @@ PROGRESS = re.compile(r"^(?:\d\d:\d\d:\d\d INFO \S+: )?(?P<desc>.+?): (?P<done>\
                       r"\((?P<pct>\d+)%\) (?P<rate>[\d.]+|inf) \S+/s, elapsed (?P<elapsed>[\d.]+)s, "
                       r"ETA (?P<eta>[\d.]+|inf)s")
 _EPOCH = re.compile(r"epoch (\d+)/(\d+)")
-_JOB_ETA = re.compile(r"adversarial epoch (\d+) done \((\d+)/(\d+) of this job.*job ETA (\d+) s")
+_JOB_ETA = re.compile(r"adversarial epoch (\d+) done \((\d+)/(\d+) of this job.*: ([\d.]+) s per epoch, job ETA (\d+) s")
 
 
 @dataclass
@@ -227,16 +227,16 @@ def last_progress(log: Path) -> dict | None:
             lines = fh.read().decode(errors="replace").splitlines()
     except OSError:
         return None
-    out = None
-    job_eta = None
+    out, chain, order = None, None, 0
     for line in lines:
         m = PROGRESS.search(line)
         if m:
             out = m.groupdict()
-            out["line"] = line
+            out["line"], out["at"] = line, order
         j = _JOB_ETA.search(line)
-        if j:
-            job_eta = float(j.group(4))
+        if j:  # a chained training job between its epochs: (done in job, epochs in job, s per epoch, job ETA)
+            chain = (int(j.group(2)), int(j.group(3)), float(j.group(4)), float(j.group(5)), order)
+        order += 1
     if out is None:
         return {"line": lines[-1].strip() if lines else ""} if lines else None
     eta = float(out["eta"]) if out["eta"] != "inf" else float("inf")
@@ -245,8 +245,10 @@ def last_progress(log: Path) -> dict | None:
         k, total = int(e.group(1)), int(e.group(2))
         epoch_s = float(out["elapsed"]) + eta
         eta += (total - k) * epoch_s
-    if job_eta is not None:
-        eta += job_eta
+    if chain is not None:
+        done, n, per_epoch, job_eta, at = chain
+        # an epoch in progress after the last finished one: its ETA plus the epochs after it
+        eta = eta + max(0, n - done - 1) * per_epoch if out["at"] > at else job_eta
     out["job_eta"] = eta
     out["age_s"] = time.time() - os.path.getmtime(log)
     return out
@@ -343,6 +345,10 @@ def summarise(workdir: Path, log: Path | None = None, experiments: list[str] | N
                 lines.append(f"  {r} × {n}{pace}")
         else:
             lines.append("\nLeft: nothing" + ("" if run.complete else " (every job has started)"))
+    locks = workdir / ".snakemake" / "locks"
+    if alive is False and locks.is_dir() and any(locks.iterdir()):
+        lines.append("\nSnakemake was killed and its lock stays (.snakemake/locks): run the same command once with "
+                     "`--unlock` added.")
     if alive is False and not run.complete and open_:
         lines.append("\nRestart with the same command; `--rerun-incomplete` (in the profiles) redoes the "
                      "interrupted jobs, finished training epochs are kept.")

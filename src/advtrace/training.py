@@ -416,6 +416,8 @@ def adv_train_epochs(previous: str | Path, data: dict, exp: dict, epochs, device
         if found is not None:
             if found != path:
                 _link(found, path)
+            elif keep and not kept_path(path).exists():
+                _link(path, kept_path(path))
             os.utime(path)  # a fresh output for Snakemake
             log.info("adversarial epoch %d (%d/%d of this job): kept from an earlier attempt (%s), not retrained",
                      epoch, i + 1, len(todo), found)

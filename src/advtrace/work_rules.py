@@ -445,7 +445,10 @@ def _p002_evaluate(ctx: Ctx) -> Job:
             job.add(src, "G", steps * n, chunk)
             for _, tkey in transfer:
                 job.add(profiles[tkey], "F", len(points) * n, chunk)
-    job.array_bytes = 3 * n * ctx.image_bytes * BYTES
+    from .studies.p002.evaluate import BLOCK_INPUTS
+
+    job.array_bytes = n * ctx.image_bytes  # the test set, uint8
+    job.compute_bytes = 3 * min(n, BLOCK_INPUTS) * ctx.image_bytes * BYTES  # a block's x, δ, x + δ
     return job.out(4 * TABLE_BYTES)
 
 

@@ -76,7 +76,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
-from .specs import ATTACK_SPECS, DEEPFOOL_ASSUMED_STEPS
+from .specs import ATTACK_SPECS
 
 OPS = ("F", "G", "C")
 CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
@@ -305,7 +305,8 @@ class Job:
     ops: Counter = field(default_factory=Counter)  # (profile, op, batch) -> images
     data_bytes: float = 0.0  # dataset arrays loaded into host memory
     device_data_bytes: float = 0.0  # of those, moved to the GPU (training split)
-    array_bytes: float = 0.0  # other arrays held (float sample sets, perturbations, features)
+    array_bytes: float = 0.0  # other arrays held in host memory (sample sets, perturbations, features)
+    compute_bytes: float = 0.0  # arrays held where the job computes (GPU memory on a GPU, else host)
     models: list = field(default_factory=list)  # (profile, optimiser slots) held with gradients
     batch: list = field(default_factory=list)  # (profile, images per pass, training)
     out_bytes: float = 0.0
@@ -413,10 +414,10 @@ def estimate_job(rule: str, job: Job, kind: str, cpu_kind: str = "cpu") -> Estim
     if trains:
         host += dev.get("train_rss_mb", 0.0)
     if gpu:
-        device_mb = CUDA_CONTEXT_MB + states + acts + job.device_data_bytes / 1e6
+        device_mb = CUDA_CONTEXT_MB + states + acts + (job.device_data_bytes + job.compute_bytes) / 1e6
     else:
         device_mb = 0.0
-        host += states + acts
+        host += states + acts + job.compute_bytes / 1e6
     return Estimate(rule, on, gpu, start + load + work, work, host, device_mb, job.out_bytes / 1e6, job.threads,
                     dict(job.totals()), trains)
 
@@ -581,6 +582,7 @@ def summarise(estimates: Iterable[Estimate]) -> dict[str, Any]:
         "gpu_hours": sum(e.gpu_hours for e in ests),
         "cpu_hours": sum(e.cpu_hours for e in ests),
         "disk_gb": sum(e.disk_mb for e in ests) / 1e3,
+        "longest_h": max((e.seconds for e in ests), default=0.0) / 3600.0,
         "peak_host_gb": max((e.host_mb for e in ests), default=0.0) / 1e3,
         "peak_device_gb": max((e.device_mb for e in ests), default=0.0) / 1e3,
     }
@@ -588,4 +590,4 @@ def summarise(estimates: Iterable[Estimate]) -> dict[str, Any]:
 
 __all__ = ["Ctx", "Estimate", "Job", "Profile", "RULES", "RuleWork", "attack_ops", "calibration", "classifier",
            "cost_settings", "detector", "devices", "estimate_job", "job_estimate", "light", "memory_mb", "register",
-           "rules", "runtime_minutes", "DEEPFOOL_ASSUMED_STEPS"]
+           "rules", "runtime_minutes"]
