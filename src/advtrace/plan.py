@@ -498,7 +498,7 @@ def _write_startup(fit: dict, base: Path) -> None:
     cpu["train_rss_mb"] = round(max(0.0, fit["train_rss_mb"]), 1)
     cpu.setdefault("notes", {})["startup_s, base_rss_mb, train_rss_mb"] = (
         f"fitted by `python -m advtrace.plan --calibrate` to {fit['jobs']} jobs' benchmark tables under {base} "
-        f"({datetime.now(timezone.utc):%Y-%m-%d}): torch start-up = median(cpu_time − estimated work); base RSS = "
+        f"({datetime.now(timezone.utc):%Y-%m-%d}; column cpu_time): torch start-up = median(cpu_time − estimated work); base RSS = "
         "median max_rss of the jobs that train nothing; training overhead = median extra max_rss of those that "
         "train; plain start-up and RSS measured by starting Python with pandas, pyarrow, matplotlib and saving a "
         "figure (CPU seconds, VmHWM)")
