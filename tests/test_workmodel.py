@@ -173,6 +173,42 @@ def test_pretrain_and_analysis_counts(digits):
     assert _work("perturb_epoch", exp, epoch="001").totals()["G"] == pytest.approx(g)
 
 
+def test_work_model_imports_no_torch_and_mirrors_the_constants_it_copies():
+    """The DAG build prices every job: importing torch there would cost seconds."""
+    code = f"""
+import sys
+from advtrace import plan, workmodel as W
+cfg = plan.load_config(["experiments=[digits]"], plan.ROOT)
+exp = plan.experiments(cfg, plan.ROOT)["digits"]
+wc = {{"exp": "digits", "epoch": "001", "chunk": "000-003", "family": next(iter(exp["paper001"]["families"])),
+      "attack": next(iter(exp["detect"]["attacks"])), "run": "p004_eps32_heap_size1"}}
+priced = 0
+for name in W.rules():
+    try:
+        W.job_estimate(name, exp, wc, cfg, "h100")
+        priced += 1
+    except Exception:
+        pass  # a wildcard this rule does not take
+assert priced > 40, priced
+assert "torch" not in sys.modules, "the work model imported torch"
+"""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=_env(), timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    from advtrace import work_rules
+    from advtrace.studies.p001.core import pools_for
+    from advtrace.studies.p002.evaluate import BLOCK_INPUTS
+
+    assert work_rules.P002_BLOCK_INPUTS == BLOCK_INPUTS
+    exp = {"model": {"name": "preact_resnet18", "width": 16}, "paper001": {"detector": {"min_side": 2, "channels": [16, 32, 32]}}}
+    for size in (8, 32):
+        ctx = W.Ctx({**exp, "dataset": {"name": "digits", "image_size": size}}, {})
+        for pos in ("input", 0, 1, 2, 3, 4):
+            side = W.feature_shape(exp["model"], ctx.exp["dataset"], pos)[1]
+            prof = work_rules._p001_detector(ctx, pos)
+            assert prof.name.endswith(f"@{side // 2 ** pools_for(side, 2)}x{side // 2 ** pools_for(side, 2)}x"
+                                      f"{W.feature_shape(exp['model'], ctx.exp['dataset'], pos)[0]}"), (pos, prof)
+
+
 def test_requests_grow_with_attempt_and_keep_margins():
     cost = W.cost_settings({"cost": {"runtime_margin": "2", "min_runtime": 10}})  # --config gives strings
     assert W.runtime_minutes(30, 1, cost) == 10  # the floor

@@ -20,6 +20,9 @@ from .workmodel import BYTES, Ctx, Job, classifier, detector, feature_shape, laz
 DECODE_IMG_S = {"digits": 1e6, "fashion_mnist": 2e5, "cifar10": 2e5, "gtsrb": 1500.0, "imagenet": 120.0}
 WRITE_MB_S = 300.0  # writing prepared arrays to a shared file system (assumed)
 OPTIMISER_SLOTS = {"sgd": 1, "adam": 2, "rmsprop": 2}
+# advtrace.studies.p002.evaluate.BLOCK_INPUTS (that module imports torch, which the DAG build must
+# not: ~3 s; tests/test_workmodel.py checks the two agree)
+P002_BLOCK_INPUTS = 5000
 TABLE_BYTES = 1e5  # a Parquet part table (order of magnitude; the plan's disk column)
 
 
@@ -334,9 +337,9 @@ def _p001_sets(ctx: Ctx) -> tuple[int, int, int]:
 def _p001_detector(ctx: Ctx, position) -> object:
     sec = ctx.exp["paper001"]
     ch, side = feature_shape(ctx.exp["model"], ctx.exp["dataset"], position)
-    from .studies.p001.core import pools_for
-
-    pools = pools_for(side, int(sec["detector"]["min_side"]))
+    pools = 0  # advtrace.studies.p001.core.pools_for (which imports torch): keep ≤ 2 that leave ≥ min_side
+    while pools < 2 and side // 2 ** (pools + 1) >= int(sec["detector"]["min_side"]):
+        pools += 1
     return detector(ch, side, tuple(int(c) for c in sec["detector"]["channels"]), pools)
 
 
@@ -445,10 +448,8 @@ def _p002_evaluate(ctx: Ctx) -> Job:
             job.add(src, "G", steps * n, chunk)
             for _, tkey in transfer:
                 job.add(profiles[tkey], "F", len(points) * n, chunk)
-    from .studies.p002.evaluate import BLOCK_INPUTS
-
     job.array_bytes = n * ctx.image_bytes  # the test set, uint8
-    job.compute_bytes = 3 * min(n, BLOCK_INPUTS) * ctx.image_bytes * BYTES  # a block's x, δ, x + δ
+    job.compute_bytes = 3 * min(n, P002_BLOCK_INPUTS) * ctx.image_bytes * BYTES  # a block's x, δ, x + δ
     return job.out(4 * TABLE_BYTES)
 
 

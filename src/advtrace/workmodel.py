@@ -114,12 +114,17 @@ def lazy_dataset(dataset_cfg: Mapping) -> bool:
 def lazy_experiments(experiment_dir: str | Path) -> list[str]:
     """Names of the experiments in `experiment_dir` whose dataset is lazy (read without validating
     them: the Snakefile asks at parse time, before experiments are loaded)."""
+    import re
+
     import yaml
 
     out = []
     for f in sorted(Path(experiment_dir).glob("*.yaml")):
         try:
-            name = ((yaml.safe_load(f.read_text()) or {}).get("dataset") or {}).get("name")
+            text = f.read_text()
+            # the usual layout, read without parsing the whole file (parsing all of them costs ~1 s)
+            m = re.search(r"^dataset:[^\n]*\n(?:[ \t]+#[^\n]*\n)*[ \t]+name:[ \t]*([A-Za-z0-9_]+)", text, flags=re.M)
+            name = m.group(1) if m else ((yaml.safe_load(text) or {}).get("dataset") or {}).get("name")
         except (OSError, yaml.YAMLError, AttributeError):
             continue  # the experiment's own validation reports it when it is used
         if DATASETS.get(name, (0, 0, False))[2]:
@@ -514,10 +519,16 @@ class Ctx:
         return dataset_info(self.exp["dataset"])[1]
 
     def run(self, run: str | None = None) -> Mapping:
-        """The experiment config as `run` (default: the job's {run} wildcard, else main) sees it."""
+        """The experiment config as `run` (default: the job's {run} wildcard, else main) sees it
+        (read only: cached per experiment and run, the DAG asks once per job)."""
         from . import runs
 
-        return runs.run_config(self.exp, run or self.wc.get("run", runs.MAIN))
+        run = run or self.wc.get("run", runs.MAIN)
+        key = (id(self.exp), run)
+        hit = _RUNS.get(key)
+        if hit is None or hit[0] is not self.exp:
+            hit = _RUNS[key] = (self.exp, runs.run_config(self.exp, run))
+        return hit[1]
 
     def model(self, run: str | None = None) -> Profile:
         cfg = self.exp if run is None and "run" not in self.wc else self.run(run)
@@ -539,6 +550,7 @@ class Ctx:
 
 
 _CACHE: dict = {}
+_RUNS: dict = {}
 
 
 def job_estimate(rule: str, exp: Mapping, wildcards: Mapping[str, str], config: Mapping | None, kind: str,
