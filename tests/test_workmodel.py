@@ -94,6 +94,19 @@ def test_classifier_profile_equals_torch_counts(name, width, channels, side, cla
     assert (p.macs, p.params, p.act, p.layers) == (counts["macs"], params, counts["act"], counts["layers"])
 
 
+@pytest.mark.parametrize("side,classes", [(224, 1000), (64, 10)])
+def test_vgg16_profile_equals_torchvision(side, classes):
+    """torchvision's VGG16 (paper 001 Sec. 4.2), whose 1000 logits a class selection follows."""
+    from torchvision.models import vgg16
+
+    counts, params = _torch_counts(vgg16(weights=None, num_classes=1000), (3, side, side))
+    p = W._classifier("vgg16", 64, 3, side, classes)
+    assert (p.macs, p.params, p.act, p.layers) == (counts["macs"], params, counts["act"], counts["layers"])
+    for k, c in enumerate((64, 128, 256, 512, 512)):
+        assert W.feature_shape({"name": "vgg16", "width": 64}, {"name": "imagenet", "image_size": side}, k) == \
+            (c, side // 2 ** (k + 1))
+
+
 @pytest.mark.parametrize("width", [32, 16])
 def test_inception_profile_within_one_percent_of_torch(width):
     from advtrace.models import build_model
@@ -104,12 +117,25 @@ def test_inception_profile_within_one_percent_of_torch(width):
     assert p.act == pytest.approx(counts["act"], rel=0.01) and p.layers == counts["layers"]
 
 
+def _detector_net(channels_in, widths, pools):
+    """Paper 001's detector with any number of convolutions (its Sec. 4.2 ImageNet detector has five)."""
+    import torch.nn as nn
+
+    layers, cin = [], channels_in
+    for i, c in enumerate(widths):
+        layers += [nn.Conv2d(cin, c, 3, padding=1, bias=False), nn.BatchNorm2d(c), nn.ReLU()]
+        layers += [nn.MaxPool2d(2)] if i < pools else []
+        cin = c
+    return nn.Sequential(*layers, nn.Conv2d(cin, 2, 1))
+
+
 @pytest.mark.parametrize("channels_in,side,widths,pools", [(1, 8, (32, 64, 64), 2), (16, 8, (16, 32, 32), 1),
-                                                           (3, 32, (96, 192, 192), 2)])
+                                                           (3, 32, (96, 192, 192), 2), (512, 14, (196,) * 5, 1)])
 def test_detector_profile_equals_torch_counts(channels_in, side, widths, pools):
     from advtrace.detectors import Detector
 
-    counts, params = _torch_counts(Detector(channels_in, widths, pools), (channels_in, side, side))
+    net = Detector(channels_in, widths, pools) if len(widths) == 3 else _detector_net(channels_in, widths, pools)
+    counts, params = _torch_counts(net, (channels_in, side, side))
     p = W.detector(channels_in, side, widths, pools)
     assert (p.macs, p.params, p.act, p.layers) == (counts["macs"], params, counts["act"], counts["layers"])
 
@@ -157,6 +183,22 @@ def test_adversarial_epoch_counts_follow_the_method(digits):
     assert t["G"] == pytest.approx(n / 2) and t["C"] == n
     t = _work("run_adv_train_chained", digits, run="p004_eps32_heap_size1", epoch="004").totals()
     assert t["G"] == 4 * 4 * n and t["C"] == 4 * 2 * n  # 4 epochs in one job, 4 PGD steps
+
+
+def test_universal_perturbation_baselines_count_their_deepfool_rounds(digits):
+    """Paper 004's deepfool_uad / fictitious_play (advtrace.methods.uap_round): every round_epochs
+    epochs, pool_size DeepFool universal perturbations of up to max_passes passes over generation_n inputs."""
+    from advtrace import work_rules
+
+    u = {"eps": 64, "pool_size": 10, "round_epochs": 4, "p_adv": 0.5, "generation_n": 256, "fooling_rate": 0.8,
+         "max_passes": 3, "overshoot": 0.02, "max_iter": 10, "chunk_size": 16, "label_smoothing": 0.1}
+    adv = {**{k: v for k, v in digits["adv_train"].items() if k not in ("sigma", "attack", "attack_label")},
+           "method": "deepfool_uad", "uap": u}
+    ctx = W.Ctx(digits, {"exp": "digits"})
+    n = digits["dataset"]["splits"]["train"]["n"]
+    t = work_rules.adv_epoch_ops(ctx, adv, ctx.model(), 8 * n, epochs=8).totals()
+    per_input = W.attack_ops({"name": "deepfool_l2"}, 10)
+    assert t["C"] == 8 * n and t["G"] == pytest.approx(2 * 10 * 256 * 3 * per_input["G"])
 
 
 def test_pretrain_and_analysis_counts(digits):

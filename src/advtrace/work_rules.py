@@ -113,8 +113,8 @@ def _pretrain(ctx: Ctx) -> Job:
     return job
 
 
-def adv_epoch_ops(ctx: Ctx, adv: dict, model, images: int) -> Job:
-    """One epoch of the training method of `adv` (advtrace.methods) over `images` inputs."""
+def adv_epoch_ops(ctx: Ctx, adv: dict, model, images: int, epochs: int = 1) -> Job:
+    """`epochs` epochs of the training method of `adv` (advtrace.methods) over `images` inputs in all."""
     job = ctx.job(train_on_device=True)
     method, b = adv["method"], int(adv["batch_size"])
     step = b  # images per training forward/backward
@@ -137,6 +137,15 @@ def adv_epoch_ops(ctx: Ctx, adv: dict, model, images: int) -> Job:
         job.add(model, "G", images * int(adv["shared"]["iterations"]), b)
         step = 2 * b  # (1-w)·J(x, y) + w·J(x+δ, y): the clean and the perturbed batch
         job.add(model, "C", images * 2, step)
+    elif method in ("deepfool_uad", "fictitious_play"):  # paper 004's universal-perturbation baselines
+        u = adv["uap"]
+        job.add(model, "C", images, b)
+        # every round_epochs epochs, pool_size DeepFool universal perturbations, each from up to max_passes
+        # passes over generation_n inputs of DeepFool (its steps per input as the attack registry assumes)
+        rounds = epochs / max(1, int(u["round_epochs"]))
+        inputs = rounds * int(u["pool_size"]) * int(u["generation_n"]) * int(u["max_passes"])
+        job.attack(model, {"name": "deepfool_l2", "max_iter": int(u["max_iter"])}, inputs, int(u["chunk_size"]),
+                   int(u.get("num_classes", ctx.classes)))
     else:
         raise KeyError(f"advtrace.work_rules has no work model for training method {method!r}")
     job.train(model, step, _slots(adv))
@@ -158,7 +167,7 @@ def _adv_train_chained(ctx: Ctx) -> Job:
     first, last = runs.job_span(ctx.exp, run, int(ctx.wc["epoch"]))
     model = ctx.model()
     k = last - first + 1
-    job = adv_epoch_ops(ctx, cfg["adv_train"], model, ctx.split("train") * k)
+    job = adv_epoch_ops(ctx, cfg["adv_train"], model, ctx.split("train") * k, k)
     return job.out(k * ctx.checkpoint_bytes(model, _slots(cfg["adv_train"])))
 
 
@@ -337,10 +346,13 @@ def _p001_sets(ctx: Ctx) -> tuple[int, int, int]:
 def _p001_detector(ctx: Ctx, position) -> object:
     sec = ctx.exp["paper001"]
     ch, side = feature_shape(ctx.exp["model"], ctx.exp["dataset"], position)
-    pools = 0  # advtrace.studies.p001.core.pools_for (which imports torch): keep ≤ 2 that leave ≥ min_side
-    while pools < 2 and side // 2 ** (pools + 1) >= int(sec["detector"]["min_side"]):
+    widths = tuple(int(c) for c in sec["detector"]["channels"])
+    # advtrace.studies.p001.core.pools_for (which imports torch): as many max-pools (at most one after
+    # each convolution but the last) as leave a map of at least min_side
+    pools = 0
+    while pools < len(widths) - 1 and side // 2 ** (pools + 1) >= int(sec["detector"]["min_side"]):
         pools += 1
-    return detector(ch, side, tuple(int(c) for c in sec["detector"]["channels"]), pools)
+    return detector(ch, side, widths, pools)
 
 
 @register("p001_family", study="001")

@@ -217,6 +217,21 @@ def _classifier(name: str, width: int, channels: int, side: int, classes: int) -
             side, cin = side // 2, cout
         net.linear(cin * side * side, 512)
         net.linear(512, classes)
+    elif name == "vgg16":
+        # torchvision's VGG16 (configuration D): 13 3×3 convolutions with bias in five blocks, each
+        # closed by a 2×2 max-pooling, adaptive average pooling to 7×7, 4096-4096-1000 dense layers
+        # (ImageNet's 1000 logits; a class subset is selected after them); width 64 = unchanged
+        rho = width / 64.0
+        cin = channels
+        for block in ((64, 64), (128, 128), (256, 256, 256), (512, 512, 512), (512, 512, 512)):
+            for c in block:
+                cout = int(round(c * rho))
+                net.conv(cin, cout, 3, side, bias=True, bn=False)
+                cin = cout
+            side //= 2
+        net.linear(cin * 7 * 7, 4096)
+        net.linear(4096, 4096)
+        net.linear(4096, 1000)
     elif name == "inception_v3":
         # torchvision's Inception v3 (no auxiliary classifier) at 299×299, counted with torch once
         # (tests/test_workmodel.py recounts it): every convolution scales by ρ = width/32 on both
@@ -242,17 +257,17 @@ def classifier(model_cfg: Mapping, dataset_cfg: Mapping) -> Profile:
 
 @lru_cache(maxsize=None)
 def detector(channels_in: int, side: int, widths: tuple[int, ...], pools: int) -> Profile:
-    """Paper 001's detector (advtrace.detectors.Detector) on a channels_in × side × side input."""
+    """Paper 001's detector (advtrace.detectors.Detector) on a channels_in × side × side input:
+    3×3 conv-BN-ReLU per width, a 2×2 max-pool after each of the first `pools` of them, a 1×1
+    convolution to the two logits."""
     net = _Net()
-    c1, c2, c3 = widths
-    net.conv(channels_in, c1, 3, side)
-    if pools >= 1:
-        side //= 2
-    net.conv(c1, c2, 3, side)
-    if pools >= 2:
-        side //= 2
-    net.conv(c2, c3, 3, side)
-    net.conv(c3, 2, 1, side, bias=True, bn=False)
+    cin = channels_in
+    for i, c in enumerate(widths):
+        net.conv(cin, int(c), 3, side)
+        cin = int(c)
+        if i < pools:
+            side //= 2
+    net.conv(cin, 2, 1, side, bias=True, bn=False)
     return Profile(f"detector{list(widths)}@{side}x{side}x{channels_in}", net.macs, net.params, net.act, net.layers)
 
 
@@ -264,6 +279,8 @@ def feature_shape(model_cfg: Mapping, dataset_cfg: Mapping, position) -> tuple[i
     if str(position) == "input":
         return channels, side
     k, w = int(position), int(model_cfg["width"])
+    if model_cfg["name"] == "vgg16":  # after the (k+1)-th max-pooling
+        return int(round((64, 128, 256, 512, 512)[k] * w / 64.0)), side // 2 ** (k + 1)
     strides = (1, 2, 2, 2) if model_cfg["name"] == "preact_resnet18" else (1, 2, 2)
     for s in strides[:k]:
         side = _down(side, s)
