@@ -345,20 +345,23 @@ def calibrate_startup(pairs: list[tuple[Priced, dict]], column: str = "cpu_time"
     start-up: median over torch jobs of (measured − estimated work − dataset load); base RSS:
     median max_rss of the jobs that train nothing, less what the memory model puts on top of the
     base; training overhead: median of the same excess over the jobs that train."""
-    startup, base, train = [], [], []
+    startup, train_startup, base, train = [], [], [], []
+    d = W.device("cpu")
     for p, row in pairs:
         est = p.est
-        if est is None or est.kind != "cpu":
+        if est is None or est.kind != "cpu" or W.rules()[p.job.rule].work is None:
             continue
-        d = W.device("cpu")
         on_top = est.host_mb - d["base_rss_mb"]["torch"] - (d.get("train_rss_mb", 0.0) if est.trains else 0.0)
-        startup.append(row[column] - (est.seconds - d["startup_s"]["torch"]))
+        fixed = d["startup_s"]["torch"] + (d.get("train_startup_s", 0.0) if est.trains else 0.0)
+        (train_startup if est.trains else startup).append(row[column] - (est.seconds - fixed))
         (train if est.trains else base).append(row["max_rss"] - on_top)
     if not startup:
-        raise SystemExit("no benchmark table of a priced CPU job found")
-    base_rss = statistics.median(base) if base else statistics.median(train)
-    return {"startup_torch_s": statistics.median(startup), "base_rss_torch_mb": base_rss,
-            "train_rss_mb": (statistics.median(train) - base_rss) if train else 0.0, "jobs": len(startup)}
+        raise SystemExit("no benchmark table of a priced CPU job that trains nothing found")
+    base_rss = statistics.median(base)
+    start = statistics.median(startup)
+    return {"startup_torch_s": start, "train_startup_s": max(0.0, statistics.median(train_startup) - start)
+            if train_startup else 0.0, "base_rss_torch_mb": base_rss,
+            "train_rss_mb": (statistics.median(train) - base_rss) if train else 0.0, "jobs": len(startup) + len(train)}
 
 
 def plain_job(repeats: int = 3) -> tuple[float, float]:
@@ -393,7 +396,8 @@ def main(argv: list[str] | None = None) -> int:
                                      "resources as that profile submits them)")
     p.add_argument("--check", metavar="DIR", type=Path,
                    help="compare with the benchmark tables under DIR (results/<exp>, or a directory holding results/)")
-    p.add_argument("--column", default="s", choices=["s", "cpu_time"], help="measured time column for --check")
+    p.add_argument("--column", default="s", choices=["s", "cpu_time"],
+                   help="measured time column for --check and --calibrate (s: wall; cpu_time on a shared host)")
     p.add_argument("--calibrate", metavar="DIR", type=Path, help="fit the CPU start-up and memory constants to DIR")
     p.add_argument("--json", type=Path, help="also write every priced job as JSON here")
     p.add_argument("--workdir", type=Path, default=ROOT, help="the workflow (default: this repository)")
@@ -422,7 +426,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"no benchmark tables of the planned jobs under {base}", file=sys.stderr)
             return 2
         if args.calibrate:
-            fit = calibrate_startup(pairs)
+            fit = calibrate_startup(pairs, args.column)
+            fit["column"] = args.column
             fit["startup_plain_s"], fit["base_rss_plain_mb"] = plain_job()
             _write_startup(fit, base)
             print(json.dumps(fit, indent=1))
@@ -496,9 +501,14 @@ def _write_startup(fit: dict, base: Path) -> None:
     cpu["startup_s"] = {"torch": round(fit["startup_torch_s"], 3), "plain": round(fit["startup_plain_s"], 3)}
     cpu["base_rss_mb"] = {"torch": round(fit["base_rss_torch_mb"], 1), "plain": round(fit["base_rss_plain_mb"], 1)}
     cpu["train_rss_mb"] = round(max(0.0, fit["train_rss_mb"]), 1)
-    cpu.setdefault("notes", {})["startup_s, base_rss_mb, train_rss_mb"] = (
+    cpu["train_startup_s"] = round(fit["train_startup_s"], 3)
+    notes = cpu.setdefault("notes", {})
+    notes.pop("startup_s, base_rss_mb, train_rss_mb", None)
+    notes["startup_s, train_startup_s, base_rss_mb, train_rss_mb"] = (
         f"fitted by `python -m advtrace.plan --calibrate` to {fit['jobs']} jobs' benchmark tables under {base} "
-        f"({datetime.now(timezone.utc):%Y-%m-%d}; column cpu_time): torch start-up = median(cpu_time − estimated work); base RSS = "
+        f"({datetime.now(timezone.utc):%Y-%m-%d}; column {fit['column']}): torch start-up = median(measured − estimated "
+        "work) of the jobs that train nothing, training start-up (checkpoints, optimiser) = median of the rest for "
+        "those that train; base RSS = "
         "median max_rss of the jobs that train nothing; training overhead = median extra max_rss of those that "
         "train; plain start-up and RSS measured by starting Python with pandas, pyarrow, matplotlib and saving a "
         "figure (CPU seconds, VmHWM)")

@@ -422,6 +422,8 @@ def estimate_job(rule: str, job: Job, kind: str, cpu_kind: str = "cpu") -> Estim
     dev = device(on)
     gpu = job.gpu and dev.get("gpu", False)
     start = dev["startup_s"]["torch" if job.torch else "plain"]
+    if any(training for _, _, training in job.batch):
+        start += dev.get("train_startup_s", 0.0)  # building the optimiser, loading and writing checkpoints
     work = job.extra_s
     for (profile, op, batch), n in job.ops.items():
         work += n * op_seconds(on, op, profile, batch)
