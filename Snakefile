@@ -51,3 +51,5 @@ rule all:
 
 # After every rule: each script rule's params get the fingerprint of the library code it uses.
 add_code_fingerprints()
+# After every rule: runtime, mem_mb and disk_mb of each job from the work model (advtrace.workmodel).
+add_resources()

@@ -63,6 +63,12 @@ from advtrace.workflow_setup import cap_local_gpu_jobs
 
 cap_local_gpu_jobs(workflow)
 
+# SLURM: job states as the executor plugin expects them, so that a cancelled or preempted job is
+# failed and retried instead of waited for (advtrace.slurm_status; no-op unless the plugin is loaded)
+from advtrace import slurm_status
+
+slurm_status.install(workflow)
+
 # The device and the speed switches (config/config.yaml top level) reach every job through the
 # environment, where advtrace.runtime.setup_job reads them; they are not params, so changing one
 # re-runs nothing.
@@ -301,3 +307,39 @@ def add_code_fingerprints():
             if script not in fingerprints:
                 fingerprints[script] = script_fingerprint(script, WF.library_dir())
             _r.set_params(code=fingerprints[script])
+
+
+def add_resources():
+    """Give every rule the work model knows (advtrace.workmodel, entries in advtrace.work_rules) a
+    `runtime`, `mem_mb` and `disk_mb` computed per job from what the job computes: its unit
+    operations priced for the device kind it runs on (config `cost.gpu` for rules declaring
+    gpu=1, the CPU otherwise), a start-up term, its memory model and output size; `runtime` grows
+    with `attempt` (a retried job gets more time). A profile's or the command line's
+    --set-resources for a rule still wins. Called once every rule exists (like
+    add_code_fingerprints), so rule files need no resource lines."""
+    from snakemake.resources import Resources
+
+    from advtrace import workmodel
+
+    cost = workmodel.cost_settings(config)
+    overrides = getattr(workflow.resource_settings, "_parsed_overwrite_resources", {}) or {}
+    entries = workmodel.rules()
+    for _r in workflow.rules:
+        if _r.name not in entries:
+            continue
+        gpu = "gpu" in _r.resources and bool(_r.resources["gpu"].value)
+
+        def estimate(wildcards, name=_r.name, gpu=gpu):
+            return workmodel.job_estimate(
+                name, EXPS[wildcards.exp], dict(wildcards.items()), config, cost["gpu"] if gpu else "cpu", gpu=gpu
+            )
+
+        computed = {
+            "runtime": lambda wildcards, attempt, est=estimate: workmodel.runtime_minutes(
+                est(wildcards).seconds, attempt, cost
+            ),
+            "mem_mb": lambda wildcards, est=estimate: workmodel.memory_mb(est(wildcards).host_mb, cost),
+            "disk_mb": lambda wildcards, est=estimate: workmodel.disk_mb(est(wildcards)),
+        }
+        keep = overrides.get(_r.name, {})
+        _r.resources.update(Resources.from_mapping({k: v for k, v in computed.items() if k not in keep}))

@@ -318,7 +318,8 @@ def test_imagenet_kurakin_dry_run_builds_the_whole_dag(tmp_path):
     assert len(named) == 25 and set(per_job.values()) == {5}
     assert jobs.pop("total") == sum(jobs.values())
     assert jobs == {
-        "prepare_data": 1, "draw_samples": 1,
+        "prepare_data_cluster": 1,              # a dataset too large for memory: prepared in a cluster job
+        "draw_samples": 1,
         "pretrain": 1,                          # main's 12 clean epochs (the paper's 10k-iteration delay)
         "run_pretrain": len(owners),            # B (seed 1), C (ELU), ρ = 0.5, 2, Table 7's activations: their own clean start
         "adv_train_epoch": epochs,              # main: clean training, one job per epoch

@@ -149,8 +149,12 @@ def perturb(classifier: nn.Module, x: torch.Tensor, y: torch.Tensor, fam: dict, 
         d = attacks.attack_batched(classifier, x, None, name, batch_size, eps=None, **kw)
         return {float(e): d.clamp(-e / 255.0, e / 255.0) for e in fam["eps"]}
     labels = y if spec.labels == "given" else None
-    return {float(e): attacks.attack_batched(classifier, x, labels, name, batch_size, eps=e / 255.0, **kw)
-            for e in fam["eps"]}
+    prog = Progress(len(fam["eps"]) * len(x), f"{name} on {len(x)} inputs, {len(fam['eps'])} ε", unit="img")
+    out = {}
+    for e in fam["eps"]:
+        out[float(e)] = attacks.attack_batched(classifier, x, labels, name, batch_size, eps=e / 255.0, **kw)
+        prog.update(len(x))
+    return out
 
 
 def accuracy(classifier: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int) -> tuple[int, int]:

@@ -29,6 +29,7 @@ import torch
 from ... import attacks
 from ...checkpoints import load_checkpoint
 from ...data import seed_for
+from ...runtime import Progress
 from ...stats import proportion
 from ...tables import coerce
 from .plan import APP_A, ITERATIVE, NOISE, ONE_STEP, RANDOM, TRANSFER_ATTACKS, TRUE_LABEL, eval_points
@@ -90,6 +91,8 @@ def evaluate_models(models: list[dict], sec: dict, x: torch.Tensor, y: torch.Ten
     blocks = _blocks(len(y), bs)
     correct: dict[tuple, np.ndarray] = {}
     acc_rows, leak_rows = [], []
+    prog = Progress(sum(len(ONE_STEP + (ITERATIVE if m["iterative"] else ())) for m in models) * len(points),
+                    f"p002 evaluation of {len(models)} models", unit="attack")
     for m in models:
         model = load_checkpoint(m["path"], device)
         info = {k: m[k] for k in ("run", "epoch", "model", "training", "epochs_total")} | {"roles": ",".join(m["roles"])}
@@ -109,6 +112,7 @@ def evaluate_models(models: list[dict], sec: dict, x: torch.Tensor, y: torch.Ten
                     xb = xb + _delta(model, xb, y[b], attack, eps, sec["alpha"], its, bs, gen)
                     adv_logits.append(_logits(model, xb, bs))
                 adv_logits = torch.cat(adv_logits)
+                prog.update()
                 for top in TOPS:
                     c = _topk_correct(adv_logits, y, top)
                     correct[(m["key"], attack, eps, top)] = c
@@ -165,6 +169,7 @@ def transfer_table(models: list[dict], transfer: list[tuple[str, str]], sec: dic
     classes = int(next(iter(clean_logits.values())).shape[1])
     clean = {(t, top): _topk_correct(lg, y, top) for t, lg in clean_logits.items() for top in TOPS}
     rows = []
+    prog = Progress(len(nets) * len(TRANSFER_ATTACKS) * len(eval_points(sec)), "p002 transfer", unit="attack")
     for s, src in nets.items():
         for attack in TRANSFER_ATTACKS:
             for eps, eps_paper, its in eval_points(sec):
@@ -175,6 +180,7 @@ def transfer_table(models: list[dict], transfer: list[tuple[str, str]], sec: dic
                     for t, net in nets.items():
                         adv_logits[t].append(_logits(net, xa, bs))
                 adv_logits = {t: torch.cat(lg) for t, lg in adv_logits.items()}
+                prog.update()
                 for top in TOPS:
                     wrong = {t: ~_topk_correct(lg, y, top) for t, lg in adv_logits.items()}
                     pre = clean[(s, top)] & wrong[s]

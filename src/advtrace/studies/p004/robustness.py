@@ -55,7 +55,7 @@ import torch.nn.functional as F
 from ... import attacks, universal
 from ...data import to_float
 from ...methods import heap_pgd
-from ...runtime import log
+from ...runtime import Progress, log
 from ...stats import bootstrap_mean, proportion
 from ...tables import coerce
 
@@ -127,14 +127,19 @@ class Trials:
 
 
 def binary_search(trial: Callable[[float], torch.Tensor | np.ndarray], delta: float, steps: int,
-                  lo: float = 0.0, hi: float = EPS_MAX) -> list[tuple[float, torch.Tensor | np.ndarray]]:
+                  lo: float = 0.0, hi: float = EPS_MAX, desc: str | None = None
+                  ) -> list[tuple[float, torch.Tensor | np.ndarray]]:
     """Sec. 5.2's search: `steps` midpoints of [lo, hi]; ``trial(ε)`` returns the per-input
-    misclassification (bool) at ε. Returns every (ε, wrong) tried, in order."""
+    misclassification (bool) at ε. Returns every (ε, wrong) tried, in order. With `desc`, each
+    step is logged with the search's rate and ETA."""
     tried = []
+    prog = Progress(steps, desc, unit="step", every=0.0) if desc else None
     for _ in range(steps):
         eps = (lo + hi) / 2
         wrong = trial(eps)
         tried.append((eps, wrong))
+        if prog is not None:
+            prog.update()
         if float(np.mean(np.asarray(wrong, dtype=np.float64))) >= delta:
             hi = eps
         else:
@@ -218,7 +223,8 @@ def search_all(model: nn.Module, gen_x: torch.Tensor, gen_y: torch.Tensor, x: to
     out: dict = {"searches": {}, "estimates": {}}
     for name, fn in (("universal", uni), ("adversarial", adv), ("random", rnd)):
         trials = Trials(fn)
-        out["searches"][name] = [e for e, _ in binary_search(trials, cfg["delta"], cfg["search_steps"])]
+        out["searches"][name] = [e for e, _ in binary_search(trials, cfg["delta"], cfg["search_steps"],
+                                                                     desc=f"{name} ε search")]
         out["estimates"][name] = bootstrap_search(trials, cfg["delta"], cfg["search_steps"], len(y),
                                                   cfg["bootstrap"], seed)
         out[name] = trials
