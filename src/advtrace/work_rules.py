@@ -506,5 +506,5 @@ light("claims", "claims_seeds_table", study="claims")
 light("p001_tables", "p001_plots", study="001")
 light("p002_report", study="002")
 light("p004_tables", "plot_p004_fig3_pareto_front", "plot_p004_fig5_learning_curves", "plot_p004_risk_ordering",
-      "plot_p004_fig1_perturbations", study="004")
+      "plot_p004_fig1_perturbations", "plot_p004_fig03_deepfool_front", study="004")
 
