@@ -3,6 +3,7 @@
 # offline digits experiment) and renders every figure. See README.md.
 from pathlib import Path
 
+from snakemake.sourcecache import LocalSourceFile
 from snakemake.utils import min_version
 
 min_version("9.0")
@@ -14,7 +15,10 @@ configfile: "config/config.yaml"
 report: "workflow/report/workflow.rst"
 
 
-ROOT = Path(workflow.basedir)
+# The workflow's own location, also when it is a module of a user's Snakefile (workflow.basedir is
+# then the user's directory); ROOT is None for a git-hosted module (advtrace.workflow_setup.WorkflowFiles).
+HERE = workflow.current_basedir
+ROOT = Path(str(HERE)) if isinstance(HERE, LocalSourceFile) else None
 
 
 include: "rules/common.smk"
@@ -42,3 +46,5 @@ rule all:
 
 # After every rule: each script rule's params get the fingerprint of the library code it uses.
 add_code_fingerprints()
+# After every rule: runtime, mem_mb and disk_mb of each job from the work model (advtrace.workmodel).
+add_resources()

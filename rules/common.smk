@@ -3,12 +3,23 @@ import json
 import os
 import sys
 
-sys.path.insert(0, str(ROOT / "src"))
-os.environ["PYTHONPATH"] = os.pathsep.join(
-    [str(ROOT / "src")] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
-)
-
 from snakemake.exceptions import WorkflowError
+
+# The advtrace library: a local workflow's jobs import it from its src/; a git-hosted module's is installed.
+_SRC = [str(ROOT / "src")] if ROOT is not None else []
+sys.path[:0] = _SRC
+os.environ["PYTHONPATH"] = os.pathsep.join(_SRC + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])
+try:
+    from advtrace.workflow_setup import WorkflowFiles
+except ModuleNotFoundError:
+    if ROOT is not None:
+        raise
+    raise WorkflowError(
+        f"the workflow at {HERE} needs its advtrace library installed (README, 'Use it in your own project')"
+    )
+
+# The workflow's own files (schema, catalogue, ...); the user's are relative to the working directory.
+WF = WorkflowFiles(HERE, workflow.sourcecache)
 
 from advtrace import runs, stages
 from advtrace.stages import chunk_name
@@ -25,16 +36,18 @@ from advtrace.runtime import RUNTIME_KEYS
 from advtrace.studies.p000 import plan as p000
 
 # RUN: the experiments `rule all` builds (config/config.yaml `experiments`; a bare
-# `--config experiments=smoke` is accepted too), validated here. EXPS: every experiment of
-# experiment_dir by name; one outside RUN (a paper_figNN target's) is loaded and validated when a
-# job of the DAG first needs it, so a stray or draft file in experiment_dir blocks nothing and is
-# reported only when asked for.
+# `--config experiments=smoke` is accepted too), validated here. EXPS: every experiment by name, from
+# the user's experiment_dir (relative to the working directory) first, then the workflow's own
+# config/experiments; one outside RUN (a paper_figNN target's) is loaded and validated when a job of
+# the DAG first needs it, so a stray or draft file blocks nothing and is reported only when asked for.
 try:
+    WF.fill_defaults(config)  # keys a deployment's older config copy lacks
     config["experiments"] = experiment_names(config.get("experiments"))
     RUN = list(config["experiments"])
     for _configfile in workflow.configfiles:  # Snakemake's own reading lets a duplicate key win silently
         load_yaml(_configfile)
-    EXPS = experiments(config, load_schema(ROOT / "config" / "schema.yaml"), ROOT)
+    WF.check_library()
+    EXPS = experiments(config, load_schema(WF.path("config/schema.yaml")), ".", WF.experiments)
 except ConfigError as err:
     raise WorkflowError(str(err)) from None
 
@@ -48,6 +61,12 @@ for _note in dataset_notes(EXPS, RUN):
 from advtrace.workflow_setup import cap_local_gpu_jobs
 
 cap_local_gpu_jobs(workflow)
+
+# SLURM: job states as the executor plugin expects them, so that a cancelled or preempted job is
+# failed and retried instead of waited for (advtrace.slurm_status; no-op unless the plugin is loaded)
+from advtrace import slurm_status
+
+slurm_status.install(workflow)
 
 # The device and the speed switches (config/config.yaml top level) reach every job through the
 # environment, where advtrace.runtime.setup_job reads them; they are not params, so changing one
@@ -337,7 +356,7 @@ def all_targets():
     return targets
 
 
-SOFTWARE_ENV = str(ROOT / "workflow" / "envs" / "advtrace.yaml")
+SOFTWARE_ENV = WF.file("workflow/envs/advtrace.yaml")
 
 
 def add_code_fingerprints():
@@ -351,9 +370,45 @@ def add_code_fingerprints():
 
     fingerprints = {}
     for _r in workflow.rules:
-        if _r.script is not None:
+        if _r.script is not None and WF.owns(_r):  # not the rules of a user's Snakefile using this as a module
             _r.conda_env = SOFTWARE_ENV
-            script = (Path(_r.snakefile).parent / str(_r.script)).resolve()
+            script = WF.script(_r)
             if script not in fingerprints:
-                fingerprints[script] = script_fingerprint(script, ROOT / "src")
+                fingerprints[script] = script_fingerprint(script, WF.library_dir())
             _r.set_params(code=fingerprints[script])
+
+
+def add_resources():
+    """Give every rule the work model knows (advtrace.workmodel, entries in advtrace.work_rules) a
+    `runtime`, `mem_mb` and `disk_mb` computed per job from what the job computes: its unit
+    operations priced for the device kind it runs on (config `cost.gpu` for rules declaring
+    gpu=1, the CPU otherwise), a start-up term, its memory model and output size; `runtime` grows
+    with `attempt` (a retried job gets more time). A profile's or the command line's
+    --set-resources for a rule still wins. Called once every rule exists (like
+    add_code_fingerprints), so rule files need no resource lines."""
+    from snakemake.resources import Resources
+
+    from advtrace import workmodel
+
+    cost = workmodel.cost_settings(config)
+    overrides = getattr(workflow.resource_settings, "_parsed_overwrite_resources", {}) or {}
+    entries = workmodel.rules()
+    for _r in workflow.rules:
+        if _r.name not in entries:
+            continue
+        gpu = "gpu" in _r.resources and bool(_r.resources["gpu"].value)
+
+        def estimate(wildcards, name=_r.name, gpu=gpu):
+            return workmodel.job_estimate(
+                name, EXPS[wildcards.exp], dict(wildcards.items()), config, cost["gpu"] if gpu else "cpu", gpu=gpu
+            )
+
+        computed = {
+            "runtime": lambda wildcards, attempt, est=estimate: workmodel.runtime_minutes(
+                est(wildcards).seconds, attempt, cost
+            ),
+            "mem_mb": lambda wildcards, est=estimate: workmodel.memory_mb(est(wildcards).host_mb, cost),
+            "disk_mb": lambda wildcards, est=estimate: workmodel.disk_mb(est(wildcards)),
+        }
+        keep = overrides.get(_r.name, {})
+        _r.resources.update(Resources.from_mapping({k: v for k, v in computed.items() if k not in keep}))

@@ -5,7 +5,7 @@
 #                a number, for every experiment in config["experiments"] that runs the study
 import yaml
 
-with open(ROOT / "config" / "figures.yaml") as _fh:
+with open(WF.path("config/figures.yaml")) as _fh:
     CATALOGUE = yaml.safe_load(_fh)
 
 

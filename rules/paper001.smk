@@ -3,8 +3,9 @@
 # run), frozen. Granularity (each job pays ~3-4 s of Python + torch start-up): one job per
 # adversary family (its ε grid's adversarial examples, a detector per attachment position at ε*
 # and per ε at the selected position, each a checkpoint file, and its ε_fit x ε_test matrix), one
-# attack x attack job, one dynamic-adversary job (trains the dynamic detector, evaluates both
-# detectors per σ), one table job and one plot job.
+# attack x attack job, one dynamic-adversary job (trains the dynamic detector - its per-epoch
+# validation curve is the table p001_dynamic_training - and evaluates both detectors per σ), one
+# table job and one plot job.
 
 
 wildcard_constraints:
@@ -54,7 +55,7 @@ rule p001_attack_transfer:
     resources:
         gpu=1,
     params:
-        cfg=p001_common,
+        cfg=p001_transfer_params,
     script:
         "../workflow/scripts/p001_attack_transfer.py"
 
@@ -68,7 +69,7 @@ rule p001_dynamic:
     output:
         detector="results/{exp}/paper001/dynamic/detector.pt",
         table=table("p001_dynamic"),
-        training="results/{exp}/metrics/p001/training_dynamic.parquet",
+        training=table("p001_dynamic_training"),
     log:
         "results/{exp}/logs/p001_dynamic.log",
     benchmark:
@@ -103,6 +104,7 @@ rule p001_plots:
         eps_transfer=table("p001_eps_transfer"),
         attack_transfer=table("p001_attack_transfer"),
         dynamic=table("p001_dynamic"),
+        dynamic_training=table("p001_dynamic_training"),
     output:
         fig02_pdf=figure("p001_fig02", "pdf"),
         fig02_png=report(
@@ -128,6 +130,13 @@ rule p001_plots:
         fig05_pdf=figure("p001_fig05", "pdf"),
         fig05_png=report(
             figure("p001_fig05", "png"),
+            caption="../workflow/report/p001.rst",
+            category="{exp}",
+            subcategory="Paper 001",
+        ),
+        dynamic_training_pdf=figure("p001_dynamic_training_curve", "pdf"),
+        dynamic_training_png=report(
+            figure("p001_dynamic_training_curve", "png"),
             caption="../workflow/report/p001.rst",
             category="{exp}",
             subcategory="Paper 001",

@@ -5,6 +5,9 @@
 # epoch 0 = ERM), `epochs_per_analysis_job` of them per job ({chunk} = first-last epoch): 1 = one
 # cached job per (run, epoch), as the paper-scale config; digits takes a whole run per job, because a
 # job's 3-4 s Python + torch start-up is longer than one digits evaluation. One job aggregates the tables.
+# The baselines of Fig. 3 (DeepFool UAD, FictitiousPlay) are runs with their own training methods
+# (advtrace.methods.uap_round); each run's last epoch (and main's) also gets Fig. 3 right's DeepFool
+# universal perturbation.
 from advtrace.studies.p004 import plan as p004_plan
 
 
@@ -36,19 +39,25 @@ rule p004_evaluate:
         "../workflow/scripts/p004_evaluate.py"
 
 
+# p004_tables also reads the training jobs' benchmarks and manifests (per-epoch CPU time): the cost
+# comparison of Sec. 6.1 (reports/p004_cost.md).
 rule p004_tables:
     input:
         robustness=p004_parts("robustness"),
         search=p004_parts("search"),
         risk=p004_parts("risk"),
         images=p004_parts("images"),
+        benchmarks=p004_cost_files("benchmarks"),
+        manifests=p004_cost_files("manifests"),
     output:
         robustness=table("p004_robustness"),
         search=table("p004_search"),
         risk=table("p004_risk"),
         images=table("p004_images"),
         front=table("p004_front"),
+        cost=table("p004_cost"),
         table_a1="results/{exp}/reports/p004_table_a1.md",
+        cost_report="results/{exp}/reports/p004_cost.md",
     log:
         "results/{exp}/logs/p004_tables.log",
     params:
@@ -62,14 +71,28 @@ rule plot_p004_fig03_pareto_front:
         p004_robustness=table("p004_robustness"),
         p004_front=table("p004_front"),
     output:
-        pdf=figure("p004_fig03", "pdf"),
-        png=figure("p004_fig03", "png"),
+        pdf=figure("p004_fig03_pareto_front", "pdf"),
+        png=figure("p004_fig03_pareto_front", "png"),
     log:
         "results/{exp}/logs/plot_p004_fig03_pareto_front.log",
     params:
         cfg=p004_plot_params,
     script:
         "../workflow/scripts/p004_plot_pareto.py"
+
+
+rule plot_p004_fig03_deepfool_front:
+    input:
+        p004_robustness=table("p004_robustness"),
+    output:
+        pdf=figure("p004_fig03_deepfool_front", "pdf"),
+        png=figure("p004_fig03_deepfool_front", "png"),
+    log:
+        "results/{exp}/logs/plot_p004_fig03_deepfool_front.log",
+    params:
+        cfg=p004_plot_params,
+    script:
+        "../workflow/scripts/p004_plot_deepfool.py"
 
 
 rule plot_p004_fig05_learning_curves:

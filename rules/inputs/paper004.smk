@@ -21,7 +21,12 @@ def p004_eval_params(wildcards):
         "seed": exp["seed"],
         "evaluation": sec["evaluation"],
         "epochs": [
-            {"epoch": e, "checkpoint": runs.checkpoint_path(exp, run, e), "info": p004_plan.run_info(exp, run, e)}
+            {
+                "epoch": e,
+                "checkpoint": runs.checkpoint_path(exp, run, e),
+                "info": p004_plan.run_info(exp, run, e),
+                "deepfool": e in p004_plan.deepfool_epochs(exp, run),
+            }
             for e in epochs
         ],
         "risk": sec["risk"] if sec["risk"]["run"] == run else None,
@@ -47,9 +52,41 @@ def p004_parts(kind):
     return get
 
 
+def p004_cost_runs(exp):
+    """The training runs of the cost table (Sec. 6.1): every paper004 run, and main's epochs up to
+    the last one the study evaluates (none at paper scale, where main is not trained)."""
+    out = {}
+    for run in p004_plan.evaluated_runs(exp):
+        jobs = p004_plan.training_jobs(exp, run)
+        if run == runs.MAIN:
+            jobs = [j for j in jobs if j[1] <= max(exp["paper004"]["main_epochs"])]
+        if not jobs:
+            continue
+        chained = run != runs.MAIN and runs.job_epochs(exp, run) > 1
+        out[run] = {
+            "info": p004_plan.run_info(exp, run, jobs[-1][1]),
+            "epochs": jobs[-1][1],
+            "benchmarks": [p004_plan.benchmark_path(exp, run, j) for j in jobs],
+            "manifests": [runs.manifest_path(exp["name"], run, j[1]) for j in jobs] if chained else [],
+        }
+    return out
+
+
+def p004_cost_files(kind):
+    def get(wildcards):
+        return [f for r in p004_cost_runs(EXPS[wildcards.exp]).values() for f in r[kind]]
+
+    return get
+
+
 def p004_tables_params(wildcards):
-    sec = EXPS[wildcards.exp]["paper004"]
-    return {"reference_accuracy": sec["front"]["reference_accuracy"], "delta": sec["evaluation"]["delta"]}
+    exp = EXPS[wildcards.exp]
+    sec = exp["paper004"]
+    return {
+        "reference_accuracy": sec["front"]["reference_accuracy"],
+        "delta": sec["evaluation"]["delta"],
+        "cost_runs": p004_cost_runs(exp),
+    }
 
 
 def p004_plot_params(wildcards):
@@ -59,4 +96,5 @@ def p004_plot_params(wildcards):
         "delta": sec["evaluation"]["delta"],
         "curve_runs": sec["curve_runs"],
         "defended": sec["images"]["defended"],
+        "deepfool_eps": sec["evaluation"]["deepfool"]["eps"],
     }

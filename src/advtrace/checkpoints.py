@@ -13,7 +13,8 @@ without the experiment YAML or ``dataset.pt``::
      "dataset": "cifar10", "num_classes": 10, "class_names": ["airplane", ...],
      "in_channels": 3, "image_size": 32,
      "mean": [...], "std": [...],        # per channel, of the training split, in [0, 1] units
-     "input_range": [0.0, 1.0]}          # models take N×C×H×W float images in [0, 1]
+     "input_range": [0.0, 1.0],          # models take N×C×H×W float images in [0, 1]
+     "class_index": [...]}               # only for a class subset (imagenet dataset.classes): indices in the full set
 
 The normalisation is a layer inside the model (its buffers are in the state dict as well), so
 the loaded model takes raw [0, 1] images and returns logits.
@@ -99,6 +100,8 @@ def checkpoint_meta(model_cfg: dict, data: dict, epoch: int, phase: str, run: st
         "mean": [float(v) for v in data["mean"]],
         "std": [float(v) for v in data["std"]],
         "input_range": [0.0, 1.0],
+        # a class subset of a larger dataset (imagenet dataset.classes): each class's index there
+        **({"class_index": [int(i) for i in data["class_index"]]} if data.get("class_index") is not None else {}),
     }
 
 
@@ -150,7 +153,7 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu", meta: 
                               f"understands ({CHECKPOINT_FORMAT}); upgrade advtrace")
     check_device_for_dataset(device, meta.get("dataset"))
     model = build_model(meta["model"], meta["num_classes"], meta["in_channels"], meta["image_size"],
-                        meta["mean"], meta["std"])
+                        meta["mean"], meta["std"], meta.get("class_index"))
     model = prepare_model(model, device=device).to(device)
     model.load_state_dict(ckpt["model"])
     model.meta = dict(meta)

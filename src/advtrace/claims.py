@@ -26,7 +26,7 @@ from typing import Callable, Iterable
 import numpy as np
 import pandas as pd
 
-from .stats import FAILS, HOLDS, INCONCLUSIVE, VERDICTS, Estimate, proportion
+from .stats import FAILS, HOLDS, INCONCLUSIVE, NOT_MEASURED, VERDICTS, Estimate, proportion  # noqa: F401
 from .tables import PER_RUN, RUN, coerce
 
 
@@ -40,8 +40,9 @@ class Claim:
     tables: tuple[str, ...]
     # returns (measured, verdict) or (measured, verdict, value): verdict True/False (holds / does
     # not hold), None (measured only), one of advtrace.stats.VERDICTS ("inconclusive" when two
-    # intervals overlap), or "not measured" (the measured text says why); value (optional): the claim's headline number, averaged over seeds by
-    # :func:`across_seeds`
+    # intervals overlap), or advtrace.stats.NOT_MEASURED (the run cannot decide the claim, e.g. every
+    # model at chance; `measured` says why); value (optional): the claim's headline number, averaged
+    # over seeds by :func:`across_seeds`
     measure: Callable[..., tuple[float | str, bool | str | None]]
     paper: str = "000"  # the paper the statement is from (claims `paper` column)
     # a per-run table (advtrace.tables.PER_RUN) reaches `measure` with the rows of its first run (the run
@@ -75,15 +76,14 @@ def all_claims() -> list[Claim]:
     return out
 
 
-NOT_MEASURED = "not measured"
-
-
 def _status(holds) -> str:
-    if holds == NOT_MEASURED:  # a claim that knows it cannot say (a run too short, not matched); its text says why
-        return NOT_MEASURED
     if isinstance(holds, str):
+        # the claim itself found the run cannot decide it (every model at chance, a run too short, runs
+        # not matched): its text says why
+        if holds == NOT_MEASURED:
+            return holds
         if holds not in VERDICTS:
-            raise ValueError(f"a claim's verdict is one of {VERDICTS}, not {holds!r}")
+            raise ValueError(f"a claim's verdict is one of {VERDICTS} or {NOT_MEASURED!r}, not {holds!r}")
         return holds
     if isinstance(holds, (bool, np.bool_)):
         return HOLDS if holds else FAILS

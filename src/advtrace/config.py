@@ -246,6 +246,30 @@ def check_experiment(exp: dict) -> list[str]:
         if ds["image_size"] < 75:
             problems.append(f"dataset.image_size: inception_v3 needs images of at least 75x75 pixels "
                             f"(299 in paper 002), got {ds['image_size']}")
+    model = exp["model"]
+    if (model.get("activation") == "relu_decay") != ("relu_decay_beta" in model):
+        problems.append("model.relu_decay_beta: required with activation relu_decay and read by no other activation "
+                        f"(activation: {model.get('activation', 'relu')!r}); set both or neither")
+    if "blocks" in model and model["name"] != "preact_resnet18":
+        problems.append(f"model.blocks: only preact_resnet18 takes blocks per stage, not {model['name']!r}; remove it")
+    if model["name"] == "vgg16":  # torchvision's VGG16 (paper 001 Sec. 4.2)
+        if IMAGE_CHANNELS[ds["name"]] != 3:
+            problems.append(f"model.name: vgg16 takes RGB images; {ds['name']} is grey")
+        if ds["image_size"] < 32:
+            problems.append(f"dataset.image_size: vgg16 needs images of at least 32x32 pixels (five 2x2 max-poolings; "
+                            f"224 for its ImageNet weights), got {ds['image_size']}")
+        if model["width"] != 64:
+            problems.append(f"model.width: vgg16 has 64 channels in its first convolution (the only width its "
+                            f"ImageNet weights fit), got {model['width']}")
+        if ds["name"] != "imagenet":
+            problems.append(f"model.name: vgg16 has ImageNet's 1000 outputs; use it on imagenet (a class subset via "
+                            f"dataset.classes), not {ds['name']}")
+    if model.get("weights") and model["name"] != "vgg16":
+        problems.append(f"model.weights: pretrained weights are supported for vgg16 only, not {model['name']}")
+    if ds.get("classes") is not None and ds["name"] != "imagenet":
+        problems.append(f"dataset.classes: a class subset is supported for imagenet only, not {ds['name']}")
+    if ds.get("classes") is not None and len(set(ds["classes"])) != len(ds["classes"]):
+        problems.append(f"dataset.classes: {ds['classes']} repeats a class")
     if ds["splits"]["train"]["n"] < 1 or ds["splits"]["test"]["n"] < 1:
         problems.append("dataset.splits: train and test must each have at least one image")
 
@@ -439,45 +463,114 @@ def seed_variant(name: str) -> tuple[str, int] | None:
     return base, int(k)
 
 
+class ExperimentDir:
+    """A local directory of experiment YAMLs (``<name>.yaml``), one place :class:`Experiments` looks in."""
+
+    def __init__(self, path: str | Path, label: str = ""):
+        self.path, self.label = Path(path), label
+
+    def file(self, name: str) -> Path | None:
+        path = self.path / f"{name}.yaml"
+        return path if path.is_file() else None
+
+    def names(self) -> list[str]:
+        return sorted(p.stem for p in self.path.glob("*.yaml"))
+
+    def key(self) -> str:
+        """Identity of the place: two spellings of one directory are one place."""
+        return str(self.path.resolve())
+
+    def __str__(self) -> str:
+        return f"{self.path.absolute()}{f' ({self.label})' if self.label else ''}"
+
+
+def _place(where: Any) -> Any:
+    """A place to look for experiments: an object with file(name), names(), key() (ExperimentDir, or
+    advtrace.workflow_setup's source-cache directory of a git-hosted workflow), or a directory path."""
+    return where if hasattr(where, "file") else ExperimentDir(where)
+
+
+def shift_run_seeds(exp: dict, shift: int) -> None:
+    """Add `shift` to every run's own ``seed`` override, in place: under a seed variant a run that
+    asks for "another seed" (paper 002's transfer model B) stays another seed than the experiment's,
+    instead of coinciding with it (seed 1 under ``<name>_seed1``). Grid seeds are left alone: they
+    name the runs (``…_seed0``) that other keys refer to."""
+    from .runs import declared
+
+    for _where, _name, spec in declared(exp):
+        if isinstance(spec, dict) and isinstance(spec.get("seed"), int) and not isinstance(spec["seed"], bool):
+            spec["seed"] += shift
+
+
 class Experiments(Mapping):
-    """Experiment configs of `exp_dir` by name, each loaded and validated when first used.
+    """Experiment configs by name, each loaded and validated when first used.
+
+    `exp_dirs` is a directory or a list of places looked in, in order (the user's ``experiment_dir``
+    first, then the workflow's own ``config/experiments``: :func:`experiments`). The first place
+    holding ``<name>.yaml`` wins; a seed variant ``<name>_seed<k>`` without a file of its own is
+    ``<name>.yaml`` (first place holding it) under seed k.
 
     A run validates what it uses: the experiments it names up front (:func:`experiments`), any other
     one (say, that of a requested ``paper_figNN`` target) when a job of the DAG first needs it. A
-    stray or broken file in `exp_dir` (a backup copy, a draft) therefore blocks nothing; its
+    stray or broken file in a place (a backup copy, a draft) therefore blocks nothing; its
     problems are reported when it is asked for.
     """
 
-    def __init__(self, exp_dir: str | Path, schema: dict):
-        self.exp_dir, self.schema = Path(exp_dir), schema
+    def __init__(self, exp_dirs: Any, schema: dict):
+        places = [_place(p) for p in (exp_dirs if isinstance(exp_dirs, (list, tuple)) else [exp_dirs])]
+        seen: set[str] = set()
+        self.places = [p for p in places if not (p.key() in seen or seen.add(p.key()))]
+        self.schema = schema
         self._loaded: dict[str, dict] = {}
+        self._files: dict[str, Path] = {}
+
+    def find(self, name: str) -> Path | None:
+        """The file ``<name>.yaml`` of the first place holding one (None if none does)."""
+        for place in self.places:
+            path = place.file(name)
+            if path is not None:
+                return path
+        return None
+
+    def file_of(self, name: str) -> Path:
+        """The file experiment `name` was read from (a seed variant's: its base experiment's file)."""
+        self[name]
+        return self._files[name]
 
     def available(self) -> list[str]:
-        return sorted(p.stem for p in self.exp_dir.glob("*.yaml"))
+        return sorted({n for place in self.places for n in place.names()})
+
+    def _unknown(self, name: str) -> ConfigError:
+        looked = "".join(f"\n    {i}. {place}" for i, place in enumerate(self.places, 1))
+        return ConfigError(f"experiments: unknown experiment {name!r}; allowed: {', '.join(self.available())} (and "
+                           f"<name>{SEED_SUFFIX}<k>: an experiment under seed k). Looked for {name}.yaml in these "
+                           f"places, in this order (the first file of a name wins):{looked}\n  Add an experiment "
+                           "of your own as <experiment_dir>/<name>.yaml (config/README.md, 'Where experiments are "
+                           "found').")
 
     def __getitem__(self, name: str) -> dict:
         if name not in self._loaded:
-            path = self.exp_dir / f"{name}.yaml"
+            path = self.find(name)
             variant = seed_variant(name)
-            if not path.is_file() and variant is not None and (self.exp_dir / f"{variant[0]}.yaml").is_file():
-                exp = load_yaml(self.exp_dir / f"{variant[0]}.yaml")
+            base = self.find(variant[0]) if path is None and variant is not None else None
+            if base is not None:
+                exp = load_yaml(base)
+                shift_run_seeds(exp, variant[1] - exp["seed"])
                 exp["name"], exp["seed"] = name, variant[1]  # the whole experiment under another seed
-            elif not path.is_file():
-                raise ConfigError(f"experiments: unknown experiment {name!r} (no {path}); "
-                                  f"allowed: {', '.join(self.available())} (and <name>{SEED_SUFFIX}<k>: "
-                                  "an experiment under seed k)")
+                path = base
+            elif path is None:
+                raise self._unknown(name)
             else:
                 exp = load_yaml(path)
             validate_experiment(exp, self.schema, expected_name=name)
-            self._loaded[name] = exp
+            self._loaded[name], self._files[name] = exp, path
         return self._loaded[name]
 
     def __contains__(self, name: object) -> bool:
         if not isinstance(name, str):
             return False
         variant = seed_variant(name)
-        return ((self.exp_dir / f"{name}.yaml").is_file()
-                or (variant is not None and (self.exp_dir / f"{variant[0]}.yaml").is_file()))
+        return self.find(name) is not None or (variant is not None and self.find(variant[0]) is not None)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.available())
@@ -486,22 +579,30 @@ class Experiments(Mapping):
         return len(self.available())
 
 
-def experiments(config: dict, schema: dict, base_dir: str | Path) -> Experiments:
-    """Validate the top-level config and the experiments it names; others load on first use."""
+def experiments(config: dict, schema: dict, base_dir: str | Path = ".", defaults: Any = None) -> Experiments:
+    """Validate the top-level config and the experiments it names; others load on first use.
+
+    Experiments are looked up in the user's ``experiment_dir`` (relative to `base_dir`, the working
+    directory of a run) first, then in `defaults`, the workflow's own experiment directory (a path,
+    or a place object: :class:`Experiments`), when given."""
     top = {k: v for k, v in config.items()}
     problems = schema_errors(top, {k: v for k, v in schema.items() if k != "$defs"}, schema)
     if problems:
         raise ConfigError("invalid config/config.yaml:\n  - " + "\n  - ".join(problems))
-    exps = Experiments(Path(base_dir) / config["experiment_dir"], schema)
+    places = [ExperimentDir(Path(base_dir) / config["experiment_dir"], "your experiment_dir")]
+    if defaults is not None:
+        places.append(_place(defaults))
+    exps = Experiments(places, schema)
     for name in config["experiments"]:
         exps[name]
     return exps
 
 
-def load_experiments(config: dict, schema: dict, base_dir: str | Path, load_all: bool = False) -> dict[str, dict]:
+def load_experiments(config: dict, schema: dict, base_dir: str | Path = ".", load_all: bool = False,
+                     defaults: Any = None) -> dict[str, dict]:
     """Validate the top-level config and load + validate every experiment it names
-    (with `load_all`, also every other experiment file in experiment_dir)."""
-    exps = experiments(config, schema, base_dir)
+    (with `load_all`, also every other experiment file of the places looked in)."""
+    exps = experiments(config, schema, base_dir, defaults)
     names = list(config["experiments"])
     if load_all:
         names += [n for n in exps.available() if n not in names]

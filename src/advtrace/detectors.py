@@ -70,25 +70,27 @@ def _conv_bn_relu(cin: int, cout: int) -> list[nn.Module]:
 class Detector(nn.Module):
     """Paper 001's detector (Fig. 1 bottom): 3×3 conv-BN-ReLU ×3 with two optional max-pools,
     1×1 conv to 2 maps, global average pooling. ``forward`` returns the two logits (clean,
-    adversarial); :func:`p_adv` applies the softmax."""
+    adversarial); :func:`p_adv` applies the softmax. ``channels`` may list any number of
+    convolutions and ``pools`` puts a 2×2 max-pool after each of the first ``pools`` of them
+    (paper 001 Sec. 4.2's ImageNet detector: five 196-map convolutions, one max-pool after the
+    first)."""
 
     def __init__(self, in_channels: int, channels: Sequence[int] = DEFAULT_CHANNELS, pools: int = 2,
                  mean: Sequence[float] | None = None, std: Sequence[float] | None = None):
         super().__init__()
-        if len(channels) != 3:
-            raise ValueError(f"detector channels: need 3 widths (paper 96-192-192); got {list(channels)}")
-        if not 0 <= pools <= 2:
-            raise ValueError(f"detector pools: 0, 1 or 2 max-pooling layers; got {pools}")
-        c1, c2, c3 = (int(c) for c in channels)
+        if len(channels) < 1:
+            raise ValueError(f"detector channels: need at least one width (paper 96-192-192); got {list(channels)}")
+        if not 0 <= pools <= len(channels) - 1:
+            raise ValueError(f"detector pools: 0..{len(channels) - 1} max-pooling layers (one after each of the first "
+                             f"convolutions) for {len(channels)} convolutions; got {pools}")
+        widths = [int(in_channels)] + [int(c) for c in channels]
         self.normalize = Normalize(mean, std) if mean is not None else nn.Identity()
-        layers: list[nn.Module] = _conv_bn_relu(in_channels, c1)
-        if pools >= 1:
-            layers.append(nn.MaxPool2d(2))
-        layers += _conv_bn_relu(c1, c2)
-        if pools >= 2:
-            layers.append(nn.MaxPool2d(2))
-        layers += _conv_bn_relu(c2, c3)
-        layers.append(nn.Conv2d(c3, 2, 1))
+        layers: list[nn.Module] = []
+        for i in range(len(channels)):
+            layers += _conv_bn_relu(widths[i], widths[i + 1])
+            if i < pools:
+                layers.append(nn.MaxPool2d(2))
+        layers.append(nn.Conv2d(widths[-1], 2, 1))
         self.body = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

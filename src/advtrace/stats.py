@@ -27,6 +27,8 @@ Z95 = 1.959963984540054  # two-sided 95 % normal quantile
 
 HOLDS, FAILS, INCONCLUSIVE = "holds", "does not hold", "inconclusive"
 VERDICTS = (HOLDS, FAILS, INCONCLUSIVE)
+# a claim's answer where the run cannot decide it (e.g. every model at chance): no verdict
+NOT_MEASURED = "not measured"
 
 
 @dataclass(frozen=True)

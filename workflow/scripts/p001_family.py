@@ -32,7 +32,8 @@ acc = {e: core.accuracy(clf, adv["test"][e], y["test"], bs) for e in grid}
 e_star, reached = core.eps_star({e: c / n for e, (c, n) in acc.items()}, cfg["target_accuracy"])
 log.info("%s: test accuracy %s; eps* = %g (%s)", family, {e: round(c / n, 3) for e, (c, n) in acc.items()}, e_star,
          "below target" if reached else "no ε reaches the target: the largest ε")
-positions = core.attachment_positions(clf, data, cfg["positions"], cfg["detector"]["min_side"])
+positions = core.attachment_positions(clf, data, cfg["positions"], cfg["detector"]["min_side"],
+                                      min(2, len(cfg["detector"]["channels"]) - 1))
 
 _feats = {}
 

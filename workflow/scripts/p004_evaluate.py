@@ -21,7 +21,8 @@ rob, search, risk, images = [], [], [], []
 for item in cfg["epochs"]:
     epoch, info = item["epoch"], item["info"]
     model = load_checkpoint(item["checkpoint"], device)
-    r, s, xi = evaluate_model(model, gen.x, gen.y, test.x, test.y, ev, cfg["seed"], device, info, epoch)
+    r, s, xi = evaluate_model(model, gen.x, gen.y, test.x, test.y, ev, cfg["seed"], device, info, epoch,
+                              deepfool=item["deepfool"])
     rob.append(r)
     search.append(s)
     if epoch in cfg["image_epochs"] and xi is not None:
