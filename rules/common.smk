@@ -303,7 +303,11 @@ def adv_train_group(wildcards):
 # registry.py); the rules derive their output paths from it with table() and figure(), which refuse
 # a name the registry does not declare.
 REGISTERED_TABLES = {name for s in stages.all_stages() for name in s.tables}
-FIGURE_SLUGS = {stages.figure_key(slug): slug for s in stages.all_stages() for slug in s.figures}
+# a figure is named by its slug, or by its key (figNN, pNNN_figNN) where one slug has that key (paper
+# 004's Fig. 3 has two panels, p004_fig03_pareto_front and p004_fig03_deepfool_front: slugs only)
+_SLUGS = [slug for s in stages.all_stages() for slug in s.figures]
+_KEYS = [stages.figure_key(slug) for slug in _SLUGS]
+FIGURE_SLUGS = {slug: slug for slug in _SLUGS} | {k: sl for k, sl in zip(_KEYS, _SLUGS) if _KEYS.count(k) == 1}
 
 
 def table(name):
@@ -314,9 +318,13 @@ def table(name):
 
 
 def figure(key, ext):
-    """results/{exp}/figures/<slug>.<ext> of the registered figure `key` (figNN, pNNN_figNN, or a slug)."""
+    """results/{exp}/figures/<slug>.<ext> of the registered figure `key` (a slug, or figNN / pNNN_figNN
+    where one figure has that key)."""
     if key not in FIGURE_SLUGS:
-        raise WorkflowError(f"figure {key!r} is not declared by any stage; declared: {', '.join(sorted(FIGURE_SLUGS))}")
+        raise WorkflowError(
+            f"figure {key!r} is not declared by any stage, or names several (use the slug); "
+            f"declared: {', '.join(sorted(FIGURE_SLUGS))}"
+        )
     return f"results/{{exp}}/figures/{FIGURE_SLUGS[key]}.{ext}"
 
 

@@ -38,7 +38,7 @@ rule p002_report:
         transfer=table("p002_transfer"),
         capacity=table("p002_capacity"),
     output:
-        figures=[figure(stages.figure_key(f), ext) for f in stages.STAGES["paper002"].figures for ext in ("pdf", "png")],
+        figures=[figure(f, ext) for f in stages.STAGES["paper002"].figures for ext in ("pdf", "png")],
         reports=[f"results/{{exp}}/{r}" for r in stages.STAGES["paper002"].reports],
     log:
         "results/{exp}/logs/p002_report.log",

@@ -80,8 +80,12 @@ def test_figure_keys_are_the_targets_names():
     assert stages.figure_key("fig05_destruction_bi") == "fig05"
     assert stages.figure_key("p004_fig03_pareto_front") == "p004_fig03"
     assert stages.figure_key("p004_risk_ordering") == "p004_risk_ordering"
-    keys = [stages.figure_key(f) for s in stages.all_stages() for f in s.figures]
-    assert len(keys) == len(set(keys))  # one target per figure
+    assert stages.figure_key("p004_fig03_deepfool_front") == "p004_fig03"  # Fig. 3's right panel
+    slugs = [f for s in stages.all_stages() for f in s.figures]
+    assert len(slugs) == len(set(slugs))
+    # one target per figure: slugs sharing a key are panels of one paper figure, of one study
+    for key in {stages.figure_key(f) for f in slugs}:
+        assert len({stages.stage_of_figure(f).paper for f in slugs if stages.figure_key(f) == key}) == 1, key
     # study slugs are pNNN_figNN_<slug> (two digits) or pNNN_<slug> / x000_<slug>
     import re
 

@@ -145,6 +145,7 @@ def test_every_study_figure_has_its_own_target(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     counts = dry_run_jobs(proc)
     assert counts.get("plot_p004_fig03_pareto_front") == 1 and counts.get("x000_figures") == 1, counts
+    assert counts.get("plot_p004_fig03_deepfool_front") == 1, counts  # Fig. 3's right panel: the same target
     assert "plot_p004_fig05_learning_curves" not in counts and "plot_learning_curves" not in counts
     assert "results/digits/figures/p004_fig03_pareto_front.png" in proc.stdout
 

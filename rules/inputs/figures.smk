@@ -11,10 +11,15 @@ def catalogue_files(exps, kind):
     )
 
 
-def study_figure_files(exps, stage, slug):
-    """A study's figure `slug` of each experiment in `exps` that runs its stage."""
+def study_figure_files(exps, stage, key):
+    """The figure(s) of `stage` with target `key` (stages.figure_key: a figure's panels share it) of each
+    experiment in `exps` that runs the stage."""
+    slugs = [slug for slug in stage.figures if stages.figure_key(slug) == key]
     return expand(
-        "results/{exp}/figures/{slug}.{ext}", exp=[e for e in exps if stage in EXPS[e]], slug=slug, ext=["pdf", "png"]
+        "results/{exp}/figures/{slug}.{ext}",
+        exp=[e for e in exps if stage.name in EXPS[e]],
+        slug=slugs,
+        ext=["pdf", "png"],
     )
 
 
