@@ -62,7 +62,7 @@ def p004_cost_runs(exp):
             jobs = [j for j in jobs if j[1] <= max(exp["paper004"]["main_epochs"])]
         if not jobs:
             continue
-        chained = run != runs.MAIN and runs.job_epochs(exp, run) > 1
+        chained = runs.epochs_per_training_job(exp, run) > 1
         out[run] = {
             "info": p004_plan.run_info(exp, run, jobs[-1][1]),
             "epochs": jobs[-1][1],

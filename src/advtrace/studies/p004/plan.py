@@ -41,20 +41,17 @@ def deepfool_epochs(exp: dict, run: str) -> list[int]:
 
 
 def training_jobs(exp: dict, run: str) -> list[tuple[int, int]]:
-    """(first, last) epoch of each training job of `run` (main: one job per epoch)."""
+    """(first, last) epoch of each training job of `run` (``adv_train.epochs_per_training_job`` epochs each)."""
     T = last_epoch(exp, run)
-    k = 1 if run == runs.MAIN else runs.job_epochs(exp, run)
+    k = runs.epochs_per_training_job(exp, run)
     return [(a, min(a + k - 1, T)) for a in range(1, T + 1, k)]
 
 
 def benchmark_path(exp: dict, run: str, job: tuple[int, int]) -> str:
-    """The benchmark TSV of the training job `job` of `run` (rules/train.smk)."""
-    name = exp["name"]
-    if run == runs.MAIN:
-        return f"results/{name}/benchmarks/adv_train_epoch/{job[1]:03d}.tsv"
-    if runs.job_epochs(exp, run) == 1:
-        return f"results/{name}/benchmarks/runs/{run}/adv_train_epoch/{job[1]:03d}.tsv"
-    return f"results/{name}/benchmarks/runs/{run}/adv_train_chained/{job[1]:03d}.tsv"
+    """The benchmark TSV of the training job `job` of `run` (rules/train.smk; every run's files under
+    results/{exp}/runs/{run}/, main included)."""
+    rule = "adv_train_epoch" if runs.epochs_per_training_job(exp, run) == 1 else "adv_train_chained"
+    return f"{runs.run_dir(exp['name'], run)}/benchmarks/{rule}/{job[1]:03d}.tsv"
 
 
 def evaluated_runs(exp: dict) -> list[str]:
