@@ -47,13 +47,16 @@ def test_every_script_rule_and_gpu_rule_has_a_work_model_entry():
 
 def test_rule_file_parser_finds_every_listed_rule(tmp_path):
     """The textual scan above sees every rule Snakemake knows, except the generated figure/paper
-    targets (localrules without a script)."""
+    targets (localrules without a script: figNN, paper_figNN, paperNNN, a study figure's key)."""
+    from advtrace import stages
+
     proc = subprocess.run([sys.executable, "-m", "snakemake", "--list-rules"], cwd=ROOT, capture_output=True,
                           text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     listed = set(proc.stdout.split())
     unseen = sorted(listed - set(rule_blocks()))
-    assert all(re.fullmatch(r"(paper_)?fig\d+|paper\d{3}", r) for r in unseen), unseen
+    keys = {stages.figure_key(f) for s in stages.all_stages() if s.paper != "000" for f in s.figures}
+    assert all(re.fullmatch(r"(paper_)?fig\d+|paper\w+", r) or r in keys for r in unseen), unseen
 
 
 # --- network profiles: torch's own counts ------------------------------------------------------------
@@ -179,9 +182,9 @@ def test_adversarial_epoch_counts_follow_the_method(digits):
     exp["adv_train"]["sigma"] = 0.5  # clean and adversarial halves: two training images per input
     assert _work("adv_train_epoch", exp, epoch="001").totals()["C"] == 2 * n
     # paper 002's k-of-m run: the adversary on k = m/2 of each batch; paper 004's shared run: its PGD steps
-    t = _work("run_adv_train_epoch", digits, run="p002_step_ll", epoch="001").totals()
+    t = _work("adv_train_epoch", digits, run="p002_step_ll", epoch="001").totals()
     assert t["G"] == pytest.approx(n / 2) and t["C"] == n
-    t = _work("run_adv_train_chained", digits, run="p004_eps32_heap_size1", epoch="004").totals()
+    t = _work("adv_train_chained", digits, run="p004_eps32_heap_size1", epoch="004").totals()
     assert t["G"] == 4 * 4 * n and t["C"] == 4 * 2 * n  # 4 epochs in one job, 4 PGD steps
 
 
@@ -209,10 +212,12 @@ def test_pretrain_and_analysis_counts(digits):
     m = exp["samples"][ev["train_set"]]["n"] + exp["samples"][ev["test_set"]]["n"]
     bi = ev["attacks"]["BI"]["iterations"]
     assert _work("evaluate_epochs", exp, chunk="004-007").totals() == {"F": 4 * m * 3, "G": 4 * m * (1 + bi)}
-    from advtrace.perturb_plan import needs_by_epoch
+    from advtrace.perturb_plan import perturbation_needs
 
-    g = sum(exp["samples"][s]["n"] * W.attack_ops(exp["perturb"]["attacks"][a])["G"] for a, s in needs_by_epoch(exp)[1])
-    assert _work("perturb_epoch", exp, epoch="001").totals()["G"] == pytest.approx(g)
+    needs = perturbation_needs(exp)
+    for run in ("main", "p002_step_ll"):  # each run's own sets (paper 000's analyses of any run)
+        g = sum(exp["samples"][s]["n"] * W.attack_ops(exp["perturb"]["attacks"][a])["G"] for a, s in needs[(run, 1)])
+        assert g > 0 and _work("perturb_epoch", exp, run=run, epoch="001").totals()["G"] == pytest.approx(g)
 
 
 def test_work_model_imports_no_torch_and_mirrors_the_constants_it_copies():

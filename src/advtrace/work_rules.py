@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from . import perturb_plan, runs, stability_plan
 from .specs import ATTACK_SPECS, kofm_k
+from .studies.p000 import plan as p000
 from .workmodel import BYTES, Ctx, Job, classifier, detector, feature_shape, lazy_dataset, light, register
 
 # Rates of work that is not a network pass (assumed unless stated): decoding and resizing source
@@ -40,11 +41,18 @@ def _memo(fn, exp, *args):
 
 
 def _needs(exp):
-    return perturb_plan.needs_by_epoch(exp)
+    return perturb_plan.perturbation_needs(exp)
 
 
-def _stability_plan_epochs(exp):
-    return stability_plan.plan_epochs(exp["stability"], int(exp["adv_train"]["epochs"]))
+def _view(ctx: Ctx, section: str) -> dict:
+    """The experiment as paper-000 section `section` analyses the job's run ({run}, else main): the
+    run's config with the section's epoch lists mapped onto its T (advtrace.studies.p000.plan.run_view)."""
+    return _memo(p000.run_view, ctx.exp, section, ctx.wc.get("run", runs.MAIN))
+
+
+def _stability_plan_epochs(exp, run):
+    cfg = p000.run_view(exp, "stability", run)
+    return stability_plan.plan_epochs(cfg["stability"], int(cfg["adv_train"]["epochs"]))
 
 
 def _chunk_range(chunk: str) -> tuple[int, int]:
@@ -95,7 +103,7 @@ def _slots(section: dict) -> int:
     return OPTIMISER_SLOTS.get(section["optimizer"]["name"], 1)
 
 
-@register("pretrain", "run_pretrain", study="core")
+@register("pretrain", study="core")
 def _pretrain(ctx: Ctx) -> Job:
     cfg = ctx.run()
     pre = cfg["pretrain"]
@@ -106,9 +114,13 @@ def _pretrain(ctx: Ctx) -> Job:
     if pre.get("select", "last") == "best_val":
         job.add(model, "F", epochs * ctx.split("val"), 1000)  # training._accuracy's batch
     job.train(model, batch, _slots(pre))
-    from .config import pretrain_eval_epochs
-
-    kept = len(pretrain_eval_epochs(ctx.exp)) if ctx.wc.get("run") is None else 0
+    # the vanilla epochs kept for the learning curve of a run that starts from this pretraining
+    # (rules/common.smk pretrain_keep_epochs)
+    run = ctx.wc.get("run", runs.MAIN)
+    kept = 0
+    if "evaluation" in ctx.exp and any(runs.epoch_owner(ctx.exp, r, 0) == run
+                                       for r in p000.section_runs(ctx.exp, "evaluation")):
+        kept = len(p000.pretrain_eval_epochs(cfg))
     job.out(ctx.checkpoint_bytes(model, _slots(pre)) + kept * model.params * BYTES)
     return job
 
@@ -152,7 +164,7 @@ def adv_epoch_ops(ctx: Ctx, adv: dict, model, images: int, epochs: int = 1) -> J
     return job
 
 
-@register("adv_train_epoch", "run_adv_train_epoch", study="core")
+@register("adv_train_epoch", study="core")
 def _adv_train_epoch(ctx: Ctx) -> Job:
     cfg = ctx.run()
     model = ctx.model()
@@ -160,7 +172,7 @@ def _adv_train_epoch(ctx: Ctx) -> Job:
     return job.out(ctx.checkpoint_bytes(model, _slots(cfg["adv_train"])))
 
 
-@register("run_adv_train_chained", study="core")
+@register("adv_train_chained", study="core")
 def _adv_train_chained(ctx: Ctx) -> Job:
     cfg = ctx.run()
     run = ctx.wc.get("run", runs.MAIN)
@@ -187,8 +199,9 @@ def _eval_images(ctx: Ctx, ev: dict, model, epochs: int, job: Job) -> None:
 
 @register("evaluate_epochs", study="000")
 def _evaluate_epochs(ctx: Ctx) -> Job:
-    ev, model = ctx.exp["evaluation"], ctx.model()
-    epochs = _in_chunk(range(int(ctx.exp["adv_train"]["epochs"]) + 1), ctx.wc["chunk"])
+    cfg, model = _view(ctx, "evaluation"), ctx.model()
+    ev = cfg["evaluation"]
+    epochs = _in_chunk(range(int(cfg["adv_train"]["epochs"]) + 1), ctx.wc["chunk"])
     job = ctx.job().holds(model, int(ev["chunk_size"]))
     _eval_images(ctx, ev, model, len(epochs), job)
     return job.out(TABLE_BYTES)
@@ -196,10 +209,9 @@ def _evaluate_epochs(ctx: Ctx) -> Job:
 
 @register("evaluate_pretrain_epochs", study="000")
 def _evaluate_pretrain_epochs(ctx: Ctx) -> Job:
-    from .config import pretrain_eval_epochs
-
-    ev, model = ctx.exp["evaluation"], ctx.model()
-    epochs = _in_chunk(pretrain_eval_epochs(ctx.exp), ctx.wc["chunk"])
+    cfg, model = _view(ctx, "evaluation"), ctx.model()
+    ev = cfg["evaluation"]
+    epochs = _in_chunk(p000.pretrain_eval_epochs(cfg), ctx.wc["chunk"])
     job = ctx.job().holds(model, int(ev["chunk_size"]))
     _eval_images(ctx, ev, model, len(epochs), job)
     return job.out(TABLE_BYTES)
@@ -217,7 +229,7 @@ def _perturb_epoch(ctx: Ctx) -> Job:
     attacks = ctx.exp["perturb"]["attacks"]
     chunk = int(ctx.exp["perturb"]["chunk_size"])
     job = ctx.job().holds(model, chunk)
-    for attack, set_name in _memo(_needs, ctx.exp).get(int(ctx.wc["epoch"]), []):
+    for attack, set_name in _memo(_needs, ctx.exp).get((ctx.wc.get("run", runs.MAIN), int(ctx.wc["epoch"])), []):
         n = ctx.n(set_name)
         job.attack(model, attacks[attack], n, min(n, chunk), ctx.classes)
         job.add(model, "F", 2 * n, min(n, chunk))  # clean and adversarial predictions
@@ -227,7 +239,7 @@ def _perturb_epoch(ctx: Ctx) -> Job:
 
 @register("universal_generate", study="000")
 def _universal_generate(ctx: Ctx) -> Job:
-    u, model = ctx.exp["universal"], ctx.model()
+    u, model = _view(ctx, "universal")["universal"], ctx.model()
     job = ctx.job().holds(model, int(u["m"]))
     per_split = int(u["iterations"]) * int(u["batches"]) * int(u["m"])
     job.add(model, "G", 2 * per_split, int(u["m"]))  # train- and test-generated
@@ -236,7 +248,7 @@ def _universal_generate(ctx: Ctx) -> Job:
 
 @register("universal_evaluate", study="000")
 def _universal_evaluate(ctx: Ctx) -> Job:
-    u, model = ctx.exp["universal"], ctx.model()
+    u, model = _view(ctx, "universal")["universal"], ctx.model()
     sources = {int(ctx.wc["epoch"])} | {int(s) for s in u["source_epochs"]}
     k = 1 + int(u["random_draws"]) + 2 * len(sources)
     job = ctx.job().holds(model, int(u["chunk_size"]))
@@ -245,9 +257,9 @@ def _universal_evaluate(ctx: Ctx) -> Job:
 
 @register("destruction_sweep", study="000")
 def _destruction_sweep(ctx: Ctx) -> Job:
-    from .config import DESTRUCTION_ATTACKS
+    from .studies.p000.plan import DESTRUCTION_ATTACKS
 
-    tr, model = ctx.exp["destruction"], ctx.model()
+    tr, model = _view(ctx, "destruction")["destruction"], ctx.model()
     settings = sum(len(v) for v in tr["sweeps"].values())
     n = ctx.n(tr["sample_set"])
     job = ctx.job().holds(model, int(tr["chunk_size"]))
@@ -257,12 +269,13 @@ def _destruction_sweep(ctx: Ctx) -> Job:
 
 @register("stability_epochs", study="000")
 def _stability_epochs(ctx: Ctx) -> Job:
-    stab, T = ctx.exp["stability"], int(ctx.exp["adv_train"]["epochs"])
+    cfg, run = _view(ctx, "stability"), ctx.wc.get("run", runs.MAIN)
+    stab, T = cfg["stability"], int(cfg["adv_train"]["epochs"])
     model = ctx.model()
     job = ctx.job().holds(model, int(stab["chunk_size"]))
     files = set()
     forwards = 0
-    for t in _in_chunk(_memo(_stability_plan_epochs, ctx.exp), ctx.wc["chunk"]):
+    for t in _in_chunk(_memo(_stability_plan_epochs, ctx.exp, run), ctx.wc["chunk"]):
         plan = stability_plan.epoch_plan(stab, T, t)
         forwards += sum(ctx.n(s) * len(src) for s, src in plan["transfer"].items())
         forwards += sum(ctx.n(p["perturbations"]) * ctx.n(p["inputs"]) for p in plan["pairwise"])
@@ -277,7 +290,7 @@ def _stability_tables(ctx: Ctx) -> Job:
 
 
 def _detector_profile(ctx: Ctx, det_cfg: dict, position="input"):
-    ch, side = feature_shape(ctx.exp["model"], ctx.exp["dataset"], position)
+    ch, side = feature_shape(ctx.run()["model"], ctx.exp["dataset"], position)  # the analysed run's model
     return detector(ch, side, tuple(int(c) for c in det_cfg["channels"]), int(det_cfg.get("pools", 2)))
 
 
@@ -310,7 +323,7 @@ def _train_detectors(ctx: Ctx) -> Job:
 
 @register("evaluate_detectors", study="000")
 def _evaluate_detectors(ctx: Ctx) -> Job:
-    d = ctx.exp["detect"]
+    d = _view(ctx, "detect")["detect"]
     det = _detector_profile(ctx, d["detector"], d["detector"]["position"])
     E = len(d["epochs"])
     pairs = E * E if d["attacks"][ctx.wc["attack"]] == "matrix" else E
@@ -475,7 +488,7 @@ def _p004_evaluate(ctx: Ctx) -> Job:
     ev = sec["evaluation"]
     run = ctx.wc["run"]
     model = ctx.model(run)
-    epochs = p004_plan.eval_chunks(ctx.exp, run).get(ctx.wc["chunk"], [])
+    epochs = _in_chunk(p004_plan.eval_epochs(ctx.exp, run), ctx.wc["chunk"])  # the chunk's evaluated epochs
     n_eval = ctx.n(ev["eval_set"])
     b, K, m = int(ev["search_steps"]), int(ev["iterations"]), int(ev["m"])
     chunk = min(n_eval, int(ev["chunk_size"]))
@@ -505,6 +518,7 @@ light("stability_manifest", study="000")  # a `run:` rule (Python in the Snakema
 light("claims", "claims_seeds_table", study="claims")
 light("p001_tables", "p001_plots", study="001")
 light("p002_report", study="002")
-light("p004_tables", "plot_p004_fig3_pareto_front", "plot_p004_fig5_learning_curves", "plot_p004_risk_ordering",
-      "plot_p004_fig1_perturbations", "plot_p004_fig03_deepfool_front", study="004")
+light("p004_tables", "plot_p004_fig03_pareto_front", "plot_p004_fig05_learning_curves", "plot_p004_risk_ordering",
+      "plot_p004_fig01_perturbations", "plot_p004_fig03_deepfool_front", study="004")
+light("x000_tables", "x000_figures", study="x000")  # the cross-method study reads paper 000's tables only
 
