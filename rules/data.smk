@@ -4,7 +4,7 @@
 # may download (compute nodes often have no internet) and are light.
 from advtrace.workmodel import lazy_experiments
 
-_LAZY = "|".join(lazy_experiments(ROOT / config["experiment_dir"])) or "(?!)"
+_LAZY = "|".join(lazy_experiments(EXPS.places)) or "(?!)"
 
 
 rule prepare_data:

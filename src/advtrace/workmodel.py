@@ -111,15 +111,26 @@ def lazy_dataset(dataset_cfg: Mapping) -> bool:
     return dataset_info(dataset_cfg)[2]
 
 
-def lazy_experiments(experiment_dir: str | Path) -> list[str]:
-    """Names of the experiments in `experiment_dir` whose dataset is lazy (read without validating
-    them: the Snakefile asks at parse time, before experiments are loaded)."""
+def lazy_experiments(places: Any) -> list[str]:
+    """Names of the experiments whose dataset is lazy (read without validating them: the Snakefile asks
+    at parse time, before experiments are loaded). `places`: a directory of experiment YAMLs, or the
+    places an experiment is looked up in, in order (advtrace.config.Experiments.places: the user's
+    experiment_dir, then the workflow's own; the first file of a name wins)."""
     import re
 
     import yaml
 
+    if isinstance(places, (str, Path)):
+        files = sorted(Path(places).glob("*.yaml"))
+    else:
+        first: dict[str, Path] = {}
+        for place in places:
+            for name in place.names():
+                if name not in first and place.file(name) is not None:
+                    first[name] = Path(place.file(name))
+        files = [first[n] for n in sorted(first)]
     out = []
-    for f in sorted(Path(experiment_dir).glob("*.yaml")):
+    for f in files:
         try:
             text = f.read_text()
             # the usual layout, read without parsing the whole file (parsing all of them costs ~1 s)
