@@ -469,7 +469,7 @@ def test_imagenet_class_subset_and_pretrained_vgg16_on_fake_imagenet(tmp_path, m
     from advtrace.checkpoints import load_checkpoint
     from advtrace.data import load_dataset, prepare_dataset
     from advtrace.models import VGG16, vgg16_normalisation
-    from advtrace.training import load_model, pretrain
+    from advtrace.training import pretrain
     from test_imagenet import COLOURS, NAMES, TRAIN_PER_CLASS, VAL_CLASSES, WNIDS, fake_imagenet
 
     for kind, entry in fake_imagenet(tmp_path).items():
@@ -503,9 +503,9 @@ def test_imagenet_class_subset_and_pretrained_vgg16_on_fake_imagenet(tmp_path, m
                                                                     "weight_decay": 0.0},
                         "schedule": {"name": "constant", "milestones": [], "gamma": 0.1},
                         "augment": {"crop_padding": 0, "flip": False}}}
-    ckpt_path = tmp_path / "results" / "exp" / "checkpoints" / "epoch_000.pt"
+    ckpt_path = tmp_path / "results" / "exp" / "runs" / "main" / "checkpoints" / "epoch_000.pt"
     pretrain(data, exp, CPU, ckpt_path, run="exp")
-    model = load_model(ckpt_path, data, model_cfg, CPU)
+    model = load_checkpoint(ckpt_path, CPU)  # self-describing: the class selection travels in the checkpoint
     assert isinstance(model, VGG16)
     x = data["test_x"].float() / 255
     mean, std = vgg16_normalisation()
@@ -513,9 +513,6 @@ def test_imagenet_class_subset_and_pretrained_vgg16_on_fake_imagenet(tmp_path, m
         full = tv((x - torch.tensor(mean).view(1, 3, 1, 1)) / torch.tensor(std).view(1, 3, 1, 1))
         got = model(x)
     assert got.shape == (n_test, 2) and torch.allclose(got, full[:, keep], atol=1e-4, rtol=1e-4)
-    same = load_checkpoint(ckpt_path)  # self-describing: the class selection travels in the checkpoint
-    with torch.no_grad():
-        assert torch.allclose(same(x), got, atol=1e-5)
     # the detector after the fourth max-pooling: 512 maps, 2x2 at 32 px (14x14 at 224 px: one pooling)
     pos = core.attachment_positions(model, data, [3], 7, max_pools=1)[0]
     assert (pos["channels"], pos["side"], pos["pools"], pos["feature"]) == (512, 2, 0, "max-pool 4")
@@ -546,6 +543,7 @@ def test_missing_or_damaged_vgg16_weights_say_what_to_do(tmp_path):
         load_pretrained(model, {"weights": str(other)})
 
 
+@pytest.mark.e2e
 def test_imagenet10_vgg16_config_states_the_paper_and_dry_runs(tmp_path, schema):
     """config/experiments/imagenet10_vgg16.yaml: Sec. 4.2's grids and detector, a valid config,
     and the whole paper-001 DAG as a dry run (no data, no weights: both are warned about)."""

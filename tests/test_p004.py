@@ -679,6 +679,7 @@ def test_digits_grid_reaches_the_trade_off_and_digits_full_has_the_papers_grid(r
         assert full[key] == digits_cfg[key], key
 
 
+@pytest.mark.e2e
 def test_digits_full_plans_the_study(tmp_path):
     wd = copy_workflow(tmp_path)
     targets = [f"results/digits_full/figures/{f}.png" for f in ("p004_fig03_pareto_front", "p004_fig03_deepfool_front")]

@@ -256,6 +256,7 @@ def _same_state(a: Path, b: Path) -> None:
     assert torch.equal(ca["rng"], cb["rng"]) and torch.equal(ca["torch_rng"], cb["torch_rng"]), a
 
 
+@pytest.mark.e2e
 def test_cancelled_then_preempted_training_job_resumes_bit_identical(slurm_cluster, local_run, tmp_path):
     (tmp_path / "wf").mkdir()
     wd = copy_workflow(tmp_path / "wf")

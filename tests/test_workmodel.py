@@ -45,6 +45,7 @@ def test_every_script_rule_and_gpu_rule_has_a_work_model_entry():
     assert not stale, f"work-model entries of rules that do not exist: {stale}"
 
 
+@pytest.mark.e2e
 def test_rule_file_parser_finds_every_listed_rule(tmp_path):
     """The textual scan above sees every rule Snakemake knows, except the generated figure/paper
     targets (localrules without a script: figNN, paper_figNN, paperNNN, a study figure's key)."""
