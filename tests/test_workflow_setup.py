@@ -159,6 +159,21 @@ def test_dataset_notes_name_the_files_to_put_there(tmp_path, monkeypatch):
     assert dataset_notes(exps, ["c"]) == []
 
 
+def test_weights_note_until_the_main_runs_epoch_0_exists(tmp_path, monkeypatch):
+    """A missing model.weights file is reported while the main run's epoch 0 (results/<exp>/runs/main/,
+    issue 26's layout) is not trained; not once it is."""
+    from advtrace.dataset_files import weights_notes
+
+    monkeypatch.chdir(tmp_path)
+    exps = {"v": {**_exp("imagenet", False), "model": {"name": "vgg16", "width": 64, "weights": "w/vgg16.pth"}}}
+    notes = weights_notes(exps, ["v"])
+    assert len(notes) == 1 and str(tmp_path / "w" / "vgg16.pth") in notes[0] and "vgg16-397923af.pth" in notes[0]
+    ckpt = tmp_path / "results" / "v" / "runs" / "main" / "checkpoints" / "epoch_000.pt"
+    ckpt.parent.mkdir(parents=True)
+    ckpt.touch()
+    assert weights_notes(exps, ["v"]) == []
+
+
 @pytest.mark.e2e
 def test_dry_run_reports_a_missing_dataset_in_the_terminal(tmp_path):
     wd = copy_workflow(tmp_path)

@@ -95,8 +95,9 @@ def weights_notes(experiments: dict[str, dict], run: list[str], results: str | P
     is not trained yet: the pretraining job will fail; where the file goes and where it comes from."""
     notes = []
     for exp in run:
-        model = experiments[exp]["model"]
-        if not model.get("weights") or (Path(results) / exp / "checkpoints" / "epoch_000.pt").exists():
+        model = experiments[exp].get("model") or {}
+        # epoch 0 of the main run (results/<exp>/runs/main/, advtrace.runs), the pretraining that reads the weights
+        if not model.get("weights") or (Path(results) / exp / "runs" / "main" / "checkpoints" / "epoch_000.pt").exists():
             continue
         path = Path(model["weights"]).resolve()
         if not path.is_file():
