@@ -9,7 +9,11 @@ paper 000's ``metrics/`` parts). Every run, main included, now keeps them under
     python -m advtrace.migrate results/digits --dry-run
 
 moves main's files there (``mv`` within one file system, so modification times stay and nothing
-is copied), leaving everything else in place. The trained checkpoints are the expensive part:
+is copied), and every run's training logs and benchmarks (``logs/pretrain.log``,
+``benchmarks/adv_train_epoch/`` of main; ``logs/runs/<run>/``, ``benchmarks/runs/<run>/`` of the
+others) to ``runs/<run>/logs/`` and ``runs/<run>/benchmarks/``, where the rules now write them:
+paper 004's cost table reads the training benchmarks, and a missing one would re-run the
+training job that writes it. Everything else stays in place. The trained checkpoints are the expensive part:
 Snakemake finds them where the rules now expect them and trains nothing again. The analyses
 re-run where their code or parameters changed since (each rule's ``code`` fingerprint), as after
 any code update. A directory that is already migrated is left as it is; nothing is overwritten.
@@ -27,6 +31,9 @@ from .runs import MAIN
 RUN_DIRS = ("checkpoints", "perturbations", "detectors", "universal")
 RUN_METRICS = ("learning_curve", "universal_accuracy", "universal_images", "stability", "destruction",
                "detectability", "detector_max", "detector_max_summary")
+# main's training logs and benchmarks (rules/train.smk), relative to results/{exp}/logs and benchmarks
+MAIN_TRAINING = {"logs": ("pretrain.log", "adv_train_epoch", "adv_train_chained"),
+                 "benchmarks": ("pretrain.tsv", "adv_train_epoch", "adv_train_chained")}
 
 
 def moves(exp_dir: Path) -> list[tuple[Path, Path]]:
@@ -34,6 +41,11 @@ def moves(exp_dir: Path) -> list[tuple[Path, Path]]:
     dest = exp_dir / "runs" / MAIN
     out = [(exp_dir / d, dest / d) for d in RUN_DIRS]
     out += [(exp_dir / "metrics" / m, dest / "metrics" / m) for m in RUN_METRICS]
+    out += [(exp_dir / kind / f, dest / kind / f) for kind, files in MAIN_TRAINING.items() for f in files]
+    for kind in MAIN_TRAINING:  # the other runs' logs/runs/<run>/ and benchmarks/runs/<run>/
+        old = exp_dir / kind / "runs"
+        if old.is_dir():
+            out += [(d, exp_dir / "runs" / d.name / kind) for d in sorted(old.iterdir()) if d.is_dir()]
     return [(src, dst) for src, dst in out if src.exists()]
 
 
