@@ -31,14 +31,13 @@ DETECTOR_GRADIENT_PER_D = 2.0 / 3.0  # assumed: a detector input gradient ~2/3 o
 UNITS = ("F", "G", "S", "C", "D")
 # the columns of the bench tables that hold each unit's count (bench_measure writes, bench_report reads)
 WORK_UNITS = {"F": "n_forward", "G": "n_input_grad", "S": "n_adv_step", "C": "n_clean_step", "D": "n_detector_step"}
-TRAINING = {"adv_train_epoch", "run_adv_train_epoch", "run_adv_train_chained"}
-# rule -> (component, how its work is counted)
+TRAINING = {"adv_train_epoch", "adv_train_chained"}
+# rule -> (component, how its work is counted); the training rules' jobs of a run other than main count
+# as the "... of further runs" components (FURTHER)
 COMPONENTS = {
     "pretrain": ("pretraining", "pretrain.epochs clean epochs × training split"),
-    "run_pretrain": ("pretraining of further runs", "pretrain.epochs clean epochs × training split"),
     "adv_train_epoch": ("adversarial training", "epochs × training split (S includes the adversary)"),
-    "run_adv_train_epoch": ("training of further runs", "epochs × training split (S includes the adversary)"),
-    "run_adv_train_chained": ("training of further runs", "epochs × training split (S includes the adversary)"),
+    "adv_train_chained": ("adversarial training", "epochs × training split (S includes the adversary)"),
     "evaluate_epochs": ("learning curves (Fig. 8)", "every checkpoint: both evaluation sets × clean + each attack"),
     "evaluate_pretrain_epochs": ("learning curves (Fig. 8)", "kept vanilla epochs: as the adversarial ones"),
     "stability_epochs": ("transfer, profiles, sharedness (Figs. 1, 2, 9, 10, 11)",
@@ -52,6 +51,8 @@ COMPONENTS = {
     "maximise_detector": ("detector-maximising perturbation (Fig. 7)",
                           "iterations × K × m detector input gradients + evaluation on the test set"),
 }
+FURTHER = {"pretrain": "pretraining of further runs", "adv_train_epoch": "training of further runs",
+           "adv_train_chained": "training of further runs"}
 
 
 @dataclass
@@ -105,6 +106,8 @@ def paper_work(stdout: str, exp: dict, classes: int = 10) -> list[dict]:
         if rule not in COMPONENTS or rule not in rules:
             continue
         component, how = COMPONENTS[rule]
+        if rule in FURTHER and wc.get("run", "main") != "main":
+            component = FURTHER[rule]
         job = rules[rule].work(workmodel.Ctx(exp, wc))
         add(component, _units(rule, job), how)
     return [{"component": w.component, "jobs": w.jobs, "how": w.how,
