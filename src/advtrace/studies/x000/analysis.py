@@ -24,7 +24,7 @@ k-of-m epoch 1 to 2, so no epoch count matches budgets. Within one run (stabilit
 matched: the run's whole profile, epochs 0..T, as paper 000's claim.
 
 **Not measured.** A run with fewer than ``min_epochs`` adversarial-training epochs (too short to
-say what its method does; paper 002's digits runs fine-tune for one epoch), a run whose clean
+say what its method does; paper 002's digits runs fine-tuned for one epoch before issue 25), a run whose clean
 accuracy is at chance (it did not train), a run the needed section does not analyse, and runs not
 matched in accuracy give no verdict, with the reason.
 
