@@ -32,7 +32,8 @@ from advtrace.data import draw_samples, prepare_dataset, sample_set  # noqa: E40
 from advtrace.evaluation import learning_curve_rows  # noqa: E402
 from advtrace.models import PreActResNet18  # noqa: E402
 from advtrace.runtime import resolve_device, setup_logging, tune_allocator  # noqa: E402
-from advtrace.training import adv_train_epoch, load_model, pretrain  # noqa: E402
+from advtrace.checkpoints import load_checkpoint  # noqa: E402
+from advtrace.training import adv_train_epoch, pretrain  # noqa: E402
 
 
 def sync(dev):
@@ -49,7 +50,7 @@ def pipeline_check(dev: torch.device, tmp: Path) -> dict:
     for t in range(1, exp["adv_train"]["epochs"] + 1):
         adv_train_epoch(tmp / f"epoch_{t - 1:03d}.pt", data, exp, t, dev, tmp / f"epoch_{t:03d}.pt")
     T = exp["adv_train"]["epochs"]
-    model = load_model(tmp / f"epoch_{T:03d}.pt", data, exp["model"], dev)
+    model = load_checkpoint(tmp / f"epoch_{T:03d}.pt", dev)
     assert next(model.parameters()).device.type == dev.type
     ev = exp["evaluation"]
     sets = {"train": sample_set(data, samples, ev["train_set"]), "test": sample_set(data, samples, ev["test_set"])}

@@ -343,7 +343,8 @@ def smoke_config(reduced: bool) -> tuple[dict, list[str], str]:
     # epochs 0 and 1 of the learning curve: with epochs_per_analysis_job 4 (config/config.yaml) and
     # the smoke run's 3 adversarial epochs, one evaluate_epochs job holds epochs 0-3; the reduced run
     # trains only one epoch, so it asks for one epoch per analysis job (epochs_001-001)
-    return exp, ["results/smoke/metrics/learning_curve/epochs_001-001.parquet"], "results/smoke/metrics/learning_curve"
+    return (exp, ["results/smoke/runs/main/metrics/learning_curve/epochs_001-001.parquet"],
+            "results/smoke/runs/main/metrics/learning_curve")
 
 
 def cmd_smoke(args) -> int:
@@ -568,6 +569,7 @@ def cmd_at_epoch(args) -> int:
 
     import bench_measure as M
     from advtrace import training
+    from advtrace.checkpoints import load_checkpoint
     from advtrace.config import load_schema, validate_experiment
     from advtrace.data import load_dataset, prepare_dataset
     from advtrace.runtime import RuntimeOptions, configure_runtime, setup_job
@@ -606,15 +608,15 @@ def cmd_at_epoch(args) -> int:
         f"in {detail['fabricate_prepare_s']:.1f} s")
 
     # 2. the real pretrain and adv_train_epoch jobs through Snakemake (runtime switches as configured)
-    ckpt = lambda t: wd / "results" / AT_EXP / "checkpoints" / f"epoch_{t:03d}.pt"  # noqa: E731
+    ckpt = lambda t: wd / "results" / AT_EXP / "runs" / "main" / "checkpoints" / f"epoch_{t:03d}.pt"  # noqa: E731
     cmd = snakemake_cmd(args.threads or os.cpu_count() or 1, [str(ckpt(1).relative_to(wd)), "--allowed-rules", "pretrain",
                         "adv_train_epoch"], [f"experiments=[{AT_EXP}]", *args.job_config])
     log = args.work / "at" / "snakemake.log"
     say(f"real jobs in {wd}: {shlex.join(cmd)}")
     rc, wall = run_logged(cmd, wd, log, timeout=args.job_timeout_s)
-    job_log = wd / "results" / AT_EXP / "logs" / "adv_train_epoch" / "001.log"
+    job_log = wd / "results" / AT_EXP / "runs" / "main" / "logs" / "adv_train_epoch" / "001.log"
     m = PROGRESS_END.search(tail(job_log, 100000))
-    bench_tsv = wd / "results" / AT_EXP / "benchmarks" / "adv_train_epoch" / "001.tsv"
+    bench_tsv = wd / "results" / AT_EXP / "runs" / "main" / "benchmarks" / "adv_train_epoch" / "001.tsv"
     job_s = float(pd.read_csv(bench_tsv, sep="\t")["s"].iloc[0]) if bench_tsv.exists() else float("nan")
     n_train = splits["train"]["n"]
     bs = exp["adv_train"]["batch_size"]
@@ -657,7 +659,7 @@ def cmd_at_epoch(args) -> int:
         if not ckpt(t).exists():
             continue
         try:
-            model = training.load_model(ckpt(t), data, exp["model"], device)
+            model = load_checkpoint(ckpt(t), device)
             agree = bf16_agreement(model, x, y, exp["adv_train"]["attack"], device)
         except Exception as err:  # noqa: BLE001 - reported, the other steps go on
             say(f"bf16 agreement on epoch {t} FAILED: {type(err).__name__}: {err}")

@@ -1,20 +1,19 @@
 """The work of a whole paper run, counted from its real Snakemake DAG (for the benchmark's projection).
 
-`snakemake -n` lists every job with its rule and wildcards. Each job is turned into counts of
-four unit operations on single images, which the benchmark has measured:
+`snakemake -n` lists every job with its rule and wildcards; each job's work is counted by the
+workflow's own work model (:mod:`advtrace.workmodel`, the entries of :mod:`advtrace.work_rules`: the
+same counts size the cluster jobs and the cost plan, ``python -m advtrace.plan``). This module only
+regroups them into the benchmark's components and its five unit operations on single images,
+which the benchmark has measured:
 
     F  classifier forward (inference mode)          priced with plain_inference
     G  classifier input-gradient pass (one BI step) priced with bi10_ours / 10
     S  adversarial-training step of the classifier  priced with adv_epoch (one image of an epoch)
     D  detector training step                       priced with detector_epoch
 
-A clean (pre)training step is priced with clean_epoch and counted as `C`. The counts follow what
-the job's code does with the experiment config (sample-set sizes, iterations, epoch plans of
-`advtrace.stability_plan`); what an attack costs comes from the attack registry
-(`advtrace.specs.ATTACK_SPECS`: gradient steps per input, and whether each step takes one
-gradient per candidate class). The two figures that depend on the data are marked as
-assumptions: DeepFool's iterations per input (the registry's `steps_note`) and the cost of a
-detector forward relative to its training step.
+A clean (pre)training step is priced with clean_epoch and counted as `C`. A detector's forward
+counts as DETECTOR_FORWARD_PER_D of a D, its input gradient as DETECTOR_GRADIENT_PER_D (assumed).
+DeepFool's iterations per input are an assumption of the attack registry (its ``steps_note``).
 """
 
 from __future__ import annotations
@@ -22,16 +21,39 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from advtrace import perturb_plan, stability_plan
+from advtrace import perturb_plan, workmodel
 from advtrace.specs import ATTACK_SPECS, DEEPFOOL_ASSUMED_STEPS
 from advtrace.workdir import job_list
 
 DEEPFOOL_ITERATIONS = DEEPFOOL_ASSUMED_STEPS  # assumed, see the registry's steps_note
-BACKWARD_PER_G = 2.0 / 3.0  # assumed: a backward pass is ~2/3 of a forward+backward input-gradient pass
 DETECTOR_FORWARD_PER_D = 1.0 / 3.0  # assumed: detector inference ~1/3 of its training step
+DETECTOR_GRADIENT_PER_D = 2.0 / 3.0  # assumed: a detector input gradient ~2/3 of its training step
 UNITS = ("F", "G", "S", "C", "D")
 # the columns of the bench tables that hold each unit's count (bench_measure writes, bench_report reads)
 WORK_UNITS = {"F": "n_forward", "G": "n_input_grad", "S": "n_adv_step", "C": "n_clean_step", "D": "n_detector_step"}
+TRAINING = {"adv_train_epoch", "adv_train_chained"}
+# rule -> (component, how its work is counted); the training rules' jobs of a run other than main count
+# as the "... of further runs" components (FURTHER)
+COMPONENTS = {
+    "pretrain": ("pretraining", "pretrain.epochs clean epochs × training split"),
+    "adv_train_epoch": ("adversarial training", "epochs × training split (S includes the adversary)"),
+    "adv_train_chained": ("adversarial training", "epochs × training split (S includes the adversary)"),
+    "evaluate_epochs": ("learning curves (Fig. 8)", "every checkpoint: both evaluation sets × clean + each attack"),
+    "evaluate_pretrain_epochs": ("learning curves (Fig. 8)", "kept vanilla epochs: as the adversarial ones"),
+    "stability_epochs": ("transfer, profiles, sharedness (Figs. 1, 2, 9, 10, 11)",
+                         "advtrace.stability_plan per checkpoint: set size × source epochs + perturbations × inputs"),
+    "universal_generate": ("universal perturbations: generation", "App. D: iterations × K × m per split, train and test"),
+    "universal_evaluate": ("universal perturbations: evaluation",
+                           "per analysed epoch: eval set × (clean + random draws + own and fixed sources)"),
+    "destruction_sweep": ("destruction rates (Figs. 5, 14, 15)", "per epoch: sample set × settings × (attacks + clean)"),
+    "train_detectors": ("detectors: training", "per epoch, attacks × detector epochs × 2 × training set + validation"),
+    "evaluate_detectors": ("detectors: evaluation", "per attack: (detector, test epoch) pairs × 2 × test set"),
+    "maximise_detector": ("detector-maximising perturbation (Fig. 7)",
+                          "iterations × K × m detector input gradients + evaluation on the test set"),
+}
+FURTHER = {"pretrain": "pretraining of further runs", "adv_train_epoch": "training of further runs",
+           "adv_train_chained": "training of further runs"}
+
 
 @dataclass
 class Work:
@@ -42,112 +64,51 @@ class Work:
 
 
 def attack_cost(att: dict, classes: int) -> Counter:
-    """Unit operations to perturb one input (without the predictions around it), from the attack
-    registry: one input-gradient pass per step."""
-    spec = ATTACK_SPECS.get(att["name"])
-    if spec is None:
-        raise ValueError(f"no cost model for attack {att['name']!r}; allowed: {', '.join(ATTACK_SPECS)}")
-    steps = spec.gradient_steps(att)
-    if spec.class_gradients:
-        # per step: one forward + backward for the first candidate class, one more backward per
-        # other candidate class (shared graph), and one forward to check the label
-        per_step = 1 + (classes - 2) * BACKWARD_PER_G
-        return Counter(G=steps * per_step, F=steps)
-    return Counter(G=int(steps))
+    """Unit operations to perturb one input (without the predictions around it): the work model's."""
+    return workmodel.attack_ops(att, classes)
 
 
-def _chunk(name: str, epochs) -> list[int]:
-    """The epochs of an analysis chunk wildcard such as 004-007 (rules/common.smk chunk_name)."""
-    first, last = (int(x) for x in name.split("-"))
-    return [int(t) for t in epochs if first <= int(t) <= last]
-
-
-def _scale(c: Counter, k: float) -> Counter:
-    return Counter({u: v * k for u, v in c.items()})
+def _units(rule: str, job: workmodel.Job) -> Counter:
+    """The benchmark's units of one job of the work model."""
+    out: Counter = Counter()
+    for (profile, op, _batch), n in job.ops.items():
+        if profile.name.startswith("detector"):
+            out["D"] += n * {"C": 1.0, "F": DETECTOR_FORWARD_PER_D, "G": DETECTOR_GRADIENT_PER_D}[op]
+        elif rule in TRAINING:
+            if op == "C":
+                out["S"] += n
+        else:
+            out[op] += n
+    return out
 
 
 def paper_work(stdout: str, exp: dict, classes: int = 10) -> list[dict]:
     """Per component: unit counts summed over the DAG's jobs. `exp` is the experiment config."""
-    samples = exp["samples"]
-    n = {name: int(s["n"]) for name, s in samples.items()}
-    split_n = {k: int(v["n"]) for k, v in exp["dataset"]["splits"].items()}
-    train_n = split_n["train"]
-    T = int(exp["adv_train"]["epochs"])
     groups: dict[str, Work] = {}
+    rules = workmodel.rules()
 
     def add(comp: str, counts: Counter, how: str) -> None:
         w = groups.setdefault(comp, Work(comp, how=how))
         w.counts.update(counts)
         w.jobs += 1
 
+    needs = perturb_plan.perturbation_needs(exp)
     for rule, wc in job_list(stdout):
-        if rule == "pretrain":
-            add("pretraining", Counter(C=int(exp["pretrain"]["epochs"]) * train_n),
-                f"{exp['pretrain']['epochs']} clean epochs × {train_n} images")
-        elif rule == "adv_train_epoch":
-            add("adversarial training", Counter(S=train_n), f"{T} epochs × {train_n} images (S includes the adversary)")
-        elif rule == "evaluate_epochs":
-            ev = exp["evaluation"]
-            m = n[ev["train_set"]] + n[ev["test_set"]]
-            per = Counter(F=1)
-            for att in ev["attacks"].values():
-                per.update(attack_cost(att, classes))
-                per.update(F=1)
-            add("learning curves (Fig. 8)", _scale(per, m * len(_chunk(wc["chunk"], range(T + 1)))),
-                f"every checkpoint: {m} inputs × clean + {', '.join(ev['attacks'])}")
-        elif rule == "perturb_epoch":
-            for attack, set_name in perturb_plan.needs_by_epoch(exp).get(int(wc["epoch"]), []):
+        if rule == "perturb_epoch":  # one component per attack (the job computes every set of its epoch)
+            for attack, set_name in needs.get((wc.get("run", "main"), int(wc["epoch"])), []):
                 att = exp["perturb"]["attacks"][attack]
-                per = attack_cost(att, classes) + Counter(F=2)  # + clean and adversarial predictions
+                n = exp["samples"][set_name]["n"]
                 note = ATTACK_SPECS[att["name"]].steps_note
-                add(f"perturbations: {attack}", _scale(per, n[set_name]),
+                per = attack_cost(att, classes) + Counter(F=2)  # + clean and adversarial predictions
+                add(f"perturbations: {attack}", Counter({u: v * n for u, v in per.items()}),
                     "per epoch job, per set: set size × attack cost + 2 predictions" + (f"; {note}" if note else ""))
-        elif rule == "stability_epochs":
-            f = 0
-            for t in _chunk(wc["chunk"], stability_plan.plan_epochs(exp["stability"], T)):
-                plan = stability_plan.epoch_plan(exp["stability"], T, t)
-                f += sum(n[s] * len(src) for s, src in plan["transfer"].items())
-                f += sum(n[p["perturbations"]] * n[p["inputs"]] for p in plan["pairwise"])
-            add("transfer, profiles, sharedness (Figs. 1, 2, 9, 10, 11)", Counter(F=f),
-                "advtrace.stability_plan per checkpoint: set size × source epochs + perturbations × inputs")
-        elif rule == "universal_generate":
-            u = exp["universal"]
-            add("universal perturbations: generation", Counter(G=2 * u["iterations"] * u["batches"] * u["m"]),
-                f"App. D: {u['iterations']} it. × K={u['batches']} × m={u['m']} per split, "
-                "train and test per epoch job")
-        elif rule == "universal_evaluate":
-            u = exp["universal"]
-            k = 1 + u["random_draws"] + 2 * len({int(wc["epoch"])} | set(u["source_epochs"]))
-            add("universal perturbations: evaluation", Counter(F=n[u["eval_set"]] * k),
-                f"per analysed epoch: {n[u['eval_set']]} inputs × (clean + {u['random_draws']} random + "
-                "own and fixed sources, train- and test-generated)")
-        elif rule == "destruction_sweep":
-            tr = exp["destruction"]
-            settings = sum(len(v) for v in tr["sweeps"].values())
-            k = len(exp["perturb"]["attacks"]) + 1
-            add("destruction rates (Figs. 5, 14, 15)", Counter(F=n[tr["sample_set"]] * settings * k),
-                f"per epoch: {n[tr['sample_set']]} inputs × {settings} settings × ({k - 1} attacks + clean)")
-        elif rule == "train_detectors":
-            d, t = exp["detect"], exp["detect"]["training"]
-            pairs, val, k = n[d["train_set"]], n[d["val_set"]], len(d["attacks"])
-            add("detectors: training", Counter(D=k * t["epochs"] * 2 * (pairs + val * DETECTOR_FORWARD_PER_D)),
-                f"per epoch, {k} attacks × {t['epochs']} epochs × 2 × {pairs} images + validation "
-                f"(detector forward = {DETECTOR_FORWARD_PER_D:.2g} D assumed)")
-        elif rule == "evaluate_detectors":
-            d = exp["detect"]
-            E = len(d["epochs"])
-            k = E * E if d["attacks"][wc["attack"]] == "matrix" else E
-            add("detectors: evaluation", Counter(D=k * 2 * n[d["test_set"]] * DETECTOR_FORWARD_PER_D),
-                "per attack: (detector, test epoch) pairs × 2 × test set")
-        elif rule == "maximise_detector":
-            mx, d = exp["detect"]["maximise"], exp["detect"]
-            grads = mx["iterations"] * mx["batches"] * mx["m"]
-            add("detector-maximising perturbation (Fig. 7)",
-                Counter(D=grads + 2 * n[d["test_set"]] * DETECTOR_FORWARD_PER_D),
-                f"{mx['iterations']} it. × K={mx['batches']} × m={mx['m']} detector input gradients "
-                "(~ one detector step each) + evaluation on the test set")
-    out = []
-    for w in groups.values():
-        out.append({"component": w.component, "jobs": w.jobs, "how": w.how,
-                    **{u: float(w.counts.get(u, 0.0)) for u in UNITS}})
-    return out
+            continue
+        if rule not in COMPONENTS or rule not in rules:
+            continue
+        component, how = COMPONENTS[rule]
+        if rule in FURTHER and wc.get("run", "main") != "main":
+            component = FURTHER[rule]
+        job = rules[rule].work(workmodel.Ctx(exp, wc))
+        add(component, _units(rule, job), how)
+    return [{"component": w.component, "jobs": w.jobs, "how": w.how,
+             **{u: float(w.counts.get(u, 0.0)) for u in UNITS}} for w in groups.values()]

@@ -3,12 +3,23 @@ import json
 import os
 import sys
 
-sys.path.insert(0, str(ROOT / "src"))
-os.environ["PYTHONPATH"] = os.pathsep.join(
-    [str(ROOT / "src")] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
-)
-
 from snakemake.exceptions import WorkflowError
+
+# The advtrace library: a local workflow's jobs import it from its src/; a git-hosted module's is installed.
+_SRC = [str(ROOT / "src")] if ROOT is not None else []
+sys.path[:0] = _SRC
+os.environ["PYTHONPATH"] = os.pathsep.join(_SRC + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])
+try:
+    from advtrace.workflow_setup import WorkflowFiles
+except ModuleNotFoundError:
+    if ROOT is not None:
+        raise
+    raise WorkflowError(
+        f"the workflow at {HERE} needs its advtrace library installed (README, 'Use it in your own project')"
+    )
+
+# The workflow's own files (schema, catalogue, ...); the user's are relative to the working directory.
+WF = WorkflowFiles(HERE, workflow.sourcecache)
 
 from advtrace import runs, stages
 from advtrace.stages import chunk_name
@@ -18,24 +29,25 @@ from advtrace.config import (
     experiments,
     load_schema,
     load_yaml,
-    paper_epoch_offset,
-    pretrain_eval_epochs,
 )
 from advtrace.dataset_files import dataset_notes
-from advtrace.perturb_plan import needs_by_epoch
+from advtrace.perturb_plan import perturbation_needs as _perturbation_needs
 from advtrace.runtime import RUNTIME_KEYS
+from advtrace.studies.p000 import plan as p000
 
 # RUN: the experiments `rule all` builds (config/config.yaml `experiments`; a bare
-# `--config experiments=smoke` is accepted too), validated here. EXPS: every experiment of
-# experiment_dir by name; one outside RUN (a paper_figNN target's) is loaded and validated when a
-# job of the DAG first needs it, so a stray or draft file in experiment_dir blocks nothing and is
-# reported only when asked for.
+# `--config experiments=smoke` is accepted too), validated here. EXPS: every experiment by name, from
+# the user's experiment_dir (relative to the working directory) first, then the workflow's own
+# config/experiments; one outside RUN (a paper_figNN target's) is loaded and validated when a job of
+# the DAG first needs it, so a stray or draft file blocks nothing and is reported only when asked for.
 try:
+    WF.fill_defaults(config)  # keys a deployment's older config copy lacks
     config["experiments"] = experiment_names(config.get("experiments"))
     RUN = list(config["experiments"])
     for _configfile in workflow.configfiles:  # Snakemake's own reading lets a duplicate key win silently
         load_yaml(_configfile)
-    EXPS = experiments(config, load_schema(ROOT / "config" / "schema.yaml"), ROOT)
+    WF.check_library()
+    EXPS = experiments(config, load_schema(WF.path("config/schema.yaml")), ".", WF.experiments)
 except ConfigError as err:
     raise WorkflowError(str(err)) from None
 
@@ -49,6 +61,12 @@ for _note in dataset_notes(EXPS, RUN):
 from advtrace.workflow_setup import cap_local_gpu_jobs
 
 cap_local_gpu_jobs(workflow)
+
+# SLURM: job states as the executor plugin expects them, so that a cancelled or preempted job is
+# failed and retried instead of waited for (advtrace.slurm_status; no-op unless the plugin is loaded)
+from advtrace import slurm_status
+
+slurm_status.install(workflow)
 
 # The device and the speed switches (config/config.yaml top level) reach every job through the
 # environment, where advtrace.runtime.setup_job reads them; they are not params, so changing one
@@ -71,20 +89,26 @@ wildcard_constraints:
     chunk=r"\d{3}-\d{3}",
 
 
-def epochs_of(exp):
-    """All checkpoint epochs 0..T of an experiment."""
-    return list(range(EXPS[exp]["adv_train"]["epochs"] + 1))
+def epochs_of(cfg):
+    """All checkpoint epochs 0..T of an experiment config (a run's config: the run's T)."""
+    return list(range(cfg["adv_train"]["epochs"] + 1))
 
 
-def epoch_chunks(epochs):
-    """Consecutive chunks of config epochs_per_analysis_job epochs (of a sorted list), for the
-    forward-only analyses that take several checkpoints per job."""
-    return list(stages.epoch_chunks(epochs, config["epochs_per_analysis_job"]).values())
+def analysis_epochs_per_job(exp):
+    """Epochs of a run per analysis job (learning curves, stability, paper 004's evaluation): the
+    experiment's epochs_per_analysis_job, else config/config.yaml's."""
+    return int(EXPS[exp].get("epochs_per_analysis_job", config["epochs_per_analysis_job"]))
 
 
-def chunk_epochs(epochs, name):
+def epoch_chunks(exp, epochs):
+    """Consecutive chunks of analysis_epochs_per_job epochs (of a sorted list), for the forward-only
+    analyses that take several checkpoints per job."""
+    return list(stages.epoch_chunks(epochs, analysis_epochs_per_job(exp)).values())
+
+
+def chunk_epochs(exp, epochs, name):
     """The epochs of the chunk named {chunk} (e.g. 004-007) among `epochs`; an error if it is not one."""
-    chunks = stages.epoch_chunks(epochs, config["epochs_per_analysis_job"])
+    chunks = stages.epoch_chunks(epochs, analysis_epochs_per_job(exp))
     if name not in chunks:
         raise WorkflowError(f"no analysis chunk {name}; chunks: {list(chunks)}")
     return chunks[name]
@@ -111,11 +135,73 @@ def run_of(wildcards):
         raise WorkflowError(err.args[0]) from None
 
 
+# --- paper 000's analyses of a run (advtrace.studies.p000.plan): every path of a run lies under
+# --- results/{exp}/runs/{run}/ (runs.run_dir); the run's model comes from its checkpoints' own
+# --- description, its epochs from its own T (each section's runs and run_epochs)
+_VIEWS = {}
+
+
+def analysis_view(exp, section_name, run):
+    """The experiment as paper-000 section `section_name` analyses `run` (p000.run_view: the run's
+    config with the section's epoch lists mapped onto its T), cached per (experiment, section, run)."""
+    key = (exp, section_name, run)
+    if key not in _VIEWS:
+        cfg = EXPS[exp]
+        if run not in runs.expand(cfg):
+            raise WorkflowError(f"{exp}: no run {run!r}; runs: {', '.join(runs.expand(cfg))}")
+        _VIEWS[key] = p000.run_view(cfg, section_name, run)
+    return _VIEWS[key]
+
+
+def figure_run(section_name):
+    """Params: the run paper 000's figures of `section_name` draw (the first of its runs)."""
+
+    def get(wildcards):
+        return p000.figure_run(EXPS[wildcards.exp], section_name)
+
+    return get
+
+
+def figure_view(section_name):
+    """The section as it analyses the figure's run (its epoch lists mapped onto that run)."""
+
+    def get(wildcards):
+        exp = wildcards.exp
+        return analysis_view(exp, section_name, p000.figure_run(EXPS[exp], section_name))[section_name]
+
+    return get
+
+
+def analysed_runs(exp, section_name):
+    return p000.section_runs(EXPS[exp], section_name)
+
+
+def run_path(exp, run, path=""):
+    """results/{exp}/runs/{run}/<path>."""
+    return f"{runs.run_dir(exp, run)}/{path}" if path else runs.run_dir(exp, run)
+
+
+def owner_path(exp, run, epoch, path):
+    """A per-epoch file of `run` that depends on nothing but the model of `epoch` and the analysis
+    settings: epoch 0's lies with the run whose pretrained model it is (runs.epoch_owner)."""
+    return run_path(exp, runs.epoch_owner(EXPS[exp], run, int(epoch)), path)
+
+
+def checkpoint_input(exp, run, epoch):
+    """What a consumer of `run`'s checkpoint of `epoch` depends on (the checkpoint, or the manifest of
+    the chained training job that writes it); the consumer reads checkpoint_file."""
+    return runs.job_output(EXPS[exp], run, int(epoch))
+
+
+def checkpoint_file(exp, run, epoch):
+    return runs.checkpoint_path(EXPS[exp], run, int(epoch))
+
+
 def adv_train_params(wildcards):
     """What one adversarial-training epoch depends on: everything but the number of epochs,
     so raising adv_train.epochs never re-runs finished epochs."""
     exp = run_of(wildcards)
-    adv = {k: v for k, v in exp["adv_train"].items() if k not in ("epochs", "job_epochs")}
+    adv = {k: v for k, v in exp["adv_train"].items() if k not in ("epochs", "epochs_per_training_job")}
     return {"model": exp["model"], "adv_train": adv}
 
 
@@ -125,13 +211,20 @@ def run_pretrain_params(wildcards):
 
 
 def pretrain_keep_epochs(wildcards):
-    """The vanilla epochs k whose models the pretrain job keeps for the learning curve
-    (evaluation.pretrain_epochs; [] for most experiments)."""
-    return pretrain_eval_epochs(EXPS[wildcards.exp])
+    """The vanilla epochs k whose models the pretrain job of {run} keeps for the learning curve
+    (evaluation.pretrain_epochs, when the learning curve of a run starting from this pretraining is
+    drawn; [] for most experiments)."""
+    cfg = EXPS[wildcards.exp]
+    if "evaluation" not in cfg:
+        return []
+    if not any(runs.epoch_owner(cfg, r, 0) == wildcards.run for r in p000.section_runs(cfg, "evaluation")):
+        return []
+    return p000.pretrain_eval_epochs(run_of(wildcards))
 
 
 def run_final_checkpoints(exp):
-    """The last checkpoint of every run but main (rule all trains every run to its end)."""
+    """The last checkpoint of every declared run (rule all trains each to its end); main's epochs are
+    trained as far as something reads them (a paper-scale study may read only its epoch 0)."""
     cfg = EXPS[exp]
     return [
         runs.job_output(cfg, run, runs.run_config(cfg, run)["adv_train"]["epochs"])
@@ -139,46 +232,46 @@ def run_final_checkpoints(exp):
     ]
 
 
-# Per-epoch perturbations (rules/perturb.smk): what each stage needs at which epoch is listed in
-# advtrace.perturb_plan; one `perturb_epoch` job per epoch computes the union.
+# Per-epoch perturbations (rules/perturb.smk): what each stage needs at which (run, epoch) is listed
+# by the study packages (advtrace.perturb_plan); one `perturb_epoch` job per (run, epoch) computes
+# the union (epoch 0 of a run that starts from another run's pretrained model: that run's job).
 _NEEDS_CACHE = {}
 
 
 def perturbation_needs(exp):
-    """{epoch: sorted [(attack, set), ...]} of every stage of `exp` (cached per experiment)."""
+    """{(run, epoch): sorted [(attack, set), ...]} of every stage of `exp` (cached per experiment)."""
     if exp not in _NEEDS_CACHE:
-        _NEEDS_CACHE[exp] = needs_by_epoch(EXPS[exp])
+        _NEEDS_CACHE[exp] = _perturbation_needs(EXPS[exp])
     return _NEEDS_CACHE[exp]
 
 
-def perturbation_dir(exp, epoch):
-    return f"results/{exp}/perturbations/epoch_{int(epoch):03d}"
+def perturbation_dir(exp, run, epoch):
+    return owner_path(exp, run, epoch, f"perturbations/epoch_{int(epoch):03d}")
 
 
-def perturbation_file(exp, attack, set_name, epoch):
+def perturbation_file(exp, run, attack, set_name, epoch):
     """One stored perturbation set, inside the directory its epoch's `perturb_epoch` job writes."""
-    return f"{perturbation_dir(exp, epoch)}/{attack}/{set_name}.pt"
+    return f"{perturbation_dir(exp, run, epoch)}/{attack}/{set_name}.pt"
 
 
-def perturbation_dirs(exp, epochs):
+def perturbation_dirs(exp, run, epochs):
     """The `perturb_epoch` outputs (inputs of a consumer) holding the perturbations of `epochs`.
     Consumers read the files themselves from paths passed as params (perturbation_file)."""
-    return [perturbation_dir(exp, t) for t in sorted({int(t) for t in epochs})]
+    return [perturbation_dir(exp, run, t) for t in sorted({int(t) for t in epochs})]
 
 
 def previous_checkpoint(wildcards):
-    run = wildcards.get("run", runs.MAIN)
-    return runs.checkpoint_path(EXPS[wildcards.exp], run, int(wildcards.epoch) - 1)
+    return runs.checkpoint_path(EXPS[wildcards.exp], wildcards.run, int(wildcards.epoch) - 1)
 
 
 def chained_job_params(wildcards):
-    """A chained training job (adv_train.job_epochs > 1): its epochs and checkpoint paths."""
+    """A chained training job (adv_train.epochs_per_training_job > 1): its epochs and checkpoint paths."""
     cfg = EXPS[wildcards.exp]
     first, last = runs.job_span(cfg, wildcards.run, int(wildcards.epoch))
     if last != int(wildcards.epoch):
         raise WorkflowError(
             f"{wildcards.exp}/{wildcards.run}: epoch {wildcards.epoch} is not the last epoch of a "
-            f"training job (job_epochs chains epochs {first}..{last}); depend on runs.job_output"
+            f"training job (epochs_per_training_job chains epochs {first}..{last}); depend on runs.job_output"
         )
     return {
         "first": first,
@@ -196,50 +289,53 @@ def chained_previous(wildcards):
 
 def adv_train_group(wildcards):
     """Cluster job group of an adversarial-training epoch: epochs 1..K, K+1..2K, ... (K =
-    config epochs_per_job) each form one consecutive chain, submitted as one SLURM job.
+    config epochs_per_cluster_job) each form one consecutive chain, submitted as one SLURM job.
     Only the sequential chain is grouped: parallel GPU jobs in a group would make the group
     job ask for several GPUs. Groups are ignored in local runs."""
-    chunk = (int(wildcards.epoch) - 1) // config["epochs_per_job"]
+    chunk = (int(wildcards.epoch) - 1) // config["epochs_per_cluster_job"]
     run = wildcards.get("run", runs.MAIN)
     return (
         f"adv_train_{wildcards.exp}_{chunk:03d}" if run == runs.MAIN else f"adv_train_{wildcards.exp}_{run}_{chunk:03d}"
     )
 
 
-def learning_curve_parts(wildcards):
-    """In training order: the vanilla epochs the curve shows (pretrain_{chunk}: k completed vanilla
-    epochs; evaluation.pretrain_epochs, Figs. 17/22), then the adversarial chain (epochs_{chunk}: t)."""
-    exp = wildcards.exp
-    return [
-        f"results/{exp}/metrics/learning_curve/pretrain_{chunk_name(c)}.parquet"
-        for c in epoch_chunks(pretrain_eval_epochs(EXPS[exp]))
-    ] + [f"results/{exp}/metrics/learning_curve/epochs_{chunk_name(c)}.parquet" for c in epoch_chunks(epochs_of(exp))]
+# Table and figure names are declared once, in the stage registry (advtrace.stages: each study's
+# registry.py); the rules derive their output paths from it with table() and figure(), which refuse
+# a name the registry does not declare.
+REGISTERED_TABLES = {name for s in stages.all_stages() for name in s.tables}
+# a figure is named by its slug, or by its key (figNN, pNNN_figNN) where one slug has that key (paper
+# 004's Fig. 3 has two panels, p004_fig03_pareto_front and p004_fig03_deepfool_front: slugs only)
+_SLUGS = [slug for s in stages.all_stages() for slug in s.figures]
+_KEYS = [stages.figure_key(slug) for slug in _SLUGS]
+FIGURE_SLUGS = {slug: slug for slug in _SLUGS} | {k: sl for k, sl in zip(_KEYS, _SLUGS) if _KEYS.count(k) == 1}
 
 
-def learning_curve_epochs(wildcards):
-    return chunk_epochs(epochs_of(wildcards.exp), wildcards.chunk)
+def table(name):
+    """results/{exp}/tables/<name>.parquet of a registered table (a rule's output or input pattern)."""
+    if name not in REGISTERED_TABLES:
+        raise WorkflowError(f"table {name!r} is not declared by any stage (advtrace.studies.*.registry)")
+    return f"results/{{exp}}/tables/{name}.parquet"
 
 
-def learning_curve_checkpoints(wildcards):
-    return [runs.checkpoint_path(EXPS[wildcards.exp], runs.MAIN, t) for t in learning_curve_epochs(wildcards)]
+def figure(key, ext):
+    """results/{exp}/figures/<slug>.<ext> of the registered figure `key` (a slug, or figNN / pNNN_figNN
+    where one figure has that key)."""
+    if key not in FIGURE_SLUGS:
+        raise WorkflowError(
+            f"figure {key!r} is not declared by any stage, or names several (use the slug); "
+            f"declared: {', '.join(sorted(FIGURE_SLUGS))}"
+        )
+    return f"results/{{exp}}/figures/{FIGURE_SLUGS[key]}.{ext}"
 
 
-def learning_curve_pretrain_params(wildcards):
-    """A pretraining chunk of the learning curve: the vanilla epochs k, their checkpoint files
-    (in the pretrain job's directory output) and the table's epoch (k - pretrain.epochs) and paper epoch (k)."""
-    cfg = EXPS[wildcards.exp]
-    ks = chunk_epochs(pretrain_eval_epochs(cfg), wildcards.chunk)
-    P = cfg["pretrain"]["epochs"]
-    return {
-        "epochs": [k - P for k in ks],
-        "paper_epochs": [k - P + paper_epoch_offset(cfg) for k in ks],
-        "checkpoints": [f"results/{wildcards.exp}/checkpoints/pretrain/epoch_{k:03d}.pt" for k in ks],
-    }
-
-
-def learning_curve_offset(wildcards):
-    """Paper epoch of t = 0 (paper epoch = t + offset; evaluation.paper_epoch_offset, Figs. 17/22)."""
-    return paper_epoch_offset(EXPS[wildcards.exp])
+def figure_report(key, number):
+    """The PNG of paper 000's figure `key` in the Snakemake report (caption workflow/report/figNN.rst)."""
+    return report(
+        figure(key, "png"),
+        caption=f"../workflow/report/fig{number:02d}.rst",
+        category="{exp}",
+        subcategory=f"Fig. {number:02d}",
+    )
 
 
 # What the default target `all` builds per experiment: the tables and figures of its active stages
@@ -268,7 +364,7 @@ def all_targets():
     return targets
 
 
-SOFTWARE_ENV = str(ROOT / "workflow" / "envs" / "advtrace.yaml")
+SOFTWARE_ENV = WF.file("workflow/envs/advtrace.yaml")
 
 
 def add_code_fingerprints():
@@ -282,9 +378,45 @@ def add_code_fingerprints():
 
     fingerprints = {}
     for _r in workflow.rules:
-        if _r.script is not None:
+        if _r.script is not None and WF.owns(_r):  # not the rules of a user's Snakefile using this as a module
             _r.conda_env = SOFTWARE_ENV
-            script = (Path(_r.snakefile).parent / str(_r.script)).resolve()
+            script = WF.script(_r)
             if script not in fingerprints:
-                fingerprints[script] = script_fingerprint(script, ROOT / "src")
+                fingerprints[script] = script_fingerprint(script, WF.library_dir())
             _r.set_params(code=fingerprints[script])
+
+
+def add_resources():
+    """Give every rule the work model knows (advtrace.workmodel, entries in advtrace.work_rules) a
+    `runtime`, `mem_mb` and `disk_mb` computed per job from what the job computes: its unit
+    operations priced for the device kind it runs on (config `cost.gpu` for rules declaring
+    gpu=1, the CPU otherwise), a start-up term, its memory model and output size; `runtime` grows
+    with `attempt` (a retried job gets more time). A profile's or the command line's
+    --set-resources for a rule still wins. Called once every rule exists (like
+    add_code_fingerprints), so rule files need no resource lines."""
+    from snakemake.resources import Resources
+
+    from advtrace import workmodel
+
+    cost = workmodel.cost_settings(config)
+    overrides = getattr(workflow.resource_settings, "_parsed_overwrite_resources", {}) or {}
+    entries = workmodel.rules()
+    for _r in workflow.rules:
+        if _r.name not in entries:
+            continue
+        gpu = "gpu" in _r.resources and bool(_r.resources["gpu"].value)
+
+        def estimate(wildcards, name=_r.name, gpu=gpu):
+            return workmodel.job_estimate(
+                name, EXPS[wildcards.exp], dict(wildcards.items()), config, cost["gpu"] if gpu else "cpu", gpu=gpu
+            )
+
+        computed = {
+            "runtime": lambda wildcards, attempt, est=estimate: workmodel.runtime_minutes(
+                est(wildcards).seconds, attempt, cost
+            ),
+            "mem_mb": lambda wildcards, est=estimate: workmodel.memory_mb(est(wildcards).host_mb, cost),
+            "disk_mb": lambda wildcards, est=estimate: workmodel.disk_mb(est(wildcards)),
+        }
+        keep = overrides.get(_r.name, {})
+        _r.resources.update(Resources.from_mapping({k: v for k, v in computed.items() if k not in keep}))

@@ -1,3 +1,12 @@
+# Experiments whose dataset is too large for memory (ImageNet: JPEG decoding for hours, written to
+# memory-mapped .npy files; advtrace.workmodel.DATASETS) prepare it in a cluster job
+# (prepare_data_cluster, sized by the work model); the others locally, where Snakemake runs: they
+# may download (compute nodes often have no internet) and are light.
+from advtrace.workmodel import lazy_experiments
+
+_LAZY = "|".join(lazy_experiments(EXPS.places)) or "(?!)"
+
+
 rule prepare_data:
     output:
         dataset="results/{exp}/data/dataset.pt",
@@ -5,8 +14,26 @@ rule prepare_data:
         "results/{exp}/logs/prepare_data.log",
     benchmark:
         "results/{exp}/benchmarks/prepare_data.tsv"
-    # local on clusters: it may download (compute nodes often have no internet) and is light
+    wildcard_constraints:
+        exp=rf"(?!(?:{_LAZY})(?:_seed\d+)?(?![A-Za-z0-9_]))[A-Za-z0-9_]+",
     localrule: True
+    params:
+        dataset=section("dataset"),
+        seed=section("seed"),
+    script:
+        "../workflow/scripts/prepare_data.py"
+
+
+rule prepare_data_cluster:
+    output:
+        dataset="results/{exp}/data/dataset.pt",
+    log:
+        "results/{exp}/logs/prepare_data.log",
+    benchmark:
+        "results/{exp}/benchmarks/prepare_data.tsv"
+    wildcard_constraints:
+        exp=rf"(?:{_LAZY})(?:_seed\d+)?",
+    threads: 8  # advtrace.datasets.ImageFiles decodes with 8 threads
     params:
         dataset=section("dataset"),
         seed=section("seed"),

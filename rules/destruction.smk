@@ -1,16 +1,12 @@
 # Destruction rates of adversarial perturbations under image transformations (paper 000 Sec. 3.3,
-# App. F): one cached job per epoch of destruction.epochs loads θ_t once and sweeps brightness,
+# App. F), for every run of destruction.runs: one cached job per (run, epoch) of destruction.epochs
+# (epoch 0 of a run starting from another run's pretrained model: that run's job) loads θ_t once and sweeps brightness,
 # contrast, blur and noise over the stored BI, FGSM and DeepFool perturbations of
 # destruction.sample_set at t (generic `perturb` rule, shared with the other analyses); then one
 # table job and one plot job for Figs. 5, 14, 15. (One job per epoch rather than per (attack,
 # epoch): on CPU a job costs ~3 s of imports, ~30x its sweep, and the budget is seconds.)
-from advtrace.config import destruction_epochs
 
-TRANSFORMS_FIGURES = {  # perturb.attacks label -> (paper figure number, figure slug)
-    "BI": (5, "fig05_destruction_bi"),
-    "FGSM": (14, "fig14_destruction_fgsm"),
-    "DeepFool": (15, "fig15_destruction_deepfool"),
-}
+TRANSFORMS_FIGURES = {"BI": 5, "FGSM": 14, "DeepFool": 15}  # perturb.attacks label -> paper figure number
 
 
 include: "inputs/destruction.smk"
@@ -21,19 +17,19 @@ rule destruction_sweep:
         perturbations=destruction_perturbations,
         dataset="results/{exp}/data/dataset.pt",
         samples="results/{exp}/data/samples.parquet",
-        checkpoint="results/{exp}/checkpoints/epoch_{epoch}.pt",
+        checkpoint=destruction_checkpoint,
     output:
-        table="results/{exp}/metrics/destruction/epoch_{epoch}.parquet",
+        table="results/{exp}/runs/{run}/metrics/destruction/epoch_{epoch}.parquet",
     log:
-        "results/{exp}/logs/destruction_sweep/{epoch}.log",
+        "results/{exp}/runs/{run}/logs/destruction_sweep/{epoch}.log",
     benchmark:
-        "results/{exp}/benchmarks/destruction_sweep/{epoch}.tsv"
+        "results/{exp}/runs/{run}/benchmarks/destruction_sweep/{epoch}.tsv"
     threads: 1
     resources:
         gpu=1,
     params:
+        checkpoint=destruction_checkpoint_file,
         perturbations=destruction_perturbation_files,
-        model=section("model"),
         sample_set=destruction_sample_set,
         destruction=destruction_sweep_params,
     script:
@@ -42,25 +38,27 @@ rule destruction_sweep:
 
 rule destruction_table:
     input:
-        parts=destruction_parts,
+        destruction_inputs,
     output:
-        table="results/{exp}/tables/destruction.parquet",
+        table=table("destruction"),
     log:
         "results/{exp}/logs/destruction_table.log",
     params:
         name="destruction",
+        parts=destruction_parts,
     script:
         "../workflow/scripts/concat_tables.py"
 
 
 rule plot_destruction:
     input:
-        table="results/{exp}/tables/destruction.parquet",
+        table=table("destruction"),
     output:
         **destruction_figure_outputs(),
     log:
         "results/{exp}/logs/plot_destruction.log",
     params:
-        figures={attack: number for attack, (number, _) in TRANSFORMS_FIGURES.items()},
+        run=figure_run("destruction"),
+        figures=TRANSFORMS_FIGURES,
     script:
         "../workflow/scripts/plot_destruction.py"

@@ -1,9 +1,11 @@
-# Detectors across adversarial training (paper 000 Sec. 3.4, App. G; detector of paper 001).
+# Detectors across adversarial training (paper 000 Sec. 3.4, App. G; detector of paper 001), for
+# every run of detect.runs (its files under results/{exp}/runs/{run}/; epoch 0 of a run starting
+# from another run's pretrained model: that run's detectors and Fig. 7 job).
 # One detector per (attack, epoch t) from detect.epochs, trained on the detect train set and its
 # adversarial counterparts against θ_t (generic `perturb` rule), selected on the val set; one
 # training job per epoch t trains the detectors of every attack (a job's start-up costs about
 # as much as one digits detector; each detector is its own file in the job's directory
-# results/{exp}/detectors/epoch_{t}/, so adding an attack retrains that epoch's job); one
+# runs/{run}/detectors/epoch_{t}/, so adding an attack retrains that epoch's job); one
 # evaluation job per attack that loads each of its detectors once and evaluates it on the test
 # perturbations of every epoch t′ (matrix attacks) or of t only (respective attacks) - forward
 # passes only, so one job instead of one per detector saves the ~3 s start-up of each job; one
@@ -17,11 +19,11 @@ rule train_detectors:
     input:
         unpack(detect_train_inputs),
     output:
-        detectors=directory("results/{exp}/detectors/epoch_{epoch}"),
+        detectors=directory("results/{exp}/runs/{run}/detectors/epoch_{epoch}"),
     log:
-        "results/{exp}/logs/train_detectors/{epoch}.log",
+        "results/{exp}/runs/{run}/logs/train_detectors/{epoch}.log",
     benchmark:
-        "results/{exp}/benchmarks/train_detectors/{epoch}.tsv"
+        "results/{exp}/runs/{run}/benchmarks/train_detectors/{epoch}.tsv"
     threads: 1
     resources:
         gpu=1,
@@ -36,11 +38,11 @@ rule evaluate_detectors:
     input:
         unpack(detect_eval_inputs),
     output:
-        table="results/{exp}/metrics/detectability/{attack}.parquet",
+        table="results/{exp}/runs/{run}/metrics/detectability/{attack}.parquet",
     log:
-        "results/{exp}/logs/evaluate_detectors/{attack}.log",
+        "results/{exp}/runs/{run}/logs/evaluate_detectors/{attack}.log",
     benchmark:
-        "results/{exp}/benchmarks/evaluate_detectors/{attack}.tsv"
+        "results/{exp}/runs/{run}/benchmarks/evaluate_detectors/{attack}.tsv"
     threads: 1
     resources:
         gpu=1,
@@ -55,12 +57,12 @@ rule maximise_detector:
     input:
         unpack(detect_max_inputs),
     output:
-        image="results/{exp}/metrics/detector_max/epoch_{epoch}.parquet",
-        summary="results/{exp}/metrics/detector_max_summary/epoch_{epoch}.parquet",
+        image="results/{exp}/runs/{run}/metrics/detector_max/epoch_{epoch}.parquet",
+        summary="results/{exp}/runs/{run}/metrics/detector_max_summary/epoch_{epoch}.parquet",
     log:
-        "results/{exp}/logs/maximise_detector/{epoch}.log",
+        "results/{exp}/runs/{run}/logs/maximise_detector/{epoch}.log",
     benchmark:
-        "results/{exp}/benchmarks/maximise_detector/{epoch}.tsv"
+        "results/{exp}/runs/{run}/benchmarks/maximise_detector/{epoch}.tsv"
     threads: 1
     resources:
         gpu=1,
@@ -73,41 +75,29 @@ rule maximise_detector:
 
 rule detect_tables:
     input:
-        unpack(detect_table_parts),
+        detect_table_inputs,
     output:
-        detectability="results/{exp}/tables/detectability.parquet",
-        detector_training="results/{exp}/tables/detector_training.parquet",
-        detector_max="results/{exp}/tables/detector_max.parquet",
-        detector_max_summary="results/{exp}/tables/detector_max_summary.parquet",
+        **{name: table(name) for name in stages.STAGES["detect"].tables},
     log:
         "results/{exp}/logs/detect_tables.log",
     params:
-        histories=detect_history_files,
+        parts=detect_table_parts,
     script:
         "../workflow/scripts/detect_tables.py"
 
 
 rule plot_detectability:
     input:
-        table="results/{exp}/tables/detectability.parquet",
+        table=table("detectability"),
     output:
-        fig06_pdf="results/{exp}/figures/fig06_detectability.pdf",
-        fig06_png=report(
-            "results/{exp}/figures/fig06_detectability.png",
-            caption="../workflow/report/fig06.rst",
-            category="{exp}",
-            subcategory="Fig. 06",
-        ),
-        fig16_pdf="results/{exp}/figures/fig16_detectability_attacks.pdf",
-        fig16_png=report(
-            "results/{exp}/figures/fig16_detectability_attacks.png",
-            caption="../workflow/report/fig16.rst",
-            category="{exp}",
-            subcategory="Fig. 16",
-        ),
+        fig06_pdf=figure("fig06", "pdf"),
+        fig06_png=figure_report("fig06", 6),
+        fig16_pdf=figure("fig16", "pdf"),
+        fig16_png=figure_report("fig16", 16),
     log:
         "results/{exp}/logs/plot_detectability.log",
     params:
+        run=figure_run("detect"),
         cfg=detect_plot_params,
     script:
         "../workflow/scripts/plot_detectability.py"
@@ -115,17 +105,14 @@ rule plot_detectability:
 
 rule plot_detector_max:
     input:
-        image="results/{exp}/tables/detector_max.parquet",
-        summary="results/{exp}/tables/detector_max_summary.parquet",
+        image=table("detector_max"),
+        summary=table("detector_max_summary"),
     output:
-        pdf="results/{exp}/figures/fig07_detector_max.pdf",
-        png=report(
-            "results/{exp}/figures/fig07_detector_max.png",
-            caption="../workflow/report/fig07.rst",
-            category="{exp}",
-            subcategory="Fig. 07",
-        ),
+        pdf=figure("fig07", "pdf"),
+        png=figure_report("fig07", 7),
     log:
         "results/{exp}/logs/plot_detector_max.log",
+    params:
+        run=figure_run("detect"),
     script:
         "../workflow/scripts/plot_detector_max.py"

@@ -1,9 +1,12 @@
-# One target per figure (config/figures.yaml):
-#   figNN        figure kind NN for every experiment in config["experiments"]
+# One target per figure (config/figures.yaml; the names: advtrace.stages.figure_key of the registry's slugs):
+#   figNN        paper 000's figure kind NN for every experiment in config["experiments"]
 #   paper_figNN  exactly paper 000's Fig. NN, from the experiment the catalogue names
+#   pNNN_figNN   a study's Fig. NN (e.g. p004_fig03: every panel the study draws of it), and pNNN_<slug> /
+#                x000_<slug> for a figure without a number, for every experiment in config["experiments"]
+#                that runs the study
 import yaml
 
-with open(ROOT / "config" / "figures.yaml") as _fh:
+with open(WF.path("config/figures.yaml")) as _fh:
     CATALOGUE = yaml.safe_load(_fh)
 
 
@@ -49,6 +52,18 @@ for _num, _entry in [(n, e) for n, e in CATALOGUE["paper"].items() if n < 10]:
         input:
             catalogue_files(_entry["experiment"], _entry["kind"]),
         localrule: True
+
+
+for _stage in stages.all_stages():
+    if _stage.paper != "000":
+        for _key in dict.fromkeys(stages.figure_key(_slug) for _slug in _stage.figures):
+
+            rule:
+                name:
+                    _key
+                input:
+                    study_figure_files(RUN, _stage, _key),
+                localrule: True
 
 
 for _paper in stages.PAPERS:

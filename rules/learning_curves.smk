@@ -1,7 +1,11 @@
-# Learning curves (stage `evaluation`, Fig. 8): one job per chunk of consecutive checkpoint epochs
-# (config epochs_per_analysis_job) measures clean / FGSM / BI accuracy on fixed train and test
-# sample sets, checkpoint by checkpoint (with evaluation.pretrain_epochs, the vanilla epochs too); a
-# table job and the plot (which reads Parquet only, so editing it re-runs one cheap job).
+# Learning curves (stage `evaluation`, Fig. 8), for every run of evaluation.runs: one job per chunk
+# of consecutive checkpoint epochs of the run (config epochs_per_analysis_job) measures clean / FGSM /
+# BI accuracy on fixed train and test sample sets, checkpoint by checkpoint (with
+# evaluation.pretrain_epochs, the vanilla epochs too); a table job and the plot (which reads Parquet
+# only, so editing it re-runs one cheap job).
+
+
+include: "inputs/learning_curves.smk"
 
 
 rule evaluate_epochs:
@@ -10,16 +14,16 @@ rule evaluate_epochs:
         samples="results/{exp}/data/samples.parquet",
         checkpoints=learning_curve_checkpoints,
     output:
-        table="results/{exp}/metrics/learning_curve/epochs_{chunk}.parquet",
+        table="results/{exp}/runs/{run}/metrics/learning_curve/epochs_{chunk}.parquet",
     log:
-        "results/{exp}/logs/evaluate_epochs/{chunk}.log",
+        "results/{exp}/runs/{run}/logs/evaluate_epochs/{chunk}.log",
     benchmark:
-        "results/{exp}/benchmarks/evaluate_epochs/{chunk}.tsv"
+        "results/{exp}/runs/{run}/benchmarks/evaluate_epochs/{chunk}.tsv"
     threads: 1
     resources:
         gpu=1,
     params:
-        model=section("model"),
+        checkpoints=learning_curve_checkpoint_files,
         evaluation=section("evaluation"),
         epochs=learning_curve_epochs,
         phase="adversarial",
@@ -35,18 +39,17 @@ rule evaluate_pretrain_epochs:
     input:
         dataset="results/{exp}/data/dataset.pt",
         samples="results/{exp}/data/samples.parquet",
-        checkpoints="results/{exp}/checkpoints/pretrain",
+        checkpoints="results/{exp}/runs/{run}/checkpoints/pretrain",
     output:
-        table="results/{exp}/metrics/learning_curve/pretrain_{chunk}.parquet",
+        table="results/{exp}/runs/{run}/metrics/learning_curve/pretrain_{chunk}.parquet",
     log:
-        "results/{exp}/logs/evaluate_pretrain_epochs/{chunk}.log",
+        "results/{exp}/runs/{run}/logs/evaluate_pretrain_epochs/{chunk}.log",
     benchmark:
-        "results/{exp}/benchmarks/evaluate_pretrain_epochs/{chunk}.tsv"
+        "results/{exp}/runs/{run}/benchmarks/evaluate_pretrain_epochs/{chunk}.tsv"
     threads: 1
     resources:
         gpu=1,
     params:
-        model=section("model"),
         evaluation=section("evaluation"),
         chunk=learning_curve_pretrain_params,
         phase="pretrain",
@@ -56,33 +59,30 @@ rule evaluate_pretrain_epochs:
 
 rule learning_curve_table:
     input:
-        parts=learning_curve_parts,
+        learning_curve_inputs,
     output:
-        table="results/{exp}/tables/learning_curve.parquet",
+        table=table("learning_curve"),
     log:
         "results/{exp}/logs/learning_curve_table.log",
     localrule: True  # cheap: on clusters it runs where Snakemake runs, no submission
     params:
         name="learning_curve",
+        parts=learning_curve_parts,
     script:
         "../workflow/scripts/concat_tables.py"
 
 
 rule plot_learning_curves:
     input:
-        table="results/{exp}/tables/learning_curve.parquet",
+        table=table("learning_curve"),
     output:
-        pdf="results/{exp}/figures/fig08_learning_curves.pdf",
-        png=report(
-            "results/{exp}/figures/fig08_learning_curves.png",
-            caption="../workflow/report/fig08.rst",
-            category="{exp}",
-            subcategory="Fig. 08",
-        ),
+        pdf=figure("fig08", "pdf"),
+        png=figure_report("fig08", 8),
     log:
         "results/{exp}/logs/plot_learning_curves.log",
     localrule: True  # cheap: on clusters it runs where Snakemake runs, no submission
     params:
+        run=figure_run("evaluation"),
         attacks=lambda wildcards: EXPS[wildcards.exp]["evaluation"]["attacks"],  # legend: each attack's ε, iterations
     script:
         "../workflow/scripts/plot_learning_curves.py"

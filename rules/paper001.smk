@@ -3,8 +3,9 @@
 # run), frozen. Granularity (each job pays ~3-4 s of Python + torch start-up): one job per
 # adversary family (its ε grid's adversarial examples, a detector per attachment position at ε*
 # and per ε at the selected position, each a checkpoint file, and its ε_fit x ε_test matrix), one
-# attack x attack job, one dynamic-adversary job (trains the dynamic detector, evaluates both
-# detectors per σ), one table job and one plot job.
+# attack x attack job, one dynamic-adversary job (trains the dynamic detector - its per-epoch
+# validation curve is the table p001_dynamic_training - and evaluates both detectors per σ), one
+# table job and one plot job.
 
 
 wildcard_constraints:
@@ -45,7 +46,7 @@ rule p001_attack_transfer:
         checkpoint=p001_classifier,
         families=p001_all_families,
     output:
-        table="results/{exp}/tables/p001_attack_transfer.parquet",
+        table=table("p001_attack_transfer"),
     log:
         "results/{exp}/logs/p001_attack_transfer.log",
     benchmark:
@@ -54,7 +55,7 @@ rule p001_attack_transfer:
     resources:
         gpu=1,
     params:
-        cfg=p001_common,
+        cfg=p001_transfer_params,
     script:
         "../workflow/scripts/p001_attack_transfer.py"
 
@@ -67,8 +68,8 @@ rule p001_dynamic:
         family=p001_dynamic_family,
     output:
         detector="results/{exp}/paper001/dynamic/detector.pt",
-        table="results/{exp}/tables/p001_dynamic.parquet",
-        training="results/{exp}/metrics/p001/training_dynamic.parquet",
+        table=table("p001_dynamic"),
+        training=table("p001_dynamic_training"),
     log:
         "results/{exp}/logs/p001_dynamic.log",
     benchmark:
@@ -86,10 +87,10 @@ rule p001_tables:
     input:
         unpack(p001_parts),
     output:
-        adversaries="results/{exp}/tables/p001_adversaries.parquet",
-        depth="results/{exp}/tables/p001_depth.parquet",
-        eps_transfer="results/{exp}/tables/p001_eps_transfer.parquet",
-        training="results/{exp}/tables/p001_detector_training.parquet",
+        adversaries=table("p001_adversaries"),
+        depth=table("p001_depth"),
+        eps_transfer=table("p001_eps_transfer"),
+        training=table("p001_detector_training"),
     log:
         "results/{exp}/logs/p001_tables.log",
     script:
@@ -98,41 +99,49 @@ rule p001_tables:
 
 rule p001_plots:
     input:
-        adversaries="results/{exp}/tables/p001_adversaries.parquet",
-        depth="results/{exp}/tables/p001_depth.parquet",
-        eps_transfer="results/{exp}/tables/p001_eps_transfer.parquet",
-        attack_transfer="results/{exp}/tables/p001_attack_transfer.parquet",
-        dynamic="results/{exp}/tables/p001_dynamic.parquet",
+        adversaries=table("p001_adversaries"),
+        depth=table("p001_depth"),
+        eps_transfer=table("p001_eps_transfer"),
+        attack_transfer=table("p001_attack_transfer"),
+        dynamic=table("p001_dynamic"),
+        dynamic_training=table("p001_dynamic_training"),
     output:
-        fig02_pdf="results/{exp}/figures/p001_fig02_detectability.pdf",
+        fig02_pdf=figure("p001_fig02", "pdf"),
         fig02_png=report(
-            "results/{exp}/figures/p001_fig02_detectability.png",
+            figure("p001_fig02", "png"),
             caption="../workflow/report/p001.rst",
             category="{exp}",
             subcategory="Paper 001",
         ),
-        fig03_pdf="results/{exp}/figures/p001_fig03_eps_transfer.pdf",
+        fig03_pdf=figure("p001_fig03", "pdf"),
         fig03_png=report(
-            "results/{exp}/figures/p001_fig03_eps_transfer.png",
+            figure("p001_fig03", "png"),
             caption="../workflow/report/p001.rst",
             category="{exp}",
             subcategory="Paper 001",
         ),
-        fig04_pdf="results/{exp}/figures/p001_fig04_attack_transfer.pdf",
+        fig04_pdf=figure("p001_fig04", "pdf"),
         fig04_png=report(
-            "results/{exp}/figures/p001_fig04_attack_transfer.png",
+            figure("p001_fig04", "png"),
             caption="../workflow/report/p001.rst",
             category="{exp}",
             subcategory="Paper 001",
         ),
-        fig05_pdf="results/{exp}/figures/p001_fig05_dynamic.pdf",
+        fig05_pdf=figure("p001_fig05", "pdf"),
         fig05_png=report(
-            "results/{exp}/figures/p001_fig05_dynamic.png",
+            figure("p001_fig05", "png"),
             caption="../workflow/report/p001.rst",
             category="{exp}",
             subcategory="Paper 001",
         ),
-        report="results/{exp}/paper001/tables.md",
+        dynamic_training_pdf=figure("p001_dynamic_training_curve", "pdf"),
+        dynamic_training_png=report(
+            figure("p001_dynamic_training_curve", "png"),
+            caption="../workflow/report/p001.rst",
+            category="{exp}",
+            subcategory="Paper 001",
+        ),
+        report="results/{exp}/reports/p001_tables.md",
     log:
         "results/{exp}/logs/p001_plots.log",
     script:

@@ -1,5 +1,5 @@
 # Paper 002 study (advtrace.studies.p002; config section `paper002`). Its runs train through the
-# shared rules of rules/train.smk (run_pretrain, run_adv_train_epoch). Two jobs here: one evaluates
+# shared rules of rules/train.smk (pretrain, adv_train_epoch, adv_train_chained). Two jobs here: one evaluates
 # every model the study reads (each run's final and epoch-0 checkpoints) under every attack and ε
 # and writes the four tables; one renders the paper's tables (Markdown/HTML) and figures from them.
 from advtrace.studies.p002 import plan as p002_plan
@@ -14,10 +14,10 @@ rule p002_evaluate:
         dataset="results/{exp}/data/dataset.pt",
         samples="results/{exp}/data/samples.parquet",
     output:
-        accuracy="results/{exp}/tables/p002_accuracy.parquet",
-        leaking="results/{exp}/tables/p002_label_leaking.parquet",
-        transfer="results/{exp}/tables/p002_transfer.parquet",
-        capacity="results/{exp}/tables/p002_capacity.parquet",
+        accuracy=table("p002_accuracy"),
+        leaking=table("p002_label_leaking"),
+        transfer=table("p002_transfer"),
+        capacity=table("p002_capacity"),
     log:
         "results/{exp}/logs/p002_evaluate.log",
     benchmark:
@@ -33,12 +33,12 @@ rule p002_evaluate:
 
 rule p002_report:
     input:
-        accuracy="results/{exp}/tables/p002_accuracy.parquet",
-        leaking="results/{exp}/tables/p002_label_leaking.parquet",
-        transfer="results/{exp}/tables/p002_transfer.parquet",
-        capacity="results/{exp}/tables/p002_capacity.parquet",
+        accuracy=table("p002_accuracy"),
+        leaking=table("p002_label_leaking"),
+        transfer=table("p002_transfer"),
+        capacity=table("p002_capacity"),
     output:
-        figures=expand("results/{{exp}}/figures/{fig}.{ext}", fig=stages.STAGES["paper002"].figures, ext=["pdf", "png"]),
+        figures=[figure(f, ext) for f in stages.STAGES["paper002"].figures for ext in ("pdf", "png")],
         reports=[f"results/{{exp}}/{r}" for r in stages.STAGES["paper002"].reports],
     log:
         "results/{exp}/logs/p002_report.log",

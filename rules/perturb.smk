@@ -1,6 +1,8 @@
-# Per-epoch perturbations of fixed sample sets: one cached job per checkpoint epoch t loads θ_t
-# once and writes every (attack, sample set) pair that a stage of the experiment needs at t
-# (advtrace.perturb_plan) to results/{exp}/perturbations/epoch_{t}/{attack}/{set}.pt.
+# Per-epoch perturbations of fixed sample sets: one cached job per (run, checkpoint epoch t) loads
+# θ_t once and writes every (attack, sample set) pair that a stage of the experiment needs at t
+# (advtrace.perturb_plan) to results/{exp}/runs/{run}/perturbations/epoch_{t}/{attack}/{set}.pt.
+# Epoch 0 of a run that starts from another run's pretrained model is that run's job (the same
+# model; advtrace.runs.epoch_owner).
 # One job per epoch rather than per (attack, set, epoch): a job's ~2-4 s of Python + torch
 # start-up is many times the work of one digits perturbation set, and the 66 per-set jobs were
 # the largest item of the digits run. The price: adding an analysis that needs a new set at t
@@ -14,20 +16,20 @@ rule perturb_epoch:
     input:
         dataset="results/{exp}/data/dataset.pt",
         samples="results/{exp}/data/samples.parquet",
-        checkpoint="results/{exp}/checkpoints/epoch_{epoch}.pt",
+        checkpoint=perturb_checkpoint,
     output:
-        perturbations=directory("results/{exp}/perturbations/epoch_{epoch}"),
+        perturbations=directory("results/{exp}/runs/{run}/perturbations/epoch_{epoch}"),
     log:
-        "results/{exp}/logs/perturb_epoch/{epoch}.log",
+        "results/{exp}/runs/{run}/logs/perturb_epoch/{epoch}.log",
     benchmark:
-        "results/{exp}/benchmarks/perturb_epoch/{epoch}.tsv"
+        "results/{exp}/runs/{run}/benchmarks/perturb_epoch/{epoch}.tsv"
     threads: 1
     resources:
         gpu=1,
     params:
-        model=section("model"),
+        checkpoint=perturb_checkpoint_file,
         tasks=perturb_epoch_tasks,
         chunk_size=perturb_chunk_size,
-        seed=section("seed"),
+        seed=perturb_seed,
     script:
         "../workflow/scripts/perturb_epoch.py"

@@ -11,16 +11,16 @@ include: "inputs/stability.smk"
 
 # The T x T profiles make every epoch's job read the perturbations of every epoch: T^2 file
 # dependencies (64 000 for the CIFAR-10 config's 252 epochs, most of its dry-run time). The jobs
-# depend instead on one manifest that depends on all those directories (2T edges). A
+# depend instead on one manifest per run that depends on all those directories (2T edges). A
 # recomputed perturbation directory is newer than the manifest, so the manifest and every
 # stability job are rerun, as with direct dependencies.
 rule stability_manifest:
     input:
         stability_manifest_inputs,
     output:
-        "results/{exp}/perturbations/stability_manifest.json",
+        "results/{exp}/runs/{run}/perturbations/stability_manifest.json",
     log:
-        "results/{exp}/logs/stability_manifest.log",
+        "results/{exp}/runs/{run}/logs/stability_manifest.log",
     localrule: True
     run:
         from advtrace.perturb_plan import write_manifest
@@ -33,19 +33,19 @@ rule stability_epochs:
         dataset="results/{exp}/data/dataset.pt",
         samples="results/{exp}/data/samples.parquet",
         checkpoints=stability_chunk_checkpoints,
-        perturbations="results/{exp}/perturbations/stability_manifest.json",
+        perturbations="results/{exp}/runs/{run}/perturbations/stability_manifest.json",
     output:
-        transfer="results/{exp}/metrics/stability/epochs_{chunk}/transfer.parquet",
-        pairwise="results/{exp}/metrics/stability/epochs_{chunk}/pairwise.parquet",
+        transfer="results/{exp}/runs/{run}/metrics/stability/epochs_{chunk}/transfer.parquet",
+        pairwise="results/{exp}/runs/{run}/metrics/stability/epochs_{chunk}/pairwise.parquet",
     log:
-        "results/{exp}/logs/stability_epochs/{chunk}.log",
+        "results/{exp}/runs/{run}/logs/stability_epochs/{chunk}.log",
     benchmark:
-        "results/{exp}/benchmarks/stability_epochs/{chunk}.tsv"
+        "results/{exp}/runs/{run}/benchmarks/stability_epochs/{chunk}.tsv"
     threads: 1
     resources:
         gpu=1,
     params:
-        model=section("model"),
+        checkpoints=stability_chunk_checkpoint_files,
         plans=stability_chunk_plans,
         files=stability_chunk_files,
         chunk_size=stability_chunk_size,
@@ -53,117 +53,91 @@ rule stability_epochs:
         "../workflow/scripts/stability_epochs.py"
 
 
+# One job aggregates every analysed run (stability.runs): each run's tables from its parts, with a
+# run column.
 rule stability_tables:
     input:
-        transfer=stability_parts("transfer"),
-        pairwise=stability_parts("pairwise"),
+        stability_all_parts,
     output:
-        **{
-            name: f"results/{{exp}}/tables/{name}.parquet"
-            for name in [
-                "transfer",
-                "stability_profile",
-                "stability_summary",
-                "transfer_error",
-                "sharedness_vs_stability",
-                "stability_correlation",
-                "sharedness",
-                "sharedness_summary",
-            ]
-        },
+        **{name: table(name) for name in stages.STAGES["stability"].tables},
     log:
         "results/{exp}/logs/stability_tables.log",
     benchmark:
         "results/{exp}/benchmarks/stability_tables.tsv"
     params:
-        cfg=stability_aggregate_params,
+        runs=stability_aggregate_params,
     script:
         "../workflow/scripts/stability_tables.py"
 
 
 rule plot_stability_profiles:
     input:
-        profile="results/{exp}/tables/stability_profile.parquet",
-        summary="results/{exp}/tables/stability_summary.parquet",
+        profile=table("stability_profile"),
+        summary=table("stability_summary"),
     output:
-        pdf="results/{exp}/figures/fig01_stability_profiles.pdf",
-        png=report(
-            "results/{exp}/figures/fig01_stability_profiles.png",
-            caption="../workflow/report/fig01.rst",
-            category="{exp}",
-            subcategory="Fig. 01",
-        ),
+        pdf=figure("fig01", "pdf"),
+        png=figure_report("fig01", 1),
     log:
         "results/{exp}/logs/plot_stability_profiles.log",
+    params:
+        run=figure_run("stability"),
     script:
         "../workflow/scripts/plot_stability_profiles.py"
 
 
 rule plot_sharedness_vs_stability:
     input:
-        table="results/{exp}/tables/sharedness_vs_stability.parquet",
-        correlation="results/{exp}/tables/stability_correlation.parquet",
+        table=table("sharedness_vs_stability"),
+        correlation=table("stability_correlation"),
     output:
-        pdf="results/{exp}/figures/fig02_sharedness_vs_stability.pdf",
-        png=report(
-            "results/{exp}/figures/fig02_sharedness_vs_stability.png",
-            caption="../workflow/report/fig02.rst",
-            category="{exp}",
-            subcategory="Fig. 02",
-        ),
+        pdf=figure("fig02", "pdf"),
+        png=figure_report("fig02", 2),
     log:
         "results/{exp}/logs/plot_sharedness_vs_stability.log",
+    params:
+        run=figure_run("stability"),
     script:
         "../workflow/scripts/plot_sharedness_vs_stability.py"
 
 
 rule plot_transfer_error:
     input:
-        table="results/{exp}/tables/transfer_error.parquet",
+        table=table("transfer_error"),
     output:
-        pdf="results/{exp}/figures/fig09_transfer_error.pdf",
-        png=report(
-            "results/{exp}/figures/fig09_transfer_error.png",
-            caption="../workflow/report/fig09.rst",
-            category="{exp}",
-            subcategory="Fig. 09",
-        ),
+        pdf=figure("fig09", "pdf"),
+        png=figure_report("fig09", 9),
     log:
         "results/{exp}/logs/plot_transfer_error.log",
+    params:
+        run=figure_run("stability"),
     script:
         "../workflow/scripts/plot_transfer_error.py"
 
 
 rule plot_maxmin_minmax:
     input:
-        summary="results/{exp}/tables/stability_summary.parquet",
+        summary=table("stability_summary"),
     output:
-        pdf="results/{exp}/figures/fig10_maxmin_minmax.pdf",
-        png=report(
-            "results/{exp}/figures/fig10_maxmin_minmax.png",
-            caption="../workflow/report/fig10.rst",
-            category="{exp}",
-            subcategory="Fig. 10",
-        ),
+        pdf=figure("fig10", "pdf"),
+        png=figure_report("fig10", 10),
     log:
         "results/{exp}/logs/plot_maxmin_minmax.log",
+    params:
+        run=figure_run("stability"),
     script:
         "../workflow/scripts/plot_maxmin_minmax.py"
 
 
 rule plot_sharedness:
     input:
-        table="results/{exp}/tables/sharedness.parquet",
-        summary="results/{exp}/tables/sharedness_summary.parquet",
+        table=table("sharedness"),
+        summary=table("sharedness_summary"),
     output:
-        pdf="results/{exp}/figures/fig11_sharedness.pdf",
-        png=report(
-            "results/{exp}/figures/fig11_sharedness.png",
-            caption="../workflow/report/fig11.rst",
-            category="{exp}",
-            subcategory="Fig. 11",
-        ),
+        pdf=figure("fig11", "pdf"),
+        png=figure_report("fig11", 11),
     log:
         "results/{exp}/logs/plot_sharedness.log",
+    params:
+        run=figure_run("stability"),
     script:
         "../workflow/scripts/plot_sharedness.py"

@@ -8,21 +8,24 @@
 # pretrain_epochs: the models after the vanilla epochs the learning curve evaluates
 # (evaluation.pretrain_epochs, paper 000 Figs. 17/22: epoch_KKK.pt after k vanilla epochs);
 # empty for an experiment that evaluates none.
+# Every run's files lie under results/{exp}/runs/{run}/ (main included; advtrace.runs): its
+# checkpoints, and what paper 000's analyses compute from them. Epoch 0 of a run that shares the
+# seed, model and pretraining of an earlier run (main, usually) is that run's: pretrain runs once.
 rule pretrain:
     input:
         dataset="results/{exp}/data/dataset.pt",
     output:
-        checkpoint="results/{exp}/checkpoints/epoch_000.pt",
-        pretrain_epochs=directory("results/{exp}/checkpoints/pretrain"),
+        checkpoint="results/{exp}/runs/{run}/checkpoints/epoch_000.pt",
+        pretrain_epochs=directory("results/{exp}/runs/{run}/checkpoints/pretrain"),
     log:
-        "results/{exp}/logs/pretrain.log",
+        "results/{exp}/runs/{run}/logs/pretrain.log",
     benchmark:
-        "results/{exp}/benchmarks/pretrain.tsv"
+        "results/{exp}/runs/{run}/benchmarks/pretrain.tsv"
     threads: 1
     resources:
         gpu=1,
     params:
-        cfg=section("seed", "model", "pretrain"),
+        cfg=run_pretrain_params,
         keep_epochs=pretrain_keep_epochs,
     script:
         "../workflow/scripts/pretrain.py"
@@ -33,55 +36,11 @@ rule adv_train_epoch:
         dataset="results/{exp}/data/dataset.pt",
         previous=previous_checkpoint,
     output:
-        checkpoint="results/{exp}/checkpoints/epoch_{epoch}.pt",
-    log:
-        "results/{exp}/logs/adv_train_epoch/{epoch}.log",
-    benchmark:
-        "results/{exp}/benchmarks/adv_train_epoch/{epoch}.tsv"
-    wildcard_constraints:
-        epoch=r"(?!000)\d{3}",
-    group:
-        adv_train_group
-    threads: 1
-    resources:
-        gpu=1,
-    params:
-        cfg=adv_train_params,
-    script:
-        "../workflow/scripts/adv_train_epoch.py"
-
-
-# Further runs of the experiment (advtrace.runs, config section `runs`): the same scripts, with
-# the run's config; epoch 0 is the shared pretrained model unless the run changes seed, model or
-# pretraining.
-rule run_pretrain:
-    input:
-        dataset="results/{exp}/data/dataset.pt",
-    output:
-        checkpoint="results/{exp}/runs/{run}/checkpoints/epoch_000.pt",
-    log:
-        "results/{exp}/logs/runs/{run}/pretrain.log",
-    benchmark:
-        "results/{exp}/benchmarks/runs/{run}/pretrain.tsv"
-    threads: 1
-    resources:
-        gpu=1,
-    params:
-        cfg=run_pretrain_params,
-    script:
-        "../workflow/scripts/pretrain.py"
-
-
-rule run_adv_train_epoch:
-    input:
-        dataset="results/{exp}/data/dataset.pt",
-        previous=previous_checkpoint,
-    output:
         checkpoint="results/{exp}/runs/{run}/checkpoints/epoch_{epoch}.pt",
     log:
-        "results/{exp}/logs/runs/{run}/adv_train_epoch/{epoch}.log",
+        "results/{exp}/runs/{run}/logs/adv_train_epoch/{epoch}.log",
     benchmark:
-        "results/{exp}/benchmarks/runs/{run}/adv_train_epoch/{epoch}.tsv"
+        "results/{exp}/runs/{run}/benchmarks/adv_train_epoch/{epoch}.tsv"
     wildcard_constraints:
         epoch=r"(?!000)\d{3}",
     group:
@@ -95,18 +54,18 @@ rule run_adv_train_epoch:
         "../workflow/scripts/adv_train_epoch.py"
 
 
-# A run with adv_train.job_epochs = k > 1 trains k consecutive epochs per job (advtrace.runs.job_epochs;
+# A run with adv_train.epochs_per_training_job = k > 1 trains k consecutive epochs per job (advtrace.runs.epochs_per_training_job;
 # every epoch still writes its checkpoint) and declares the manifest job_NNN.json of its last epoch.
-rule run_adv_train_chained:
+rule adv_train_chained:
     input:
         dataset="results/{exp}/data/dataset.pt",
         previous=chained_previous,
     output:
         manifest="results/{exp}/runs/{run}/checkpoints/job_{epoch}.json",
     log:
-        "results/{exp}/logs/runs/{run}/adv_train_chained/{epoch}.log",
+        "results/{exp}/runs/{run}/logs/adv_train_chained/{epoch}.log",
     benchmark:
-        "results/{exp}/benchmarks/runs/{run}/adv_train_chained/{epoch}.tsv"
+        "results/{exp}/runs/{run}/benchmarks/adv_train_chained/{epoch}.tsv"
     threads: 1
     resources:
         gpu=1,

@@ -1,8 +1,9 @@
-# Universal perturbations across adversarial training (paper 000 Sec. 3.2, App. D/E).
-# One cached job per epoch (both generation splits: a job's start-up costs more than one digits
-# generation) for every epoch in analysis.epochs,
-# universal.source_epochs and universal.image_epochs; one evaluation job per analysed epoch (its model under its own and the
-# fixed source epochs' perturbations, train- and test-generated, plus clean / random-sign rows).
+# Universal perturbations across adversarial training (paper 000 Sec. 3.2, App. D/E), for every run
+# of universal.runs. One cached job per (run, epoch) (both generation splits: a job's start-up costs
+# more than one digits generation) for every epoch in analysis.epochs, universal.source_epochs and
+# universal.image_epochs (epoch 0 of a run starting from another run's pretrained model: that run's
+# job); one evaluation job per analysed (run, epoch) (its model under its own and the fixed source
+# epochs' perturbations, train- and test-generated, plus clean / random-sign rows).
 
 UNIVERSAL_SPLITS = ["train", "test"]
 
@@ -14,21 +15,25 @@ rule universal_generate:
     input:
         dataset="results/{exp}/data/dataset.pt",
         samples="results/{exp}/data/samples.parquet",
-        checkpoint="results/{exp}/checkpoints/epoch_{epoch}.pt",
+        checkpoint=universal_checkpoint,
     output:
-        **{f"{source}": f"results/{{exp}}/universal/{source}/epoch_{{epoch}}.pt" for source in UNIVERSAL_SPLITS},
         **{
-            f"{source}_images": f"results/{{exp}}/metrics/universal_images/{source}/epoch_{{epoch}}.parquet"
+            f"{source}": f"results/{{exp}}/runs/{{run}}/universal/{source}/epoch_{{epoch}}.pt"
+            for source in UNIVERSAL_SPLITS
+        },
+        **{
+            f"{source}_images": f"results/{{exp}}/runs/{{run}}/metrics/universal_images/{source}/epoch_{{epoch}}.parquet"
             for source in UNIVERSAL_SPLITS
         },
     log:
-        "results/{exp}/logs/universal_generate/{epoch}.log",
+        "results/{exp}/runs/{run}/logs/universal_generate/{epoch}.log",
     benchmark:
-        "results/{exp}/benchmarks/universal_generate/{epoch}.tsv"
+        "results/{exp}/runs/{run}/benchmarks/universal_generate/{epoch}.tsv"
     threads: 1
     resources:
         gpu=1,
     params:
+        checkpoint=universal_checkpoint_file,
         cfg=universal_generate_params,
     script:
         "../workflow/scripts/universal_generate.py"
@@ -38,18 +43,19 @@ rule universal_evaluate:
     input:
         dataset="results/{exp}/data/dataset.pt",
         samples="results/{exp}/data/samples.parquet",
-        checkpoint="results/{exp}/checkpoints/epoch_{epoch}.pt",
+        checkpoint=universal_checkpoint,
         perturbations=universal_evaluate_inputs,
     output:
-        table="results/{exp}/metrics/universal_accuracy/epoch_{epoch}.parquet",
+        table="results/{exp}/runs/{run}/metrics/universal_accuracy/epoch_{epoch}.parquet",
     log:
-        "results/{exp}/logs/universal_evaluate/{epoch}.log",
+        "results/{exp}/runs/{run}/logs/universal_evaluate/{epoch}.log",
     benchmark:
-        "results/{exp}/benchmarks/universal_evaluate/{epoch}.tsv"
+        "results/{exp}/runs/{run}/benchmarks/universal_evaluate/{epoch}.tsv"
     threads: 1
     resources:
         gpu=1,
     params:
+        checkpoint=universal_checkpoint_file,
         cfg=universal_evaluate_params,
     script:
         "../workflow/scripts/universal_evaluate.py"
@@ -57,51 +63,44 @@ rule universal_evaluate:
 
 rule universal_accuracy_table:
     input:
-        parts=universal_accuracy_parts,
+        universal_accuracy_inputs,
     output:
-        table="results/{exp}/tables/universal_accuracy.parquet",
+        table=table("universal_accuracy"),
     log:
         "results/{exp}/logs/universal_accuracy_table.log",
     params:
         name="universal_accuracy",
+        parts=universal_accuracy_parts,
     script:
         "../workflow/scripts/concat_tables.py"
 
 
 rule universal_images_table:
     input:
-        parts=universal_image_parts,
+        universal_image_inputs,
     output:
-        table="results/{exp}/tables/universal_images.parquet",
+        table=table("universal_images"),
     log:
         "results/{exp}/logs/universal_images_table.log",
     params:
         name="universal_images",
+        parts=universal_image_parts,
     script:
         "../workflow/scripts/concat_tables.py"
 
 
 rule plot_universal_accuracy:
     input:
-        table="results/{exp}/tables/universal_accuracy.parquet",
+        table=table("universal_accuracy"),
     output:
-        fig03_pdf="results/{exp}/figures/fig03_universal_accuracy.pdf",
-        fig03_png=report(
-            "results/{exp}/figures/fig03_universal_accuracy.png",
-            caption="../workflow/report/fig03.rst",
-            category="{exp}",
-            subcategory="Fig. 03",
-        ),
-        fig12_pdf="results/{exp}/figures/fig12_universal_train_vs_test.pdf",
-        fig12_png=report(
-            "results/{exp}/figures/fig12_universal_train_vs_test.png",
-            caption="../workflow/report/fig12.rst",
-            category="{exp}",
-            subcategory="Fig. 12",
-        ),
+        fig03_pdf=figure("fig03", "pdf"),
+        fig03_png=figure_report("fig03", 3),
+        fig12_pdf=figure("fig12", "pdf"),
+        fig12_png=figure_report("fig12", 12),
     log:
         "results/{exp}/logs/plot_universal_accuracy.log",
     params:
+        run=figure_run("universal"),
         plot=universal_accuracy_plot_params,
     script:
         "../workflow/scripts/plot_universal_accuracy.py"
@@ -109,25 +108,16 @@ rule plot_universal_accuracy:
 
 rule plot_universal_images:
     input:
-        table="results/{exp}/tables/universal_images.parquet",
+        table=table("universal_images"),
     output:
-        fig04_pdf="results/{exp}/figures/fig04_universal_perturbations.pdf",
-        fig04_png=report(
-            "results/{exp}/figures/fig04_universal_perturbations.png",
-            caption="../workflow/report/fig04.rst",
-            category="{exp}",
-            subcategory="Fig. 04",
-        ),
-        fig13_pdf="results/{exp}/figures/fig13_universal_perturbations_test.pdf",
-        fig13_png=report(
-            "results/{exp}/figures/fig13_universal_perturbations_test.png",
-            caption="../workflow/report/fig13.rst",
-            category="{exp}",
-            subcategory="Fig. 13",
-        ),
+        fig04_pdf=figure("fig04", "pdf"),
+        fig04_png=figure_report("fig04", 4),
+        fig13_pdf=figure("fig13", "pdf"),
+        fig13_png=figure_report("fig13", 13),
     log:
         "results/{exp}/logs/plot_universal_images.log",
     params:
+        run=figure_run("universal"),
         plot=universal_images_plot_params,
     script:
         "../workflow/scripts/plot_universal_images.py"

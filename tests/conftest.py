@@ -1,3 +1,4 @@
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -41,7 +42,26 @@ def digits_cfg():
 
 # --- running the real Snakefile in a temp copy (rule-level and end-to-end tests) ---
 from advtrace.workdir import copy_workflow, job_counts, write_exp  # noqa: E402,F401  (shared with bench/)
-from advtrace.workdir import run_snakemake as snakemake  # noqa: E402,F401
+from advtrace.workdir import run_snakemake  # noqa: E402
+
+# Test tiers (README "Tests"): a test that starts Snakemake is marked e2e, so `pytest -m "not e2e"`
+# is the fast tier. tests/test_tiers.py checks it statically; the helper below refuses to start
+# Snakemake inside a test that is not marked.
+_E2E: dict[str, bool] = {}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        _E2E[item.nodeid] = item.get_closest_marker("e2e") is not None
+
+
+def snakemake(wd, *args, timeout: int = 600):
+    """`snakemake *args` in the workflow copy `wd` (advtrace.workdir.run_snakemake); only in an e2e test."""
+    current = os.environ.get("PYTEST_CURRENT_TEST", "").rsplit(" ", 1)[0]
+    if _E2E.get(current) is False:
+        raise RuntimeError(f"{current} starts Snakemake but is not marked @pytest.mark.e2e (README \"Tests\": "
+                           "the fast tier, -m 'not e2e', starts no Snakemake)")
+    return run_snakemake(wd, *args, timeout=timeout)
 
 
 def assert_figures(res: Path, slugs) -> None:

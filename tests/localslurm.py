@@ -93,11 +93,14 @@ def free_ports(n: int) -> list[int]:
 class LocalSlurm:
     """One node `localhost` with `cpus` CPUs, `mem_mb` memory and `gpus` fake GPUs (gres/gpu on
     /dev/null: jobs asking for GPUs are scheduled and accounted, torch still finds no CUDA),
-    partition `debug`, optional slurmdbd + MariaDB accounting so that `sacct` works."""
+    partition `debug`, optional slurmdbd + MariaDB accounting so that `sacct` works. With `preempt`,
+    a higher-priority partition `urgent` on the same node whose jobs preempt `debug` jobs, which
+    SLURM requeues (PreemptType=preempt/partition_prio, PreemptMode=REQUEUE)."""
 
     def __init__(self, cpus: int = 2, mem_mb: int = 2000, gpus: int = 1, accounting: bool = True,
-                 base: Path | None = None, cluster_name: str = "advtrace-test"):
+                 base: Path | None = None, cluster_name: str = "advtrace-test", preempt: bool = False):
         self.cpus, self.mem_mb, self.gpus, self.accounting = cpus, mem_mb, gpus, accounting
+        self.preempt = preempt  # a second partition `urgent` whose jobs preempt (requeue) those of `debug`
         self.cluster_name = cluster_name
         self.base = Path(base or tempfile.mkdtemp(prefix="advslurm-"))  # short: socket paths ≤ 107 chars
         self.etc = self.base / "etc"
@@ -136,6 +139,13 @@ class LocalSlurm:
             )
         else:
             acct = "AccountingStorageType=accounting_storage/none\nJobAcctGatherType=jobacct_gather/none\n"
+        if self.preempt:
+            preempt = "PreemptType=preempt/partition_prio\nPreemptMode=REQUEUE\n"
+            partitions = ("PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP PriorityTier=1\n"
+                          "PartitionName=urgent Nodes=ALL MaxTime=INFINITE State=UP PriorityTier=2\n")
+        else:
+            preempt = ""
+            partitions = "PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP\n"
         self.conf.write_text(
             f"""# written by tests/localslurm.py
 ClusterName={self.cluster_name}
@@ -164,10 +174,9 @@ ReturnToService=2
 MinJobAge=300
 DefMemPerCPU=500
 SchedulerParameters=sched_interval=2
-{acct}GresTypes=gpu
+{acct}{preempt}GresTypes=gpu
 NodeName=localhost NodeAddr=127.0.0.1 CPUs={self.cpus} RealMemory={self.mem_mb}{gres} State=UNKNOWN
-PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
-"""
+{partitions}"""
         )
         # fake GPUs: gres/gpu needs a device file per GPU, /dev/null stands in (AutoDetect off;
         # a bare Count= is reported as 0 GPUs and the node drains). Jobs are scheduled and

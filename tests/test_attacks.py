@@ -17,12 +17,12 @@ LINF = ("fgsm", "bi", "step_ll", "step_rnd", "iter_ll", "deepfool_linf", "deepfo
 
 def attack_kwargs(name: str) -> dict:
     """run_attack keywords for each attack on the synthetic task (DeepFool: eps = ℓ∞ bound)."""
-    kw = {"eps": EPS_L2 if name == "bi_l2" else EPS}
+    kw = {"eps": EPS_L2 if name in ("bi_l2", "fast_grad_l2") else EPS}
     if name in ("bi", "iter_ll"):
         kw.update(alpha=EPS / 4, iterations=10)
     if name == "bi_l2":
         kw.update(alpha=EPS_L2 / 4, iterations=10)
-    if name == "step_rnd":
+    if attacks.REGISTRY[name].random:
         kw["generator"] = torch.Generator().manual_seed(0)
     return kw
 
@@ -92,7 +92,7 @@ def test_bounds_and_valid_range(trained, name):
         assert delta.dtype == torch.float32 and delta.shape == inputs.shape
         adv = inputs + delta
         assert adv.min() >= 0.0 and adv.max() <= 1.0
-        if name == "bi_l2":
+        if attacks.REGISTRY[name].norm == "l2":
             assert delta.flatten(1).norm(dim=1).max() <= EPS_L2 + 1e-6
         else:
             assert delta.abs().max() <= EPS + 1e-6
@@ -235,14 +235,16 @@ def test_deepfool_num_classes_limits_candidates():
 
 # --------------------------------------------------------------------- effect on a trained model
 
-@pytest.mark.parametrize("name", ATTACKS)
+@pytest.mark.parametrize("name", [n for n, s in attacks.REGISTRY.items() if s.steps != 0])  # not random noise
 def test_attack_lowers_accuracy(trained, name):
     model, x, y = trained
     clean = (predict(model, x) == y).float().mean().item()
     assert clean >= 0.9
     delta = run_attack(model, x, y, name, **attack_kwargs(name))
     attacked = (predict(model, x + delta) == y).float().mean().item()
-    assert attacked <= clean / 2, (name, clean, attacked)
+    # fast grad. L∞ moves only the largest-gradient pixels by the full ε (paper 002 App. A: the
+    # weakest one-step method): it lowers accuracy, by less than half
+    assert attacked <= clean * (0.9 if name == "fast_grad_linf" else 0.5), (name, clean, attacked)
 
 
 def test_deepfool_fools_almost_everything(trained):
@@ -292,7 +294,7 @@ def test_predict_batches_and_restores_mode(trained):
     model, x, _ = trained
     model.train()
     try:
-        pred = predict(model, x, batch_size=10)
+        pred = predict(model, x, chunk_size=10)
         assert model.training
     finally:
         model.eval()
@@ -345,7 +347,7 @@ def test_attack_batched_equals_whole(trained, name):
     model, x, y = trained
     kw = attack_kwargs(name)
     whole = run_attack(model, x, y, name, **kw)
-    chunked = attack_batched(model, x, y, name, batch_size=37, **kw)
+    chunked = attack_batched(model, x, y, name, chunk_size=37, **kw)
     # exact: the chunking itself (the same calls on the same chunks take the same kernels)
     by_hand = torch.cat([run_attack(model, x[i:i + 37], y[i:i + 37], name, **kw) for i in range(0, len(x), 37)])
     assert torch.equal(chunked, by_hand)
@@ -369,7 +371,7 @@ def test_registry_matches_schema_and_functions(schema):
     for name, spec in attacks.REGISTRY.items():
         assert spec.name == name and callable(spec.fn)
         assert spec.lattice <= (spec.norm == "linf"), name
-        assert spec.per_sample_eps <= (spec.norm == "linf"), name
+        assert spec.per_sample_eps <= (spec.norm == "linf" or not spec.iterative), name  # not bi_l2
 
 
 def test_registry_int8_rule():

@@ -153,8 +153,8 @@ total        4
 
 [Mon Nov 23 12:28:47 2026]
 rule perturb_epoch:
-    output: results/x/perturbations/epoch_000
-    wildcards: exp=x, epoch=000
+    output: results/x/runs/main/perturbations/epoch_000
+    wildcards: exp=x, run=main, epoch=000
     resources: tmpdir=/tmp, gpu=1
 
 [Mon Nov 23 12:28:47 2026]
@@ -162,12 +162,12 @@ group job adv_train (jobs in lexicogr. order):
 
     [Mon Nov 23 12:28:47 2026]
     rule adv_train_epoch:
-        output: results/x/checkpoints/epoch_001.pt
-        wildcards: exp=x, epoch=001
+        output: results/x/runs/main/checkpoints/epoch_001.pt
+        wildcards: exp=x, run=main, epoch=001
 
 [Mon Nov 23 12:28:47 2026]
 rule stability_epochs:
-    wildcards: exp=x, chunk=000-000
+    wildcards: exp=x, run=main, chunk=000-000
 
 [Mon Nov 23 12:28:47 2026]
 localrule all:
@@ -182,14 +182,14 @@ def test_paper_work_counts_follow_the_jobs_and_the_config(digits_cfg):
     from advtrace import perturb_plan, stability_plan
 
     jobs = job_list(DRY_RUN)
-    assert jobs == [("perturb_epoch", {"exp": "x", "epoch": "000"}),
-                    ("adv_train_epoch", {"exp": "x", "epoch": "001"}), ("stability_epochs", {"exp": "x", "chunk": "000-000"}),
-                    ("all", {})]
+    assert jobs == [("perturb_epoch", {"exp": "x", "run": "main", "epoch": "000"}),
+                    ("adv_train_epoch", {"exp": "x", "run": "main", "epoch": "001"}),
+                    ("stability_epochs", {"exp": "x", "run": "main", "chunk": "000-000"}), ("all", {})]
     exp = copy.deepcopy(digits_cfg)
     exp["perturb"]["attacks"]["BI"] = {"name": "bi", "eps": 4, "alpha": 1, "iterations": 7}
     work = {w["component"]: w for w in W.paper_work(DRY_RUN, exp)}
     # every BI set any stage needs at epoch 0 (advtrace.perturb_plan), each priced by its size
-    n = sum(exp["samples"][s]["n"] for a, s in perturb_plan.needs_by_epoch(exp)[0] if a == "BI")
+    n = sum(exp["samples"][s]["n"] for a, s in perturb_plan.perturbation_needs(exp)[("main", 0)] if a == "BI")
     assert n >= exp["samples"]["transfer_test"]["n"]
     assert work["perturbations: BI"]["G"] == 7 * n and work["perturbations: BI"]["F"] == 2 * n
     assert work["adversarial training"]["S"] == exp["dataset"]["splits"]["train"]["n"]

@@ -10,14 +10,15 @@ import advtrace
 from advtrace.checkpoints import CIFAR10_CLASSES, GTSRB_CLASSES, CheckpointError, class_names
 from advtrace.data import prepare_dataset
 from advtrace.runtime import load_torch, save_torch
-from advtrace.training import adv_train_epoch, load_model, pretrain
+from advtrace.models import build_model
+from advtrace.training import adv_train_epoch, pretrain
 
 from conftest import ROOT
 
 
 @pytest.fixture(scope="module")
 def digits_run(tmp_path_factory):
-    """A two-checkpoint digits run in the workflow layout results/digits/ (width 4, 1 epoch each)."""
+    """A two-checkpoint digits run in the workflow layout results/digits/runs/main/ (width 4, 1 epoch each)."""
     from advtrace.config import load_yaml
 
     torch.set_num_threads(1)
@@ -27,8 +28,8 @@ def digits_run(tmp_path_factory):
     exp["model"]["width"] = 4
     exp["pretrain"].update(epochs=1)
     exp["adv_train"]["attack"].update(iterations=2)
-    run = base / "results" / "digits"
-    data = prepare_dataset(exp["dataset"], exp["seed"], run / "data" / "dataset.pt")
+    run = base / "results" / "digits" / "runs" / "main"
+    data = prepare_dataset(exp["dataset"], exp["seed"], base / "results" / "digits" / "data" / "dataset.pt")
     dev = torch.device("cpu")
     pretrain(data, {k: exp[k] for k in ("seed", "model", "pretrain")}, dev, run / "checkpoints" / "epoch_000.pt")
     # as rules/train.smk passes it: no seed, no name in the adversarial-training params
@@ -39,10 +40,10 @@ def digits_run(tmp_path_factory):
 
 def test_checkpoint_round_trip(digits_run):
     base, exp, data = digits_run
-    path = base / "results" / "digits" / "checkpoints" / "epoch_001.pt"
+    path = base / "results" / "digits" / "runs" / "main" / "checkpoints" / "epoch_001.pt"
     model = advtrace.load_checkpoint(path)
     meta = model.meta
-    assert meta["run"] == "digits" and meta["seed"] == exp["seed"]
+    assert meta["run"] == "digits/main" and meta["seed"] == exp["seed"]
     assert meta["epoch"] == 1 and meta["phase"] == "adv"
     assert meta["advtrace_version"] == advtrace.__version__
     assert meta["model"] == exp["model"]
@@ -52,25 +53,37 @@ def test_checkpoint_round_trip(digits_run):
     assert meta["mean"] == pytest.approx(data["mean"]) and meta["std"] == pytest.approx(data["std"])
     assert meta["input_range"] == [0.0, 1.0]
     assert not model.training
-    assert load_torch(base / "results" / "digits" / "checkpoints" / "epoch_000.pt")["meta"]["phase"] == "pretrain"
-    # the same logits as the workflow's own loader (experiment config + dataset.pt), from [0, 1] inputs
-    reference = load_model(path, data, exp["model"], torch.device("cpu"))
+    assert load_torch(path.with_name("epoch_000.pt"))["meta"]["phase"] == "pretrain"
+    # the same logits as the model built from the experiment config + dataset.pt, from [0, 1] inputs
+    reference = build_model(exp["model"], data["num_classes"], data["in_channels"], data["image_size"],
+                            data["mean"], data["std"])
+    reference.load_state_dict(load_torch(path)["model"])
+    reference.eval()
     x = data["test_x"][:64].float() / 255
     with torch.no_grad():
         assert torch.allclose(model(x), reference(x), atol=1e-5)
 
 
 def test_old_checkpoint_without_description_gets_the_call_that_loads_it(digits_run, tmp_path):
-    base, _, _ = digits_run
-    ckpt = load_torch(base / "results" / "digits" / "checkpoints" / "epoch_001.pt")
+    base, exp, data = digits_run
+    ckpt = load_torch(base / "results" / "digits" / "runs" / "main" / "checkpoints" / "epoch_001.pt")
     del ckpt["meta"]
-    old = tmp_path / "results" / "digits" / "checkpoints" / "epoch_001.pt"
+    old = tmp_path / "results" / "digits" / "runs" / "main" / "checkpoints" / "epoch_001.pt"
     save_torch(ckpt, old)
     with pytest.raises(CheckpointError, match="no model description") as err:
         advtrace.load_checkpoint(old)
     msg = str(err.value)
-    assert "load_model(" in msg and str(tmp_path / "results" / "digits" / "data" / "dataset.pt") in msg
+    assert "load_checkpoint(" in msg and "meta=" in msg
+    assert str(tmp_path / "results" / "digits" / "data" / "dataset.pt") in msg
     assert "config/experiments/digits.yaml" in msg
+    # the call the message names loads it
+    from advtrace.checkpoints import checkpoint_meta
+
+    model = advtrace.load_checkpoint(old, "cpu", meta=checkpoint_meta(exp["model"], data, epoch=1, phase="adv"))
+    new = advtrace.load_checkpoint(base / "results" / "digits" / "runs" / "main" / "checkpoints" / "epoch_001.pt")
+    x = data["test_x"][:16].float() / 255
+    with torch.no_grad():
+        assert torch.equal(model(x), new(x))
     with pytest.raises(CheckpointError, match="not an advtrace classifier checkpoint"):
         save_torch({"weights": torch.zeros(1)}, tmp_path / "other.pt")
         advtrace.load_checkpoint(tmp_path / "other.pt")
@@ -88,7 +101,7 @@ def test_readme_example_runs(digits_run, monkeypatch, capsys):
     base, _, _ = digits_run
     text = (ROOT / "README.md").read_text()
     code = re.search(r"<!-- tests/test_checkpoints.py runs this example -->\n```python\n(.*?)```", text, re.S).group(1)
-    ckpt = base / "results" / "digits" / "checkpoints"
+    ckpt = base / "results" / "digits" / "runs" / "main" / "checkpoints"
     if not (ckpt / "epoch_010.pt").exists():
         (ckpt / "epoch_010.pt").write_bytes((ckpt / "epoch_001.pt").read_bytes())
     monkeypatch.chdir(base)
@@ -102,6 +115,7 @@ def test_readme_example_runs(digits_run, monkeypatch, capsys):
 def test_run_name_follows_the_runs_layout():
     from advtrace.checkpoints import run_name
 
-    assert run_name("results/digits/checkpoints/epoch_003.pt") == "digits"
+    assert run_name("results/digits/runs/main/checkpoints/epoch_003.pt") == "digits/main"
+    assert run_name("results/digits/checkpoints/epoch_003.pt") == "digits"  # the layout before runs/
     assert run_name("results/digits/runs/cap_width8/checkpoints/epoch_001.pt") == "digits/cap_width8"
     assert run_name("/tmp/model.pt") is None

@@ -1,6 +1,7 @@
 import pandas as pd
 
-from advtrace.claims import CLAIMS, all_claims, claims_markdown, evaluate_claims
+from advtrace.claims import all_claims, claims_markdown, evaluate_claims
+from advtrace.studies.p000.claims import CLAIMS
 from advtrace.stats import with_wilson
 from advtrace.tables import check_schema, coerce
 

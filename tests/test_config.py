@@ -100,6 +100,53 @@ def test_unknown_experiment_lists_available(root, schema):
         load_experiments(cfg, schema, root)
 
 
+# --- where experiments are found: the user's experiment_dir first, then the workflow's own -------------
+
+def _user_dir(tmp_path, root, **files):
+    """A user's experiment_dir holding `files` ({name: changes to smoke.yaml})."""
+    import yaml
+
+    d = tmp_path / "config" / "experiments"
+    d.mkdir(parents=True)
+    for name, changes in files.items():
+        cfg = dict(load_yaml(root / "config" / "experiments" / "smoke.yaml"), name=name, **changes)
+        (d / f"{name}.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+    return d
+
+
+def test_user_experiments_first_then_the_workflows_own(tmp_path, root, schema):
+    """A file in the user's experiment_dir (relative to the working directory) wins over the
+    workflow's own of the same name; a name only the workflow has comes from the workflow; a user's
+    new experiment and its seed variants need no change to the workflow."""
+    from advtrace.config import experiments
+
+    user = _user_dir(tmp_path, root, smoke={"seed": 5}, mine={"seed": 9})
+    cfg = dict(load_yaml(root / "config" / "config.yaml"), experiments=["smoke", "mine", "digits"])
+    exps = experiments(cfg, schema, tmp_path, root / "config" / "experiments")
+    assert exps["smoke"]["seed"] == 5 and exps.file_of("smoke") == user / "smoke.yaml"
+    assert exps["mine"]["seed"] == 9 and exps.file_of("mine") == user / "mine.yaml"
+    assert exps.file_of("digits") == root / "config" / "experiments" / "digits.yaml"
+    assert exps["mine_seed2"]["seed"] == 2 and exps.file_of("mine_seed2") == user / "mine.yaml"
+    assert {"smoke", "mine", "digits", "cifar10_preact18"} <= set(exps.available())
+    assert "mine_seed3" in exps and "nope" not in exps
+    # the same directory twice (running inside the workflow's own clone) is one place
+    same = experiments(cfg | {"experiments": ["digits"]}, schema, root, root / "config" / "experiments")
+    assert len(same.places) == 1
+
+
+def test_unknown_experiment_names_every_place_looked_in_order(tmp_path, root, schema):
+    from advtrace.config import experiments
+
+    user = _user_dir(tmp_path, root, mine={})
+    cfg = dict(load_yaml(root / "config" / "config.yaml"), experiments=["cifar100"])
+    with pytest.raises(ConfigError) as exc:
+        experiments(cfg, schema, tmp_path, root / "config" / "experiments")
+    msg = str(exc.value)
+    assert "unknown experiment 'cifar100'" in msg and "allowed: " in msg and "mine" in msg and "digits" in msg
+    first, second = msg.index(f"1. {user} (your experiment_dir)"), msg.index(f"2. {root / 'config' / 'experiments'}")
+    assert first < second
+
+
 def test_name_must_match_file(schema, digits_cfg):
     digits_cfg["name"] = "other"
     with pytest.raises(ConfigError, match="must equal the file name"):
@@ -143,3 +190,16 @@ def test_yaml_syntax_error_names_file_line_column_without_traceback(tmp_path):
     assert msg.startswith(f"{path}, line 3, column 7: invalid YAML: mapping values are not allowed here"), msg
     assert " model: {name: convnet}\n" in msg and "Traceback" not in msg and 'File "' not in msg
     assert exc.value.__cause__ is None and exc.value.__suppress_context__
+
+
+def test_a_renamed_key_names_its_new_name(schema, digits_cfg):
+    """Issue 26 renamed the epochs-per-job keys: an old config says what the key is called now."""
+    import copy
+
+    from advtrace.config import ConfigError, validate_experiment
+
+    exp = copy.deepcopy(digits_cfg)
+    exp["adv_train"]["job_epochs"] = 2
+    with pytest.raises(ConfigError, match="'job_epochs' is now adv_train.epochs_per_training_job"):
+        validate_experiment(exp, schema, expected_name="digits")
+

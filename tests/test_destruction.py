@@ -182,7 +182,7 @@ def fooled_inputs(model, n=64):
 def test_sweep_matches_independent_computation(model):
     x, y, x_adv = fooled_inputs(model)
     pc, pa = predict(model, x), predict(model, x_adv)
-    df = sweep(model, x_adv, y, pc, pa, SWEEPS, noise_seed=3, batch_size=16)
+    df = sweep(model, x_adv, y, pc, pa, SWEEPS, noise_seed=3, chunk_size=16)
     assert len(df) == sum(len(v) for v in SWEEPS.values())
     z = T.standard_noise(x.shape, 3)
     n_eff_expected = int(((pc == y) & (pa != y)).sum())
@@ -200,7 +200,7 @@ def test_sweep_matches_independent_computation(model):
 
 def test_transformed_accuracy_matches_independent_computation(model):
     x, y, _ = fooled_inputs(model)
-    acc = transformed_accuracy(model, x, y, SWEEPS, noise_seed=3, batch_size=16)
+    acc = transformed_accuracy(model, x, y, SWEEPS, noise_seed=3, chunk_size=16)
     z = T.standard_noise(x.shape, 3)
     for row in acc.itertuples():
         expected = float((predict(model, T.apply(row.transform, x, row.strength, z)) == y).float().mean())
@@ -212,7 +212,7 @@ def test_transformed_accuracy_matches_independent_computation(model):
 def test_sweep_without_effective_perturbations_gives_nan(model):
     x, y, _ = fooled_inputs(model)
     pc = predict(model, x)
-    df = sweep(model, x, y, pc, pc, SWEEPS, noise_seed=3, batch_size=16)  # "adversarial" = clean
+    df = sweep(model, x, y, pc, pc, SWEEPS, noise_seed=3, chunk_size=16)  # "adversarial" = clean
     assert (df["n_effective"] == 0).all() and (df["n_destroyed"] == 0).all()
     assert df["destruction_rate"].isna().all()
 
@@ -279,7 +279,7 @@ def test_bad_destruction_config_rejected_with_key(schema, digits_cfg, edit, need
 
 
 def test_destruction_epochs_follow_analysis(digits_cfg):
-    from advtrace.config import destruction_epochs
+    from advtrace.studies.p000.plan import destruction_epochs
 
     cfg = copy.deepcopy(digits_cfg)
     cfg["destruction"]["epochs"] = "analysis"

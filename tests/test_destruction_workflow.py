@@ -14,7 +14,7 @@ from conftest import assert_figures
 @pytest.fixture(scope="module")
 def smoke_destruction(smoke_run):
     cfg = yaml.safe_load((smoke_run / "config" / "experiments" / "smoke.yaml").read_text())
-    from advtrace.config import destruction_epochs
+    from advtrace.studies.p000.plan import destruction_epochs
 
     return smoke_run / "results" / "smoke", dict(cfg["destruction"], epochs=destruction_epochs(cfg))
 
@@ -57,6 +57,6 @@ def test_smoke_destruction_reuses_shared_perturbations(smoke_destruction):
     res, tr = smoke_destruction
     for attack in ("BI", "FGSM", "DeepFool"):
         for epoch in tr["epochs"]:
-            assert (res / "perturbations" / f"epoch_{epoch:03d}" / attack / f"{tr['sample_set']}.pt").exists()
+            assert (res / "runs" / "main" / "perturbations" / f"epoch_{epoch:03d}" / attack / f"{tr['sample_set']}.pt").exists()
     for epoch in tr["epochs"]:
-        assert (res / "benchmarks" / "destruction_sweep" / f"{epoch:03d}.tsv").exists()
+        assert (res / "runs" / "main" / "benchmarks" / "destruction_sweep" / f"{epoch:03d}.tsv").exists()

@@ -132,7 +132,7 @@ def test_detectability_equals_shuffled_union_in_one_batch():
             if isinstance(m, nn.BatchNorm2d):
                 m.running_mean.uniform_(-0.2, 0.2)
     x_clean, x_adv = torch.rand(37, 1, 8, 8), torch.rand(37, 1, 8, 8) ** 2
-    res = detectors.detectability(det, x_clean, x_adv, batch_size=5, device=CPU)
+    res = detectors.detectability(det, x_clean, x_adv, chunk_size=5, device=CPU)
     x, y = detectors.balanced(x_clean, x_adv)
     perm = torch.randperm(len(y), generator=torch.Generator().manual_seed(1))
     with torch.inference_mode():
@@ -183,7 +183,7 @@ def test_detector_learns_fixed_pattern():
     det, arch, result = detectors.fit(data, _pert(data, "train", pattern), _pert(data, "val", pattern), SMALL, FAST,
                                       seed=0, attack="pattern", epoch=0, device=CPU)
     test = detectors.paired_images(data, _pert(data, "test", pattern), expected_split="test")
-    res = detectors.detectability(det, *test, batch_size=128, device=CPU)
+    res = detectors.detectability(det, *test, chunk_size=128, device=CPU)
     assert res["accuracy"] >= 0.95, result["history"]
     assert res["accuracy_clean"] >= 0.9 and res["accuracy_adv"] >= 0.9
 

@@ -66,7 +66,7 @@ def test_detectors_trained_on_train_split_only(smoke):
     test_source = set(data["test_source_index"][torch.tensor(test_rows["index"].to_numpy())].tolist())
     for attack in det["attacks"]:
         for t in det["epochs"]:
-            ckpt = load_torch(res / "detectors" / f"epoch_{t:03d}" / f"{attack}.pt")
+            ckpt = load_torch(res / "runs" / "main" / "detectors" / f"epoch_{t:03d}" / f"{attack}.pt")
             assert (ckpt["train_split"], ckpt["val_split"]) == ("train", "val")
             assert (ckpt["train_set"], ckpt["val_set"]) == (det["train_set"], det["val_set"])
             train_source = set(data["train_source_index"][ckpt["train_index"]].tolist())

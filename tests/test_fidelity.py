@@ -182,6 +182,7 @@ def test_verdict_over_seeds():
     assert df.loc["a", "verdicts"] == "inconclusive, holds, holds" and df.loc["a", "seeds"] == "0,1,2"
 
 
+@pytest.mark.e2e
 def test_claims_seeds_target_builds_every_seed(tmp_path):
     """`claims_seeds`: the claims of the experiment and of its seed variants, then the scorecard."""
     from conftest import copy_workflow, dry_run_jobs, snakemake

@@ -296,6 +296,7 @@ def test_inception_v3_width_scales_every_convolution():
         InceptionV3(10, width=32, image_size=32)
 
 
+@pytest.mark.e2e
 def test_imagenet_kurakin_dry_run_builds_the_whole_dag(tmp_path):
     import yaml
 
@@ -312,20 +313,22 @@ def test_imagenet_kurakin_dry_run_builds_the_whole_dag(tmp_path):
     jobs = dry_run_jobs(proc)
     named = [r for r in runs.expand(cfg) if r != runs.MAIN]
     epochs = cfg["adv_train"]["epochs"]
-    per_job = {r: runs.job_epochs(cfg, r) for r in named}
+    per_job = {r: runs.epochs_per_training_job(cfg, r) for r in named}
     owners = {runs.pretraining_owner(cfg, r) for r in named} - {runs.MAIN}
     models = plan.models(cfg)
-    assert len(named) == 14 and set(per_job.values()) == {5}
+    assert len(named) == 25 and set(per_job.values()) == {5}
     assert jobs.pop("total") == sum(jobs.values())
     assert jobs == {
-        "prepare_data": 1, "draw_samples": 1,
-        "pretrain": 1,                          # main's 12 clean epochs (the paper's 10k-iteration delay)
-        "run_pretrain": len(owners),            # B (seed 1) and ρ = 0.5, 2: their own clean start
+        "prepare_data_cluster": 1,              # a dataset too large for memory: prepared in a cluster job
+        "draw_samples": 1,
+        # main's 12 clean epochs (the paper's 10k-iteration delay); B (seed 1), C (ELU), ρ = 0.5, 2, Table 7's
+        # activations: their own clean start
+        "pretrain": 1 + len(owners),
         "adv_train_epoch": epochs,              # main: clean training, one job per epoch
-        "run_adv_train_chained": sum(-(-epochs // k) for k in per_job.values()),  # 14 runs × 35 jobs
+        "adv_train_chained": sum(-(-epochs // k) for k in per_job.values()),  # 25 runs × 35 jobs
         "p002_evaluate": 1, "p002_report": 1, "claims": 1, "all": 1,
     }, jobs
-    assert len(owners) == 3 and jobs["run_adv_train_chained"] == 14 * 35
+    assert len(owners) == 9 and jobs["adv_train_chained"] == 25 * 35
     assert {m["run"] for m in models} >= set(cfg["paper002"]["methods"]) | {"main", "p002_seed1"}
 
 
@@ -347,7 +350,7 @@ def test_p002_evaluation_in_blocks_equals_one_pass(monkeypatch):
     y = torch.randint(0, 6, (40,))
     sec = {"eps": [32, 64], "alpha": 8, "chunk_size": 8}
     models = [{"key": f"m{i}@0", "path": f"m{i}", "run": f"m{i}", "epoch": 0, "model": "linear", "training": "none",
-               "roles": [], "iterative": True, "width": 1} for i in range(2)]
+               "roles": [], "iterative": True, "app_a": True, "width": 1, "epochs_total": 1} for i in range(2)]
 
     def tables(x):
         acc, leak, _ = E.evaluate_models(models, sec, x, y, "cpu", 0)
@@ -361,4 +364,4 @@ def test_p002_evaluation_in_blocks_equals_one_pass(monkeypatch):
     for a, b in zip(whole, tables(x8), strict=True):
         assert len(a) > 0
         assert a.equals(b)
-    assert set(whole[0]["attack"]) >= {"clean", "step_rnd", "fgsm_pred", "iter_ll"}
+    assert set(whole[0]["attack"]) >= {"clean", "step_rnd", "fgsm_pred", "iter_ll", "rand_sign", "rand_normal"}

@@ -8,7 +8,8 @@ import pytest
 import torch
 import yaml
 
-from advtrace.config import check_experiment, paper_epoch_offset, pretrain_eval_epochs
+from advtrace.config import check_experiment
+from advtrace.studies.p000.plan import paper_epoch_offset, pretrain_eval_epochs
 from conftest import analysis_jobs, copy_workflow, dry_run_jobs, snakemake, write_exp
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -55,6 +56,7 @@ def test_paper_gtsrb_configs_evaluate_the_25_vanilla_epochs(root):
         assert pretrain_eval_epochs(cfg) == [], name
 
 
+@pytest.mark.e2e
 def test_dry_run_adds_one_evaluate_job_per_chunk_of_vanilla_epochs(tmp_path, root):
     wd = copy_workflow(tmp_path)
     counts = {}
@@ -108,27 +110,29 @@ def tiny_run(tmp_path_factory, root):
     return wd
 
 
+@pytest.mark.e2e
 def test_kept_vanilla_epochs_equal_an_independent_rerun(tiny_run, root):
     from advtrace.checkpoints import load_checkpoint
     from advtrace.data import load_dataset
     from advtrace.runtime import load_torch
 
     res = tiny_run / "results" / "tiny"
-    kept = sorted(p.name for p in (res / "checkpoints" / "pretrain").glob("*.pt"))
+    kept = sorted(p.name for p in (res / "runs" / "main" / "checkpoints" / "pretrain").glob("*.pt"))
     assert kept == ["epoch_000.pt", "epoch_001.pt", "epoch_002.pt"]  # k = P is epoch 0, not duplicated
-    assert not (res / "checkpoints" / "pretrain_resume_epochs").exists()  # the staging dir is gone
+    assert not (res / "runs" / "main" / "checkpoints" / "pretrain_resume_epochs").exists()  # the staging dir is gone
     data = load_dataset(res / "data" / "dataset.pt")
     exp = tiny(root)
     for k in range(P):
-        ckpt = load_torch(res / "checkpoints" / "pretrain" / f"epoch_{k:03d}.pt")
+        ckpt = load_torch(res / "runs" / "main" / "checkpoints" / "pretrain" / f"epoch_{k:03d}.pt")
         assert (ckpt["phase"], ckpt["pretrain_epoch"], ckpt["epoch"]) == ("pretrain", k, k - P)
         _assert_same_weights(ckpt["model"], _rerun_pretraining(data, exp, k))
     # epoch 0 of the adversarial chain stays the final pretrained model (all P epochs)
-    _assert_same_weights(load_torch(res / "checkpoints" / "epoch_000.pt")["model"], _rerun_pretraining(data, exp, P))
+    _assert_same_weights(load_torch(res / "runs" / "main" / "checkpoints" / "epoch_000.pt")["model"], _rerun_pretraining(data, exp, P))
     # self-describing: the public loader reads a kept model too
-    assert load_checkpoint(res / "checkpoints" / "pretrain" / "epoch_001.pt").meta["pretrain_epoch"] == 1
+    assert load_checkpoint(res / "runs" / "main" / "checkpoints" / "pretrain" / "epoch_001.pt").meta["pretrain_epoch"] == 1
 
 
+@pytest.mark.e2e
 def test_learning_curve_table_marks_phase_and_paper_epoch(tiny_run):
     from advtrace.tables import read_table
 
@@ -144,6 +148,7 @@ def test_learning_curve_table_marks_phase_and_paper_epoch(tiny_run):
     assert clean[0] < 0.5 and clean[3] > clean[0]
 
 
+@pytest.mark.e2e
 def test_plot_puts_vanilla_epochs_on_the_paper_axis(tiny_run):
     import matplotlib
 

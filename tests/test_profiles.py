@@ -20,8 +20,9 @@ def _groups(proc) -> list[str]:
     return sorted(set(re.findall(r"Group job (\S+)", proc.stdout + proc.stderr)))
 
 
+@pytest.mark.e2e
 def test_slurm_profile_groups_epoch_chain_in_chunks(tmp_path):
-    """25 epochs in groups of epochs_per_job (default 10): 3 submissions for the chain, each a
+    """25 epochs in groups of epochs_per_cluster_job (default 10): 3 submissions for the chain, each a
     consecutive run of epochs; pretrain and the per-epoch evaluations stay separate jobs."""
     wd = copy_workflow(tmp_path)
     _long_chain(wd, 25)
@@ -35,19 +36,20 @@ def test_slurm_profile_groups_epoch_chain_in_chunks(tmp_path):
     text = proc.stdout + proc.stderr
     for chunk, epochs in enumerate([range(1, 11), range(11, 21), range(21, 26)]):
         block = text.split(f"Group job adv_train_chain_{chunk:03d}")[1].split("\n[")[0]
-        outputs = re.findall(r"output: results/chain/checkpoints/epoch_(\d{3})\.pt", block)
+        outputs = re.findall(r"output: results/chain/runs/main/checkpoints/epoch_(\d{3})\.pt", block)
         assert sorted(int(e) for e in outputs) == list(epochs), block[:2000]
 
-    proc = snakemake(wd, *args, "epochs_per_job=1", timeout=300)
+    proc = snakemake(wd, *args, "epochs_per_cluster_job=1", timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert len(_groups(proc)) == 25
 
 
+@pytest.mark.e2e
 def test_local_profile_dry_run(tmp_path):
     wd = copy_workflow(tmp_path)
     proc = snakemake(wd, "-n", "--profile", str(ROOT / "profiles" / "local"), "--config", "experiments=[smoke]")
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert dry_run_jobs(proc)["adv_train_epoch"] == 3
+    assert dry_run_jobs(proc)["adv_train_epoch"] == 3 + 1  # main's 3 epochs and smoke's second run's 1
 
 
 class _Resources(dict):

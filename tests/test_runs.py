@@ -44,10 +44,12 @@ def test_run_config_applies_overrides_to_a_copy(exp):
 def test_epoch_zero_is_shared_only_when_seed_model_and_pretraining_match(exp):
     assert runs.shares_pretraining(exp, "fgsm_true") and runs.shares_pretraining(exp, "cap_width16_sigma0p0")
     assert not runs.shares_pretraining(exp, "cap_width8_sigma0p0")
-    assert runs.checkpoint_path(exp, "fgsm_true", 0) == "results/digits/checkpoints/epoch_000.pt"
+    assert runs.checkpoint_path(exp, "fgsm_true", 0) == "results/digits/runs/main/checkpoints/epoch_000.pt"
     assert runs.checkpoint_path(exp, "fgsm_true", 3) == "results/digits/runs/fgsm_true/checkpoints/epoch_003.pt"
     assert runs.checkpoint_path(exp, "cap_width8_sigma0p0", 0) == "results/digits/runs/cap_width8_sigma0p0/checkpoints/epoch_000.pt"
-    assert runs.checkpoint_path(exp, "main", 2) == "results/digits/checkpoints/epoch_002.pt"
+    assert runs.checkpoint_path(exp, "main", 2) == "results/digits/runs/main/checkpoints/epoch_002.pt"
+    assert runs.epoch_owner(exp, "fgsm_true", 0) == "main" and runs.epoch_owner(exp, "fgsm_true", 1) == "fgsm_true"
+    assert runs.epoch_owner(exp, "cap_width8_sigma0p0", 0) == "cap_width8_sigma0p0"
 
 
 def test_valid_runs_validate(schema, exp):
@@ -73,6 +75,7 @@ def test_bad_runs_are_rejected_naming_the_run_and_key(schema, digits_cfg, spec, 
         validate_experiment(e, schema, expected_name="digits")
 
 
+@pytest.mark.e2e
 def test_runs_dry_run_trains_each_run_once_from_the_right_epoch_zero(tmp_path):
     import yaml
 
@@ -86,8 +89,8 @@ def test_runs_dry_run_trains_each_run_once_from_the_right_epoch_zero(tmp_path):
     counts = dry_run_jobs(proc)
     T = cfg["adv_train"]["epochs"]
     # smoke's model has width 8: cap_width8 starts from the shared epoch 0, cap_width16 pretrains its own
-    assert counts["pretrain"] == 1 and counts["run_pretrain"] == 1
-    assert counts["adv_train_epoch"] == T and counts["run_adv_train_epoch"] == T + 2 + 2
+    assert counts["pretrain"] == 2  # main's and cap_width16's
+    assert counts["adv_train_epoch"] == T + T + 2 + 2  # main, fgsm, cap_width8, cap_width16
     assert "results/smoke/runs/cap_width16/checkpoints/epoch_000.pt" in proc.stdout
     assert "results/smoke/runs/cap_width8/checkpoints/epoch_000.pt" not in proc.stdout
 
@@ -99,8 +102,8 @@ def test_smoke_run_trains_its_second_run(smoke_run):
 
     res = smoke_run / "results" / "smoke"
     run_ckpt = load_torch(res / "runs" / "fgsm_ground_truth" / "checkpoints" / "epoch_001.pt")
-    main_ckpt = load_torch(res / "checkpoints" / "epoch_001.pt")
-    epoch0 = load_torch(res / "checkpoints" / "epoch_000.pt")
+    main_ckpt = load_torch(res / "runs" / "main" / "checkpoints" / "epoch_001.pt")
+    epoch0 = load_torch(res / "runs" / "main" / "checkpoints" / "epoch_000.pt")
     assert run_ckpt["epoch"] == 1 and run_ckpt["phase"] == "adv"
     differs = [k for k in run_ckpt["model"] if not torch.equal(run_ckpt["model"][k], main_ckpt["model"][k])]
     moved = [k for k in run_ckpt["model"] if not torch.equal(run_ckpt["model"][k], epoch0["model"][k])]

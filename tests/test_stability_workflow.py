@@ -51,7 +51,7 @@ def test_smoke_transfer_table_contents(smoke_run):
     # white-box rows reproduce the predictions the perturb job stored for its own model
     for name in (st["transfer"]["train_set"], st["transfer"]["test_set"]):
         for t in epochs:
-            stored = perturbations.load(res / "perturbations" / f"epoch_{t:03d}" / st["attack"] / f"{name}.pt")
+            stored = perturbations.load(res / "runs" / "main" / "perturbations" / f"epoch_{t:03d}" / st["attack"] / f"{name}.pt")
             rows = tr[(tr["set"] == name) & (tr["source_epoch"] == t) & (tr["target_epoch"] == t)]
             rows = rows.set_index("input_id").loc[stored["index"].numpy()]
             assert np.array_equal(rows["pred"].to_numpy(), stored["pred_adv"].numpy()), (name, t)
@@ -98,7 +98,7 @@ def test_smoke_sharedness_and_correlation(smoke_run):
 def test_one_forward_job_per_epoch_chunk_logs_its_rate(smoke_run):
     """One stability_epochs job per chunk of checkpoint epochs (the only stability jobs that load
     them), logging each epoch's rate once."""
-    logs = sorted((smoke_run / "results" / "smoke" / "logs" / "stability_epochs").glob("*.log"))
+    logs = sorted((smoke_run / "results" / "smoke" / "runs" / "main" / "logs" / "stability_epochs").glob("*.log"))
     cfg = _cfg(smoke_run)
     epochs = cfg["adv_train"]["epochs"] + 1
     assert len(logs) == analysis_jobs(epochs)
@@ -125,6 +125,7 @@ def test_changing_sharedness_epochs_reruns_only_affected_jobs(smoke_run):
     assert "adv_train_epoch" not in counts and "pretrain" not in counts
 
 
+@pytest.mark.e2e
 def test_cifar_shaped_stability_dag(tmp_path):
     """Paper-sized epoch sets (every epoch 0..250 in the profile, sources 0, 5, 15, 51, 251 clipped
     to 250): one forward job per chunk of epochs, every per-epoch perturbation requested once."""

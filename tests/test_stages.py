@@ -24,11 +24,11 @@ def test_every_stage_is_registered_once_with_its_rules_file(root):
         seen_tables |= set(s.tables)
         seen_figures |= set(s.figures)
     catalogue = yaml.safe_load((root / "config" / "figures.yaml").read_text())
-    paper000 = {f for s in stages.STAGES.values() if s.module is None for f in s.figures}
+    paper000 = {f for s in stages.STAGES.values() if s.paper == "000" for f in s.figures}
     assert set(catalogue["kinds"].values()) == paper000  # every figure kind has exactly one stage
-    # a companion study's figures and reports are listed under its paper in `studies`
+    # every other study's figures and reports are listed under its paper in `studies`
     for s in stages.STAGES.values():
-        if s.module is not None and catalogue["studies"].get(s.paper):
+        if s.paper != "000":  # every study is in the catalogue
             files = {e["file"] for e in catalogue["studies"][s.paper].values()}
             assert {f"figures/{f}.png" for f in s.figures} <= files, s.name
             assert files <= {f"figures/{f}.png" for f in s.figures} | set(s.reports), s.name
@@ -59,6 +59,7 @@ def test_schema_still_rejects_a_missing_core_section(schema, digits_cfg):
         validate_experiment(exp, schema, expected_name="digits")
 
 
+@pytest.mark.e2e
 def test_learning_curves_only_dry_run_has_only_training_evaluation_and_fig08(tmp_path):
     wd = copy_workflow(tmp_path)
     cfg = yaml.safe_load((wd / "config" / "experiments" / "smoke.yaml").read_text())
@@ -73,3 +74,23 @@ def test_learning_curves_only_dry_run_has_only_training_evaluation_and_fig08(tmp
                       "evaluate_epochs": analysis_jobs(T + 1), "learning_curve_table": 1, "plot_learning_curves": 1,
                       "claims": 1, "all": 1, "total": T + analysis_jobs(T + 1) + 7}, counts
     assert "fig08_learning_curves.png" in proc.stdout and "fig01_" not in proc.stdout
+
+
+def test_figure_keys_are_the_targets_names():
+    assert stages.figure_key("fig05_destruction_bi") == "fig05"
+    assert stages.figure_key("p004_fig03_pareto_front") == "p004_fig03"
+    assert stages.figure_key("p004_risk_ordering") == "p004_risk_ordering"
+    assert stages.figure_key("p004_fig03_deepfool_front") == "p004_fig03"  # Fig. 3's right panel
+    slugs = [f for s in stages.all_stages() for f in s.figures]
+    assert len(slugs) == len(set(slugs))
+    # one target per figure: slugs sharing a key are panels of one paper figure, of one study
+    for key in {stages.figure_key(f) for f in slugs}:
+        assert len({stages.stage_of_figure(f).paper for f in slugs if stages.figure_key(f) == key}) == 1, key
+    # study slugs are pNNN_figNN_<slug> (two digits) or pNNN_<slug> / x000_<slug>
+    import re
+
+    for s in stages.all_stages():
+        for f in s.figures:
+            pattern = r"fig\d{2}_\w+" if s.paper == "000" else rf"(p{s.paper}|{s.paper})_(fig\d{{2}}_)?[a-z]\w*"
+            assert re.fullmatch(pattern, f), f
+

@@ -221,7 +221,7 @@ def test_pretrain_select_keeps_the_best_validation_epoch(tmp_path, exp, monkeypa
     """pretrain.select: best_val (paper 001 Sec. 4.1) stores the epoch whose validation accuracy is
     the highest of the per-epoch ones; last stores the last epoch."""
     import advtrace.training as tr
-    from advtrace.training import load_model
+    from advtrace.checkpoints import load_checkpoint
 
     torch.set_num_threads(1)
     data, dev = tiny_data(), torch.device("cpu")
@@ -239,7 +239,7 @@ def test_pretrain_select_keeps_the_best_validation_epoch(tmp_path, exp, monkeypa
     monkeypatch.setattr(tr, "_accuracy", record)
     pretrain(data, exp, dev, tmp_path / "epoch_000.pt")
     monkeypatch.setattr(tr, "_accuracy", real)
-    model = load_model(tmp_path / "epoch_000.pt", data, exp["model"], dev)
+    model = load_checkpoint(tmp_path / "epoch_000.pt", dev)
     if select == "last":
         assert seen == []  # no validation pass at all
         return

@@ -68,7 +68,7 @@ def test_linf_bound_and_valid_range():
         return F.cross_entropy(m(xp), yb)
 
     eps = 0.1
-    xi = generate(model, x, y, eps, 0.04, batch_size=8, batches=3, iterations=10,
+    xi = generate(model, x, y, eps, 0.04, m=8, batches=3, iterations=10,
                   generator=torch.Generator().manual_seed(0), objective=objective)
     assert xi.shape == x.shape[1:] and xi.dtype == torch.float32
     assert xi.abs().max() <= eps + 1e-7
@@ -83,7 +83,7 @@ def test_linear_softmax_sign_matches_analytic_gradient():
     W = model[1].weight.detach().double().numpy()
     b = model[1].bias.detach().double().numpy()
     eps, alpha = 0.05, 0.02
-    xi = generate(model, x, y, eps, alpha, batch_size=len(x), batches=3, iterations=1,
+    xi = generate(model, x, y, eps, alpha, m=len(x), batches=3, iterations=1,
                   generator=torch.Generator().manual_seed(0))
     z = x.reshape(len(x), -1).double().numpy() @ W.T + b
     p = np.exp(z - z.max(1, keepdims=True))
@@ -195,7 +195,7 @@ def test_accuracy_under_matches_independent_computation():
     x8 = torch.randint(0, 256, (37, 1, 4, 4), generator=g, dtype=torch.uint8)
     y = torch.randint(0, 5, (37,), generator=g)
     xi = 0.2 * torch.randn(1, 4, 4, generator=g)
-    res = accuracy_under(model, x8, y, {"clean": None, "u": xi}, batch_size=10, device="cpu")
+    res = accuracy_under(model, x8, y, {"clean": None, "u": xi}, chunk_size=10, device="cpu")
     with torch.no_grad():
         xf = x8.float() / 255
         clean = int((model(xf).argmax(1) == y).sum())
@@ -209,7 +209,7 @@ def test_random_sign_row_is_mean_over_seeded_draws():
     x8 = torch.randint(0, 256, (50, 1, 4, 4), generator=g, dtype=torch.uint8)
     y = torch.randint(0, 5, (50,), generator=g)
     eps = 0.3
-    df = accuracy_rows(model, 7, x8, y, {}, eps, seed=3, batch_size=16, device="cpu", random_draws=3)
+    df = accuracy_rows(model, 7, x8, y, {}, eps, seed=3, chunk_size=16, device="cpu", random_draws=3)
     gen = torch.Generator().manual_seed(seed_for(3, "random_sign", 7))
     draws = [random_sign((1, 4, 4), eps, gen) for _ in range(3)]
     expected = np.mean([c / n for c, n in accuracy_under(model, x8, y, dict(enumerate(draws)), 50, "cpu").values()])
@@ -249,7 +249,7 @@ def test_trained_model_universal_beats_random_sign(one_thread):
     model, x, y = _digits_model()
     eps = 48 / 255
     xi = generate(model, x[:1400], y[:1400], eps, 8 / 255, 64, 4, 30, generator=torch.Generator().manual_seed(0))
-    df = accuracy_rows(model, 0, x[1400:], y[1400:], {("train", 0): xi}, eps, seed=0, batch_size=256, device="cpu")
+    df = accuracy_rows(model, 0, x[1400:], y[1400:], {("train", 0): xi}, eps, seed=0, chunk_size=256, device="cpu")
     acc = {r.perturbation: r.accuracy for r in df.itertuples()}
     assert acc["clean"] > 0.85
     assert acc["universal"] < acc["random_sign"] - 0.1, acc
@@ -335,7 +335,7 @@ def test_without_a_universal_section_the_stage_is_off(schema, digits_cfg):
     from advtrace import stages
 
     cfg = copy.deepcopy(digits_cfg)
-    del cfg["universal"]
+    del cfg["universal"], cfg["cross_method"]  # the cross-method study reads the universal section
     validate_experiment(cfg, schema, expected_name="digits")
     assert "universal" not in [s.name for s in stages.active(cfg)]
     assert not any(t.startswith("universal") for t in stages.tables(cfg))

@@ -61,7 +61,7 @@ def test_smoke_universal_perturbations_and_images(smoke_run):
     assert img["value"].abs().max() <= u["eps"] + 1e-4
     for split in ("train", "test"):
         for e in generated:
-            rec = load_torch(res / "universal" / split / f"epoch_{e:03d}.pt")
+            rec = load_torch(res / "runs" / "main" / "universal" / split / f"epoch_{e:03d}.pt")
             assert rec["xi"].abs().max() * 255 <= u["eps"] + 1e-4
             assert rec["source_split"] == split and rec["epoch"] == e
             assert len(rec["history"]) == u["iterations"]
@@ -85,6 +85,7 @@ def test_editing_amplify_reruns_only_the_image_plot(smoke_run):
     assert set(counts) <= {"plot_universal_images", "all", "total"}, counts
 
 
+@pytest.mark.e2e
 def test_dag_one_generation_job_per_split_and_epoch(tmp_path):
     """Generation for analysis.epochs ∪ source_epochs ∪ image_epochs on both splits; evaluation per
     analysed epoch."""

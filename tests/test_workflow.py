@@ -23,7 +23,7 @@ def test_smoke_end_to_end(smoke_run):
     assert set(lc["attack"]) == {"clean", "FGSM", "BI"} and set(lc["split"]) == {"train", "test"}
     assert lc["accuracy"].between(0, 1).all()
     # every job wrote a log
-    assert (res / "logs" / "adv_train_epoch" / "003.log").read_text().count("adversarial epoch 3") >= 1
+    assert (res / "runs" / "main" / "logs" / "adv_train_epoch" / "003.log").read_text().count("adversarial epoch 3") >= 1
 
 
 @pytest.mark.e2e
@@ -58,6 +58,7 @@ def test_editing_plot_script_reruns_only_plot(smoke_run):
     assert counts.get("plot_learning_curves") == 1
 
 
+@pytest.mark.e2e
 def test_invalid_config_fails_before_any_job(tmp_path):
     wd = copy_workflow(tmp_path)
     cfg = yaml.safe_load((wd / "config" / "experiments" / "smoke.yaml").read_text())
@@ -69,6 +70,7 @@ def test_invalid_config_fails_before_any_job(tmp_path):
     assert not (wd / "results").exists()
 
 
+@pytest.mark.e2e
 def test_cifar10_shaped_dry_run_builds_dag(tmp_path):
     """200 pretraining + 250 adversarial epochs on CIFAR-10: the DAG builds without any data."""
     wd = copy_workflow(tmp_path)
@@ -80,6 +82,10 @@ def test_cifar10_shaped_dry_run_builds_dag(tmp_path):
     cfg["pretrain"]["epochs"] = 200
     cfg["adv_train"]["epochs"] = 250
     cfg["analysis"]["epochs"] += [15, 51, 250]  # the analysis sections stay valid (subsets of these)
+    for section in ("paper001", "paper002", "paper004", "cross_method"):  # paper 000's stages of main only
+        cfg.pop(section)
+    for section in ("universal", "stability", "detect"):
+        cfg[section]["runs"] = ["main"]
     write_exp(wd, "cifar_shaped", cfg)
     proc = snakemake(wd, "-n", "--cores", "1", "--config", "experiments=[cifar_shaped]", timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -88,6 +94,7 @@ def test_cifar10_shaped_dry_run_builds_dag(tmp_path):
 
 
 @pytest.mark.parametrize("exp,epochs", [("cifar10_preact18", 251), ("gtsrb_preact18", 175), ("gtsrb_convnet", 175)])
+@pytest.mark.e2e
 def test_paper_config_dry_run_builds_full_dag(tmp_path, exp, epochs):
     """Every paper experiment builds its complete DAG (every figure) without any data."""
     wd = copy_workflow(tmp_path)
@@ -114,6 +121,7 @@ def test_paper_config_dry_run_builds_full_dag(tmp_path, exp, epochs):
     assert all(w["jobs"] > 0 and sum(w[u] for u in paper_work.UNITS) > 0 for w in work.values())
 
 
+@pytest.mark.e2e
 def test_figure_targets_build_exactly_one_figure(tmp_path):
     wd = copy_workflow(tmp_path)
     proc = snakemake(wd, "-n", "--cores", "1", "paper_fig20", timeout=300)
@@ -123,6 +131,26 @@ def test_figure_targets_build_exactly_one_figure(tmp_path):
     assert "results/gtsrb_preact18/figures/fig05_destruction_bi.png" in proc.stdout
 
 
+@pytest.mark.e2e
+def test_every_study_figure_has_its_own_target(tmp_path):
+    """pNNN_figNN (and pNNN_<slug> / x000_<slug> for a figure without a number) builds that figure of the
+    experiments in config["experiments"], as figNN does for paper 000 (names from the stage registry)."""
+    from advtrace import stages
+
+    keys = [stages.figure_key(f) for s in stages.all_stages() if s.paper != "000" for f in s.figures]
+    assert {"p001_fig02", "p002_fig01", "p004_fig01", "p004_fig03", "p004_fig05", "p004_risk_ordering",
+            "x000_methods_final"} <= set(keys)
+    wd = copy_workflow(tmp_path)
+    proc = snakemake(wd, "-n", "--cores", "1", "p004_fig03", "x000_methods_final", timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    counts = dry_run_jobs(proc)
+    assert counts.get("plot_p004_fig03_pareto_front") == 1 and counts.get("x000_figures") == 1, counts
+    assert counts.get("plot_p004_fig03_deepfool_front") == 1, counts  # Fig. 3's right panel: the same target
+    assert "plot_p004_fig05_learning_curves" not in counts and "plot_learning_curves" not in counts
+    assert "results/digits/figures/p004_fig03_pareto_front.png" in proc.stdout
+
+
+@pytest.mark.e2e
 def test_snakemake_lint_finds_nothing(tmp_path):
     """`snakemake --lint` is clean: rules keep their input functions in rules/inputs/, every script
     rule names its log, conda environment and threads (issue 19)."""

@@ -59,6 +59,7 @@ def _max_overlap(out: Path) -> int:
 
 
 @pytest.mark.parametrize("gpus, extra, overlap", [(1, [], 1), (1, ["--resources", "gpu=3"], 3), (0, [], 3)])
+@pytest.mark.e2e
 def test_plain_local_run_runs_one_gpu_job_at_a_time(tmp_path, gpus, extra, overlap):
     """Three gpu=1 jobs under --cores 3 with one visible GPU: one at a time unless the user raises
     the limit (then all three at once, so the cap is what serialised them). With no GPU they run
@@ -75,6 +76,7 @@ def test_plain_local_run_runs_one_gpu_job_at_a_time(tmp_path, gpus, extra, overl
 TARGET = "results/smoke/tables/learning_curve.parquet"
 
 
+@pytest.mark.e2e
 def test_workflow_dry_run_caps_local_gpu_jobs_only(tmp_path):
     """The real Snakefile: a plain local run is capped when a GPU is visible (and says so), not on
     a CPU-only machine; a user's --resources gpu=N and a SLURM run (profiles/slurm, executor plugin
@@ -105,6 +107,7 @@ def test_experiment_names_accept_a_bare_name():
             experiment_names(bad)
 
 
+@pytest.mark.e2e
 def test_bare_experiment_name_runs_that_experiment(tmp_path):
     """`--config experiments=smoke` (no brackets) runs smoke; a number says how to write the list."""
     wd = copy_workflow(tmp_path)
@@ -115,6 +118,7 @@ def test_bare_experiment_name_runs_that_experiment(tmp_path):
     assert proc.returncode != 0 and "experiments='[smoke]'" in proc.stdout + proc.stderr
 
 
+@pytest.mark.e2e
 def test_unpadded_figure_targets(tmp_path):
     """`fig5` builds fig05, `paper_fig5` builds paper_fig05."""
     wd = copy_workflow(tmp_path)
@@ -155,6 +159,22 @@ def test_dataset_notes_name_the_files_to_put_there(tmp_path, monkeypatch):
     assert dataset_notes(exps, ["c"]) == []
 
 
+def test_weights_note_until_the_main_runs_epoch_0_exists(tmp_path, monkeypatch):
+    """A missing model.weights file is reported while the main run's epoch 0 (results/<exp>/runs/main/,
+    issue 26's layout) is not trained; not once it is."""
+    from advtrace.dataset_files import weights_notes
+
+    monkeypatch.chdir(tmp_path)
+    exps = {"v": {**_exp("imagenet", False), "model": {"name": "vgg16", "width": 64, "weights": "w/vgg16.pth"}}}
+    notes = weights_notes(exps, ["v"])
+    assert len(notes) == 1 and str(tmp_path / "w" / "vgg16.pth") in notes[0] and "vgg16-397923af.pth" in notes[0]
+    ckpt = tmp_path / "results" / "v" / "runs" / "main" / "checkpoints" / "epoch_000.pt"
+    ckpt.parent.mkdir(parents=True)
+    ckpt.touch()
+    assert weights_notes(exps, ["v"]) == []
+
+
+@pytest.mark.e2e
 def test_dry_run_reports_a_missing_dataset_in_the_terminal(tmp_path):
     wd = copy_workflow(tmp_path)
     target = "results/cifar10_preact18/data/dataset.pt"
@@ -215,3 +235,87 @@ def test_rule_software_environment_matches_pyproject():
     pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
     assert sorted(pip) == sorted(deps)
     assert "python=3.11" in env["dependencies"]
+
+
+# --- the workflow's own files, wherever it runs (advtrace.workflow_setup.WorkflowFiles) -------------
+
+def test_workflow_files_resolve_against_the_workflow_not_the_working_directory(tmp_path, monkeypatch):
+    """Run from another directory (a user's project), the workflow's files are still its own; the
+    user's experiment_dir is the working directory's; missing top-level keys take the defaults."""
+    import yaml
+    from snakemake.sourcecache import LocalSourceFile
+
+    from advtrace.workflow_setup import WorkflowFiles
+
+    monkeypatch.chdir(tmp_path)
+    wf = WorkflowFiles(LocalSourceFile(str(ROOT)))
+    assert wf.root == ROOT and wf.path("config/schema.yaml") == ROOT / "config" / "schema.yaml"
+    assert wf.exists("config/figures.yaml") and not wf.exists("config/nope.yaml")
+    assert wf.experiments.file("smoke") == ROOT / "config" / "experiments" / "smoke.yaml"
+    assert wf.library_dir() == ROOT / "src" and wf.file("workflow/envs/advtrace.yaml") == str(
+        ROOT / "workflow" / "envs" / "advtrace.yaml")
+    wf.check_library()  # a local workflow imports its own src/: nothing to check
+    defaults = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    user = {"experiments": ["mine"], "device": "cpu"}
+    filled = wf.fill_defaults(user)
+    assert set(filled) == set(defaults) - {"experiments", "device"}
+    assert user == defaults | {"experiments": ["mine"], "device": "cpu"}
+
+
+def test_only_the_workflows_own_rules_get_its_environment_and_fingerprints(tmp_path):
+    """A rule is the workflow's when its rule file lies in the workflow's directory; a user's rule
+    beside it in their project (a module user) keeps its own conda env and params."""
+    from types import SimpleNamespace
+
+    from snakemake.sourcecache import LocalSourceFile
+
+    from advtrace.workflow_setup import WorkflowFiles
+
+    wf = WorkflowFiles(LocalSourceFile(str(ROOT)))
+    ours = SimpleNamespace(basedir=LocalSourceFile(str(ROOT / "rules")), script="../workflow/scripts/claims.py")
+    top = SimpleNamespace(basedir=LocalSourceFile(str(ROOT)))
+    user = SimpleNamespace(basedir=LocalSourceFile(str(tmp_path / "workflow")))
+    sibling = SimpleNamespace(basedir=LocalSourceFile(str(ROOT.parent / (ROOT.name + "_project"))))
+    assert wf.owns(ours) and wf.owns(top) and not wf.owns(user) and not wf.owns(sibling)
+    assert wf.script(ours) == ROOT / "workflow" / "scripts" / "claims.py"
+
+
+def test_release_version_is_one_number_everywhere():
+    """A release vX.Y.Z (CHANGELOG.md, "Versions") is the version of pyproject.toml, the library,
+    CITATION.cff and the newest CHANGELOG heading, and the README deploys that tag."""
+    import re
+    import tomllib
+
+    import yaml
+
+    import advtrace
+
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    assert re.fullmatch(r"\d+\.\d+\.\d+", version)
+    assert advtrace.__version__ == version
+    assert str(yaml.safe_load((ROOT / "CITATION.cff").read_text())["version"]) == version
+    headings = re.findall(r"(?m)^## (\d+\.\d+\.\d+)\b", (ROOT / "CHANGELOG.md").read_text())
+    assert headings and headings[0] == version, headings
+    assert f"--tag v{version}" in (ROOT / "README.md").read_text()
+
+
+def test_a_hosted_workflows_rules_are_its_own():
+    """A github(...) module: the workflow's directory and rule files are GitHub source files of one
+    tag (as Snakemake resolves workflow/Snakefile's include of ../Snakefile); a user's local rule and
+    the same repository at another tag are not the workflow's."""
+    from types import SimpleNamespace
+
+    from snakemake.sourcecache import GithubFile, LocalSourceFile
+
+    from advtrace.workflow_setup import WorkflowFiles
+
+    entry = GithubFile(repo="owner/advtrace", path="workflow/Snakefile", tag="v0.1.0")
+    here = entry.get_basedir().join("../Snakefile").get_basedir()
+    wf = WorkflowFiles(here)
+    assert wf.root is None and str(wf) == "github.com/owner/advtrace/@v0.1.0"
+    rules_dir = here.join("rules/common.smk").get_basedir()
+    assert wf.owns(SimpleNamespace(basedir=rules_dir)) and wf.owns(SimpleNamespace(basedir=here))
+    assert not wf.owns(SimpleNamespace(basedir=LocalSourceFile("/home/user/project/workflow")))
+    other = GithubFile(repo="owner/advtrace", path="rules/common.smk", tag="v0.2.0").get_basedir()
+    assert not wf.owns(SimpleNamespace(basedir=other))
+    assert wf.pip_spec() == "advtrace @ git+https://github.com/owner/advtrace@v0.1.0"

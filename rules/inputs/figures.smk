@@ -11,6 +11,18 @@ def catalogue_files(exps, kind):
     )
 
 
+def study_figure_files(exps, stage, key):
+    """The figure(s) of `stage` with target `key` (stages.figure_key: a figure's panels share it) of each
+    experiment in `exps` that runs the stage."""
+    slugs = [slug for slug in stage.figures if stages.figure_key(slug) == key]
+    return expand(
+        "results/{exp}/figures/{slug}.{ext}",
+        exp=[e for e in exps if stage.name in EXPS[e]],
+        slug=slugs,
+        ext=["pdf", "png"],
+    )
+
+
 # One target per paper: `snakemake --cores all paper002` builds paper 002's study (its stages'
 # tables, figures and rendered tables) for every experiment in config["experiments"] that runs it,
 # and the claims scorecard. paper000 is paper 000's reproduction (its five analysis stages).

@@ -41,6 +41,11 @@ def p001_family_params(wildcards):
     }
 
 
+def p001_transfer_params(wildcards):
+    """The attack x attack job: each family at transfer_eps (default: its ε*)."""
+    return {**p001_common(wildcards), "transfer_eps": p001_section(wildcards).get("transfer_eps", {})}
+
+
 def p001_all_families(wildcards):
     return [p001_family_dir(wildcards.exp, f) for f in p001_section(wildcards)["families"]]
 
@@ -62,5 +67,4 @@ def p001_parts(wildcards):
         kind: expand(part, exp=wildcards.exp, kind=kind, family=fams)
         for kind in ("adversaries", "depth", "eps_transfer", "training")
     }
-    parts["dynamic_training"] = f"results/{wildcards.exp}/metrics/p001/training_dynamic.parquet"
     return parts

@@ -2,7 +2,7 @@
 
 
 def p002_checkpoints(wildcards):
-    # the file the job that writes each checkpoint declares (the manifest for adv_train.job_epochs > 1);
+    # the file the job that writes each checkpoint declares (the manifest for adv_train.epochs_per_training_job > 1);
     # the study reads the checkpoints at their paths (p002_plan.models' "path")
     exp = EXPS[wildcards.exp]
     return {m["key"].replace("@", "_at_"): runs.job_output(exp, m["run"], m["epoch"]) for m in p002_plan.models(exp)}

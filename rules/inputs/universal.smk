@@ -1,31 +1,43 @@
 # Input functions and params of rules/universal.smk (kept apart from the rules: snakemake --lint).
+# The universal section as it analyses the run {run} (analysis_view: epoch lists mapped onto its T).
 
 
-def universal_generated_epochs(exp):
+def universal_of(exp, run):
+    return analysis_view(exp, "universal", run)
+
+
+def universal_generated_epochs(exp, run):
     """Epochs whose universal perturbations are generated: analysed, fixed-source and shown epochs."""
-    cfg = EXPS[exp]
+    cfg = universal_of(exp, run)
     u = cfg["universal"]
     return sorted(set(cfg["analysis"]["epochs"]) | set(u["source_epochs"]) | set(u["image_epochs"]))
 
 
+def universal_checkpoint(wildcards):
+    return checkpoint_input(wildcards.exp, wildcards.run, wildcards.epoch)
+
+
+def universal_checkpoint_file(wildcards):
+    return checkpoint_file(wildcards.exp, wildcards.run, wildcards.epoch)
+
+
 def universal_generate_params(wildcards):
-    """What one generation job depends on (not the evaluation or plotting keys)."""
-    exp = EXPS[wildcards.exp]
-    u = exp["universal"]
+    """What one generation job depends on (not the evaluation or plotting keys; the model comes from
+    the checkpoint)."""
+    cfg = universal_of(wildcards.exp, wildcards.run)
+    u = cfg["universal"]
     return {
-        "model": exp["model"],
-        "seed": exp["seed"],
+        "seed": cfg["seed"],
         "sets": {source: u[f"{source}_set"] for source in UNIVERSAL_SPLITS},
         "generation": {k: u[k] for k in ("eps", "alpha", "m", "batches", "iterations")},
     }
 
 
 def universal_evaluate_params(wildcards):
-    exp = EXPS[wildcards.exp]
-    u = exp["universal"]
+    cfg = universal_of(wildcards.exp, wildcards.run)
+    u = cfg["universal"]
     return {
-        "model": exp["model"],
-        "seed": exp["seed"],
+        "seed": cfg["seed"],
         "eps": u["eps"],
         "eval_set": u["eval_set"],
         "chunk_size": u["chunk_size"],
@@ -33,38 +45,53 @@ def universal_evaluate_params(wildcards):
     }
 
 
-def universal_file(exp, source, epoch):
-    return f"results/{exp}/universal/{source}/epoch_{int(epoch):03d}.pt"
+def universal_file(exp, run, source, epoch):
+    return owner_path(exp, run, epoch, f"universal/{source}/epoch_{int(epoch):03d}.pt")
 
 
 def universal_evaluate_inputs(wildcards):
-    """Perturbations the model of {epoch} is evaluated on: its own and the fixed source epochs'."""
+    """Perturbations the model of ({run}, {epoch}) is evaluated on: its own and the fixed source epochs'."""
     epoch = int(wildcards.epoch)
-    sources = sorted({epoch} | set(EXPS[wildcards.exp]["universal"]["source_epochs"]))
-    return [universal_file(wildcards.exp, s, e) for s in UNIVERSAL_SPLITS for e in sources]
+    sources = sorted({epoch} | set(universal_of(wildcards.exp, wildcards.run)["universal"]["source_epochs"]))
+    return [universal_file(wildcards.exp, wildcards.run, s, e) for s in UNIVERSAL_SPLITS for e in sources]
 
 
 def universal_accuracy_parts(wildcards):
-    return expand(
-        "results/{exp}/metrics/universal_accuracy/epoch_{epoch:03d}.parquet",
-        exp=wildcards.exp,
-        epoch=sorted(EXPS[wildcards.exp]["analysis"]["epochs"]),
-    )
+    """{run: its per-epoch evaluation parts} of every run of universal.runs, in order."""
+    exp = wildcards.exp
+    return {
+        run: [
+            run_path(exp, run, f"metrics/universal_accuracy/epoch_{e:03d}.parquet")
+            for e in sorted(universal_of(exp, run)["analysis"]["epochs"])
+        ]
+        for run in analysed_runs(exp, "universal")
+    }
+
+
+def universal_accuracy_inputs(wildcards):
+    return [p for parts in universal_accuracy_parts(wildcards).values() for p in parts]
 
 
 def universal_image_parts(wildcards):
-    return expand(
-        "results/{exp}/metrics/universal_images/{source}/epoch_{epoch:03d}.parquet",
-        exp=wildcards.exp,
-        source=UNIVERSAL_SPLITS,
-        epoch=universal_generated_epochs(wildcards.exp),
-    )
+    exp = wildcards.exp
+    return {
+        run: [
+            owner_path(exp, run, e, f"metrics/universal_images/{source}/epoch_{e:03d}.parquet")
+            for source in UNIVERSAL_SPLITS
+            for e in universal_generated_epochs(exp, run)
+        ]
+        for run in analysed_runs(exp, "universal")
+    }
+
+
+def universal_image_inputs(wildcards):
+    return [p for parts in universal_image_parts(wildcards).values() for p in parts]
 
 
 def universal_accuracy_plot_params(wildcards):
-    return {"source_epochs": EXPS[wildcards.exp]["universal"]["source_epochs"]}
+    return {"source_epochs": figure_view("universal")(wildcards)["source_epochs"]}
 
 
 def universal_images_plot_params(wildcards):
-    u = EXPS[wildcards.exp]["universal"]
+    u = figure_view("universal")(wildcards)
     return {k: u[k] for k in ("image_epochs", "amplify")}

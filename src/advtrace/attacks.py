@@ -65,6 +65,19 @@ clipping ``x + ξ`` to [0, 1])
 ``deepfool_l2`` / ``deepfool_linf``  DeepFool (Moosavi-Dezfooli et al., 2016) for the ℓ2 / ℓ∞
     norm, see :func:`deepfool`.
 
+Paper 002's other one-step methods (App. A; each takes a per-input ε like the ℓ∞ one-step attacks):
+
+``fast_entropy``  "Fast entropy": one sign step that maximises the entropy of the predicted
+    distribution, ξ = ε sgn ∇ₓH(p(·|x)), H(p) = −Σ_y p(y) log p(y) (no label).
+``fast_grad_l2``  "Fast grad. L2": ξ = ε ∇ₓJ(x, y) / ‖∇ₓJ(x, y)‖₂, a step of ℓ2 length ε (ε is an
+    ℓ2 radius here, in the same [0, 1] units; the paper uses the same numbers as for its ℓ∞ ε).
+``fast_grad_linf``  "Fast grad. L∞": ξ = ε ∇ₓJ(x, y) / ‖∇ₓJ(x, y)‖∞ (largest element ±ε).
+``rand_sign``  "Sign of random perturbation": ξ = ε sgn(N), N ~ N(0, I) (drawn with ``generator``).
+``rand_normal``  "Random truncated normal perturbation with zero mean and 0.5ε standard deviation
+    defined on [−ε, ε] and uncorrelated pixels": ξ = T, each element T ~ N(0, (ε/2)²) conditioned on
+    |T| ≤ ε (inverse-CDF draws from ``generator``).
+A zero gradient gives a zero step (sgn 0 = 0; the normalised steps divide by max(‖∇‖, 1e-12)).
+
 DeepFool variant
 ----------------
 Paper 001 (Sec. 3.1) says it uses "the variant of DeepFool presented in the first version of the
@@ -109,6 +122,7 @@ forwarded in an iteration.
 
 from __future__ import annotations
 
+import math
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
@@ -128,8 +142,8 @@ Objective = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 __all__ = [
     "ATTACKS", "REGISTRY", "Objective", "SignMix", "cross_entropy_sum", "thresholded_ce", "eval_mode", "predict",
-    "input_grad", "fgsm", "bi", "bi_l2", "deepfool", "step_ll", "step_rnd", "iter_ll", "run_attack",
-    "attack_batched",
+    "input_grad", "fgsm", "bi", "bi_l2", "deepfool", "step_ll", "step_rnd", "iter_ll", "fast_entropy",
+    "fast_grad_l2", "fast_grad_linf", "rand_sign", "rand_normal", "run_attack", "attack_batched",
 ]
 
 
@@ -140,16 +154,21 @@ def cross_entropy_sum(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tenso
     return F.cross_entropy(logits, labels, reduction="sum")
 
 
-def thresholded_ce(kappa: float) -> Objective:
+def thresholded_ce(kappa: float, label_smoothing: float = 0.0) -> Objective:
     """Σ_n min(CE_n, κ) (paper 004 Sec. 4.3, κ = −log 0.2): inputs whose loss already exceeds κ add
-    no gradient, so a few badly classified inputs cannot dominate a shared perturbation."""
+    no gradient, so a few badly classified inputs cannot dominate a shared perturbation. With
+    ``label_smoothing`` > 0, CE_n is taken against the smoothed (soft) targets (paper 004: "label
+    smoothing … soft targets for the computation of loss in all our experiments")."""
     if not kappa > 0:
         raise ValueError(f"kappa must be > 0, got {kappa!r}")
+    if not 0 <= label_smoothing < 1:
+        raise ValueError(f"label_smoothing must lie in [0, 1), got {label_smoothing!r}")
 
     def objective(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        return F.cross_entropy(logits, labels, reduction="none").clamp(max=kappa).sum()
+        ce = F.cross_entropy(logits, labels, reduction="none", label_smoothing=label_smoothing)
+        return ce.clamp(max=kappa).sum()
 
-    objective.__name__ = f"thresholded_ce({kappa:g})"
+    objective.__name__ = f"thresholded_ce({kappa:g}, label_smoothing={label_smoothing:g})"
     return objective
 
 
@@ -199,10 +218,10 @@ def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
 
 
 @torch.no_grad()
-def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
+def predict(model: nn.Module, x: torch.Tensor, chunk_size: int = 1024) -> torch.Tensor:
     """Predicted class (argmax of the logits) for every input, in eval mode, in chunks."""
     with eval_mode(model):
-        out = [model(x[i:i + batch_size]).argmax(dim=1) for i in range(0, len(x), batch_size)]
+        out = [model(x[i:i + chunk_size]).argmax(dim=1) for i in range(0, len(x), chunk_size)]
     return torch.cat(out) if out else torch.empty(0, dtype=torch.long, device=x.device)
 
 
@@ -416,6 +435,86 @@ def iter_ll(model: nn.Module, x: torch.Tensor, eps: float | torch.Tensor, alpha:
         return _iterative_linf(model, x, target, eps, alpha, iterations, -1.0, objective)
 
 
+def prediction_entropy_sum(logits: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+    """Σ_n H(softmax(logits_n)), H(p) = −Σ_y p(y) log p(y) (``labels`` is ignored): the objective of
+    :func:`fast_entropy`."""
+    logp = F.log_softmax(logits, dim=1)
+    return -(logp.exp() * logp).sum()
+
+
+def fast_entropy(model: nn.Module, x: torch.Tensor, eps: float | torch.Tensor) -> torch.Tensor:
+    """Paper 002 App. A "fast entropy": ξ = ε sgn ∇ₓH(p(·|x)), then x + ξ clipped to [0, 1]; no label.
+
+    ``eps``: a number or one per input (shape N)."""
+    x = _as_input(x)
+    with eval_mode(model), torch.enable_grad():
+        return _one_step(model, x, torch.zeros(x.shape[0], dtype=torch.long, device=x.device), eps, +1.0,
+                         prediction_entropy_sum)
+
+
+def _normalised_step(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float | torch.Tensor, p: float,
+                     objective: Objective) -> torch.Tensor:
+    _check_positive(eps=eps)
+    eps = _bound(eps, x)
+    grad = _loss_grad(model, x, torch.zeros_like(x), y, objective)
+    norm = grad.flatten(1).norm(p=p, dim=1).clamp_min(_TINY)
+    return _clip_range(x, eps * grad / _per_sample(norm, x)).detach()
+
+
+def fast_grad_l2(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float | torch.Tensor,
+                 objective: Objective = cross_entropy_sum) -> torch.Tensor:
+    """Paper 002 App. A "fast grad. L2" (Miyato et al. 2016): ξ = ε ∇ₓJ(x, y) / ‖∇ₓJ(x, y)‖₂, then
+    x + ξ clipped to [0, 1]. ``eps`` is the ℓ2 length of the step ([0, 1] units; a number or one per
+    input)."""
+    x = _as_input(x)
+    y = _check_labels(y, x, "fast_grad_l2")
+    with eval_mode(model), torch.enable_grad():
+        return _normalised_step(model, x, y, eps, 2.0, objective)
+
+
+def fast_grad_linf(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float | torch.Tensor,
+                   objective: Objective = cross_entropy_sum) -> torch.Tensor:
+    """Paper 002 App. A "fast grad. L∞": ξ = ε ∇ₓJ(x, y) / ‖∇ₓJ(x, y)‖∞, then x + ξ clipped to [0, 1]."""
+    x = _as_input(x)
+    y = _check_labels(y, x, "fast_grad_linf")
+    with eval_mode(model), torch.enable_grad():
+        return _normalised_step(model, x, y, eps, float("inf"), objective)
+
+
+def _noise(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Standard normal draws of x's shape from ``generator`` (on its device, float32), moved to x's device."""
+    if not isinstance(generator, torch.Generator):
+        raise ValueError("random perturbations need a torch.Generator (reproducible draws)")
+    return torch.randn(x.shape, generator=generator, device=generator.device).to(x.device)
+
+
+def rand_sign(model: nn.Module, x: torch.Tensor, eps: float | torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Paper 002 App. A "sign of random perturbation": ξ = ε sgn(N), N ~ N(0, I), then x + ξ clipped
+    to [0, 1]. ``model`` is not used (the signature of every attack)."""
+    x = _as_input(x)
+    _check_positive(eps=eps)
+    return _clip_range(x, _bound(eps, x) * _noise(x, generator).sign_())
+
+
+# Φ(−2), the standard normal CDF at the truncation point −ε = −2σ of rand_normal
+_PHI_MINUS_2 = 0.5 * (1.0 + math.erf(-2.0 / math.sqrt(2.0)))
+
+
+def rand_normal(model: nn.Module, x: torch.Tensor, eps: float | torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Paper 002 App. A "random truncated normal perturbation with zero mean and 0.5ε standard
+    deviation defined on [−ε, ε] and uncorrelated pixels": each element of ξ is (ε/2)·Φ⁻¹(u),
+    u ~ U[Φ(−2), Φ(2)] (inverse-CDF sampling of N(0, (ε/2)²) conditioned on [−ε, ε] = ±2σ); then x + ξ
+    clipped to [0, 1]. ``model`` is not used."""
+    x = _as_input(x)
+    _check_positive(eps=eps)
+    if not isinstance(generator, torch.Generator):
+        raise ValueError("random perturbations need a torch.Generator (reproducible draws)")
+    u = torch.rand(x.shape, generator=generator, device=generator.device, dtype=torch.float64)
+    z = torch.special.ndtri(_PHI_MINUS_2 + u * (1.0 - 2.0 * _PHI_MINUS_2)).clamp_(-2.0, 2.0)
+    eps = _bound(eps, x)
+    return _clip_range(x, (0.5 * eps) * z.to(device=x.device, dtype=torch.float32))
+
+
 def deepfool(model: nn.Module, x: torch.Tensor, y: torch.Tensor | None = None, norm: str = "l2",
              overshoot: float = 0.02, max_iter: int = 50, num_classes: int | None = None,
              linf_bound: float | None = None) -> torch.Tensor:
@@ -522,8 +621,8 @@ def run_attack(model: nn.Module, x: torch.Tensor, y: torch.Tensor | None, name: 
         raise ValueError(f"attack {name!r} takes one eps for all inputs; a per-input eps tensor works with "
                          f"{', '.join(allowed)}")
     if objective is not None and not spec.objective:
-        raise ValueError(f"attack {name!r} takes no objective (DeepFool steps towards the closest linearised "
-                         "decision boundary, not up a loss)")
+        raise ValueError(f"attack {name!r} takes no objective ({spec.summary}; DeepFool steps towards the "
+                         "closest linearised decision boundary, not up a loss)")
     if spec.random and generator is None:
         raise ValueError(f"attack {name!r} needs a torch.Generator (generator=...) to be reproducible")
 
@@ -536,7 +635,8 @@ def run_attack(model: nn.Module, x: torch.Tensor, y: torch.Tensor | None, name: 
         call.setdefault(spec.eps_as, eps)
     if spec.random:
         call["generator"] = generator
-        call.setdefault("num_classes", None)
+        if "num_classes" in spec.options:
+            call.setdefault("num_classes", None)
     if objective is not None:
         call["objective"] = objective
     return spec.fn(model, x, **call)
@@ -550,20 +650,20 @@ def _model_device(model: nn.Module, fallback: torch.device) -> torch.device:
     return fallback
 
 
-def attack_batched(model: nn.Module, x: torch.Tensor, y: torch.Tensor | None, name: str, batch_size: int,
+def attack_batched(model: nn.Module, x: torch.Tensor, y: torch.Tensor | None, name: str, chunk_size: int,
                    **kw: Any) -> torch.Tensor:
-    """:func:`run_attack` over chunks of ``batch_size`` inputs, concatenated.
+    """:func:`run_attack` over chunks of ``chunk_size`` inputs, concatenated.
 
     Chunks are moved to the model's device and the result back to ``x``'s device, so a large set
     can stay on the CPU. For per-sample-independent attacks (all but ``step_rnd``, whose random
     draws depend on the chunking) the result equals one call on the whole tensor.
     """
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be ≥ 1, got {batch_size}")
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size must be ≥ 1, got {chunk_size}")
     device = _model_device(model, x.device)
     out = []
-    for start in range(0, len(x), batch_size):
-        xb = x[start:start + batch_size].to(device)
-        yb = None if y is None else y[start:start + batch_size].to(device)
+    for start in range(0, len(x), chunk_size):
+        xb = x[start:start + chunk_size].to(device)
+        yb = None if y is None else y[start:start + chunk_size].to(device)
         out.append(run_attack(model, xb, yb, name, **kw).to(x.device))
     return torch.cat(out) if out else torch.zeros_like(x, dtype=torch.float32)

@@ -38,7 +38,7 @@ from typing import Any
 
 import yaml
 
-from .specs import ATTACK_SPECS, PIXEL_KEYS, attack_problems, method_problems
+from .specs import ATTACK_SPECS, L2_EPS, PIXEL_KEYS, attack_problems, method_problems
 
 # Sizes of the official source splits, used to reject impossible split sizes before download.
 SOURCE_SIZES: dict[str, dict[str, int]] = {
@@ -116,13 +116,23 @@ def _path(error) -> str:
     return ".".join(parts) if parts else "(top level)"
 
 
+# keys renamed by issue 26 (one name per thing): an old config names its new key in the error
+RENAMED = {
+    "job_epochs": "adv_train.epochs_per_training_job (epochs trained per training job)",
+    "epochs_per_job": "epochs_per_cluster_job in config/config.yaml (SLURM groups), or epochs_per_analysis_job "
+                      "(paper 004's evaluation chunks: an experiment's top-level key)",
+}
+
+
 def _describe(error) -> str:
     key = _path(error)
     v = error.validator
     if v == "enum":
         return f"{key}: {error.instance!r} is not allowed; allowed values: {', '.join(map(repr, error.validator_value))}"
     if v == "additionalProperties":
-        return f"{key}: {error.message} (check the spelling; allowed keys are listed in config/schema.yaml)"
+        renamed = [f"{old!r} is now {new}" for old, new in RENAMED.items() if f"'{old}'" in error.message]
+        hint = f"; renamed: {'; '.join(renamed)}" if renamed else ""
+        return f"{key}: {error.message} (check the spelling; allowed keys are listed in config/schema.yaml{hint})"
     if v == "required":
         return f"{key}: {error.message}"
     if v == "type":
@@ -172,19 +182,22 @@ def _validator_class():
 
 
 def experiment_schema(schema: dict) -> dict:
-    """The experiment part of config/schema.yaml, with each study stage's section (its package's
-    ``schemas.CONFIG``, advtrace.stages) added as an optional property."""
+    """The experiment part of config/schema.yaml, with each study's section fragment (its package's
+    ``schemas.CONFIG``, advtrace.stages; paper 000's sections are written in schema.yaml itself)
+    added as an optional property."""
+    import importlib
+
     from . import stages
 
     defs = copy.deepcopy(schema["$defs"])
     props = defs["experiment"]["properties"]
     for stage in stages.all_stages():
-        part = stages.study_part(stage, "schemas")
+        part = getattr(importlib.import_module(f"{stage.module}.schemas"), "CONFIG", None)
         if part is not None:
             if stage.name in props:
                 raise ConfigError(f"config/schema.yaml already has a section {stage.name!r}; the study "
                                   f"{stage.module} defines it in its schemas.CONFIG")
-            props[stage.name] = part.CONFIG
+            props[stage.name] = part
     return {"$defs": defs, "$ref": "#/$defs/experiment"}
 
 
@@ -195,11 +208,6 @@ def check_experiment(exp: dict) -> list[str]:
     problems += method_problems(exp["adv_train"])
     if "attack" in exp["adv_train"]:
         problems += attack_problems("adv_train.attack", exp["adv_train"]["attack"])
-    for label, att in exp.get("evaluation", {}).get("attacks", {}).items():
-        # the learning-curve evaluation (advtrace.evaluation) passes no generator
-        problems += attack_problems(f"evaluation.attacks.{label}", att, seeded=False)
-    for label, att in exp.get("perturb", {}).get("attacks", {}).items():
-        problems += attack_problems(f"perturb.attacks.{label}", att)
 
     sched = exp["adv_train"]["schedule"]
     if sched["name"] == "cosine":
@@ -211,13 +219,6 @@ def check_experiment(exp: dict) -> list[str]:
         s = exp[section]["schedule"]
         if s["name"] == "multistep" and not s["milestones"]:
             problems.append(f"{section}.schedule.milestones: 'multistep' needs at least one milestone")
-
-    T = exp["adv_train"]["epochs"]
-    bad = [e for e in exp.get("analysis", {}).get("epochs", []) if e > T]
-    if bad:
-        problems.append(
-            f"analysis.epochs: {bad} beyond the trained epochs; allowed 0..{T} (adv_train.epochs = {T})"
-        )
 
     ds = exp["dataset"]
     sources = SOURCE_SIZES[ds["name"]]
@@ -248,6 +249,30 @@ def check_experiment(exp: dict) -> list[str]:
         if ds["image_size"] < 75:
             problems.append(f"dataset.image_size: inception_v3 needs images of at least 75x75 pixels "
                             f"(299 in paper 002), got {ds['image_size']}")
+    model = exp["model"]
+    if (model.get("activation") == "relu_decay") != ("relu_decay_beta" in model):
+        problems.append("model.relu_decay_beta: required with activation relu_decay and read by no other activation "
+                        f"(activation: {model.get('activation', 'relu')!r}); set both or neither")
+    if "blocks" in model and model["name"] != "preact_resnet18":
+        problems.append(f"model.blocks: only preact_resnet18 takes blocks per stage, not {model['name']!r}; remove it")
+    if model["name"] == "vgg16":  # torchvision's VGG16 (paper 001 Sec. 4.2)
+        if IMAGE_CHANNELS[ds["name"]] != 3:
+            problems.append(f"model.name: vgg16 takes RGB images; {ds['name']} is grey")
+        if ds["image_size"] < 32:
+            problems.append(f"dataset.image_size: vgg16 needs images of at least 32x32 pixels (five 2x2 max-poolings; "
+                            f"224 for its ImageNet weights), got {ds['image_size']}")
+        if model["width"] != 64:
+            problems.append(f"model.width: vgg16 has 64 channels in its first convolution (the only width its "
+                            f"ImageNet weights fit), got {model['width']}")
+        if ds["name"] != "imagenet":
+            problems.append(f"model.name: vgg16 has ImageNet's 1000 outputs; use it on imagenet (a class subset via "
+                            f"dataset.classes), not {ds['name']}")
+    if model.get("weights") and model["name"] != "vgg16":
+        problems.append(f"model.weights: pretrained weights are supported for vgg16 only, not {model['name']}")
+    if ds.get("classes") is not None and ds["name"] != "imagenet":
+        problems.append(f"dataset.classes: a class subset is supported for imagenet only, not {ds['name']}")
+    if ds.get("classes") is not None and len(set(ds["classes"])) != len(ds["classes"]):
+        problems.append(f"dataset.classes: {ds['classes']} repeats a class")
     if ds["splits"]["train"]["n"] < 1 or ds["splits"]["test"]["n"] < 1:
         problems.append("dataset.splits: train and test must each have at least one image")
 
@@ -277,211 +302,6 @@ def check_experiment(exp: dict) -> list[str]:
     return problems + stage_problems(exp)
 
 
-def check_evaluation(exp: dict) -> list[str]:
-    """Cross-field checks of the ``evaluation`` section (learning curves, Fig. 8)."""
-    ev, samples = exp["evaluation"], exp["samples"]
-    problems = [f"evaluation.{key}: unknown sample set {ev[key]!r}; allowed: {sorted(samples)}"
-                for key in ("train_set", "test_set") if ev[key] not in samples]
-    spec = ev.get("pretrain_epochs")
-    if spec is not None:
-        P = exp["pretrain"]["epochs"]
-        if spec != "all" and any(k >= P for k in spec):
-            problems.append(f"evaluation.pretrain_epochs: {sorted(k for k in spec if k >= P)} not in 0..{P - 1} "
-                            f"(k = completed vanilla epochs; k = pretrain.epochs = {P} is t = 0, already evaluated)")
-        if exp["pretrain"].get("select", "last") != "last":
-            problems.append("evaluation.pretrain_epochs: needs pretrain.select: last (with best_val, t = 0 is not "
-                            "the last vanilla epoch, so the curve would not be one training history)")
-        if ev.get("paper_epoch_offset", P) != P:
-            problems.append(f"evaluation.paper_epoch_offset: {ev['paper_epoch_offset']} with pretrain_epochs must "
-                            f"equal pretrain.epochs ({P}): the vanilla epochs are paper epochs 0..{P - 1}")
-    return problems
-
-
-def pretrain_eval_epochs(exp: dict) -> list[int]:
-    """The vanilla-training epochs k (completed vanilla epochs; 0 = the initialisation) whose models the
-    learning curve evaluates (``evaluation.pretrain_epochs``; [] when unset or without the stage)."""
-    spec = (exp.get("evaluation") or {}).get("pretrain_epochs")
-    if spec is None:
-        return []
-    return list(range(exp["pretrain"]["epochs"])) if spec == "all" else sorted({int(k) for k in spec})
-
-
-def paper_epoch_offset(exp: dict) -> int:
-    """Paper epoch of t = 0 (``evaluation.paper_epoch_offset``; default pretrain.epochs when the
-    pretraining epochs are evaluated, else 0). Paper epoch = t + offset; pretraining epoch k = k."""
-    ev = exp.get("evaluation") or {}
-    if "paper_epoch_offset" in ev:
-        return int(ev["paper_epoch_offset"])
-    return int(exp["pretrain"]["epochs"]) if pretrain_eval_epochs(exp) else 0
-
-
-def universal_problems(exp: dict) -> list[str]:
-    """Cross-field checks of the ``universal`` section (paper 000 App. D/E)."""
-    problems: list[str] = []
-    u = exp["universal"]
-    samples = exp["samples"]
-    T = exp["adv_train"]["epochs"]
-    if u["alpha"] > u["eps"]:
-        problems.append(f"universal.alpha: {u['alpha']} > eps {u['eps']}; the step α must not exceed ε "
-                        "(both in [0,255] units)")
-    for key, split in (("train_set", "train"), ("test_set", "test"), ("eval_set", "test")):
-        name = u[key]
-        if name not in samples:
-            problems.append(f"universal.{key}: unknown sample set {name!r}; allowed: {sorted(samples)}")
-        elif samples[name]["split"] != split:
-            problems.append(f"universal.{key}: sample set {name!r} is drawn from the {samples[name]['split']!r} "
-                            f"split; it must come from the {split!r} split")
-        elif key != "eval_set" and u["m"] > samples[name]["n"]:
-            problems.append(f"universal.m: m = {u['m']} is larger than universal.{key} "
-                            f"{name!r} ({samples[name]['n']} inputs); allowed: 1..{samples[name]['n']}")
-    for key in ("source_epochs", "image_epochs"):
-        bad = [e for e in u[key] if e > T]
-        if bad:
-            problems.append(f"universal.{key}: {bad} beyond the trained epochs; allowed 0..{T} "
-                            f"(adv_train.epochs = {T})")
-    return problems
-
-
-# Figs. 5, 14, 15 draw the perturbations of these perturb.attacks labels (paper 000 Sec. 3.3, App. F).
-DESTRUCTION_ATTACKS = ("BI", "FGSM", "DeepFool")
-
-
-def destruction_epochs(exp: dict) -> list[int]:
-    """Epochs of the destruction sweeps: destruction.epochs, or analysis.epochs for 'analysis'."""
-    epochs = exp["destruction"]["epochs"]
-    return sorted(exp["analysis"]["epochs"]) if epochs == "analysis" else sorted(epochs)
-
-
-def destruction_problems(exp: dict) -> list[str]:
-    """Cross-field checks of the `destruction` section (destruction-rate sweeps)."""
-    problems: list[str] = []
-    tr = exp["destruction"]
-    samples = exp["samples"]
-    if tr["sample_set"] not in samples:
-        problems.append(f"destruction.sample_set: unknown sample set {tr['sample_set']!r}; allowed: {sorted(samples)}")
-    elif samples[tr["sample_set"]]["split"] != "test":
-        test_sets = sorted(k for k, v in samples.items() if v["split"] == "test")
-        problems.append(
-            f"destruction.sample_set: {tr['sample_set']!r} is drawn from the "
-            f"{samples[tr['sample_set']]['split']} split; destruction rates are measured on test inputs; "
-            f"allowed: {test_sets}"
-        )
-    analysed = exp["analysis"]["epochs"]
-    bad = [e for e in destruction_epochs(exp) if e not in analysed]
-    if bad:
-        problems.append(f"destruction.epochs: {bad} not in analysis.epochs; allowed: {sorted(analysed)}")
-    missing = [a for a in DESTRUCTION_ATTACKS if a not in exp["perturb"]["attacks"]]
-    if missing:
-        problems.append(
-            f"perturb.attacks: no attack labelled {missing}, which Figs. 5, 14, 15 (destruction) need; "
-            f"required labels: {list(DESTRUCTION_ATTACKS)}"
-        )
-    return problems
-
-
-def check_stability(exp: dict) -> list[str]:
-    """Cross-field checks of the `stability` section (paper 000 Figs. 1, 2, 9, 10, 11)."""
-    problems: list[str] = []
-    st, samples, T = exp["stability"], exp["samples"], exp["adv_train"]["epochs"]
-    attacks = exp["perturb"]["attacks"]
-    if st["attack"] not in attacks:
-        problems.append(f"stability.attack: {st['attack']!r} is not an attack of perturb.attacks; allowed: {sorted(attacks)}")
-    sets = {
-        "profiles.set": (st["profiles"]["set"], None),
-        "transfer.train_set": (st["transfer"]["train_set"], "train"),
-        "transfer.test_set": (st["transfer"]["test_set"], "test"),
-        "cost_change.test_set": (st["cost_change"]["test_set"], "test"),
-        "cost_change.train_set": (st["cost_change"]["train_set"], "train"),
-        "sharedness.set": (st["sharedness"]["set"], None),
-        "sharedness.other_set": (st["sharedness"]["other_set"], None),
-    }
-    for key, (name, split) in sets.items():
-        if name not in samples:
-            problems.append(f"stability.{key}: unknown sample set {name!r}; allowed: {sorted(samples)}")
-        elif split is not None and samples[name]["split"] != split:
-            problems.append(
-                f"stability.{key}: sample set {name!r} is drawn from the {samples[name]['split']} split; "
-                f"it must be a {split} set"
-            )
-    sh = st["sharedness"]
-    if sh["set"] in samples and sh["other_set"] in samples:
-        other = samples[sh["other_set"]]
-        if other["split"] != samples[sh["set"]]["split"] or sh["set"] not in other["exclude"]:
-            problems.append(
-                f"stability.sharedness.other_set: {sh['other_set']!r} must be drawn from the same split as "
-                f"{sh['set']!r} and list it in samples.{sh['other_set']}.exclude (the other inputs must be disjoint)"
-            )
-    epoch_sets = {
-        "profiles.epochs": (st["profiles"]["epochs"], 0),
-        "cost_change.future_epochs": (st["cost_change"]["future_epochs"], 1),
-        "sharedness.epochs": (sh["epochs"], 0),
-    }
-    for key, (spec, first) in epoch_sets.items():
-        if spec == "all":
-            continue
-        bad = sorted({e for e in spec if e < first or e > T})
-        if bad:
-            problems.append(
-                f"stability.{key}: {bad} outside the trained epochs; allowed {first}..{T} (adv_train.epochs = {T})"
-            )
-    return problems
-
-
-def check_detect(exp: dict) -> list[str]:
-    """Cross-field checks of the `detect` section (detectors, Figs. 6, 7, 16)."""
-    problems: list[str] = []
-    det = exp["detect"]
-    analysed = exp["analysis"]["epochs"]
-    bad = [e for e in det["epochs"] if e not in analysed]
-    if bad:
-        problems.append(f"detect.epochs: {bad} not in analysis.epochs; allowed: {analysed}")
-    if len(set(det["epochs"])) != len(det["epochs"]):
-        problems.append(f"detect.epochs: {det['epochs']} lists an epoch twice")
-    bad = [e for e in det["fixed_epochs"] if e not in det["epochs"]]
-    if bad:
-        problems.append(f"detect.fixed_epochs: {bad} not in detect.epochs; allowed: {det['epochs']}")
-    perturb_attacks = sorted(exp["perturb"]["attacks"])
-    for label in det["attacks"]:
-        if label not in exp["perturb"]["attacks"]:
-            problems.append(f"detect.attacks.{label}: not an attack of perturb.attacks; allowed: {perturb_attacks}")
-    detect_attacks = sorted(det["attacks"])
-    for key in ("fig06_attacks", "fig16_attacks"):
-        bad = [a for a in det[key] if a not in det["attacks"]]
-        if bad:
-            problems.append(f"detect.{key}: {bad} not in detect.attacks; allowed: {detect_attacks}")
-    samples = exp["samples"]
-    for key, split in (("train_set", "train"), ("val_set", "val"), ("test_set", "test")):
-        name = det[key]
-        if name not in samples:
-            problems.append(f"detect.{key}: unknown sample set {name!r}; allowed: {sorted(samples)}")
-        elif samples[name]["split"] != split:
-            allowed = sorted(k for k, v in samples.items() if v["split"] == split)
-            problems.append(
-                f"detect.{key}: sample set {name!r} is drawn from the {samples[name]['split']!r} split; "
-                f"it must come from the {split!r} split (detectors never train on test inputs); allowed: {allowed}")
-    mx = det["maximise"]
-    if mx["attack"] not in det["attacks"]:
-        problems.append(f"detect.maximise.attack: {mx['attack']!r} not in detect.attacks; allowed: {detect_attacks}")
-    if mx["alpha"] > mx["eps"]:
-        problems.append(f"detect.maximise.alpha: {mx['alpha']} > eps {mx['eps']}; the step must not exceed ε "
-                        "(both in [0,255] units)")
-    train_set = samples.get(det["train_set"])
-    if train_set is not None and mx["m"] > train_set["n"]:
-        problems.append(f"detect.maximise.m: {mx['m']} > {train_set['n']} inputs of "
-                        f"detect.train_set {det['train_set']!r}; allowed: 1..{train_set['n']}")
-    d = det["detector"]
-    side = exp["dataset"]["image_size"]
-    if d["position"] != "input":
-        if exp["model"]["name"] != "preact_resnet18":
-            problems.append(f"detect.detector.position: {d['position']!r} needs the classifier's feature maps, "
-                            f"which only preact_resnet18 exposes; allowed for {exp['model']['name']!r}: 'input'")
-        side = side // 2 ** max(0, d["position"] - 1)  # stages 2..4 halve the resolution
-    if side // 2 ** d["pools"] < 1:
-        problems.append(f"detect.detector.pools: {d['pools']} 2x2 max-poolings do not fit the {side}x{side} "
-                        f"map the detector reads; allowed: 0..{max(0, side.bit_length() - 1)}")
-    return problems
-
-
 # --- value checks the schema cannot make: finiteness, seed range, ε units, attack parameters, ----------
 # --- sample-set names and exclusion cycles (apart from the per-stage cross-field checks) ------------
 
@@ -489,7 +309,6 @@ SEED_MAX = 2**63 - 1  # torch seeds are 64-bit; job seeds add small offsets (see
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_]+$")  # names that become parts of file paths (= the wildcard constraints)
 IMAGE_CHANNELS = {"digits": 1, "cifar10": 3, "gtsrb": 3, "imagenet": 3, "fashion_mnist": 1}
 DEEPFOOL = {"deepfool_l2", "deepfool_linf"}
-L2_EPS = {"bi_l2"}  # ε is an ℓ2 norm (in [0,255] units); every other attack's ε is an ℓ∞ bound
 
 
 def value_problems(exp: dict) -> list[str]:
@@ -509,23 +328,26 @@ def finite_problems(obj: Any, key: str = "") -> list[str]:
     return []
 
 
+def _study_values(exp: dict, what: str) -> list:
+    """What the active stages' study packages list for the value checks (advtrace.stages): their
+    ``checks.SEEDS(exp)`` (key, seed) or ``checks.EPS_SPECS(exp)`` (key prefix, spec with eps, ℓ2?)."""
+    import importlib
+
+    from . import stages
+
+    out: list = []
+    for module in stages.study_modules(stages.active(exp)):
+        out += getattr(importlib.import_module(f"{module}.checks"), what, lambda _exp: [])(exp)
+    return out
+
+
 def seed_problems(exp: dict) -> list[str]:
     problems = []
-    seeds = [("seed", exp["seed"])]
-    if "destruction" in exp:  # an opt-in stage (advtrace.stages)
-        seeds.append(("destruction.noise_seed", exp["destruction"]["noise_seed"]))
+    seeds = [("seed", exp["seed"])] + _study_values(exp, "SEEDS")
     for key, value in seeds:
         if value > SEED_MAX:
             problems.append(f"{key}: {value} is too large for a torch seed; allowed 0..2**63-1 ({SEED_MAX})")
     return problems
-
-
-def _attack_specs(exp: dict) -> list[tuple[str, dict]]:
-    # the training adversary (methods without one have none) and the opt-in sections' attacks
-    specs = [("adv_train.attack", exp["adv_train"]["attack"])] if "attack" in exp["adv_train"] else []
-    specs += [(f"evaluation.attacks.{k}", a) for k, a in exp.get("evaluation", {}).get("attacks", {}).items()]
-    specs += [(f"perturb.attacks.{k}", a) for k, a in exp.get("perturb", {}).get("attacks", {}).items()]
-    return specs
 
 
 def eps_problems(exp: dict) -> list[str]:
@@ -533,11 +355,10 @@ def eps_problems(exp: dict) -> list[str]:
     above 255 exceeds the pixel range. DeepFool takes overshoot/max_iter, not alpha/iterations."""
     ds = exp["dataset"]
     l2_max = 255.0 * math.sqrt(IMAGE_CHANNELS[ds["name"]] * ds["image_size"] ** 2)
-    bounds = [(prefix, att, att["name"] in L2_EPS) for prefix, att in _attack_specs(exp)]
-    if "universal" in exp:  # opt-in stages (advtrace.stages)
-        bounds.append(("universal", exp["universal"], False))
-    if "detect" in exp:
-        bounds.append(("detect.maximise", exp["detect"]["maximise"], False))
+    # the training adversary (methods without one have none), then the studies' (their checks.EPS_SPECS)
+    bounds = [("adv_train.attack", exp["adv_train"]["attack"], exp["adv_train"]["attack"]["name"] in L2_EPS)
+              ] if "attack" in exp["adv_train"] else []
+    bounds += _study_values(exp, "EPS_SPECS")
     problems = []
     for prefix, spec, l2 in bounds:
         if "eps" not in spec:
@@ -600,9 +421,6 @@ def validate_experiment(exp: Any, schema: dict, expected_name: str | None = None
         problems = check_experiment(exp) + value_problems(exp)
         if expected_name is not None and exp["name"] != expected_name:
             problems.append(f"name: {exp['name']!r} must equal the file name {expected_name!r}")
-        if exp["adv_train"].get("job_epochs", 1) > 1:
-            problems.append("adv_train.job_epochs: only named runs chain several epochs in one job (the main "
-                            "chain's analyses read every epoch's checkpoint); set it in a run's overrides")
     if not problems:  # each run's config (its overrides applied) must be valid too
         from .runs import problems as run_problems
 
@@ -648,45 +466,114 @@ def seed_variant(name: str) -> tuple[str, int] | None:
     return base, int(k)
 
 
+class ExperimentDir:
+    """A local directory of experiment YAMLs (``<name>.yaml``), one place :class:`Experiments` looks in."""
+
+    def __init__(self, path: str | Path, label: str = ""):
+        self.path, self.label = Path(path), label
+
+    def file(self, name: str) -> Path | None:
+        path = self.path / f"{name}.yaml"
+        return path if path.is_file() else None
+
+    def names(self) -> list[str]:
+        return sorted(p.stem for p in self.path.glob("*.yaml"))
+
+    def key(self) -> str:
+        """Identity of the place: two spellings of one directory are one place."""
+        return str(self.path.resolve())
+
+    def __str__(self) -> str:
+        return f"{self.path.absolute()}{f' ({self.label})' if self.label else ''}"
+
+
+def _place(where: Any) -> Any:
+    """A place to look for experiments: an object with file(name), names(), key() (ExperimentDir, or
+    advtrace.workflow_setup's source-cache directory of a git-hosted workflow), or a directory path."""
+    return where if hasattr(where, "file") else ExperimentDir(where)
+
+
+def shift_run_seeds(exp: dict, shift: int) -> None:
+    """Add `shift` to every run's own ``seed`` override, in place: under a seed variant a run that
+    asks for "another seed" (paper 002's transfer model B) stays another seed than the experiment's,
+    instead of coinciding with it (seed 1 under ``<name>_seed1``). Grid seeds are left alone: they
+    name the runs (``…_seed0``) that other keys refer to."""
+    from .runs import declared
+
+    for _where, _name, spec in declared(exp):
+        if isinstance(spec, dict) and isinstance(spec.get("seed"), int) and not isinstance(spec["seed"], bool):
+            spec["seed"] += shift
+
+
 class Experiments(Mapping):
-    """Experiment configs of `exp_dir` by name, each loaded and validated when first used.
+    """Experiment configs by name, each loaded and validated when first used.
+
+    `exp_dirs` is a directory or a list of places looked in, in order (the user's ``experiment_dir``
+    first, then the workflow's own ``config/experiments``: :func:`experiments`). The first place
+    holding ``<name>.yaml`` wins; a seed variant ``<name>_seed<k>`` without a file of its own is
+    ``<name>.yaml`` (first place holding it) under seed k.
 
     A run validates what it uses: the experiments it names up front (:func:`experiments`), any other
     one (say, that of a requested ``paper_figNN`` target) when a job of the DAG first needs it. A
-    stray or broken file in `exp_dir` (a backup copy, a draft) therefore blocks nothing; its
+    stray or broken file in a place (a backup copy, a draft) therefore blocks nothing; its
     problems are reported when it is asked for.
     """
 
-    def __init__(self, exp_dir: str | Path, schema: dict):
-        self.exp_dir, self.schema = Path(exp_dir), schema
+    def __init__(self, exp_dirs: Any, schema: dict):
+        places = [_place(p) for p in (exp_dirs if isinstance(exp_dirs, (list, tuple)) else [exp_dirs])]
+        seen: set[str] = set()
+        self.places = [p for p in places if not (p.key() in seen or seen.add(p.key()))]
+        self.schema = schema
         self._loaded: dict[str, dict] = {}
+        self._files: dict[str, Path] = {}
+
+    def find(self, name: str) -> Path | None:
+        """The file ``<name>.yaml`` of the first place holding one (None if none does)."""
+        for place in self.places:
+            path = place.file(name)
+            if path is not None:
+                return path
+        return None
+
+    def file_of(self, name: str) -> Path:
+        """The file experiment `name` was read from (a seed variant's: its base experiment's file)."""
+        self[name]
+        return self._files[name]
 
     def available(self) -> list[str]:
-        return sorted(p.stem for p in self.exp_dir.glob("*.yaml"))
+        return sorted({n for place in self.places for n in place.names()})
+
+    def _unknown(self, name: str) -> ConfigError:
+        looked = "".join(f"\n    {i}. {place}" for i, place in enumerate(self.places, 1))
+        return ConfigError(f"experiments: unknown experiment {name!r}; allowed: {', '.join(self.available())} (and "
+                           f"<name>{SEED_SUFFIX}<k>: an experiment under seed k). Looked for {name}.yaml in these "
+                           f"places, in this order (the first file of a name wins):{looked}\n  Add an experiment "
+                           "of your own as <experiment_dir>/<name>.yaml (config/README.md, 'Where experiments are "
+                           "found').")
 
     def __getitem__(self, name: str) -> dict:
         if name not in self._loaded:
-            path = self.exp_dir / f"{name}.yaml"
+            path = self.find(name)
             variant = seed_variant(name)
-            if not path.is_file() and variant is not None and (self.exp_dir / f"{variant[0]}.yaml").is_file():
-                exp = load_yaml(self.exp_dir / f"{variant[0]}.yaml")
+            base = self.find(variant[0]) if path is None and variant is not None else None
+            if base is not None:
+                exp = load_yaml(base)
+                shift_run_seeds(exp, variant[1] - exp["seed"])
                 exp["name"], exp["seed"] = name, variant[1]  # the whole experiment under another seed
-            elif not path.is_file():
-                raise ConfigError(f"experiments: unknown experiment {name!r} (no {path}); "
-                                  f"allowed: {', '.join(self.available())} (and <name>{SEED_SUFFIX}<k>: "
-                                  "an experiment under seed k)")
+                path = base
+            elif path is None:
+                raise self._unknown(name)
             else:
                 exp = load_yaml(path)
             validate_experiment(exp, self.schema, expected_name=name)
-            self._loaded[name] = exp
+            self._loaded[name], self._files[name] = exp, path
         return self._loaded[name]
 
     def __contains__(self, name: object) -> bool:
         if not isinstance(name, str):
             return False
         variant = seed_variant(name)
-        return ((self.exp_dir / f"{name}.yaml").is_file()
-                or (variant is not None and (self.exp_dir / f"{variant[0]}.yaml").is_file()))
+        return self.find(name) is not None or (variant is not None and self.find(variant[0]) is not None)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.available())
@@ -695,22 +582,30 @@ class Experiments(Mapping):
         return len(self.available())
 
 
-def experiments(config: dict, schema: dict, base_dir: str | Path) -> Experiments:
-    """Validate the top-level config and the experiments it names; others load on first use."""
+def experiments(config: dict, schema: dict, base_dir: str | Path = ".", defaults: Any = None) -> Experiments:
+    """Validate the top-level config and the experiments it names; others load on first use.
+
+    Experiments are looked up in the user's ``experiment_dir`` (relative to `base_dir`, the working
+    directory of a run) first, then in `defaults`, the workflow's own experiment directory (a path,
+    or a place object: :class:`Experiments`), when given."""
     top = {k: v for k, v in config.items()}
     problems = schema_errors(top, {k: v for k, v in schema.items() if k != "$defs"}, schema)
     if problems:
         raise ConfigError("invalid config/config.yaml:\n  - " + "\n  - ".join(problems))
-    exps = Experiments(Path(base_dir) / config["experiment_dir"], schema)
+    places = [ExperimentDir(Path(base_dir) / config["experiment_dir"], "your experiment_dir")]
+    if defaults is not None:
+        places.append(_place(defaults))
+    exps = Experiments(places, schema)
     for name in config["experiments"]:
         exps[name]
     return exps
 
 
-def load_experiments(config: dict, schema: dict, base_dir: str | Path, load_all: bool = False) -> dict[str, dict]:
+def load_experiments(config: dict, schema: dict, base_dir: str | Path = ".", load_all: bool = False,
+                     defaults: Any = None) -> dict[str, dict]:
     """Validate the top-level config and load + validate every experiment it names
-    (with `load_all`, also every other experiment file in experiment_dir)."""
-    exps = experiments(config, schema, base_dir)
+    (with `load_all`, also every other experiment file of the places looked in)."""
+    exps = experiments(config, schema, base_dir, defaults)
     names = list(config["experiments"])
     if load_all:
         names += [n for n in exps.available() if n not in names]

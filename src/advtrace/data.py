@@ -6,7 +6,8 @@ mean/std of the training split (used by the model's internal normalisation):
 
     results/{exp}/data/dataset.pt   {"train_x": uint8 N×C×H×W, "train_y": int64 N, "val_x", ...,
                                      "train_source_index": int64 N (index into the official split),
-                                     "num_classes", "in_channels", "image_size", "mean", "std", "name"}
+                                     "num_classes", "in_channels", "image_size", "mean", "std", "name",
+                                     "class_index", "class_names": only for a class subset (dataset.classes)}
 
 A dataset whose raw images are too large for memory (ImageNet: 1.28 M images of 3×299×299 fill
 ~343 GB; its sources are lazy :class:`advtrace.datasets.ImageFiles`) keeps its images out of
@@ -114,7 +115,7 @@ def prepare_dataset(dataset_cfg: dict, seed: int, out_path: str | Path, root: st
     from . import datasets  # torchvision import is slow: only the data job pays for it
 
     raw = datasets.load_raw(dataset_cfg["name"], root or dataset_cfg["root"], dataset_cfg["download"],
-                            dataset_cfg["image_size"])
+                            dataset_cfg["image_size"], dataset_cfg.get("classes"))
     sizes = {k: len(v[1]) for k, v in raw.sources.items()}
     by = dataset_cfg.get("split_by", "image")
     if by != "image" and not raw.groups:
@@ -124,6 +125,9 @@ def prepare_dataset(dataset_cfg: dict, seed: int, out_path: str | Path, root: st
         "name": raw.name, "num_classes": raw.num_classes, "in_channels": raw.in_channels,
         "image_size": raw.image_size,
     }
+    if raw.class_index is not None:  # a class subset (imagenet dataset.classes): indices and names in the full set
+        data["class_index"] = list(raw.class_index)
+        data["class_names"] = list(raw.class_names)
     lazy = any(not isinstance(x, torch.Tensor) for x, _ in raw.sources.values())
     if lazy:
         data["x_store"] = "npy"

@@ -140,10 +140,32 @@ def dataset_present(name: str, root: str | Path) -> bool:
     return True  # digits ships with scikit-learn
 
 
+# torchvision's VGG16_Weights.IMAGENET1K_V1 (paper 001 Sec. 4.2's pretrained VGG16; advtrace.models.load_pretrained)
+VGG16_WEIGHTS_URL = "https://download.pytorch.org/models/vgg16-397923af.pth"
+
+
+def weights_notes(experiments: dict[str, dict], run: list[str], results: str | Path = "results") -> list[str]:
+    """One message per experiment in `run` whose ``model.weights`` file is missing while its epoch 0
+    is not trained yet: the pretraining job will fail; where the file goes and where it comes from."""
+    notes = []
+    for exp in run:
+        model = experiments[exp].get("model") or {}
+        # epoch 0 of the main run (results/<exp>/runs/main/, advtrace.runs), the pretraining that reads the weights
+        if not model.get("weights") or (Path(results) / exp / "runs" / "main" / "checkpoints" / "epoch_000.pt").exists():
+            continue
+        path = Path(model["weights"]).resolve()
+        if not path.is_file():
+            name = VGG16_WEIGHTS_URL.rsplit("/", 1)[-1]
+            notes.append(f"advtrace: WARNING: experiment {exp!r}: model.weights {path} does not exist, so pretrain "
+                         f"will fail. Put there {model['name']}'s ImageNet weights ({name}, torchvision's "
+                         f"VGG16_Weights.IMAGENET1K_V1, from {VGG16_WEIGHTS_URL}; nothing is downloaded).")
+    return notes
+
+
 def dataset_notes(experiments: dict[str, dict], run: list[str], results: str | Path = "results") -> list[str]:
     """One message per experiment in `run` whose dataset is not under its root yet (and whose
     ``results/<exp>/data/dataset.pt`` is not prepared yet): what ``prepare_data`` will do, and
-    the files to put there on a machine without internet access."""
+    the files to put there on a machine without internet access; then :func:`weights_notes`."""
     notes = []
     for exp in run:
         ds = experiments[exp]["dataset"]
@@ -159,4 +181,4 @@ def dataset_notes(experiments: dict[str, dict], run: list[str], results: str | P
                     f"{why}, so prepare_data will fail. Put there:")
         tail = "" if ds["download"] or ds["name"] == "imagenet" else "\n  or set `dataset: download: true` and run on a machine with internet access."
         notes.append(f"{head}\n{what_to_put(ds['name'], where)}{tail}")
-    return notes
+    return notes + weights_notes(experiments, run, results)

@@ -62,7 +62,10 @@ Datasets
     paper 002 evaluates on), 1000 classes (label = the index of the WordNet id among the sorted
     ``wnid`` folders, torchvision's order), RGB. Each image's shorter side is resized to
     ``image_size`` (bilinear, antialiased) and the centre ``image_size``×``image_size`` is cropped
-    (default 299, Inception v3). At 299 px the images fill ~343 GB, so the sources are *lazy*
+    (default 299, Inception v3). ``classes`` (a list of WordNet ids) keeps only those classes'
+    images, labelled 0..k-1 in the list's order (paper 001's 10-class subset); the dataset then
+    records each class's index among the 1000 (``class_index``, which a pretrained 1000-class model
+    selects its logits by) and its name. At 299 px the images fill ~343 GB, so the sources are *lazy*
     (:class:`ImageFiles`: decoded only when indexed) and ``advtrace.data`` writes the prepared splits
     to memory-mapped ``.npy`` files. There is no download (ImageNet needs an account at
     https://image-net.org); files under ``root`` (what torchvision's ImageNet class reads)::
@@ -164,6 +167,9 @@ class RawDataset:
     # (GTSRB training set: one track of ~30 images of one physical sign, class·1000 + track);
     # dataset.split_by: track keeps each group within one experiment split
     groups: dict[str, torch.Tensor] = field(default_factory=dict)
+    # a class subset (imagenet `classes`): label k is the dataset's class class_index[k], named class_names[k]
+    class_index: list[int] | None = None
+    class_names: list[str] | None = None
 
     def __post_init__(self) -> None:
         for src, (x, y) in self.sources.items():
@@ -172,10 +178,16 @@ class RawDataset:
             assert y.dtype == torch.int64 and y.shape == (x.shape[0],), (src, y.dtype, y.shape)
 
 
-def load_raw(name: str, root: str | Path, download: bool, image_size: int | None = None) -> RawDataset:
-    """Load every official split of dataset `name` as uint8 N×C×H×W images and int64 labels."""
+def load_raw(name: str, root: str | Path, download: bool, image_size: int | None = None,
+             classes: list[str] | None = None) -> RawDataset:
+    """Load every official split of dataset `name` as uint8 N×C×H×W images and int64 labels.
+
+    ``classes`` (imagenet only): WordNet ids of a class subset; only their images are kept and
+    labelled 0..len(classes)-1 in that order (paper 001 Sec. 4.2's 10-class ImageNet)."""
     if name not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}; allowed: {', '.join(DATASETS)}")
+    if classes is not None and name != "imagenet":
+        raise ValueError(f"{name}: a class subset (dataset.classes) is supported for imagenet only")
     if image_size is not None and (isinstance(image_size, bool) or not isinstance(image_size, int)
                                    or image_size < 1):
         raise ValueError(f"{name}: image_size must be a positive integer or None, got {image_size!r}")
@@ -185,7 +197,7 @@ def load_raw(name: str, root: str | Path, download: bool, image_size: int | None
     if name == "cifar10":
         return _load_cifar10(root, download, image_size)
     if name == "imagenet":
-        return _load_imagenet(root, download, image_size)
+        return _load_imagenet(root, download, image_size, classes)
     if name == "fashion_mnist":
         return _load_fashion_mnist(root, download, image_size)
     return _load_gtsrb(root, download, image_size)
@@ -559,7 +571,21 @@ def _imagenet_help(root: Path, split: str, reason: str) -> str:
     )
 
 
-def _load_imagenet(root: Path, download: bool, image_size: int | None) -> RawDataset:
+def _imagenet_subset(ds, classes: list[str], root: Path, split: str) -> tuple[list[int], list[str]]:
+    """(class index among the 1000, name) of each WordNet id of `classes`, as torchvision's ImageNet
+    numbers them (the index of the wnid among the sorted class folders, as pretrained models do)."""
+    unknown = [w for w in classes if w not in ds.wnid_to_idx]
+    if unknown:
+        raise DatasetUnavailableError(_imagenet_help(root, split, f"dataset.classes names {unknown}, which are not "
+                                                                  "ILSVRC2012 classes (WordNet ids such as n02123394)"))
+    if len(set(classes)) != len(classes):
+        raise ValueError(f"dataset.classes: {classes} repeats a class")
+    index = [int(ds.wnid_to_idx[w]) for w in classes]
+    return index, [str(ds.classes[i][0]) for i in index]
+
+
+def _load_imagenet(root: Path, download: bool, image_size: int | None,
+                   classes: list[str] | None = None) -> RawDataset:
     from torchvision.datasets import ImageNet
 
     size = IMAGENET_DEFAULT_SIZE if image_size is None else image_size
@@ -580,10 +606,21 @@ def _load_imagenet(root: Path, download: bool, image_size: int | None) -> RawDat
         bad = [t for _, t in samples if not 0 <= t < IMAGENET_NUM_CLASSES]
         if bad:
             raise DatasetUnavailableError(_imagenet_help(root, split, f"labels outside 0..999, e.g. {bad[0]}"))
+        n_classes = len(ds.wnids)
+        if classes is not None:  # the subset, relabelled 0..k-1 in the order of `classes`
+            index, names = _imagenet_subset(ds, classes, root, split)
+            label = {orig: k for k, orig in enumerate(index)}
+            samples = [(p, label[t]) for p, t in samples if t in label]
+            n_classes = len(classes)
+            if not samples:
+                raise DatasetUnavailableError(_imagenet_help(root, split, f"no images of the classes {classes}"))
         log.info("imagenet %s: %d images in %d classes under %s (decoded lazily, %dx%d)", split, len(samples),
-                 len(ds.wnids), base, size, size)
+                 n_classes, base, size, size)
         sources[split] = (ImageFiles([p for p, _ in samples], size),
                           torch.tensor([t for _, t in samples], dtype=torch.int64))
+    if classes is not None:
+        return RawDataset("imagenet", sources, num_classes=len(classes), in_channels=3, image_size=size,
+                          class_index=index, class_names=names)
     return RawDataset("imagenet", sources, num_classes=IMAGENET_NUM_CLASSES, in_channels=3, image_size=size)
 
 

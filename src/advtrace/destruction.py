@@ -64,15 +64,15 @@ def settings(sweeps: dict[str, list[float]]) -> list[tuple[str, float]]:
 
 
 @torch.inference_mode()
-def _predict(model: nn.Module, x255: torch.Tensor, batch_size: int) -> torch.Tensor:
+def _predict(model: nn.Module, x255: torch.Tensor, chunk_size: int) -> torch.Tensor:
     """Predicted classes of [0,255] images (model takes [0,1]), batched."""
-    out = [model(x255[i:i + batch_size] / T.MAX).argmax(1) for i in range(0, len(x255), batch_size)]
+    out = [model(x255[i:i + chunk_size] / T.MAX).argmax(1) for i in range(0, len(x255), chunk_size)]
     return torch.cat(out) if out else torch.empty(0, dtype=torch.int64, device=x255.device)
 
 
 @torch.inference_mode()
 def sweep(model: nn.Module, x_adv: torch.Tensor, labels: torch.Tensor, pred_clean: torch.Tensor,
-          pred_adv: torch.Tensor, sweeps: dict[str, list[float]], noise_seed: int, batch_size: int,
+          pred_adv: torch.Tensor, sweeps: dict[str, list[float]], noise_seed: int, chunk_size: int,
           desc: str = "destruction sweep") -> pd.DataFrame:
     """Destruction counts of every (transform, strength) for adversarial images `x_adv`.
 
@@ -97,9 +97,9 @@ def sweep(model: nn.Module, x_adv: torch.Tensor, labels: torch.Tensor, pred_clea
             pred_t = pred_adv[eff]
         else:
             pred_t = torch.cat([
-                _predict(model, T.apply(name, x_eff[i:i + batch_size], strength,
-                                        None if z is None else z[i:i + batch_size]), batch_size)
-                for i in range(0, len(y_eff), batch_size)
+                _predict(model, T.apply(name, x_eff[i:i + chunk_size], strength,
+                                        None if z is None else z[i:i + chunk_size]), chunk_size)
+                for i in range(0, len(y_eff), chunk_size)
             ])
         n_eff, n_destroyed = len(y_eff), int((pred_t == y_eff).sum())
         rows.append({"transform": name, "strength": strength, "n_effective": n_eff,
@@ -110,7 +110,7 @@ def sweep(model: nn.Module, x_adv: torch.Tensor, labels: torch.Tensor, pred_clea
 
 @torch.inference_mode()
 def transformed_accuracy(model: nn.Module, x: torch.Tensor, labels: torch.Tensor, sweeps: dict[str, list[float]],
-                         noise_seed: int, batch_size: int) -> pd.DataFrame:
+                         noise_seed: int, chunk_size: int) -> pd.DataFrame:
     """Accuracy on the *clean* images `x` ([0,255]) after each (transform, strength), with the same
     noise draws as :func:`sweep`. Context for the destruction rate, not part of it: a
     transformation that already breaks the classifier on clean inputs cannot restore the correct
@@ -120,9 +120,9 @@ def transformed_accuracy(model: nn.Module, x: torch.Tensor, labels: torch.Tensor
     rows = []
     for name, strength in settings(sweeps):
         pred = torch.cat([
-            _predict(model, T.apply(name, x[i:i + batch_size], strength, None if z is None else z[i:i + batch_size]),
-                     batch_size)
-            for i in range(0, len(labels), batch_size)
+            _predict(model, T.apply(name, x[i:i + chunk_size], strength, None if z is None else z[i:i + chunk_size]),
+                     chunk_size)
+            for i in range(0, len(labels), chunk_size)
         ]) if len(labels) else labels
         acc = float((pred == labels).float().mean()) if len(labels) else float("nan")
         rows.append({"transform": name, "strength": strength, "clean_accuracy_transformed": acc})
@@ -135,7 +135,7 @@ def destruction_rows(model: nn.Module, s: SampleSet, stored: dict, attack: str, 
 
     s: the sample set the perturbations were generated for; stored: ``perturbations.load()`` of
     the file for (attack, s, epoch); cfg: the experiment's ``destruction`` section (sweeps,
-    noise_seed, batch_size); clean_accuracy: :func:`transformed_accuracy` of θ_t on s (computed
+    noise_seed, chunk_size); clean_accuracy: :func:`transformed_accuracy` of θ_t on s (computed
     here when not given).
     """
     if not torch.equal(stored["index"], s.index):

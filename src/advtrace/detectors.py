@@ -70,25 +70,27 @@ def _conv_bn_relu(cin: int, cout: int) -> list[nn.Module]:
 class Detector(nn.Module):
     """Paper 001's detector (Fig. 1 bottom): 3×3 conv-BN-ReLU ×3 with two optional max-pools,
     1×1 conv to 2 maps, global average pooling. ``forward`` returns the two logits (clean,
-    adversarial); :func:`p_adv` applies the softmax."""
+    adversarial); :func:`p_adv` applies the softmax. ``channels`` may list any number of
+    convolutions and ``pools`` puts a 2×2 max-pool after each of the first ``pools`` of them
+    (paper 001 Sec. 4.2's ImageNet detector: five 196-map convolutions, one max-pool after the
+    first)."""
 
     def __init__(self, in_channels: int, channels: Sequence[int] = DEFAULT_CHANNELS, pools: int = 2,
                  mean: Sequence[float] | None = None, std: Sequence[float] | None = None):
         super().__init__()
-        if len(channels) != 3:
-            raise ValueError(f"detector channels: need 3 widths (paper 96-192-192); got {list(channels)}")
-        if not 0 <= pools <= 2:
-            raise ValueError(f"detector pools: 0, 1 or 2 max-pooling layers; got {pools}")
-        c1, c2, c3 = (int(c) for c in channels)
+        if len(channels) < 1:
+            raise ValueError(f"detector channels: need at least one width (paper 96-192-192); got {list(channels)}")
+        if not 0 <= pools <= len(channels) - 1:
+            raise ValueError(f"detector pools: 0..{len(channels) - 1} max-pooling layers (one after each of the first "
+                             f"convolutions) for {len(channels)} convolutions; got {pools}")
+        widths = [int(in_channels)] + [int(c) for c in channels]
         self.normalize = Normalize(mean, std) if mean is not None else nn.Identity()
-        layers: list[nn.Module] = _conv_bn_relu(in_channels, c1)
-        if pools >= 1:
-            layers.append(nn.MaxPool2d(2))
-        layers += _conv_bn_relu(c1, c2)
-        if pools >= 2:
-            layers.append(nn.MaxPool2d(2))
-        layers += _conv_bn_relu(c2, c3)
-        layers.append(nn.Conv2d(c3, 2, 1))
+        layers: list[nn.Module] = []
+        for i in range(len(channels)):
+            layers += _conv_bn_relu(widths[i], widths[i + 1])
+            if i < pools:
+                layers.append(nn.MaxPool2d(2))
+        layers.append(nn.Conv2d(widths[-1], 2, 1))
         self.body = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -162,10 +164,10 @@ def p_adv(detector: nn.Module, x: torch.Tensor) -> torch.Tensor:
 
 
 @torch.inference_mode()
-def predict_p_adv(detector: nn.Module, x: torch.Tensor, batch_size: int, device: torch.device) -> torch.Tensor:
+def predict_p_adv(detector: nn.Module, x: torch.Tensor, chunk_size: int, device: torch.device) -> torch.Tensor:
     """p_adv for every image of `x` (float [0,1], any device), batched, eval mode; returns CPU float32."""
     detector.eval()
-    out = [p_adv(detector, x[i:i + batch_size].to(device)).float().cpu() for i in range(0, len(x), batch_size)]
+    out = [p_adv(detector, x[i:i + chunk_size].to(device)).float().cpu() for i in range(0, len(x), chunk_size)]
     return torch.cat(out) if out else torch.zeros(0)
 
 
@@ -212,11 +214,11 @@ def detectability_from_predictions(clean_flagged: torch.Tensor, adv_flagged: tor
             "accuracy_adv": correct_adv / n_adv, "n": n_clean + n_adv}
 
 
-def detectability(detector: nn.Module, x_clean: torch.Tensor, x_adv: torch.Tensor, batch_size: int,
+def detectability(detector: nn.Module, x_clean: torch.Tensor, x_adv: torch.Tensor, chunk_size: int,
                   device: torch.device) -> dict:
     """Detector accuracy on the union of `x_clean` and `x_adv` (each input classified on its own)."""
-    return detectability_from_predictions(predict_p_adv(detector, x_clean, batch_size, device) > 0.5,
-                                          predict_p_adv(detector, x_adv, batch_size, device) > 0.5)
+    return detectability_from_predictions(predict_p_adv(detector, x_clean, chunk_size, device) > 0.5,
+                                          predict_p_adv(detector, x_adv, chunk_size, device) > 0.5)
 
 
 # --- training -----------------------------------------------------------------------------------
@@ -227,7 +229,7 @@ def make_optimizer(detector: nn.Module, cfg: dict) -> torch.optim.Optimizer:
 
 
 def train_detector(detector: nn.Module, train: tuple[torch.Tensor, torch.Tensor], val: tuple[torch.Tensor, torch.Tensor],
-                   cfg: dict, device: torch.device, generator: torch.Generator, eval_batch_size: int = 512,
+                   cfg: dict, device: torch.device, generator: torch.Generator, eval_chunk_size: int = 512,
                    desc: str = "detector") -> dict:
     """Train on (clean, adversarial) pairs of the training split; keep the best validation epoch.
 
@@ -240,7 +242,7 @@ def train_detector(detector: nn.Module, train: tuple[torch.Tensor, torch.Tensor]
     x_val_clean, x_val_adv = val
     detector.to(device)
     opt = make_optimizer(detector, cfg)
-    bs, ebs = cfg["batch_size"], eval_batch_size
+    bs, ebs = cfg["batch_size"], eval_chunk_size
     history: list[dict] = []
     best_acc, best_epoch, best_state = -1.0, 0, None
     prog = Progress(cfg["epochs"] * len(y), f"train {desc}", unit="img")
@@ -317,7 +319,7 @@ def load_detector(path, device: torch.device, classifier_factory=None) -> tuple[
 
 def fit(data: dict, train_pert: dict, val_pert: dict, det_cfg: dict, train_cfg: dict, seed: int, attack: str,
         epoch: int, device: torch.device, classifier: nn.Module | None = None,
-        eval_batch_size: int = 512) -> tuple[nn.Module, dict, dict]:
+        eval_chunk_size: int = 512) -> tuple[nn.Module, dict, dict]:
     """Build and train the detector for (attack, epoch) from stored perturbation files.
 
     Training inputs must come from the train split and validation inputs from the val split:
@@ -331,13 +333,13 @@ def fit(data: dict, train_pert: dict, val_pert: dict, det_cfg: dict, train_cfg: 
     arch = architecture(det_cfg, data, classifier)
     det = build_detector(arch, classifier).to(device)
     gen = torch.Generator().manual_seed(seed_for(seed, "detector-batches", attack, epoch))
-    result = train_detector(det, train, val, train_cfg, device, gen, eval_batch_size,
+    result = train_detector(det, train, val, train_cfg, device, gen, eval_chunk_size,
                             desc=f"detector {attack} epoch {epoch}")
     return det, arch, result
 
 
 def detectability_rows(detector: nn.Module, data: dict, attack: str, train_epoch: int, test_perts: dict[int, dict],
-                       batch_size: int, device: torch.device) -> pd.DataFrame:
+                       chunk_size: int, device: torch.device) -> pd.DataFrame:
     """Rows of the detectability table: the detector of `train_epoch` on the test inputs and their
     adversarial counterparts generated against θ_t′ for every t′ in `test_perts`.
 
@@ -349,9 +351,9 @@ def detectability_rows(detector: nn.Module, data: dict, attack: str, train_epoch
         pert = test_perts[test_epoch]
         x_clean, x_adv = paired_images(data, pert, expected_split="test")
         if clean_flagged is None or not torch.equal(clean_index, pert["index"]):
-            clean_flagged = predict_p_adv(detector, x_clean, batch_size, device) > 0.5
+            clean_flagged = predict_p_adv(detector, x_clean, chunk_size, device) > 0.5
             clean_index = pert["index"]
-        res = detectability_from_predictions(clean_flagged, predict_p_adv(detector, x_adv, batch_size, device) > 0.5)
+        res = detectability_from_predictions(clean_flagged, predict_p_adv(detector, x_adv, chunk_size, device) > 0.5)
         rows.append({"attack": attack, "train_epoch": int(train_epoch), "test_epoch": int(test_epoch), **res})
         log.info("detector %s epoch %d on epoch %d: detectability %.4f (clean %.4f, adversarial %.4f, n=%d)", attack,
                  train_epoch, test_epoch, res["accuracy"], res["accuracy_clean"], res["accuracy_adv"], res["n"])
@@ -359,7 +361,7 @@ def detectability_rows(detector: nn.Module, data: dict, attack: str, train_epoch
 
 
 def evaluate_detectors(detector_paths: Sequence, test_perts: dict[int, dict], data: dict, attack: str, mode: str,
-                       batch_size: int, device: torch.device, classifier_factory=None) -> pd.DataFrame:
+                       chunk_size: int, device: torch.device, classifier_factory=None) -> pd.DataFrame:
     """Detectability rows of every detector checkpoint of one attack, each loaded once.
 
     mode "matrix": each detector on the test perturbations of every epoch in `test_perts`;
@@ -373,7 +375,7 @@ def evaluate_detectors(detector_paths: Sequence, test_perts: dict[int, dict], da
             raise ValueError(f"{path}: detector for {ckpt['attack']!r}, expected {attack!r}")
         t = int(ckpt["epoch"])
         perts = test_perts if mode == "matrix" else {t: test_perts[t]}
-        frames.append(detectability_rows(det, data, attack, t, perts, batch_size, device))
+        frames.append(detectability_rows(det, data, attack, t, perts, chunk_size, device))
     return coerce(pd.concat(frames, ignore_index=True), "detectability")
 
 
@@ -405,7 +407,7 @@ def _maximise_detector(detector: nn.Module, x_uint8_pool: torch.Tensor, eps: flo
 RANDOM_SIGN_DRAWS = 8  # universal random ±ε sign perturbations averaged for Fig. 7's baseline
 
 
-def random_sign_p_adv(detector: nn.Module, x: torch.Tensor, eps: float, batch_size: int, device: torch.device,
+def random_sign_p_adv(detector: nn.Module, x: torch.Tensor, eps: float, chunk_size: int, device: torch.device,
                       generator: torch.Generator, draws: int = RANDOM_SIGN_DRAWS) -> float:
     """Mean p_adv on `x` (float [0,1]) plus one random ±ε sign image shared by all inputs (as the
     maximising perturbation is), averaged over `draws` draws: how much of Fig. 7's p_adv any
@@ -413,23 +415,23 @@ def random_sign_p_adv(detector: nn.Module, x: torch.Tensor, eps: float, batch_si
     vals = []
     for _ in range(draws):
         xi = random_sign(x.shape[1:], eps, generator)
-        vals.append(float(predict_p_adv(detector, (x + xi).clamp_(0.0, 1.0), batch_size, device).mean()))
+        vals.append(float(predict_p_adv(detector, (x + xi).clamp_(0.0, 1.0), chunk_size, device).mean()))
     return float(np.mean(vals))
 
 
 def maximise_rows(detector: nn.Module, x_train_uint8: torch.Tensor, x_test_uint8: torch.Tensor, attack: str, epoch: int,
-                  cfg: dict, seed: int, device: torch.device, batch_size: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+                  cfg: dict, seed: int, device: torch.device, chunk_size: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Fig. 7 rows: the detector-maximising perturbation of `epoch` (generated on training inputs)
     as (detector_max, detector_max_summary) frames; its mean p_adv is measured on test inputs.
 
-    `cfg`: detect.maximise (eps, alpha in [0,255] units; batch_size m, batches K, iterations)."""
+    `cfg`: detect.maximise (eps, alpha in [0,255] units; m, batches K, iterations)."""
     gen = torch.Generator().manual_seed(seed_for(seed, "detector-max", attack, epoch))
     xi = _maximise_detector(detector, x_train_uint8, cfg["eps"] / 255.0, cfg["alpha"] / 255.0, cfg["m"],
                             cfg["batches"], cfg["iterations"], gen, device)
     x_test = to_float(x_test_uint8)
-    p_with = predict_p_adv(detector, (x_test + xi).clamp_(0.0, 1.0), batch_size, device)
-    p_clean = predict_p_adv(detector, x_test, batch_size, device)
-    p_random = random_sign_p_adv(detector, x_test, cfg["eps"] / 255.0, batch_size, device,
+    p_with = predict_p_adv(detector, (x_test + xi).clamp_(0.0, 1.0), chunk_size, device)
+    p_clean = predict_p_adv(detector, x_test, chunk_size, device)
+    p_random = random_sign_p_adv(detector, x_test, cfg["eps"] / 255.0, chunk_size, device,
                                  torch.Generator().manual_seed(seed_for(seed, "detector-max-random", attack, epoch)))
     c, h, w = xi.shape
     grid = np.indices((c, h, w)).reshape(3, -1)

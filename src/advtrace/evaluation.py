@@ -16,14 +16,14 @@ from .tables import coerce
 PHASES = ("adversarial", "pretrain")  # the learning_curve table's phase column
 
 
-def accuracy_under_attacks(model: nn.Module, s: SampleSet, attack_cfgs: dict[str, dict], batch_size: int,
+def accuracy_under_attacks(model: nn.Module, s: SampleSet, attack_cfgs: dict[str, dict], chunk_size: int,
                            device: torch.device) -> dict[str, tuple[int, int]]:
     """{'clean' | label: (n_correct, n)} with true labels; the attack sees the true label too."""
     correct = {"clean": 0, **{label: 0 for label in attack_cfgs}}
     prog = Progress(len(s.y), f"evaluate {s.name}", unit="img")
-    for start in range(0, len(s.y), batch_size):
-        x = to_float(s.x[start:start + batch_size]).to(device)
-        y = s.y[start:start + batch_size].to(device)
+    for start in range(0, len(s.y), chunk_size):
+        x = to_float(s.x[start:start + chunk_size]).to(device)
+        y = s.y[start:start + chunk_size].to(device)
         correct["clean"] += int((attacks.predict(model, x) == y).sum())
         for label, cfg in attack_cfgs.items():
             delta = attacks.run_attack(model, x, y, **attack_kwargs(cfg))

@@ -27,13 +27,19 @@ Methods
     the mixed batch is forwarded once:  loss = (Σ_clean J + λ Σ_adv J) / ((m−k) + λk).
     With ``per_example_iterations`` an iterative adversary (bi, iter_ll) runs, for each example,
     the paper's min(ε_i/α + 4, 1.25 ε_i/α) iterations (capped at the attack's ``iterations``).
+``deepfool_uad``, ``fictitious_play``  the universal-perturbation baselines paper 004 compares with
+    (Moosavi-Dezfooli et al. 2017; Perolat et al. 2018): an epoch hook (:data:`EPOCH_HOOKS`,
+    :func:`uap_round`) computes DeepFool universal perturbations against the model once per round
+    of epochs (replacing the pool, or adding to the memory for fictitious play); each input of a
+    batch gets one drawn from the pool with probability ``p_adv``; loss J(x', y) with label smoothing.
 ``shared``  paper 004 (Mummadi et al. 2019): the batch is cut into heaps of s consecutive inputs;
     :func:`heap_pgd` computes one perturbation per heap, PGD from a uniform random start on the
     heap's thresholded loss min(J, κ) (all heaps at once), and adds it to every input of the heap:
     loss = (1−w)·J(x, y) + w·J(x+δ_heap, y), w = ``adv_weight`` (paper 004 calls it σ, but it
     weights the *adversarial* loss, the inverse of sigma_mix's σ). The threshold applies to the
-    adversary's objective; the training loss is the plain cross-entropy. Clean and adversarial
-    batches are forwarded together, as sigma_mix does.
+    adversary's objective; the training loss is the cross-entropy. Both use label smoothing
+    (``label_smoothing``, default 0.1: the paper uses it "in all our experiments", value not
+    stated). Clean and adversarial batches are forwarded together, as sigma_mix does.
 
 Adding a method: a function with the signature above here, its name in :data:`METHODS`, a
 :class:`advtrace.specs.MethodSpec` (the keys it reads, its checks) and the ``adv_train.method``
@@ -55,6 +61,10 @@ from .config import attack_kwargs
 from .runtime import adversary_context
 from .specs import METHOD_SPECS, kofm_k
 
+# Paper 004 Sec. 4.3 uses label smoothing "in all our experiments" without its value: the standard 0.1
+# of Szegedy et al. (2016), the default of ``adv_train.shared.label_smoothing`` and ``adv_train.uap.label_smoothing``.
+SHARED_LABEL_SMOOTHING = 0.1
+
 
 @dataclass(frozen=True)
 class MethodContext:
@@ -66,6 +76,8 @@ class MethodContext:
         attack_label: ``'predicted'`` or ``'ground_truth'``: the label the adversary attacks.
         params: the method's parameters (ε, α in [0,1] units).
         generator: the training generator (CPU), the source of every random number.
+        state: what an epoch hook (:data:`EPOCH_HOOKS`) prepared for this epoch (e.g. a pool of
+            universal perturbations); saved in the checkpoint as ``method_state``.
     """
 
     method: str
@@ -73,9 +85,13 @@ class MethodContext:
     attack_label: str | None = None
     params: Mapping[str, Any] = field(default_factory=dict)
     generator: torch.Generator | None = None
+    state: Mapping[str, Any] | None = None
 
     def with_generator(self, generator: torch.Generator) -> "MethodContext":
         return replace(self, generator=generator)
+
+    def with_state(self, state: Mapping[str, Any] | None) -> "MethodContext":
+        return replace(self, state=state)
 
 
 Method = Callable[[MethodContext, nn.Module, torch.Tensor, torch.Tensor],
@@ -97,7 +113,12 @@ def context_from_config(adv_cfg: Mapping, generator: torch.Generator | None = No
     elif name == "shared":
         sh = adv_cfg["shared"]
         params = {"heap_size": sh["heap_size"], "adv_weight": sh["adv_weight"], "kappa": sh["kappa"],
-                  "eps": sh["eps"] / 255.0, "alpha": sh["alpha"] / 255.0, "iterations": sh["iterations"]}
+                  "eps": sh["eps"] / 255.0, "alpha": sh["alpha"] / 255.0, "iterations": sh["iterations"],
+                  "label_smoothing": sh.get("label_smoothing", SHARED_LABEL_SMOOTHING)}
+    elif name in UAP_METHODS:
+        u = adv_cfg["uap"]
+        params = {**u, "eps": u["eps"] / 255.0, "label_smoothing": u.get("label_smoothing", SHARED_LABEL_SMOOTHING),
+                  "accumulate": name == "fictitious_play"}
     attack = attack_kwargs(adv_cfg["attack"]) if "attack" in METHOD_SPECS[name].keys else None
     label = adv_cfg["attack_label"] if "attack_label" in METHOD_SPECS[name].keys else None
     return MethodContext(name, attack, label, params, generator)
@@ -221,22 +242,82 @@ def heap_pgd(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, alp
 
 
 def shared(ctx: MethodContext, model: nn.Module, x: torch.Tensor, y: torch.Tensor):
-    """Paper 004: (1−w)·J(x, y) + w·J(x+δ_heap, y); accuracy on x+δ_heap."""
+    """Paper 004: (1−w)·J(x, y) + w·J(x+δ_heap, y); accuracy on x+δ_heap. J (the training loss and
+    the heap adversary's min(J, κ)) uses label smoothing ``label_smoothing``."""
     p = ctx.params
+    ls = p.get("label_smoothing", 0.0)
     with adversary_context(model, x.device):
         delta = heap_pgd(model, x, attack_labels(ctx, model, x, y), p["eps"], p["alpha"], p["iterations"],
-                         p["heap_size"], ctx.generator, attacks.thresholded_ce(p["kappa"]))
+                         p["heap_size"], ctx.generator, attacks.thresholded_ce(p["kappa"], ls))
     model.train()
     w = p["adv_weight"]
     n = len(y)
     if w < 1:
         logits = model(torch.cat([x, x + delta]))
-        loss = (1 - w) * F.cross_entropy(logits[:n], y) + w * F.cross_entropy(logits[n:], y)
+        loss = ((1 - w) * F.cross_entropy(logits[:n], y, label_smoothing=ls)
+                + w * F.cross_entropy(logits[n:], y, label_smoothing=ls))
         logits = logits[n:]
     else:
         logits = model(x + delta)
-        loss = F.cross_entropy(logits, y)
+        loss = F.cross_entropy(logits, y, label_smoothing=ls)
     return loss, logits, y
 
 
-METHODS: dict[str, Method] = {"sigma_mix": sigma_mix, "kofm": kofm, "shared": shared, "clean": clean}
+# --------------------------------------------------------------------------- universal-perturbation baselines
+
+UAP_METHODS = ("deepfool_uad", "fictitious_play")
+
+
+def uap_round(ctx: MethodContext, model: nn.Module, x_all: torch.Tensor, epoch: int,
+              state: Mapping[str, Any] | None, device: torch.device | str) -> dict | None:
+    """Epoch hook of the universal-perturbation baselines of paper 004 Fig. 3: at the first epoch of
+    each round of ``round_epochs`` epochs, ``pool_size`` universal perturbations are computed against
+    the current model (:func:`advtrace.universal.deepfool_universal`, each on ``generation_n``
+    training inputs drawn with the training generator) and
+
+    * ``deepfool_uad`` (Moosavi-Dezfooli et al. 2017, Sec. 5): replace the pool;
+    * ``fictitious_play`` (Perolat et al. 2018): join the memory of every earlier round's ones (the
+      classifier then plays against the uniform mixture of the attacker's past best responses).
+
+    Other epochs keep the state of the previous checkpoint. Returns ``{"pool": P×C×H×W float32 (CPU,
+    [0,1] units), "round": r}``."""
+    from .universal import deepfool_universal
+
+    p = ctx.params
+    r = (int(epoch) - 1) // int(p["round_epochs"])
+    if state is not None and int(state["round"]) == r:
+        return dict(state)
+    gen = ctx.generator
+    fresh = []
+    for _ in range(int(p["pool_size"])):
+        idx = torch.randperm(len(x_all), generator=gen)[:int(p["generation_n"])]
+        fresh.append(deepfool_universal(model, x_all[idx.to(x_all.device)], p["eps"], gen, p["fooling_rate"],
+                                        int(p["max_passes"]), p["overshoot"], int(p["max_iter"]),
+                                        p.get("num_classes", 10), int(p["chunk_size"]), device))
+    pool = torch.stack(fresh)
+    if p["accumulate"] and state is not None:
+        pool = torch.cat([state["pool"].cpu(), pool])
+    return {"pool": pool, "round": r}
+
+
+def uap_mix(ctx: MethodContext, model: nn.Module, x: torch.Tensor, y: torch.Tensor):
+    """Each input gets, with probability ``p_adv``, a universal perturbation drawn uniformly from
+    the pool (:func:`uap_round`); loss J(x', y) with label smoothing; accuracy on the batch trained."""
+    p = ctx.params
+    if ctx.state is None:
+        raise ValueError(f"method {ctx.method!r} needs its epoch hook's pool (advtrace.methods.uap_round)")
+    pool = ctx.state["pool"].to(x.device)
+    n = len(y)
+    use = (torch.rand(n, generator=ctx.generator) < p["p_adv"]).to(x.device)
+    pick = torch.randint(0, len(pool), (n,), generator=ctx.generator).to(x.device)
+    x = torch.where(use[:, None, None, None], (x + pool[pick]).clamp(0.0, 1.0), x)
+    model.train()
+    logits = model(x)
+    return F.cross_entropy(logits, y, label_smoothing=p["label_smoothing"]), logits, y
+
+
+METHODS: dict[str, Method] = {"sigma_mix": sigma_mix, "kofm": kofm, "shared": shared, "clean": clean,
+                              "deepfool_uad": uap_mix, "fictitious_play": uap_mix}
+# Methods that prepare state once per epoch, before its batches (stored in the checkpoint):
+# hook(ctx, model, x_train, epoch, previous state, device) -> state
+EPOCH_HOOKS: dict[str, Callable] = {"deepfool_uad": uap_round, "fictitious_play": uap_round}

@@ -1,63 +1,33 @@
-"""Which stored perturbation sets each stage needs at which epoch (pure Python, no torch).
+"""Which stored perturbation sets the active stages need at which (run, epoch) (pure Python, no torch).
 
-Every stage that reads per-epoch perturbations of fixed sample sets (``perturb.attacks`` labels ×
-``samples`` names) lists them here as ``(attack label, sample set, epoch)``; the workflow runs one
-``perturb_epoch`` job per epoch that computes the union of what the active stages need
-(``rules/perturb.smk``), and the benchmark's work projection (``bench/paper_work.py``) counts the
-same tasks.
+Every study whose stages read per-epoch perturbations of fixed sample sets (``perturb.attacks``
+labels × ``samples`` names; paper 000's stability, destruction and detect stages) lists them in its
+package's ``plan.perturbation_needs(exp)`` as ``(run, attack label, sample set, epoch)``; this
+module only collects them (advtrace.stages). The workflow runs one ``perturb_epoch`` job per
+(run, epoch) that computes the union (``rules/perturb.smk``); epoch 0 of a run that starts from
+another run's pretrained model is that run's job (:func:`advtrace.runs.epoch_owner`: the same
+model). The benchmark's work projection (``bench/paper_work.py``) counts the same tasks.
 """
 
 from __future__ import annotations
 
-from typing import Callable, Iterable, Iterator
+import importlib
 
-from . import stability_plan
-
-Need = tuple[str, str, int]
+from . import runs, stages
 
 
-def stability_needs(exp: dict) -> Iterator[Need]:
-    """Figs. 1, 2, 9, 10, 11: every perturbation set a stability_epochs job reads."""
-    stab, T = exp["stability"], exp["adv_train"]["epochs"]
-    for epoch in stability_plan.plan_epochs(stab, T):
-        for s, t in stability_plan.perturbation_needs(stability_plan.epoch_plan(stab, T, epoch), epoch):
-            yield stab["attack"], s, t
-
-
-def destruction_needs(exp: dict) -> Iterator[Need]:
-    """Figs. 5, 14, 15: BI, FGSM and DeepFool on destruction.sample_set at every sweep epoch."""
-    from .config import DESTRUCTION_ATTACKS, destruction_epochs
-
-    for epoch in destruction_epochs(exp):
-        for attack in DESTRUCTION_ATTACKS:
-            yield attack, exp["destruction"]["sample_set"], epoch
-
-
-def detect_needs(exp: dict) -> Iterator[Need]:
-    """Figs. 6, 7, 16: train/val perturbations of each detector, test ones of every detect epoch."""
-    det = exp["detect"]
-    for attack in det["attacks"]:
-        for t in det["epochs"]:
-            for key in ("train_set", "val_set", "test_set"):
-                yield attack, det[key], t
-
-
-# stage section -> its needs; a stage whose section an experiment lacks needs nothing
-STAGE_NEEDS: dict[str, Callable[[dict], Iterable[Need]]] = {
-    "stability": stability_needs,
-    "destruction": destruction_needs,
-    "detect": detect_needs,
-}
-
-
-def needs_by_epoch(exp: dict) -> dict[int, list[tuple[str, str]]]:
-    """{epoch: sorted [(attack label, sample set)]} over the experiment's stages."""
-    needs: dict[int, set[tuple[str, str]]] = {}
-    for section, stage_needs in STAGE_NEEDS.items():
-        if section in exp:
-            for attack, set_name, epoch in stage_needs(exp):
-                needs.setdefault(int(epoch), set()).add((attack, set_name))
-    return {t: sorted(v) for t, v in sorted(needs.items())}
+def perturbation_needs(exp: dict) -> dict[tuple[str, int], list[tuple[str, str]]]:
+    """{(run, epoch): sorted [(attack label, sample set)]} over the experiment's active stages."""
+    needs: dict[tuple[str, int], set[tuple[str, str]]] = {}
+    modules = dict.fromkeys(s.module for s in stages.active(exp) if s.module is not None)
+    for module in modules:
+        try:
+            plan = importlib.import_module(f"{module}.plan")
+        except ModuleNotFoundError:
+            continue
+        for run, attack, set_name, epoch in getattr(plan, "perturbation_needs", lambda _exp: ())(exp):
+            needs.setdefault((runs.epoch_owner(exp, run, epoch), int(epoch)), set()).add((attack, set_name))
+    return {k: sorted(v) for k, v in sorted(needs.items())}
 
 
 def write_manifest(directories, path, log_path) -> None:

@@ -31,7 +31,7 @@ from .specs import int8_exact
 QUANT_TOL = 1e-4  # |δ·255 − round(δ·255)| below this counts as an integer perturbation
 
 
-def generate(model: nn.Module, s: SampleSet, attack_cfg: dict, batch_size: int, device: torch.device,
+def generate(model: nn.Module, s: SampleSet, attack_cfg: dict, chunk_size: int, device: torch.device,
              seed: int = 0) -> dict:
     """Perturb every input of `s` against `model` with the true labels (attacks whose registry
     entry has ``labels: predicted``, DeepFool, move away from the model's prediction instead).
@@ -53,9 +53,9 @@ def generate(model: nn.Module, s: SampleSet, attack_cfg: dict, batch_size: int, 
     gen = torch.Generator().manual_seed(seed)
     deltas, pc, pa, pu = [], [], [], []
     prog = Progress(len(s.y), f"perturb {s.name} with {attack_cfg['name']}", unit="img")
-    for start in range(0, len(s.y), batch_size):
-        x = to_float(s.x[start:start + batch_size]).to(device)
-        y = s.y[start:start + batch_size].to(device)
+    for start in range(0, len(s.y), chunk_size):
+        x = to_float(s.x[start:start + chunk_size]).to(device)
+        y = s.y[start:start + chunk_size].to(device)
         label = y if with_labels else None
         delta = attacks.run_attack(model, x, label, generator=gen, **kw)
         if bound is not None:

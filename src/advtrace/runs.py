@@ -2,10 +2,9 @@
 
 An experiment has one dataset, one set of sample sets and one pretrained model (epoch 0), and one
 or more *runs*: chains of adversarial-training epochs, one job and one full-state checkpoint per
-epoch. The run ``main`` is the experiment's own ``adv_train`` section, with its checkpoints where
-they have always been (``results/{exp}/checkpoints/epoch_NNN.pt``), and it is what the paper-000
-analysis stages read. The optional ``runs`` section adds named runs, each a set of overrides of
-the experiment's ``seed``, ``model``, ``pretrain`` and ``adv_train`` keys, written as dotted paths::
+epoch. The run ``main`` is the experiment's own ``adv_train`` section. The optional ``runs``
+section adds named runs, each a set of overrides of the experiment's ``seed``, ``model``,
+``pretrain`` and ``adv_train`` keys, written as dotted paths::
 
     runs:
       fgsm_true_labels:                       # one run
@@ -18,13 +17,21 @@ the experiment's ``seed``, ``model``, ``pretrain`` and ``adv_train`` keys, writt
 A ``null`` value removes a key, for a run whose training method does not read it (each method
 accepts exactly its own keys, :mod:`advtrace.specs`): ``adv_train.sigma: null``. A grid expands at
 parse time into readable names, ``capacity_width8_seed0`` … (the last key
-segment and the value; ``.`` in a value becomes ``p``). A run's checkpoints are
-``results/{exp}/runs/{run}/checkpoints/epoch_NNN.pt``. A run whose seed, model and pretraining
+segment and the value; ``.`` in a value becomes ``p``). Every run, main included, keeps what it
+produces under one directory, :func:`run_dir` ``results/{exp}/runs/{run}/``: its checkpoints
+``checkpoints/epoch_NNN.pt`` and what paper 000's analyses compute from them (perturbations,
+detectors, universal perturbations, metric parts; advtrace.studies.p000). A run whose seed, model and pretraining
 equal the experiment's starts from the shared epoch 0; any other run pretrains its own epoch 0
 (shared with the later runs of the same seed, model and pretraining, :func:`pretraining_owner`)
 (``pretrain.epochs: 0`` = adversarial training from the random initialisation, as paper 002
 trains). Every run keeps the per-epoch contract of the main chain: resumable, atomic,
 bit-identical when continued.
+
+A study section may declare the runs it compares in its own ``runs`` mapping (paper 002's and
+paper 004's sections do): :func:`declared` collects every section whose ``runs`` is a mapping. (An
+analysis section's ``runs`` *list* names runs it analyses; it declares none.) This module imports
+nothing else of advtrace, so the registry of stages (advtrace.stages) and the configuration
+(advtrace.config) may import it.
 """
 
 from __future__ import annotations
@@ -36,6 +43,9 @@ from typing import Any
 
 MAIN = "main"
 OVERRIDABLE = ("seed", "model", "pretrain", "adv_train")
+# the sections every experiment has (a run is a training chain of them; advtrace.stages adds the
+# optional analysis stages)
+CORE_SECTIONS = ("name", "seed", "dataset", "model", "pretrain", "adv_train", "samples")
 NAME = re.compile(r"^[A-Za-z0-9_]+$")
 
 
@@ -59,15 +69,12 @@ def _label(dotted: str, value: Any) -> str:
 
 def declared(exp: dict) -> list[tuple[str, str, Any]]:
     """(where, name, spec) of every declared run: the experiment's ``runs`` section, then the
-    ``runs`` of each study section the experiment has (a companion-paper study declares the
-    training runs it compares in its own section; advtrace.stages)."""
-    from .stages import all_stages
-
+    ``runs`` mapping of each other section, in file order (a companion-paper study declares the
+    training runs it compares in its own section; an analysis section's ``runs`` list declares none)."""
     out = [("runs", name, spec) for name, spec in (exp.get("runs") or {}).items()]
-    for stage in all_stages():
-        section = exp.get(stage.name)
-        if stage.module is not None and isinstance(section, dict):
-            out += [(f"{stage.name}.runs", name, spec) for name, spec in (section.get("runs") or {}).items()]
+    for key, section in exp.items():
+        if key != "runs" and isinstance(section, dict) and isinstance(section.get("runs"), dict):
+            out += [(f"{key}.runs", name, spec) for name, spec in section["runs"].items()]
     return out
 
 
@@ -122,8 +129,13 @@ def shares_pretraining(exp: dict, run: str) -> bool:
     return all(cfg[k] == exp[k] for k in ("seed", "model", "pretrain"))
 
 
+def run_dir(exp_name: str, run: str) -> str:
+    """Everything `run` produces lives here (main included): ``results/{exp}/runs/{run}``."""
+    return f"results/{exp_name}/runs/{run}"
+
+
 def checkpoint_dir(exp_name: str, run: str) -> str:
-    return f"results/{exp_name}/checkpoints" if run == MAIN else f"results/{exp_name}/runs/{run}/checkpoints"
+    return f"{run_dir(exp_name, run)}/checkpoints"
 
 
 def pretraining_owner(exp: dict, run: str) -> str:
@@ -143,33 +155,38 @@ def pretraining_owner(exp: dict, run: str) -> str:
     return run
 
 
+def epoch_owner(exp: dict, run: str, epoch: int) -> str:
+    """The run whose files hold `run`'s model of `epoch`: its :func:`pretraining_owner` for epoch 0
+    (the same model), else `run` itself. What depends on nothing but that model and the analysis
+    settings (perturbations, detectors, universal perturbations of epoch 0) is computed once, there."""
+    return pretraining_owner(exp, run) if int(epoch) == 0 else run
+
+
 def checkpoint_path(exp: dict, run: str, epoch: int) -> str:
     """Where `run`'s checkpoint of `epoch` lives (epoch 0 is that of its :func:`pretraining_owner`)."""
-    if int(epoch) == 0 and run != MAIN:
-        run = pretraining_owner(exp, run)
-    return f"{checkpoint_dir(exp['name'], run)}/epoch_{int(epoch):03d}.pt"
+    return f"{checkpoint_dir(exp['name'], epoch_owner(exp, run, epoch))}/epoch_{int(epoch):03d}.pt"
 
 
-def job_epochs(exp: dict, run: str) -> int:
-    """Epochs one training job of `run` trains (``adv_train.job_epochs``, default 1).
+def epochs_per_training_job(exp: dict, run: str) -> int:
+    """Epochs one training job of `run` trains (``adv_train.epochs_per_training_job``, default 1).
 
     Scheduling, not science: with k > 1 one job trains epochs (j−1)k+1 .. jk (the last job may be
     shorter), still writing every epoch's full-state checkpoint at :func:`checkpoint_path`, and
     declares a manifest ``job_NNN.json`` (NNN = its last epoch) as its output; a paper-scale grid
     of 108 runs × 65 epochs then plans 540 jobs instead of 7000. Weights are bit-identical to one
-    job per epoch. Only named runs may chain epochs (the main chain's analyses read every epoch's
-    checkpoint as a job output)."""
-    return int(run_config(exp, run)["adv_train"].get("job_epochs", 1))
+    job per epoch. Any run may chain epochs, main included: an analysis of epoch t depends on
+    :func:`job_output` and reads the checkpoint at :func:`checkpoint_path`."""
+    return int(run_config(exp, run)["adv_train"].get("epochs_per_training_job", 1))
 
 
 def manifest_path(exp_name: str, run: str, epoch: int) -> str:
-    """Output of the chained job of `run` whose last epoch is `epoch` (job_epochs > 1)."""
+    """Output of the chained job of `run` whose last epoch is `epoch` (epochs_per_training_job > 1)."""
     return f"{checkpoint_dir(exp_name, run)}/job_{int(epoch):03d}.json"
 
 
 def job_span(exp: dict, run: str, epoch: int) -> tuple[int, int]:
     """(first, last) epoch of the training job that writes `run`'s checkpoint of `epoch` (≥ 1)."""
-    k = job_epochs(exp, run)
+    k = epochs_per_training_job(exp, run)
     total = int(run_config(exp, run)["adv_train"]["epochs"])
     epoch = int(epoch)
     first = (epoch - 1) // k * k + 1
@@ -178,11 +195,23 @@ def job_span(exp: dict, run: str, epoch: int) -> tuple[int, int]:
 
 def job_output(exp: dict, run: str, epoch: int) -> str:
     """The file a consumer of `run`'s checkpoint of `epoch` depends on: the checkpoint itself, or,
-    for a run that chains epochs (:func:`job_epochs` > 1), the manifest of the job that writes it
+    for a run that chains epochs (:func:`epochs_per_training_job` > 1), the manifest of the job that writes it
     (the checkpoint is then read from :func:`checkpoint_path`)."""
-    if int(epoch) == 0 or run == MAIN or job_epochs(exp, run) == 1:
+    if int(epoch) == 0 or epochs_per_training_job(exp, run) == 1:
         return checkpoint_path(exp, run, epoch)
     return manifest_path(exp["name"], run, job_span(exp, run, epoch)[1])
+
+
+def chunk_name(chunk: list[int]) -> str:
+    """The ``{chunk}`` wildcard of an analysis job over several epochs: first and last, ``004-007``."""
+    return f"{chunk[0]:03d}-{chunk[-1]:03d}"
+
+
+def epoch_chunks(epochs, k: int) -> dict[str, list[int]]:
+    """Analysis jobs that take ``k`` epochs each: chunk name -> its epochs, consecutive groups of the
+    sorted ``epochs`` (``epochs_per_analysis_job`` for paper 000's stages; a study's own setting)."""
+    epochs = sorted(int(e) for e in epochs)
+    return {chunk_name(g): g for g in (epochs[i:i + k] for i in range(0, len(epochs), k))}
 
 
 def problems(exp: dict, validate) -> list[str]:
@@ -210,14 +239,11 @@ def problems(exp: dict, validate) -> list[str]:
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
         return [f"runs: run names {dup} occur twice after expanding the grids; rename a run"]
-    from .stages import CORE_SECTIONS  # a run is a training chain: its core sections are checked
-
-    for run in names[1:]:
+    for run in names[1:]:  # a run is a training chain: its core sections are checked
         try:
             cfg = run_config(exp, run)
         except KeyError as err:
             out.append(f"runs.{run}: {err.args[0]} is not a key of the experiment config")
             continue
-        # (the analysis stages read main)
         out += [f"runs.{run}: {p}" for p in validate({k: cfg[k] for k in CORE_SECTIONS})]
     return out

@@ -505,6 +505,12 @@ def load_torch(path: str | Path, map_location: Any = "cpu") -> Any:
     """Load a file written by :func:`save_torch` as data only (weights_only=True: a checkpoint is
     never code) and verify its content checksum. Any problem raises :class:`CheckpointError` naming
     the file, the cause and the command that re-creates it."""
+    return load_torch_checksum(path, map_location)[0]
+
+
+def load_torch_checksum(path: str | Path, map_location: Any = "cpu") -> tuple[Any, str]:
+    """:func:`load_torch`, and the verified content checksum of the file (it identifies the content:
+    training records its parent's in each checkpoint, ``advtrace.training.adv_train_epochs``)."""
     import pickle
 
     import torch
@@ -526,7 +532,7 @@ def load_torch(path: str | Path, map_location: Any = "cpu") -> Any:
     if content_checksum(obj) != recorded:
         raise CheckpointError(f"{path}: content checksum mismatch: the file was corrupted or changed after "
                               f"it was written; {rerun_hint(path)}")
-    return obj
+    return obj, recorded
 
 
 class NonFiniteLoss(FloatingPointError):

@@ -29,13 +29,17 @@ NORMS = ("linf", "l2")
 #   random        a class drawn with the generator (y is ignored)
 #   predicted     moves away from the model's prediction of the clean input (DeepFool); a given y is
 #                 honoured by the function, the workflow passes none
-LABELS = ("given", "least_likely", "random", "predicted")
+#   none          reads no label (paper 002 App. A: fast entropy ascends the entropy of the
+#                 prediction; the random perturbations do not look at the model)
+LABELS = ("given", "least_likely", "random", "predicted", "none")
 # Config keys given in [0, 255] pixel units; run_attack takes them in [0, 1] units.
 PIXEL_KEYS = ("eps", "alpha", "linf_bound")
 # DeepFool's linearisation steps per input are data dependent; the paper-scale cost projection
 # assumes this many (Moosavi-Dezfooli et al. 2016 report ~2-3 on CIFAR-10).
 DEEPFOOL_ASSUMED_STEPS = 3
 
+
+L2_EPS = frozenset({"bi_l2"})  # attacks whose ε is an ℓ2 norm (in [0,255] units); every other ε is an ℓ∞ bound
 
 @dataclass(frozen=True)
 class AttackSpec:
@@ -125,6 +129,18 @@ ATTACK_SPECS: dict[str, AttackSpec] = {s.name: s for s in (
                per_sample_eps=True, random=True, steps=1, summary="one step towards a random class"),
     AttackSpec("iter_ll", "iter_ll", "linf", True, "least_likely", ("eps", "alpha", "iterations"), lattice=True,
                per_sample_eps=True, summary="iterative steps towards the least-likely class"),
+    # paper 002 App. A's other one-step methods
+    AttackSpec("fast_entropy", "fast_entropy", "linf", False, "none", ("eps",), lattice=True, per_sample_eps=True,
+               objective=False, steps=1, summary="one sign step up the entropy of the prediction, ξ = ε sgn ∇H(p(·|x))"),
+    AttackSpec("fast_grad_l2", "fast_grad_l2", "l2", False, "given", ("eps",), per_sample_eps=True, steps=1,
+               summary="one step along the ℓ2-normalised gradient, ξ = ε ∇J / ‖∇J‖₂"),
+    AttackSpec("fast_grad_linf", "fast_grad_linf", "linf", False, "given", ("eps",), per_sample_eps=True, steps=1,
+               summary="one step along the ℓ∞-normalised gradient, ξ = ε ∇J / ‖∇J‖∞"),
+    AttackSpec("rand_sign", "rand_sign", "linf", False, "none", ("eps",), lattice=True, per_sample_eps=True,
+               objective=False, random=True, steps=0, summary="sign of random normal noise, ξ = ε sgn N(0, I)"),
+    AttackSpec("rand_normal", "rand_normal", "linf", False, "none", ("eps",), per_sample_eps=True, objective=False,
+               random=True, steps=0,
+               summary="random normal noise of standard deviation ε/2 truncated to [-ε, ε] per pixel"),
 )}
 
 
@@ -226,6 +242,15 @@ def _shared_problems(adv: dict) -> list[str]:
     return problems
 
 
+def _uap_problems(adv: dict) -> list[str]:
+    u = adv["uap"]
+    problems = []
+    if u["round_epochs"] > adv["epochs"]:
+        problems.append(f"adv_train.uap.round_epochs: {u['round_epochs']} > adv_train.epochs {adv['epochs']}; the "
+                        f"perturbations are recomputed every round_epochs epochs; allowed: 1..{adv['epochs']}")
+    return problems
+
+
 METHOD_SPECS: dict[str, MethodSpec] = {s.name: s for s in (
     MethodSpec("sigma_mix", ("sigma", "attack_label", "attack"),
                "paper 000: σ·J(x, y) + (1−σ)·J(x+ξ, y), ξ from adv_train.attack"),
@@ -236,6 +261,12 @@ METHOD_SPECS: dict[str, MethodSpec] = {s.name: s for s in (
                "paper 004: heap perturbations (PGD on min(J, κ)), (1−w)·J(x, y) + w·J(x+δ_heap, y)",
                _shared_problems),
     MethodSpec("clean", (), "no adversary: J(x, y) (pretraining; a baseline run)"),
+    MethodSpec("deepfool_uad", ("uap",),
+               "paper 004's baseline after Moosavi-Dezfooli et al. 2017: fine-tuning on a pool of DeepFool universal "
+               "perturbations recomputed every round", _uap_problems),
+    MethodSpec("fictitious_play", ("uap",),
+               "paper 004's baseline after Perolat et al. 2018: fine-tuning against the growing memory of DeepFool "
+               "universal perturbations, one round's best responses added per round", _uap_problems),
 )}
 METHOD_KEYS = tuple(dict.fromkeys(k for s in METHOD_SPECS.values() for k in s.keys))
 

@@ -81,9 +81,9 @@ def _stats(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Te
 
 
 @torch.inference_mode()
-def clean_stats(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int):
+def clean_stats(model: nn.Module, x: torch.Tensor, y: torch.Tensor, chunk_size: int):
     """_stats over a whole set (x float on the model's device), batched."""
-    parts = [_stats(model, x[i:i + batch_size], y[i:i + batch_size]) for i in range(0, len(y), batch_size)]
+    parts = [_stats(model, x[i:i + chunk_size], y[i:i + chunk_size]) for i in range(0, len(y), chunk_size)]
     return tuple(torch.cat(p) for p in zip(*parts))
 
 
@@ -97,22 +97,22 @@ def cost_change(model: nn.Module, x: torch.Tensor, delta: torch.Tensor, y: torch
 
 @torch.inference_mode()
 def evaluate_transfer(model: nn.Module, x_uint8: torch.Tensor, y: torch.Tensor,
-                      deltas: Iterable[tuple[int, torch.Tensor]], batch_size: int, device: torch.device,
+                      deltas: Iterable[tuple[int, torch.Tensor]], chunk_size: int, device: torch.device,
                       progress: Progress | None = None) -> dict[str, np.ndarray]:
     """Evaluate x + ξ_s under `model` for every (source s, ξ_s) of `deltas` (ξ_s: N×C×H×W, float32 in
     [0,1] units or int8 pixel units as :func:`advtrace.perturbations.load_compact` returns them;
     decoded on the device).
 
-    Sources are streamed (only about `batch_size` perturbed images are in memory at once) and
-    stacked so each forward pass sees ``batch_size`` images whatever N is. Returns flat arrays in
+    Sources are streamed (only about `chunk_size` perturbed images are in memory at once) and
+    stacked so each forward pass sees ``chunk_size`` images whatever N is. Returns flat arrays in
     (source, input) order: ``source``, ``row`` (position in the set), ``p_true``, ``pred``,
     ``cost_adv``, and per input ``clean_p``, ``clean_pred``, ``clean_cost``.
     """
     x = to_float(x_uint8).to(device)
     y = y.to(device)
     n = len(y)
-    c_p, c_pred, c_cost = clean_stats(model, x, y, batch_size)
-    per_chunk = max(1, batch_size // max(1, n))
+    c_p, c_pred, c_cost = clean_stats(model, x, y, chunk_size)
+    per_chunk = max(1, chunk_size // max(1, n))
     out: dict[str, list] = {"source": [], "p_true": [], "pred": [], "cost_adv": []}
 
     def flush(buf: list[tuple[int, torch.Tensor]]) -> None:
@@ -123,8 +123,8 @@ def evaluate_transfer(model: nn.Module, x_uint8: torch.Tensor, y: torch.Tensor,
             d = torch.stack([perturbations.to_unit(t, device) for t in ds])
         xa = (x.unsqueeze(0) + d).clamp_(0.0, 1.0).flatten(0, 1)
         ya = y.repeat(len(buf))
-        for i in range(0, len(ya), batch_size):
-            p, pred, cost = _stats(model, xa[i:i + batch_size], ya[i:i + batch_size])
+        for i in range(0, len(ya), chunk_size):
+            p, pred, cost = _stats(model, xa[i:i + chunk_size], ya[i:i + chunk_size])
             out["p_true"].append(p)
             out["pred"].append(pred)
             out["cost_adv"].append(cost)
@@ -151,22 +151,22 @@ def evaluate_transfer(model: nn.Module, x_uint8: torch.Tensor, y: torch.Tensor,
 
 @torch.inference_mode()
 def evaluate_pairwise(model: nn.Module, x_uint8: torch.Tensor, y: torch.Tensor, deltas: torch.Tensor,
-                      batch_size: int, device: torch.device, progress: Progress | None = None) -> dict[str, np.ndarray]:
+                      chunk_size: int, device: torch.device, progress: Progress | None = None) -> dict[str, np.ndarray]:
     """Apply each of P perturbations (P×C×H×W, [0,1] units or int8 pixel units) to each of N inputs
     and evaluate under `model`.
 
-    Each forward pass holds ``k`` perturbations × all N inputs (k = batch_size // N), or slices
-    of the inputs when N > batch_size. Returns per perturbation: ``n_effective`` (correct clean →
+    Each forward pass holds ``k`` perturbations × all N inputs (k = chunk_size // N), or slices
+    of the inputs when N > chunk_size. Returns per perturbation: ``n_effective`` (correct clean →
     wrong perturbed), ``n_changed`` (prediction changed), ``mean_cost_change`` (mean J^Δ over the
     N inputs), and per input ``clean_correct``.
     """
     x = to_float(x_uint8).to(device)
     y = y.to(device)
     n, n_p = len(y), len(deltas)
-    _, c_pred, c_cost = clean_stats(model, x, y, batch_size)
+    _, c_pred, c_cost = clean_stats(model, x, y, chunk_size)
     c_correct = c_pred == y
-    k = max(1, batch_size // max(1, n))
-    in_slice = max(1, min(n, batch_size))
+    k = max(1, chunk_size // max(1, n))
+    in_slice = max(1, min(n, chunk_size))
     n_eff = torch.zeros(n_p, dtype=torch.int64, device=device)
     n_chg = torch.zeros(n_p, dtype=torch.int64, device=device)
     cost_sum = torch.zeros(n_p, dtype=torch.float64, device=device)
@@ -202,7 +202,7 @@ def _load_checked(path: str | Path, s: SampleSet, epoch: int) -> dict:
 
 
 def run_epoch(model: nn.Module, data: dict, samples: pd.DataFrame, plan: dict, epoch: int,
-              files: dict[tuple[str, int], str], batch_size: int, device: torch.device
+              files: dict[tuple[str, int], str], chunk_size: int, device: torch.device
               ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Everything θ_epoch is needed for: (transfer rows, pairwise rows) of this epoch."""
     sets = {name: sample_set(data, samples, name) for name in plan["transfer"]}
@@ -222,7 +222,7 @@ def run_epoch(model: nn.Module, data: dict, samples: pd.DataFrame, plan: dict, e
             for src in sources:
                 yield src, _load_checked(files[(name, src)], s, src)["delta"]
 
-        r = evaluate_transfer(model, s.x, s.y, stream(), batch_size, device, prog)
+        r = evaluate_transfer(model, s.x, s.y, stream(), chunk_size, device, prog)
         rows = r["row"]
         lab = s.y.numpy()[rows]
         frames.append(pd.DataFrame({
@@ -237,7 +237,7 @@ def run_epoch(model: nn.Module, data: dict, samples: pd.DataFrame, plan: dict, e
     for task in plan["pairwise"]:
         sp, si = sets[task["perturbations"]], sets[task["inputs"]]
         stored = _load_checked(files[(sp.name, epoch)], sp, epoch)
-        r = evaluate_pairwise(model, si.x, si.y, stored["delta"], batch_size, device, prog)
+        r = evaluate_pairwise(model, si.x, si.y, stored["delta"], chunk_size, device, prog)
         n_correct = int(r["clean_correct"].sum())
         lab = sp.y.numpy()
         prows.append(pd.DataFrame({
@@ -450,7 +450,7 @@ def aggregate(transfer_parts: list[pd.DataFrame], pairwise_parts: list[pd.DataFr
 # Throughput measurement (reported in the issue note, not asserted anywhere)
 # --------------------------------------------------------------------------------------------
 def measure_throughput(model: nn.Module, x_uint8: torch.Tensor, y: torch.Tensor, n_sources: int,
-                       batch_size: int, device: torch.device, repeats: int = 3,
+                       chunk_size: int, device: torch.device, repeats: int = 3,
                        make_delta: Callable[[int], torch.Tensor] | None = None) -> dict[str, float]:
     """Forward throughput of :func:`evaluate_transfer` over `n_sources` perturbation sets of x vs plain
     ``model(x)`` on the same perturbed batches (same batch size, inference mode), best of `repeats`.
@@ -465,7 +465,7 @@ def measure_throughput(model: nn.Module, x_uint8: torch.Tensor, y: torch.Tensor,
     deltas = [(s, make_delta(s)) for s in range(n_sources)]
     n_img = n_sources * len(y)
     xa_all = [(to_float(x_uint8) + perturbations.to_unit(d)).clamp_(0, 1) for _, d in deltas]
-    plain_batches = [b.to(device) for b in torch.cat(xa_all).split(batch_size)]
+    plain_batches = [b.to(device) for b in torch.cat(xa_all).split(chunk_size)]
 
     def sync() -> None:
         if device.type == "cuda":
@@ -477,7 +477,7 @@ def measure_throughput(model: nn.Module, x_uint8: torch.Tensor, y: torch.Tensor,
                 model(b)
 
     def transfer() -> None:
-        evaluate_transfer(model, x_uint8, y, iter(deltas), batch_size, device)
+        evaluate_transfer(model, x_uint8, y, iter(deltas), chunk_size, device)
 
     res = {}
     for name, fn in (("plain", plain), ("transfer", transfer)):
@@ -514,7 +514,7 @@ def _benchmark_cli(argv: list[str] | None = None) -> dict[str, float]:
     ap.add_argument("--classes", type=int, default=10)
     ap.add_argument("--inputs", type=int, default=256)
     ap.add_argument("--sources", type=int, default=11)
-    ap.add_argument("--batch-size", type=int, default=4096)
+    ap.add_argument("--chunk-size", type=int, default=4096)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--device", default="auto")
     a = ap.parse_args(argv)
@@ -526,7 +526,7 @@ def _benchmark_cli(argv: list[str] | None = None) -> dict[str, float]:
     x = torch.randint(0, 256, (a.inputs, a.channels, a.image_size, a.image_size), dtype=torch.uint8)
     y = torch.randint(0, a.classes, (a.inputs,))
     res = {**vars(a), "device": str(device),
-           **measure_throughput(model, x, y, a.sources, a.batch_size, device)}
+           **measure_throughput(model, x, y, a.sources, a.chunk_size, device)}
     print(json.dumps(res))
     return res
 

@@ -7,6 +7,8 @@ Every rate the workflow reports carries its n and a 95 % interval:
 * a mean of per-input quantities (sharedness, a cost change, a per-input ε): a percentile
   bootstrap over inputs, :func:`bootstrap_mean`.
 
+A family of several comparisons is corrected with :func:`holm`.
+
 A claim that compares two numbers has three verdicts (:func:`compare`): ``holds`` when the
 intervals are disjoint in the paper's direction, ``does not hold`` when they are disjoint the
 other way, ``inconclusive`` when they overlap. A claim with a threshold uses :func:`against`:
@@ -25,6 +27,8 @@ Z95 = 1.959963984540054  # two-sided 95 % normal quantile
 
 HOLDS, FAILS, INCONCLUSIVE = "holds", "does not hold", "inconclusive"
 VERDICTS = (HOLDS, FAILS, INCONCLUSIVE)
+# a claim's answer where the run cannot decide it (e.g. every model at chance): no verdict
+NOT_MEASURED = "not measured"
 
 
 @dataclass(frozen=True)
@@ -157,3 +161,22 @@ def pooled(k, n) -> Estimate:
     """Σk of Σn as an :class:`Estimate` (a rate pooled over several cells)."""
     k, n = float(np.sum(k)), int(np.sum(n))
     return proportion(k, n) if n else Estimate(float("nan"), float("nan"), float("nan"), 0)
+
+
+def holm(pvalues) -> np.ndarray:
+    """Holm's step-down adjustment of a family of p-values (Holm 1979): the i-th smallest becomes
+    max over j <= i of min(1, (m - j + 1) p_(j)). Rejecting where the adjusted value is below α keeps
+    the family-wise error rate at α, so one lucky comparison among many is not a finding. NaN entries
+    (comparisons not made) are left out of the family and stay NaN."""
+    p = np.asarray(pvalues, dtype=np.float64)
+    out = np.full(p.shape, np.nan)
+    idx = np.flatnonzero(np.isfinite(p))
+    m = idx.size
+    if m == 0:
+        return out
+    order = idx[np.argsort(p[idx], kind="stable")]
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p[i]))
+        out[i] = running
+    return out

@@ -9,7 +9,8 @@ epochs, 0 = pretrained) hold everything needed to continue exactly:
     {"epoch": t, "phase": "pretrain"|"adv", "model": state_dict, "optimizer": state_dict,
      "scheduler": state_dict, "rng": ByteTensor (the training generator),
      "torch_rng": ByteTensor (global CPU RNG, dropout), "cuda_rng": [ByteTensor, ...],
-     "meta": {model config, dataset, class names, mean/std, image size, run, seed, epoch, version}}
+     "meta": {model config, dataset, class names, mean/std, image size, run, seed, epoch, version},
+     "method_state": {...}  (only methods with an epoch hook, advtrace.methods.EPOCH_HOOKS)}
 
 ``meta`` makes a checkpoint self-describing: :func:`advtrace.load_checkpoint` rebuilds the model
 from it alone (``advtrace.checkpoints``).
@@ -33,6 +34,7 @@ from __future__ import annotations
 import copy
 import math
 import shutil
+import time
 from pathlib import Path
 
 import torch
@@ -42,9 +44,9 @@ import torch.nn.functional as F
 from . import methods
 from .checkpoints import checkpoint_meta, run_name
 from .data import resident, to_float
-from .models import build_model
-from .runtime import (CheckpointError, LossGuard, Progress, autocast, check_device_for_dataset, load_torch, log,
-                      prepare_model, save_torch)
+from .models import build_model, load_pretrained
+from .runtime import (CheckpointError, LossGuard, Progress, autocast, check_device_for_dataset, load_torch,
+                      load_torch_checksum, log, prepare_model, save_torch)
 
 
 def make_optimizer(model: nn.Module, cfg: dict) -> torch.optim.Optimizer:
@@ -102,7 +104,7 @@ def model_from_data(model_cfg: dict, data: dict, device: torch.device | str = "c
     A paper-scale experiment that `device: auto` put on the CPU is reported loudly here."""
     check_device_for_dataset(device, data.get("name"))
     model = build_model(model_cfg, data["num_classes"], data["in_channels"], data["image_size"],
-                        data["mean"], data["std"])
+                        data["mean"], data["std"], data.get("class_index"))
     return prepare_model(model, device=device).to(device)
 
 
@@ -158,12 +160,12 @@ def _train_epoch(model, opt, x_all, y_all, cfg, gen, device, desc,
 
 
 def _accuracy(model: nn.Module, x_uint8: torch.Tensor, y: torch.Tensor, device: torch.device,
-              batch_size: int = 1000) -> float:
+              chunk_size: int = 1000) -> float:
     """Accuracy on uint8 images (eval mode, batched)."""
     from .attacks import predict
 
-    correct = sum(int((predict(model, to_float(x_uint8[i:i + batch_size]).to(device)) == y[i:i + batch_size].to(device)).sum())
-                  for i in range(0, len(y), batch_size))
+    correct = sum(int((predict(model, to_float(x_uint8[i:i + chunk_size]).to(device)) == y[i:i + chunk_size].to(device)).sum())
+                  for i in range(0, len(y), chunk_size))
     return correct / max(1, len(y))
 
 
@@ -209,6 +211,9 @@ def pretrain(data: dict, exp: dict, device: torch.device, out_path: str | Path,
     gen = torch.Generator()
     gen.manual_seed(exp["seed"])
     model = model_from_data(exp["model"], data, device)
+    if exp["model"].get("weights"):  # pretrained weights (vgg16): epoch 0 = them after pretrain.epochs (0: unchanged)
+        load_pretrained(model, exp["model"])
+        log.info("pretrain: starting from the pretrained weights %s", exp["model"]["weights"])
     opt = make_optimizer(model, cfg["optimizer"])
     sched = make_scheduler(opt, cfg["schedule"], cfg["epochs"])
     start = 0
@@ -281,11 +286,15 @@ def adversary_from_config(adv_cfg: dict) -> methods.MethodContext:
 
 
 def adv_train_epoch(prev_path: str | Path, data: dict, exp: dict, epoch: int, device: torch.device,
-                    out_path: str | Path, run: str | None = None) -> dict:
+                    out_path: str | Path, run: str | None = None, prev: dict | None = None,
+                    lineage: str | None = None) -> dict:
     """Continue from checkpoint epoch-1 for one adversarial-training epoch; write checkpoint `epoch`
-    (`run` and the seed in its ``meta`` default to the previous checkpoint's, then to the layout)."""
+    (`run` and the seed in its ``meta`` default to the previous checkpoint's, then to the layout).
+    `prev`: that checkpoint already loaded; `lineage`: stored in ``meta`` (:func:`adv_train_epochs`)."""
+    cpu0, wall0 = time.process_time(), time.perf_counter()
     cfg = exp["adv_train"]
-    prev = load_torch(prev_path, map_location=device)
+    if prev is None:
+        prev = load_torch(prev_path, map_location=device)
     if prev["epoch"] != epoch - 1:
         raise ValueError(f"{prev_path} holds epoch {prev['epoch']}, expected {epoch - 1}")
     model = model_from_data(exp["model"], data, device)
@@ -298,8 +307,15 @@ def adv_train_epoch(prev_path: str | Path, data: dict, exp: dict, epoch: int, de
     gen = _restore_rng(prev)
     x_all = resident(data, "train_x", device)  # memory-mapped ImageNet stays on the CPU
     y_all = data["train_y"].to(device)
+    adversary = adversary_from_config(cfg)
+    state = None
+    hook = methods.EPOCH_HOOKS.get(adversary.method)
+    if hook is not None:  # e.g. a pool of universal perturbations, kept across epochs in the checkpoint
+        state = hook(adversary.with_generator(gen), model, x_all, epoch,
+                     prev.get("method_state") if prev["phase"] == "adv" else None, device)
+        adversary = adversary.with_state(state)
     stats = _train_epoch(model, opt, x_all, y_all, cfg, gen, device,
-                         f"adversarial epoch {epoch}", adversary=adversary_from_config(cfg))
+                         f"adversarial epoch {epoch}", adversary=adversary)
     sched.step()
     log.info("adversarial epoch %d: loss %.4f, adversarial train acc %.4f, lr %.4g", epoch,
              stats["loss"], stats["accuracy"], opt.param_groups[0]["lr"])
@@ -309,13 +325,129 @@ def adv_train_epoch(prev_path: str | Path, data: dict, exp: dict, epoch: int, de
             "meta": checkpoint_meta(exp["model"], data, epoch, "adv",
                                     run or prev_meta.get("run") or run_name(out_path),
                                     exp.get("seed", prev_meta.get("seed")))}
+    if state is not None:
+        ckpt["method_state"] = state
+    if lineage is not None:
+        ckpt["meta"]["lineage"] = lineage
+    # the epoch's own cost, start-up and checkpoint loading excluded (paper 004's cost table reads it
+    # through the chained jobs' manifests; kept in the checkpoint, so a resumed job still has it)
+    ckpt["meta"]["cpu_s"], ckpt["meta"]["wall_s"] = time.process_time() - cpu0, time.perf_counter() - wall0
     save_torch(ckpt, out_path)
     return ckpt
 
 
-def load_model(ckpt_path: str | Path, data: dict, model_cfg: dict, device: torch.device) -> nn.Module:
-    """Classifier of a checkpoint, in eval mode, on `device`."""
-    ckpt = load_torch(ckpt_path, map_location=device)
-    model = model_from_data(model_cfg, data, device)
-    model.load_state_dict(ckpt["model"])
-    return model.eval()
+# --- chains of epochs that survive a killed job ------------------------------------------------------
+
+KEPT_DIR = ".kept"  # beside a run's checkpoints: hard links to the epochs its per-epoch jobs wrote
+
+
+def kept_path(path: str | Path) -> Path:
+    """Where a per-epoch job keeps a second link to the checkpoint it wrote (see :func:`adv_train_epochs`)."""
+    path = Path(path)
+    return path.parent / KEPT_DIR / path.name
+
+
+def training_key(cfg: dict, code: str = "", device: torch.device | str = "cpu") -> str:
+    """What an epoch's result depends on besides its parent checkpoint: the training config (the
+    rule's params: model and adv_train), the code (the rule's code fingerprint), and the run-time
+    setting that changes float results (device kind, CPU threads, the speed switches, torch)."""
+    import hashlib
+    import json
+    from dataclasses import asdict
+
+    from .runtime import runtime_options
+
+    dev = torch.device(device)
+    kind = torch.cuda.get_device_name(dev) if dev.type == "cuda" else "cpu"
+    blob = json.dumps({"cfg": cfg, "code": code, "device": kind, "threads": torch.get_num_threads(),
+                       "runtime": asdict(runtime_options()), "torch": torch.__version__},
+                      sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _lineage(key: str, parent_checksum: str, epoch: int) -> str:
+    import hashlib
+
+    return hashlib.sha256(f"{key}|{parent_checksum}|{int(epoch)}".encode()).hexdigest()
+
+
+def _link(src: Path, dst: Path) -> bool:
+    """Hard-link `src` to `dst` atomically (replacing it); False where the file system has no hard links."""
+    import os
+    import secrets
+
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dst.parent / f".{dst.name}.{secrets.token_hex(4)}.link"
+    try:
+        os.link(src, tmp)
+        os.replace(tmp, dst)
+        return True
+    except OSError as err:
+        tmp.unlink(missing_ok=True)
+        log.warning("cannot hard-link %s to %s (%s): that epoch is not kept beyond its job", src, dst, err)
+        return False
+
+
+def _finished(path: Path, epoch: int, lineage: str, keep: bool) -> Path | None:
+    """The checkpoint of `epoch` with this `lineage` at `path` or, for a per-epoch job, its kept
+    link; None when neither exists, is readable or matches."""
+    from .runtime import CheckpointError
+
+    for cand in ([path, kept_path(path)] if keep else [path]):
+        if not cand.exists():
+            continue
+        try:
+            ck = load_torch(cand)
+        except CheckpointError as err:
+            log.warning("ignoring %s: %s", cand, err)
+            continue
+        if ck.get("epoch") == epoch and (ck.get("meta") or {}).get("lineage") == lineage:
+            return cand
+    return None
+
+
+def adv_train_epochs(previous: str | Path, data: dict, exp: dict, epochs, device: torch.device, key: str = "",
+                     keep: bool = False, run: str | None = None) -> list[str]:
+    """Adversarial training of consecutive epochs, each from the checkpoint before it; `epochs` is
+    [(epoch, checkpoint path), ...] in order, `previous` the checkpoint of the epoch before the first.
+
+    Finished epochs survive a killed job (SLURM's scancel, preemption, a time limit, a node failure):
+    each checkpoint records its *lineage*, a hash of `key` (:func:`training_key`: config, code, device
+    and switches), its parent checkpoint's content checksum and its epoch. A rerun of the job finds
+    every epoch whose checkpoint already exists with the lineage it would compute and does not
+    train it again: it resumes after the last complete epoch and ends with the same checkpoints as an
+    uninterrupted run. A chained job's checkpoints are not Snakemake outputs, so they survive the job's
+    failure as they are; a per-epoch job (`keep`) also keeps a hard link to its checkpoint under
+    ``.kept/`` beside it, because Snakemake deletes every output of a failed job group (its
+    finished members' included) and the retry finds the epoch there. A changed config, code, parent
+    or device gives another lineage, and the epoch is trained again. Returns the checkpoint paths."""
+    import os
+    import time
+
+    prev_path = Path(previous)
+    todo = [(int(e), Path(p)) for e, p in epochs]
+    t0, trained = time.perf_counter(), 0
+    for i, (epoch, path) in enumerate(todo):
+        prev, parent = load_torch_checksum(prev_path, map_location=device)
+        lineage = _lineage(key, parent, epoch)
+        found = _finished(path, epoch, lineage, keep)
+        if found is not None:
+            if found != path:
+                _link(found, path)
+            elif keep and not kept_path(path).exists():
+                _link(path, kept_path(path))
+            os.utime(path)  # a fresh output for Snakemake
+            log.info("adversarial epoch %d (%d/%d of this job): kept from an earlier attempt (%s), not retrained",
+                     epoch, i + 1, len(todo), found)
+        else:
+            adv_train_epoch(prev_path, data, exp, epoch, device, path, run=run, prev=prev, lineage=lineage)
+            if keep:
+                _link(path, kept_path(path))
+            trained += 1
+            spent = time.perf_counter() - t0
+            left = len(todo) - i - 1
+            log.info("adversarial epoch %d done (%d/%d of this job, epochs %d-%d): %.1f s per epoch, job ETA %.0f s",
+                     epoch, i + 1, len(todo), todo[0][0], todo[-1][0], spent / trained, left * spent / trained)
+        prev_path = path
+    return [str(p) for _, p in todo]
+

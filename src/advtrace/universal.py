@@ -72,10 +72,10 @@ def sample_batches(n: int, m: int, k: int, generator: torch.Generator) -> torch.
 
 
 def generate(model: Callable, x_pool: torch.Tensor, y_pool: torch.Tensor | None, eps: float, alpha: float,
-             batch_size: int, batches: int, iterations: int, generator: torch.Generator,
+             m: int, batches: int, iterations: int, generator: torch.Generator,
              device: torch.device | str | None = None, objective: Objective = cross_entropy_objective,
              history: list[float] | None = None, desc: str = "universal perturbation",
-             alphas: Sequence[float] | None = None) -> torch.Tensor:
+             alphas: Sequence[float] | None = None, start: torch.Tensor | None = None) -> torch.Tensor:
     """Universal perturbation Ξ (App. D) of the inputs `x_pool` for `model`.
 
     Args:
@@ -84,12 +84,14 @@ def generate(model: Callable, x_pool: torch.Tensor, y_pool: torch.Tensor | None,
         x_pool: generation pool, uint8 [0,255] or float [0,1] images N×C×H×W (any device).
         y_pool: labels (N,) passed to the objective, or ``None`` if the objective needs none.
         eps, alpha: ℓ∞ bound ε and step α in [0,1] units.
-        batch_size: m, inputs per mini-batch.   batches: K, mini-batches per update.
+        m: inputs per mini-batch (App. D's m).   batches: K, mini-batches per update.
         iterations: number of updates.   generator: CPU ``torch.Generator`` driving the sampling.
         objective: ``objective(model, x_perturbed, y) -> scalar`` to maximise.
         history: if given, the mean objective over the K mini-batches of every iteration is appended.
         alphas: a step schedule, one α per iteration ([0,1] units; e.g. paper 004's annealed
             :func:`annealed_steps`); replaces the constant ``alpha`` when given.
+        start: Ξ⁽⁰⁾ (C×H×W, [0,1] units, clipped to the ε-ball; e.g. paper 004's uniform random start
+            in S); default 0 (App. D).
 
     Returns Ξ (float32, C×H×W, [0,1] units, on the CPU) with ‖Ξ‖∞ ≤ ε. Every iteration consumes
     exactly K·m pool inputs.
@@ -104,6 +106,10 @@ def generate(model: Callable, x_pool: torch.Tensor, y_pool: torch.Tensor | None,
     pool = x_pool.to(device)
     labels = y_pool.to(device) if y_pool is not None else None
     xi = torch.zeros(pool.shape[1:], dtype=torch.float32, device=device)
+    if start is not None:
+        if tuple(start.shape) != tuple(xi.shape):
+            raise ValueError(f"start has shape {tuple(start.shape)}, the images {tuple(xi.shape)}")
+        xi = start.to(device=device, dtype=torch.float32).clamp(-eps, eps)
     frozen = [p for p in (model.parameters() if isinstance(model, nn.Module) else []) if p.requires_grad]
     prog = Progress(iterations, desc, unit="it")
     with (eval_mode(model) if isinstance(model, nn.Module) else nullcontext()), torch.enable_grad():
@@ -111,7 +117,7 @@ def generate(model: Callable, x_pool: torch.Tensor, y_pool: torch.Tensor | None,
             p.requires_grad_(False)
         try:
             for it in range(iterations):
-                idx = sample_batches(len(pool), batch_size, batches, generator).to(device)
+                idx = sample_batches(len(pool), m, batches, generator).to(device)
                 step = torch.zeros_like(xi)
                 total = torch.zeros((), device=device)
                 for b in idx:
@@ -146,6 +152,64 @@ def annealed_steps(eps: float, iterations: int, beta: float, gamma: float) -> li
     return [beta * eps * gamma ** k / total for k in range(iterations)]
 
 
+def deepfool_universal(model: nn.Module, x_pool: torch.Tensor, eps: float, generator: torch.Generator,
+                       fooling_rate: float = 0.8, max_passes: int = 10, overshoot: float = 0.02, max_iter: int = 10,
+                       num_classes: int | None = 10, chunk_size: int = 1, device: torch.device | str | None = None,
+                       history: list[float] | None = None) -> torch.Tensor:
+    """Universal perturbation of Moosavi-Dezfooli et al. (2017, Algorithm 1), ℓ∞ variant, with DeepFool
+    (Moosavi-Dezfooli et al. 2016) as the inner step, as their reference code computes it::
+
+        v ← 0
+        repeat (a pass over the pool in a random order) until the fooling rate ≥ fooling_rate (1 − δ):
+            for each x_i with k̂(x_i + v) = k̂(x_i):
+                Δv_i ← DeepFool ℓ2 step at x_i + v (the minimal perturbation that changes k̂, ×(1 + overshoot))
+                v ← P_∞,ε(v + Δv_i)          (clip every pixel to [−ε, ε])
+
+    k̂ is the model's prediction; the fooling rate is the fraction of pool inputs with
+    k̂(clip(x + v)) ≠ k̂(x). Reference settings: δ = 0.2 (fooling rate 80 %), overshoot 0.02, at most
+    10 DeepFool iterations per input over the 10 classes with the largest logits, ξ (= ε) 10 on
+    ImageNet. ``max_passes`` caps the passes (the reference loops until the fooling rate is reached,
+    which a robust model may never allow). ``chunk_size`` > 1 computes the DeepFool steps of that
+    many consecutive inputs at one v (one batched DeepFool call) and then applies them in order,
+    each followed by the projection; 1 is the sequential algorithm. The order is drawn from
+    ``generator``. ``history`` gets each pass's fooling rate. Returns v (float32, C×H×W, [0,1]
+    units, CPU), ‖v‖∞ ≤ ε; images are clipped to [0, 1] wherever v is added.
+    """
+    from .attacks import deepfool
+
+    if not eps > 0 or max_passes < 1 or chunk_size < 1 or not 0 < fooling_rate <= 1:
+        raise ValueError(f"need eps > 0, max_passes >= 1, chunk_size >= 1, 0 < fooling_rate <= 1; got {eps}, "
+                         f"{max_passes}, {chunk_size}, {fooling_rate}")
+    device = torch.device(device) if device is not None else x_pool.device
+    pool = x_pool.to(device)
+    pool = to_float(pool) if pool.dtype == torch.uint8 else pool.float()
+    v = torch.zeros(pool.shape[1:], dtype=torch.float32, device=device)
+
+    @torch.no_grad()
+    def predict(x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([model(x[i:i + 1024]).argmax(1) for i in range(0, len(x), 1024)])
+
+    with eval_mode(model):
+        clean = predict(pool)
+        for _ in range(max_passes):
+            for chunk in torch.randperm(len(pool), generator=generator).to(device).split(chunk_size):
+                with torch.no_grad():
+                    xv = (pool[chunk] + v).clamp_(0.0, 1.0)
+                    keep = model(xv).argmax(1) == clean[chunk]
+                if not bool(keep.any()):
+                    continue
+                steps = deepfool(model, xv[keep], clean[chunk][keep], norm="l2", overshoot=overshoot,
+                                 max_iter=max_iter, num_classes=num_classes)
+                for dv in steps:
+                    v = (v + dv).clamp_(-eps, eps)
+            fooled = float((predict((pool + v).clamp(0.0, 1.0)) != clean).float().mean())
+            if history is not None:
+                history.append(fooled)
+            if fooled >= fooling_rate:
+                break
+    return v.detach().cpu()
+
+
 def random_sign(shape: tuple[int, ...] | torch.Size, eps: float, generator: torch.Generator) -> torch.Tensor:
     """Baseline perturbation: every pixel independently ±ε with probability 1/2 (float32, [0,1] units)."""
     signs = torch.randint(0, 2, tuple(shape), generator=generator, dtype=torch.int64) * 2 - 1
@@ -154,7 +218,7 @@ def random_sign(shape: tuple[int, ...] | torch.Size, eps: float, generator: torc
 
 @torch.inference_mode()
 def accuracy_under(model: nn.Module, x_uint8: torch.Tensor, y: torch.Tensor, perturbations: Mapping,
-                   batch_size: int, device: torch.device | str) -> dict:
+                   chunk_size: int, device: torch.device | str) -> dict:
     """{key: (n_correct, n)} of `model` on clip(x + Ξ) for every Ξ (C×H×W, [0,1] units) in
     `perturbations`; ``None`` as Ξ means the clean inputs. One forward per batch and perturbation."""
     device = torch.device(device)
@@ -162,9 +226,9 @@ def accuracy_under(model: nn.Module, x_uint8: torch.Tensor, y: torch.Tensor, per
     deltas = {k: (None if v is None else v.to(device=device, dtype=torch.float32)) for k, v in perturbations.items()}
     correct = {k: 0 for k in keys}
     with eval_mode(model):
-        for start in range(0, len(y), batch_size):
-            x = to_float(x_uint8[start:start + batch_size].to(device))
-            yb = y[start:start + batch_size].to(device)
+        for start in range(0, len(y), chunk_size):
+            x = to_float(x_uint8[start:start + chunk_size].to(device))
+            yb = y[start:start + chunk_size].to(device)
             for k in keys:
                 xb = x if deltas[k] is None else (x + deltas[k]).clamp_(0.0, 1.0)
                 correct[k] += int((model(xb).argmax(1) == yb).sum())
@@ -172,7 +236,7 @@ def accuracy_under(model: nn.Module, x_uint8: torch.Tensor, y: torch.Tensor, per
 
 
 def accuracy_rows(model: nn.Module, epoch: int, x_uint8: torch.Tensor, y: torch.Tensor,
-                  universal: Mapping[tuple[str, int], torch.Tensor], eps: float, seed: int, batch_size: int,
+                  universal: Mapping[tuple[str, int], torch.Tensor], eps: float, seed: int, chunk_size: int,
                   device: torch.device | str, random_draws: int = 1) -> pd.DataFrame:
     """Rows of the `universal_accuracy` table for the model of `epoch` on the evaluation set.
 
@@ -191,7 +255,7 @@ def accuracy_rows(model: nn.Module, epoch: int, x_uint8: torch.Tensor, y: torch.
             raise ValueError(f"universal perturbation {split}/{src_epoch} has shape {tuple(xi.shape)}, "
                              f"images have {tuple(shape)}")
         perts[(UNIVERSAL, split, int(src_epoch))] = xi
-    res = accuracy_under(model, x_uint8, y, perts, batch_size, device)
+    res = accuracy_under(model, x_uint8, y, perts, chunk_size, device)
     draws = [c / n for key, (c, n) in res.items() if key[0] == "draw"]
     n = len(y)
     rows = [{"epoch": int(epoch), "perturbation": RANDOM_SIGN, "source_split": NO_SOURCE, "source_epoch": -1,

@@ -7,12 +7,12 @@ from advtrace.data import load_dataset, sample_set
 from advtrace.destruction import epoch_rows
 from advtrace.runtime import setup_job
 from advtrace.tables import read_table, write_table
-from advtrace.training import load_model
+from advtrace.checkpoints import load_checkpoint
 
 device = setup_job(snakemake.threads)
 data = load_dataset(snakemake.input.dataset)
 s = sample_set(data, read_table(snakemake.input.samples, "samples"), snakemake.params.sample_set)
 stored = {attack: perturbations.load(path) for attack, path in snakemake.params.perturbations.items()}
-model = load_model(snakemake.input.checkpoint, data, snakemake.params.model, device)
+model = load_checkpoint(snakemake.params.checkpoint, device)
 df = epoch_rows(model, s, stored, int(snakemake.wildcards.epoch), snakemake.params.destruction, device)
 write_table(df, snakemake.output.table, "destruction")

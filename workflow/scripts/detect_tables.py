@@ -2,10 +2,9 @@ import sys
 
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
-from advtrace.tables import concat_tables, write_table
+from advtrace.tables import concat_runs, write_table
 
-for name in ("detectability", "detector_max", "detector_max_summary"):
-    write_table(concat_tables(list(snakemake.input[name]), name), snakemake.output[name], name)
-# the training histories lie in the per-epoch detector directories (inputs), one file per attack
-write_table(concat_tables(list(snakemake.params.histories), "detector_training"), snakemake.output.detector_training,
-            "detector_training")
+# each table from its per-run parts ({run: [files]}), one block of rows per run with a run column; the
+# training histories lie in the per-epoch detector directories (inputs), one file per attack
+for name, parts in snakemake.params.parts.items():
+    write_table(concat_runs(dict(parts), name), snakemake.output[name], name)

@@ -8,7 +8,7 @@ from advtrace.data import load_dataset, sample_set
 from advtrace.evaluation import learning_curve_rows
 from advtrace.runtime import setup_job
 from advtrace.tables import read_table, write_table
-from advtrace.training import load_model
+from advtrace.checkpoints import load_checkpoint
 
 device = setup_job(snakemake.threads)
 ev = snakemake.params.evaluation
@@ -23,10 +23,10 @@ if phase == "pretrain":  # rule evaluate_pretrain_epochs: kept vanilla epochs, i
     chunk = snakemake.params.chunk
     epochs, paper_epochs, checkpoints = chunk["epochs"], chunk["paper_epochs"], chunk["checkpoints"]
 else:  # rule evaluate_epochs: adversarial epochs t (0 = the pretrained model)
-    epochs, checkpoints = snakemake.params.epochs, snakemake.input.checkpoints
+    epochs, checkpoints = snakemake.params.epochs, snakemake.params.checkpoints
     paper_epochs = [int(t) + snakemake.params.offset for t in epochs]
 frames = []
 for epoch, paper_epoch, checkpoint in zip(epochs, paper_epochs, checkpoints):  # the chunk's epochs, in order
-    model = load_model(checkpoint, data, snakemake.params.model, device)
+    model = load_checkpoint(checkpoint, device)
     frames.append(learning_curve_rows(model, int(epoch), sets, ev, device, phase=phase, paper_epoch=int(paper_epoch)))
 write_table(pd.concat(frames, ignore_index=True), snakemake.output.table, "learning_curve")

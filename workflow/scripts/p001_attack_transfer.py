@@ -13,27 +13,28 @@ from advtrace.data import load_dataset, sample_set, to_float
 from advtrace.runtime import load_torch, setup_job
 from advtrace.studies.p001 import core
 from advtrace.tables import coerce, read_table, write_table
-from advtrace.training import load_model
+from advtrace.checkpoints import load_checkpoint
 
 device = setup_job(snakemake.threads)
 cfg = snakemake.params.cfg
 bs = cfg["chunk_size"]
 data = load_dataset(snakemake.input.dataset)
 samples = read_table(snakemake.input.samples, "samples")
-clf = load_model(snakemake.input.checkpoint, data, cfg["model"], device)
+clf = load_checkpoint(snakemake.input.checkpoint, device)
 test = sample_set(data, samples, cfg["sets"]["test"])
 x = to_float(test.x)
 
-# each family's detector and test examples at its ε*
+# each family's detector and test examples at its ε* (or at paper001.transfer_eps, paper 001 Fig. 8)
 fams = {}
 for d in map(Path, snakemake.input.families):
     sel = json.loads((d / "selected.json").read_text())
     stored = load_torch(d / "test_adv.pt")
     if not torch.equal(stored["index"], test.index):
         raise ValueError(f"{d}: test examples of another sample set than {cfg['sets']['test']!r}; rerun its family job")
-    delta = stored["delta"][[float(e) for e in stored["eps"]].index(float(sel["eps_star"]))]
-    det, _ = core.load(d / f"eps_{sel['eps_star']:g}.pt", clf, device)
-    fams[sel["family"]] = {"eps": float(sel["eps_star"]), "det": det, "adv": (x + delta).clamp_(0.0, 1.0)}
+    eps = float(cfg["transfer_eps"].get(sel["family"], sel["eps_star"]))
+    delta = stored["delta"][[float(e) for e in stored["eps"]].index(eps)]
+    det, _ = core.load(d / f"eps_{eps:g}.pt", clf, device)
+    fams[sel["family"]] = {"eps": eps, "det": det, "adv": (x + delta).clamp_(0.0, 1.0)}
 
 # Fig. 4: every detector on every family's examples (the clean half is classified once per detector)
 rows = []

@@ -12,7 +12,7 @@ from advtrace.data import load_dataset, sample_set, to_float
 from advtrace.runtime import atomic_path, log, save_torch, setup_job
 from advtrace.studies.p001 import core
 from advtrace.tables import coerce, read_table, write_table
-from advtrace.training import load_model
+from advtrace.checkpoints import load_checkpoint
 
 device = setup_job(snakemake.threads)
 cfg = snakemake.params.cfg
@@ -20,7 +20,7 @@ family, fam = snakemake.wildcards.family, cfg["family"]
 bs = cfg["chunk_size"]
 data = load_dataset(snakemake.input.dataset)
 samples = read_table(snakemake.input.samples, "samples")
-clf = load_model(snakemake.input.checkpoint, data, cfg["model"], device)
+clf = load_checkpoint(snakemake.input.checkpoint, device)
 sets = {k: sample_set(data, samples, cfg["sets"][k]) for k in ("train", "val", "test")}
 x = {k: to_float(s.x) for k, s in sets.items()}
 y = {k: s.y for k, s in sets.items()}
@@ -32,7 +32,8 @@ acc = {e: core.accuracy(clf, adv["test"][e], y["test"], bs) for e in grid}
 e_star, reached = core.eps_star({e: c / n for e, (c, n) in acc.items()}, cfg["target_accuracy"])
 log.info("%s: test accuracy %s; eps* = %g (%s)", family, {e: round(c / n, 3) for e, (c, n) in acc.items()}, e_star,
          "below target" if reached else "no ε reaches the target: the largest ε")
-positions = core.attachment_positions(clf, data, cfg["positions"], cfg["detector"]["min_side"])
+positions = core.attachment_positions(clf, data, cfg["positions"], cfg["detector"]["min_side"],
+                                      min(2, len(cfg["detector"]["channels"]) - 1))
 
 _feats = {}
 

@@ -16,5 +16,4 @@ if len(no):
 write_table(adv.reset_index(drop=True), out.adversaries, "p001_adversaries")
 write_table(concat_tables(inp.depth, "p001_depth"), out.depth, "p001_depth")
 write_table(concat_tables(inp.eps_transfer, "p001_eps_transfer"), out.eps_transfer, "p001_eps_transfer")
-write_table(concat_tables([*inp.training, inp.dynamic_training], "p001_detector_training"), out.training,
-            "p001_detector_training")
+write_table(concat_tables(inp.training, "p001_detector_training"), out.training, "p001_detector_training")

@@ -14,12 +14,13 @@ leak = read_table(snakemake.input.leaking, "p002_label_leaking")
 tr = read_table(snakemake.input.transfer, "p002_transfer")
 cap = read_table(snakemake.input.capacity, "p002_capacity")
 
-docs = {1: R.table1(acc), 2: R.table2(acc), 3: R.table3(acc, leak), 4: R.table4(tr), 5: R.table5(acc), 8: R.table8(acc)}
+docs = {1: R.table1(acc), 2: R.table2(acc), 3: R.table3(acc, leak), 4: R.table4(tr), 5: R.table5(acc), 6: R.table6(tr),
+        7: R.table7(acc), 8: R.table8(acc)}
 outputs = {Path(p).name: p for p in snakemake.output.reports}
 for num, text in docs.items():
-    with atomic_path(outputs[f"table{num}.md"]) as tmp:
+    with atomic_path(outputs[f"p002_table{num}.md"]) as tmp:
         Path(tmp).write_text(text)
-with atomic_path(outputs["tables.html"]) as tmp:
+with atomic_path(outputs["p002_tables.html"]) as tmp:
     Path(tmp).write_text(R.markdown_to_html(list(docs.values())))
 
 figs = {
@@ -28,6 +29,8 @@ figs = {
     "p002_fig02_transfer_eps": R.fig_transfer_eps(tr, *R.transfer_pair(tr),
                                                   "Paper 002, Fig. 2 — transfer rate vs ε"),
     "p002_fig03_one_step_methods": R.fig_one_step(acc, "Paper 002, Fig. 3 — step l.l.-trained model under one-step attacks"),
+    "p002_fig05_transfer_error_eps": R.fig_transfer_error_eps(
+        tr, *R.transfer_pair(tr), "Paper 002, Fig. 5 — error rate of transferred examples (no prefilter) vs ε"),
 }
 for slug, fig in figs.items():
     pdf = next(p for p in snakemake.output.figures if p.endswith(f"{slug}.pdf"))

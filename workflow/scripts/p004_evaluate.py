@@ -8,7 +8,7 @@ from advtrace.data import load_dataset, sample_set
 from advtrace.runtime import setup_job
 from advtrace.studies.p004.robustness import evaluate_model, image_rows, risk_rows
 from advtrace.tables import coerce, empty_table, read_table, write_table
-from advtrace.training import load_model
+from advtrace.checkpoints import load_checkpoint
 
 device = setup_job(snakemake.threads)
 cfg = snakemake.params.cfg
@@ -20,8 +20,9 @@ test = sample_set(data, samples, ev["eval_set"])
 rob, search, risk, images = [], [], [], []
 for item in cfg["epochs"]:
     epoch, info = item["epoch"], item["info"]
-    model = load_model(item["checkpoint"], data, cfg["model"], device)
-    r, s, xi = evaluate_model(model, gen.x, gen.y, test.x, test.y, ev, cfg["seed"], device, info, epoch)
+    model = load_checkpoint(item["checkpoint"], device)
+    r, s, xi = evaluate_model(model, gen.x, gen.y, test.x, test.y, ev, cfg["seed"], device, info, epoch,
+                              deepfool=item["deepfool"])
     rob.append(r)
     search.append(s)
     if epoch in cfg["image_epochs"] and xi is not None:

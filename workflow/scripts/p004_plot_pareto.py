@@ -8,5 +8,5 @@ from advtrace.tables import read_table
 
 c = snakemake.params.cfg
 t = {name: read_table(path, name) for name, path in snakemake.input.items()}
-fig = plots.pareto(t['p004_robustness'], c['experiment'], c['delta'])
+fig = plots.pareto(t['p004_robustness'], t['p004_front'], c['experiment'], c['delta'])
 save_figure(fig, snakemake.output.pdf, snakemake.output.png)

@@ -5,6 +5,7 @@ sys.stderr = open(snakemake.log[0], "w", buffering=1)
 from pathlib import Path
 
 from advtrace.runtime import atomic_path
+from advtrace.studies.p004.cost import cost_markdown, cost_table, run_cost
 from advtrace.studies.p004.front import front_table, table_a1_markdown
 from advtrace.tables import concat_tables, write_table
 
@@ -17,3 +18,7 @@ front = front_table(tables["robustness"], cfg["reference_accuracy"])
 write_table(front, out.front, "p004_front")
 with atomic_path(out.table_a1) as tmp:
     Path(tmp).write_text(table_a1_markdown(front, tables["robustness"], snakemake.wildcards.exp, cfg["delta"]) + "\n")
+cost = cost_table([run_cost(r["info"], r["epochs"], r["benchmarks"], r["manifests"]) for r in cfg["cost_runs"].values()])
+write_table(cost, out.cost, "p004_cost")
+with atomic_path(out.cost_report) as tmp:
+    Path(tmp).write_text(cost_markdown(cost, snakemake.wildcards.exp) + "\n")

@@ -5,15 +5,15 @@ sys.stderr = open(snakemake.log[0], "w", buffering=1)
 from pathlib import Path
 
 from advtrace import perturbations
+from advtrace.checkpoints import load_checkpoint
 from advtrace.data import load_dataset, sample_set
 from advtrace.runtime import setup_job
 from advtrace.tables import read_table
-from advtrace.training import load_model
 
 device = setup_job(snakemake.threads)
 data = load_dataset(snakemake.input.dataset)
 samples = read_table(snakemake.input.samples, "samples")
-model = load_model(snakemake.input.checkpoint, data, snakemake.params.model, device)
+model = load_checkpoint(snakemake.params.checkpoint, device)
 epoch = int(snakemake.wildcards.epoch)
 out = Path(snakemake.output.perturbations)
 for attack, attack_cfg, set_name in snakemake.params.tasks:

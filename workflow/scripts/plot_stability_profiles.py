@@ -2,13 +2,16 @@ import sys
 
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
-from advtrace.plotting import save_figure
+from advtrace.plotting import run_label, save_figure
 from advtrace.plotting.stability import stability_profiles
 from advtrace.tables import read_table
 
+run = snakemake.params.run  # the run the figure draws (the first of its section's runs)
+label = run_label(snakemake.wildcards.exp, run)
+
 fig = stability_profiles(
-    read_table(snakemake.input.profile, "stability_profile"),
-    read_table(snakemake.input.summary, "stability_summary"),
-    f"Fig. 1 — temporal stability profiles ({snakemake.wildcards.exp})",
+    read_table(snakemake.input.profile, "stability_profile", run=run),
+    read_table(snakemake.input.summary, "stability_summary", run=run),
+    f"Fig. 1 — temporal stability profiles ({label})",
 )
 save_figure(fig, snakemake.output.pdf, snakemake.output.png)

@@ -5,10 +5,10 @@ sys.stderr = open(snakemake.log[0], "w", buffering=1)
 import pandas as pd
 
 from advtrace import stability
+from advtrace.checkpoints import load_checkpoint
 from advtrace.data import load_dataset
 from advtrace.runtime import setup_job
 from advtrace.tables import coerce, read_table, write_table
-from advtrace.training import load_model
 
 device = setup_job(snakemake.threads)
 files = {(set_name, int(t)): path for set_name, t, path in snakemake.params.files}
@@ -16,8 +16,8 @@ data = load_dataset(snakemake.input.dataset)
 samples = read_table(snakemake.input.samples, "samples")
 transfers, pairwises = [], []
 # the chunk's checkpoints in order: each θ_t is loaded once and evaluated on what its plan lists
-for (epoch, plan), checkpoint in zip(snakemake.params.plans, snakemake.input.checkpoints):
-    model = load_model(checkpoint, data, snakemake.params.model, device)
+for (epoch, plan), checkpoint in zip(snakemake.params.plans, snakemake.params.checkpoints):
+    model = load_checkpoint(checkpoint, device)
     transfer, pairwise = stability.run_epoch(model, data, samples, plan, int(epoch), files,
                                              snakemake.params.chunk_size, device)
     transfers.append(transfer)

@@ -2,17 +2,23 @@ import sys
 
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
+import pandas as pd
+
 from advtrace import stability
 from advtrace.runtime import setup_logging
-from advtrace.tables import read_table, write_table
+from advtrace.tables import coerce, read_table, with_run, write_table
 
 setup_logging()
-cfg = snakemake.params.cfg
-tables = stability.aggregate(
-    [read_table(p, "transfer") for p in snakemake.input.transfer],
-    [read_table(p, "pairwise_transfer") for p in snakemake.input.pairwise],
-    cfg["stability"],
-    cfg["T"],
-)
-for name, df in tables.items():
-    write_table(df, snakemake.output[name], name)
+# each analysed run's tables from its own parts, epochs and T, then one table per name with a run column
+per_run = {}
+for run, cfg in snakemake.params.runs.items():
+    tables = stability.aggregate(
+        [read_table(p, "transfer") for p in cfg["transfer"]],
+        [read_table(p, "pairwise_transfer") for p in cfg["pairwise"]],
+        cfg["stability"],
+        cfg["T"],
+    )
+    per_run[run] = {name: with_run(df, name, run) for name, df in tables.items()}
+for name in snakemake.output.keys():
+    df = pd.concat([tables[name] for tables in per_run.values()], ignore_index=True)
+    write_table(coerce(df, name), snakemake.output[name], name)

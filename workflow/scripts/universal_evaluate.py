@@ -5,7 +5,7 @@ sys.stderr = open(snakemake.log[0], "w", buffering=1)
 from advtrace.data import load_dataset, sample_set
 from advtrace.runtime import load_torch, setup_job
 from advtrace.tables import read_table, write_table
-from advtrace.training import load_model
+from advtrace.checkpoints import load_checkpoint
 from advtrace.universal import accuracy_rows
 
 device = setup_job(snakemake.threads)
@@ -13,7 +13,7 @@ cfg = snakemake.params.cfg
 epoch = int(snakemake.wildcards.epoch)
 data = load_dataset(snakemake.input.dataset)
 s = sample_set(data, read_table(snakemake.input.samples, "samples"), cfg["eval_set"])
-model = load_model(snakemake.input.checkpoint, data, cfg["model"], device)
+model = load_checkpoint(snakemake.params.checkpoint, device)
 universal = {}
 for path in snakemake.input.perturbations:
     rec = load_torch(path)

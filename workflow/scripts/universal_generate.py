@@ -5,7 +5,7 @@ sys.stderr = open(snakemake.log[0], "w", buffering=1)
 from advtrace.data import load_dataset, sample_set
 from advtrace.runtime import save_torch, setup_job
 from advtrace.tables import read_table, write_table
-from advtrace.training import load_model
+from advtrace.checkpoints import load_checkpoint
 from advtrace.universal import generate_for_epoch, image_rows
 
 device = setup_job(snakemake.threads)
@@ -13,7 +13,7 @@ cfg = snakemake.params.cfg
 epoch = int(snakemake.wildcards.epoch)
 data = load_dataset(snakemake.input.dataset)
 samples = read_table(snakemake.input.samples, "samples")
-model = load_model(snakemake.input.checkpoint, data, cfg["model"], device)
+model = load_checkpoint(snakemake.params.checkpoint, device)
 for source, set_name in cfg["sets"].items():  # train- and test-generated (App. D and E)
     pool = sample_set(data, samples, set_name)
     result = generate_for_epoch(model, pool.x, pool.y, cfg["generation"], cfg["seed"], source, epoch, device)

@@ -37,6 +37,11 @@ def save_figure(fig: plt.Figure, pdf: str | Path, png: str | Path, dpi: int = 15
     plt.close(fig)
 
 
+def run_label(exp: str, run: str) -> str:
+    """How a figure title names what it shows: the experiment, and the run unless it is main."""
+    return exp if run == "main" else f"{exp}, run {run}"
+
+
 def jitter(n: int, width: float, seed: int = 0):
     """`n` seeded offsets uniform in [-width, width] (strip plots; never the global NumPy RNG)."""
     import numpy as np

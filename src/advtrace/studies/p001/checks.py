@@ -2,7 +2,25 @@
 
 from __future__ import annotations
 
+import math
+
 from ...specs import ATTACK_SPECS, attack_problems
+
+# models whose `features` the detector can read (advtrace.models), with their number of feature maps
+FEATURE_MODELS = {"preact_resnet18": 5, "resnet32": 4, "vgg16": 5}
+
+
+def min_iterations(eps: float, alpha: float, sigmas) -> int:
+    """Iterations the dynamic adversary needs so that, at every σ of ``sigmas`` but 0.5, a pixel
+    pushed the same way every step reaches ‖δ‖∞ = ε.
+
+    Paper 001's step α[(1 − σ) sgn ∇J_cls + σ sgn ∇J_det] moves a pixel where the two signs agree
+    by α, and one where they disagree by only |1 − 2σ|·α (towards the larger weight's sign). So
+    ε / α steps saturate the agreeing pixels and ε / (|1 − 2σ|·α) the disagreeing ones; at
+    σ = 0.5 the disagreeing pixels do not move at all (no count reaches the bound there), so
+    σ = 0.5 asks only for the agreeing pixels' ε / α."""
+    m = min([abs(1.0 - 2.0 * float(s)) for s in sigmas if abs(1.0 - 2.0 * float(s)) > 1e-9] or [1.0])
+    return max(1, math.ceil(eps / (alpha * m) - 1e-9))
 
 
 def problems(exp: dict) -> list[str]:
@@ -30,10 +48,20 @@ def problems(exp: dict) -> list[str]:
     positions = [str(p) for p in sec["positions"]]
     if len(set(positions)) != len(positions):
         out.append(f"paper001.positions: {sec['positions']} repeats a position")
-    if any(p != "input" for p in positions) and exp["model"]["name"] != "preact_resnet18" and \
-            exp["model"]["name"] != "resnet32":
-        out.append(f"paper001.positions: model {exp['model']['name']!r} exposes no feature maps; use [input] or a "
-                   "ResNet (preact_resnet18, resnet32)")
+    if any(p != "input" for p in positions) and exp["model"]["name"] not in FEATURE_MODELS:
+        out.append(f"paper001.positions: model {exp['model']['name']!r} exposes no feature maps; use [input] or one "
+                   f"of {', '.join(FEATURE_MODELS)}")
+    n_maps = FEATURE_MODELS.get(exp["model"]["name"])
+    bad = [p for p in sec["positions"] if p != "input" and n_maps is not None and p >= n_maps]
+    if bad:
+        out.append(f"paper001.positions: {bad} beyond the {n_maps} feature maps of {exp['model']['name']} "
+                   f"(0..{n_maps - 1})")
+    for label, e in sec.get("transfer_eps", {}).items():
+        fam = sec["families"].get(label)
+        if fam is None:
+            out.append(f"paper001.transfer_eps.{label}: not a family; have {sorted(sec['families'])}")
+        elif e not in fam["eps"]:
+            out.append(f"paper001.transfer_eps.{label}: {e} is not in the family's eps {fam['eps']}")
     dyn = sec["dynamic"]
     fam = sec["families"].get(dyn["family"])
     if fam is None:
@@ -47,4 +75,12 @@ def problems(exp: dict) -> list[str]:
                        f"{fam['eps']}; the static detector attacked is the family's detector of that ε")
     if dyn["alpha"] > dyn["eps"]:
         out.append(f"paper001.dynamic.alpha: {dyn['alpha']} > eps {dyn['eps']}; the step must not exceed ε")
+    else:
+        need = min_iterations(dyn["eps"], dyn["alpha"], dyn["sigmas"])
+        if dyn["iterations"] < need:
+            worst = min((s for s in dyn["sigmas"] if abs(1 - 2 * s) > 1e-9), key=lambda s: abs(1 - 2 * s), default=0.0)
+            out.append(f"paper001.dynamic.iterations: {dyn['iterations']} iterations of α = {dyn['alpha']:g} leave the "
+                       f"pixels where classifier and detector gradient signs disagree short of ε = {dyn['eps']:g} at "
+                       f"σ = {worst:g} (they move |1 - 2σ|·α per step); set iterations >= {need} "
+                       f"(ε / (α·min |1 - 2σ|) over the σ ≠ 0.5 of sigmas)")
     return out

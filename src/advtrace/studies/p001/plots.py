@@ -117,24 +117,23 @@ def attack_matrix(att: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
 def fig04(att: pd.DataFrame, names: dict[str, str], exp: str) -> plt.Figure:
     style()
     fig, ax = plt.subplots(figsize=(6.5, 5.2))
-    _heat(ax, attack_matrix(att, names), "each family at its ε*", "adversary of the test examples",
-          "adversary the detector was fit on")
+    _heat(ax, attack_matrix(att, names), "each family at its ε* (or paper001.transfer_eps)",
+          "adversary of the test examples", "adversary the detector was fit on")
     fig.suptitle(f"Paper 001, Fig. 4 — detectability (%) across adversaries, {exp}", fontsize=11)
     fig.tight_layout()
     return fig
 
 
-def same_detectors(dyn: pd.DataFrame) -> bool:
-    """Whether the static and the dynamic detector gave the same detectability at every σ (the
-    dynamic training kept its starting weights, the static detector's)."""
-    rows = {det: d.sort_values("sigma")[["sigma", "detectability", "n"]].reset_index(drop=True)
-            for det, d in dyn.groupby("detector")}
-    return set(rows) == {"static", "dynamic"} and rows["static"].equals(rows["dynamic"])
+def untrained_dynamic(dyn: pd.DataFrame) -> bool:
+    """Whether the dynamic detector holds its initial weights (selected dynamic-training epoch 0:
+    no epoch beat them on validation), so it is no dynamically trained detector."""
+    d = dyn[dyn["detector"] == "dynamic"]
+    return len(d) > 0 and bool((d["detector_epoch"] == 0).all())
 
 
 def fig05(dyn: pd.DataFrame, exp: str) -> plt.Figure:
     style()
-    fig, ax = plt.subplots(figsize=(7, 5.2))
+    fig, ax = plt.subplots(figsize=(7.5, 5.6))
     for i, (det, d) in enumerate(dyn.groupby("detector", sort=False)):
         d = d.sort_values("sigma")
         ok = d["n"] > 0
@@ -142,24 +141,65 @@ def fig05(dyn: pd.DataFrame, exp: str) -> plt.Figure:
         yerr = [100 * (d["detectability"] - d["ci_low"])[ok], 100 * (d["ci_high"] - d["detectability"])[ok]]
         ax.errorbar(100 * d["accuracy"][ok], 100 * d["detectability"][ok], xerr=xerr, yerr=yerr, marker=MARKERS[i],
                     capsize=2, lw=1.2, ls="-" if i == 0 else "--", mfc="none" if i else None,
-                    label=f"{det} detector")
+                    label=f"{det} detector" + (f" (training epoch {int(d['detector_epoch'].iloc[0])})"
+                                               if det == "dynamic" else ""))
+        last = None
         for r in d[ok].itertuples():
-            if round(r.sigma, 2) in (0.0, 0.4, 0.5) or r.sigma == d["sigma"].max():  # the others crowd
-                ax.annotate(f"σ={r.sigma:.1f}", (100 * r.accuracy, 100 * r.detectability), textcoords="offset points",
-                            xytext=(4, 4 if i == 0 else -11), fontsize=7, color=f"C{i}")
+            xy = (100 * r.accuracy, 100 * r.detectability)
+            if last is not None and abs(xy[0] - last[0]) < 4 and abs(xy[1] - last[1]) < 3:
+                continue  # crowded: the neighbouring label stands for it
+            ax.annotate(f"{r.sigma:.1f}", xy, textcoords="offset points", xytext=(4, 4 if i == 0 else -11),
+                        fontsize=7, color=f"C{i}")
+            last = xy
     ax.axhline(50, color="grey", ls=":", lw=1)
     ax.axhline(70, color="grey", ls="--", lw=0.8)
     ax.set_xlabel("classifier accuracy on the dynamic adversary's test examples (%)")
     ax.set_ylabel("detectability on successful adversarial examples (%)")
     ax.set_ylim(0, 102)
     ax.set_xlim(-2, 102)
-    ax.legend(loc="lower right")
-    if same_detectors(dyn):
-        ax.text(0.02, 0.03, "The dynamic detector kept the static weights:\nno dynamic-training epoch beat them on\n"
-                "validation, so the two curves coincide.", transform=ax.transAxes, fontsize=8, va="bottom",
-                bbox={"boxstyle": "round", "fc": "white", "ec": "grey", "alpha": 0.9})
+    ax.legend(loc="lower right", fontsize=8)
+    if untrained_dynamic(dyn):
+        ax.text(0.02, 0.03, "Dynamic training never beat its initial weights on\nvalidation (selected epoch 0): the "
+                "'dynamic' detector is\nuntrained, and its claim is not measured.", transform=ax.transAxes,
+                fontsize=8, va="bottom", bbox={"boxstyle": "round", "fc": "white", "ec": "grey", "alpha": 0.9})
     ax.set_title(f"Paper 001, Fig. 5 — dynamic adversary vs static and dynamic detector, {exp}\n"
-                 "(σ = 0, 0.1, …, 1; 95 % Wilson intervals; few successful examples at large σ)", fontsize=10)
+                 "(labels: σ = 0, 0.1, …, 1; successful = correct clean, wrong adversarial;\n"
+                 "95 % Wilson intervals; few successful examples at large σ)", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def dynamic_training_curve(tr: pd.DataFrame, exp: str) -> plt.Figure:
+    """Dynamic adversary training (Sec. 3.3) per epoch: validation detectability against the
+    detector's own dynamic adversary, on all its examples and on the successful ones (95 % Wilson
+    bands), the training accuracy, and the selected epoch."""
+    style()
+    tr = tr.sort_values("detector_epoch")
+    fig, ax = plt.subplots(figsize=(7.5, 4.8))
+    e = tr["detector_epoch"]
+    crit = tr["criterion"].iloc[0]
+    for col, label, c in (("val_all", "validation: all adversarial examples", "C0"),
+                          ("val_successful", "validation: successful ones only (as Fig. 5)", "C1")):
+        ax.plot(e, 100 * tr[col], marker="o", ms=4, color=c,
+                label=label + (" - selection criterion" if col == f"val_{crit}" else ""))
+        ax.fill_between(e, 100 * tr[f"{col}_ci_low"], 100 * tr[f"{col}_ci_high"], color=c, alpha=0.15, lw=0)
+    ax.plot(e, 100 * tr["train_accuracy"], marker="s", ms=3, color="C2", ls="--",
+            label="training batches (adversary of the current detector)")
+    sel = tr[tr["selected"]]
+    if len(sel):
+        r = sel.iloc[0]
+        ax.axvline(r["detector_epoch"], color="grey", ls=":", lw=1)
+        ax.annotate(f"selected: epoch {int(r['detector_epoch'])}", (r["detector_epoch"], 100 * r[f"val_{crit}"]),
+                    textcoords="offset points", xytext=(5, -14), fontsize=8)
+    ax.axhline(50, color="grey", ls=":", lw=1)
+    ax.set_xlabel("dynamic-training epoch (0 = initial weights: " + str(tr["init"].iloc[0]) + ")")
+    ax.set_ylabel("detector accuracy (%)")
+    ax.set_ylim(0, 102)
+    ax.set_xticks(list(e))
+    n_val = int(tr["val_n"].iloc[0]) // 2
+    ax.legend(loc="lower right", fontsize=8)
+    ax.set_title(f"Paper 001, Sec. 3.3 — dynamic adversary training, {exp}\n(validation: {n_val} inputs, σ ~ U[0, 1] "
+                 "per input, against the detector of that epoch; 95 % Wilson bands)", fontsize=9)
     fig.tight_layout()
     return fig
 
@@ -172,7 +212,7 @@ def _md(df: pd.DataFrame, fmt=lambda v: f"{100 * v:.1f}") -> str:
 
 
 def report(adv: pd.DataFrame, depth: pd.DataFrame, eps: pd.DataFrame, att: pd.DataFrame, dyn: pd.DataFrame,
-           exp: str) -> str:
+           exp: str, tr: pd.DataFrame | None = None) -> str:
     """The paper's figures as Markdown tables (values in %, 95 % Wilson intervals in brackets)."""
     names = names_of(adv)
     ci = lambda r, p="": f"{100 * r[p + 'ci_low']:.1f}-{100 * r[p + 'ci_high']:.1f}"  # noqa: E731
@@ -197,12 +237,33 @@ def report(adv: pd.DataFrame, depth: pd.DataFrame, eps: pd.DataFrame, att: pd.Da
     out += ["## Fig. 3: ε_fit (rows) × ε_test (columns), detectability %", ""]
     for fam in dict.fromkeys(eps["family"]):
         out += [f"### {names.get(fam, fam)}", "", _md(eps_matrix(eps, fam)), ""]
-    out += ["## Fig. 4: detector fit on (rows) × tested on (columns), each at its ε*, detectability %", "",
+    out += ["## Fig. 4: detector fit on (rows) × tested on (columns), each at its ε* (or transfer_eps), "
+            "detectability %", "",
             _md(attack_matrix(att, names)), ""]
     out += ["## Fig. 5: dynamic adversary", "",
-            "| detector | σ | accuracy % [CI] (n) | successful | detectability % [CI] (n) |", "|---|---|---|---|---|"]
+            "Successful = classified correctly clean and wrongly adversarial (Sec. 4.1.2). ‖δ‖∞: mean over the "
+            "test inputs ([0,255] units); at ε: fraction of the moved pixels (with room to move ε) at the bound.", "",
+            "| detector (epoch) | σ | accuracy % [CI] (n) | successful / correct clean | detectability % [CI] (n) "
+            "| ‖δ‖∞ | at ε % |", "|---|---|---|---|---|---|---|"]
     for _, r in dyn.iterrows():
         det = f"{100 * r['detectability']:.1f} [{ci(r)}] ({r['n']})" if r["n"] > 0 else "n/a"
-        out.append(f"| {r['detector']} | {r['sigma']:.1f} | {100 * r['accuracy']:.1f} [{ci(r, 'accuracy_')}] "
-                   f"({r['accuracy_n']}) | {r['n_successful']} | {det} |")
+        out.append(f"| {r['detector']} ({r['detector_epoch']}) | {r['sigma']:.1f} | {100 * r['accuracy']:.1f} "
+                   f"[{ci(r, 'accuracy_')}] ({r['accuracy_n']}) | {r['n_successful']} / {r['n_clean_correct']} | {det} "
+                   f"| {r['delta_linf']:.1f} | {100 * r['at_bound']:.0f} |")
+    if untrained_dynamic(dyn):
+        out += ["", "The dynamic detector holds its initial weights (selected dynamic-training epoch 0): it is not a "
+                "dynamically trained detector, and its claim is not measured."]
+    if tr is not None:
+        out += ["", "## Dynamic adversary training (Sec. 3.3): validation per epoch", "",
+                f"Against the detector's own dynamic adversary, σ ~ U[0, 1] per validation input; epoch 0 = the "
+                f"initial weights ({tr['init'].iloc[0]}); selection criterion: {tr['criterion'].iloc[0]}.", "",
+                "| epoch | train loss | train acc. % | val. all % [CI] (n) | val. successful % [CI] (n) | selected |",
+                "|---|---|---|---|---|---|"]
+        for _, r in tr.sort_values("detector_epoch").iterrows():
+            succ = (f"{100 * r['val_successful']:.1f} [{ci(r, 'val_successful_')}] ({2 * r['val_n_successful']})"
+                    if r["val_n_successful"] > 0 else "n/a")
+            loss = "-" if pd.isna(r["train_loss"]) else f"{r['train_loss']:.3f}"
+            acc = "-" if pd.isna(r["train_accuracy"]) else f"{100 * r['train_accuracy']:.1f}"
+            out.append(f"| {r['detector_epoch']} | {loss} | {acc} | {100 * r['val_all']:.1f} [{ci(r, 'val_all_')}] "
+                       f"({r['val_n']}) | {succ} | {'✓' if r['selected'] else ''} |")
     return "\n".join(out) + "\n"

@@ -72,13 +72,14 @@ SCHEMAS = {
         },
     ),
     "p001_attack_transfer": (
-        "Paper 001 Fig. 4: detectability of the detector trained for one family (at its ε*) on another "
-        "family's test examples (at that family's ε*) (results/{exp}/tables/p001_attack_transfer.parquet).",
+        "Paper 001 Fig. 4 (Fig. 8 on ImageNet): detectability of the detector trained for one family (at its ε*, "
+        "or paper001.transfer_eps) on another family's test examples (at that family's ε) "
+        "(results/{exp}/tables/p001_attack_transfer.parquet).",
         {
             "fit_family": ("string", "family the detector was trained for"),
-            "fit_eps": ("float64", "its ε*"),
+            "fit_eps": ("float64", "its ε* (or paper001.transfer_eps)"),
             "test_family": ("string", "family of the adversarial test examples"),
-            "test_eps": ("float64", "that family's ε*"),
+            "test_eps": ("float64", "that family's ε* (or paper001.transfer_eps)"),
             "detectability": ("float64", "detector accuracy on the union of clean and adversarial test inputs"),
             **_RATE, **_SPLIT,
         },
@@ -86,13 +87,21 @@ SCHEMAS = {
     "p001_dynamic": (
         "Paper 001 Fig. 5 (Sec. 3.3, 4.1.2): the dynamic adversary (BI on (1-σ) sgn ∇J_cls + σ sgn ∇J_det) "
         "against the static and the dynamically trained detector, per σ: classifier accuracy on all "
-        "test inputs and detectability on the clean inputs vs their successful (misclassified) "
-        "adversarial examples (results/{exp}/tables/p001_dynamic.parquet).",
+        "test inputs and detectability on the successful inputs (correct clean, misclassified adversarial): "
+        "their clean and adversarial versions (results/{exp}/tables/p001_dynamic.parquet).",
         {
             "detector": ("string", "static (trained on the static adversary) or dynamic (dynamic adversary training)"),
             "sigma": ("float64", "σ of the dynamic adversary"),
             **_ACC,
-            "n_successful": ("int64", "test inputs whose adversarial example is misclassified"),
+            "detector_epoch": ("int64", "the training epoch whose weights the detector holds (its best validation epoch; "
+                                        "dynamic: 0 = dynamic training never beat its initial weights, so the "
+                                        "detector is untrained by it - the dynamic claim is then not measured)"),
+            "n_clean_correct": ("int64", "test inputs the classifier gets right clean (the most that can succeed)"),
+            "n_successful": ("int64", "successful inputs: classified correctly clean and wrongly adversarial (Sec. 4.1.2: "
+                                      "adversarial examples that cause no misclassification are ignored)"),
+            "delta_linf": ("float64", "mean over the test inputs of the perturbation's ℓ∞ norm ([0,255] units; at most ε)"),
+            "at_bound": ("float64", "of the pixels the perturbation moved whose range allows ±ε, the fraction at |δ| = ε "
+                                    "(short of 1 where too few iterations of the σ-mixed step reach the bound; NaN: none moved)"),
             "detectability": ("float64", "detector accuracy on those inputs' clean and adversarial versions (NaN if none)"),
             "n": ("int64", "2 x n_successful"),
             "ci_low": ("float64", "95 % Wilson interval of the detectability, lower end"),
@@ -100,18 +109,44 @@ SCHEMAS = {
             **_SPLIT,
         },
     ),
-    "p001_detector_training": (
-        "Training curves of every paper-001 detector, one row per detector epoch; family `dynamic` is the "
-        "dynamically trained detector (results/{exp}/tables/p001_detector_training.parquet).",
+    "p001_dynamic_training": (
+        "Paper 001 Sec. 3.3: the dynamic adversary training of the dynamic detector, one row per epoch "
+        "(0 = its initial weights): training loss and accuracy against the adversary of the current "
+        "detector, and the validation detectability against the detector's own dynamic adversary "
+        "(σ ~ U[0, 1] per validation input, seeded) on all its examples and on the successful ones "
+        "(results/{exp}/tables/p001_dynamic_training.parquet).",
         {
-            "family": ("string", "adversary family, or `dynamic`"),
+            "detector_epoch": ("int64", "dynamic-training epoch (0 = the initial weights: the static detector's or a "
+                                        "random initialisation, paper001.dynamic.training.init)"),
+            "init": ("string", "static or scratch (paper001.dynamic.training.init)"),
+            "criterion": ("string", "the epoch-selection column: all (val_all) or successful (val_successful)"),
+            "train_loss": ("float64", "mean cross-entropy over the epoch's mini-batches (NaN at epoch 0)"),
+            "train_accuracy": ("float64", "detector accuracy on the epoch's mini-batches, each input perturbed with "
+                                          "probability p_adv against the current detector (train mode; NaN at 0)"),
+            "val_all": ("float64", "detectability on the validation inputs and all their dynamic adversarial examples"),
+            "val_n": ("int64", "2 x validation inputs"),
+            "val_all_ci_low": ("float64", "95 % Wilson interval of val_all, lower end"),
+            "val_all_ci_high": ("float64", "95 % Wilson interval of val_all, upper end"),
+            "val_successful": ("float64", "detectability on the successful ones only (correct clean, wrong adversarial; "
+                                          "as Fig. 5 counts; NaN when none)"),
+            "val_n_successful": ("int64", "successful validation inputs (the union has twice as many)"),
+            "val_successful_ci_low": ("float64", "95 % Wilson interval of val_successful, lower end"),
+            "val_successful_ci_high": ("float64", "95 % Wilson interval of val_successful, upper end"),
+            "selected": ("bool", "the best epoch by the criterion (ties: the earlier), whose weights the dynamic "
+                                 "detector holds"),
+        },
+    ),
+    "p001_detector_training": (
+        "Training curves of every static paper-001 detector, one row per detector epoch (the dynamic "
+        "detector's: p001_dynamic_training) (results/{exp}/tables/p001_detector_training.parquet).",
+        {
+            "family": ("string", "adversary family"),
             "eps": ("float64", "ε the detector was trained for ([0,255] units)"),
             "position": ("string", "attachment position AD(i)"),
             "detector_epoch": ("int64", "detector training epoch"),
             "train_loss": ("float64", "mean cross-entropy over the epoch's training batches"),
             "train_accuracy": ("float64", "detector accuracy on the training batches (train mode)"),
-            "val_accuracy": ("float64", "validation detectability after the epoch (dynamic: against the dynamic "
-                                        "adversary with seeded σ ~ U[0, 1] per input)"),
+            "val_accuracy": ("float64", "validation detectability after the epoch"),
             "selected": ("bool", "the best validation epoch, whose weights the checkpoint holds"),
         },
     ),
@@ -163,6 +198,10 @@ CONFIG = {
         },
         "target_accuracy": {"description": "ε* = smallest ε whose test accuracy is below this (paper 0.3)",
                             "type": "number", "exclusiveMinimum": 0, "maximum": 1},
+        "transfer_eps": {"description": "optional: family -> ε (one of its grid) of its detector and examples in the "
+                                        "attack x attack matrix (Fig. 4; default each family's ε*; paper Fig. 8 on "
+                                        "ImageNet: Iterative l-inf 2, l2 800)",
+                         "type": "object", "additionalProperties": {"type": "number", "exclusiveMinimum": 0}},
         "positions": {"description": "attachment positions AD(0), AD(1), ...: input or a feature-map index of the classifier",
                       "type": "array", "minItems": 1,
                       "items": {"anyOf": [{"const": "input"}, {"type": "integer", "minimum": 0}]}},
@@ -170,10 +209,13 @@ CONFIG = {
             "description": "detector network (paper 001 Fig. 1 bottom)", "type": "object", "additionalProperties": False,
             "required": ["channels", "min_side"],
             "properties": {
-                "channels": {"description": "widths of the three 3x3 convolutions (paper 96-192-192)", "type": "array",
-                             "minItems": 3, "maxItems": 3, "items": {"type": "integer", "minimum": 1}},
-                "min_side": {"description": "keep a max-pooling only while the map stays at least this wide "
-                                            "(paper: 8 on 32x32 CIFAR-10 - both at AD(0-2), one at AD(3), none at AD(4))",
+                "channels": {"description": "widths of the 3x3 convolutions (paper: CIFAR-10 96-192-192, Fig. 1; "
+                                            "ImageNet five of 196, Sec. 4.2)", "type": "array",
+                             "minItems": 1, "items": {"type": "integer", "minimum": 1}},
+                "min_side": {"description": "keep a max-pooling (after each of the first convolutions, at most "
+                                            "two and one fewer than the convolutions) only while the map stays at "
+                                            "least this wide (paper: 8 on 32x32 CIFAR-10 - both at AD(0-2), one "
+                                            "at AD(3), none at AD(4); ImageNet: one, 14x14 -> 7x7 after pool 4)",
                              "type": "integer", "minimum": 1},
             },
         },
@@ -191,13 +233,26 @@ CONFIG = {
                 "iterations": {"description": "BI iterations (paper: not stated)", "type": "integer", "minimum": 1},
                 "sigmas": {"description": "σ values evaluated (paper 0, 0.1, ..., 1)", "type": "array", "minItems": 1,
                            "items": {"type": "number", "minimum": 0, "maximum": 1}},
-                "training": {**_TRAINING, "required": [*_TRAINING["required"], "p_adv", "init"],
+                "training": {**_TRAINING, "required": [*_TRAINING["required"], "p_adv", "init", "select", "batchnorm"],
                              "properties": {**_TRAINING["properties"],
                                             "p_adv": {"description": "probability an input is perturbed (paper 0.5)",
                                                       "type": "number", "minimum": 0, "maximum": 1},
                                             "init": {"description": "start from the static detector's weights or "
                                                                     "from scratch (not stated in the paper)",
-                                                     "enum": ["static", "scratch"]}}},
+                                                     "enum": ["static", "scratch"]},
+                                            "select": {"description": "epoch selection (not stated in the paper): the "
+                                                                      "best validation detectability against the "
+                                                                      "detector's own dynamic adversary (σ ~ U[0, 1] "
+                                                                      "per input) on all its examples (all: the "
+                                                                      "training task) or on the successful ones only "
+                                                                      "(successful: as Fig. 5 counts)",
+                                                       "enum": ["all", "successful"]},
+                                            "batchnorm": {"description": "the detector's BatchNorm while it trains "
+                                                                         "(not stated in the paper): running - its "
+                                                                         "running statistics, unchanged (the network "
+                                                                         "trained is the one the adversary attacks); "
+                                                                         "batch - batch statistics, updating them",
+                                                          "enum": ["running", "batch"]}}},
             },
         },
     },

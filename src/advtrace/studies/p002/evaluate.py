@@ -5,8 +5,11 @@ tables of :mod:`.schemas`.
 Definitions (paper 002):
 * accuracy: top-1 (and top-5) accuracy on the attacked test inputs; the attacks are those of
   :mod:`advtrace.attacks`: FGSM with the true label (Eq. 1), FGSM with the model's predicted label
-  ("fast with predicted class", App. A), step l.l. and step rnd. (Eq. 2), iter. l.l. and basic
-  iterative (Sec. 2.2; α and int(min(ε+4, 1.25ε)) iterations in paper units, ε/α here);
+  ("fast with predicted class", App. A), step l.l. and step rnd. (Eq. 2), App. A's fast entropy,
+  fast grad. L2 / L∞ (true label) and the two random perturbations (on the reference, Fig. 3),
+  iter. l.l. and basic iterative (Sec. 2.2; α and int(min(ε+4, 1.25ε)) iterations in paper units,
+  ε/α here); the random draws (step rnd.'s targets, the random perturbations) are seeded per
+  (model, attack, ε);
 * label leaking (Sec. 4.2): an input's label is leaked when the model classifies the FGSM example
   made with the true label correctly but the one made without it (predicted label) wrongly;
 * transfer rate (Sec. 4.4): among the candidates whose clean version the source classifies
@@ -26,9 +29,10 @@ import torch
 from ... import attacks
 from ...checkpoints import load_checkpoint
 from ...data import seed_for
+from ...runtime import Progress
 from ...stats import proportion
 from ...tables import coerce
-from .plan import ITERATIVE, ONE_STEP, TRANSFER_ATTACKS, eval_points
+from .plan import APP_A, ITERATIVE, NOISE, ONE_STEP, RANDOM, TRANSFER_ATTACKS, TRUE_LABEL, eval_points
 
 TOPS = (1, 5)
 # Inputs attacked at a time (rounded down to a multiple of chunk_size): the float inputs, δ and x + δ
@@ -38,8 +42,8 @@ TOPS = (1, 5)
 BLOCK_INPUTS = 5000
 
 
-def _blocks(n: int, batch_size: int) -> list[slice]:
-    size = max(batch_size, BLOCK_INPUTS // batch_size * batch_size)
+def _blocks(n: int, chunk_size: int) -> list[slice]:
+    size = max(chunk_size, BLOCK_INPUTS // chunk_size * chunk_size)
     return [slice(i, i + size) for i in range(0, n, size)]
 
 
@@ -55,22 +59,22 @@ def _topk_correct(logits: torch.Tensor, y: torch.Tensor, k: int) -> np.ndarray:
 
 
 @torch.no_grad()
-def _logits(model, x: torch.Tensor, batch_size: int) -> torch.Tensor:
+def _logits(model, x: torch.Tensor, chunk_size: int) -> torch.Tensor:
     with attacks.eval_mode(model):
-        return torch.cat([model(x[i:i + batch_size]).float() for i in range(0, len(x), batch_size)])
+        return torch.cat([model(x[i:i + chunk_size]).float() for i in range(0, len(x), chunk_size)])
 
 
-def _delta(model, x, y, attack: str, eps: float, alpha: float, iterations: int, batch_size: int,
+def _delta(model, x, y, attack: str, eps: float, alpha: float, iterations: int, chunk_size: int,
            generator: torch.Generator | None) -> torch.Tensor:
     """δ of `attack` at ε ([0,255] units of the experiment) for every input."""
     kw = {"eps": eps / 255.0}
     if attack == "fgsm_pred":
-        return attacks.attack_batched(model, x, attacks.predict(model, x, batch_size), "fgsm", batch_size, **kw)
+        return attacks.attack_batched(model, x, attacks.predict(model, x, chunk_size), "fgsm", chunk_size, **kw)
     if attack in ITERATIVE:
         kw.update(alpha=alpha / 255.0, iterations=iterations)
-    if attack == "step_rnd":
+    if attack in RANDOM:
         kw["generator"] = generator
-    return attacks.attack_batched(model, x, y if attack in ("fgsm", "bi") else None, attack, batch_size, **kw)
+    return attacks.attack_batched(model, x, y if attack in TRUE_LABEL else None, attack, chunk_size, **kw)
 
 
 def _rate_row(k: int, n: int) -> dict:
@@ -87,16 +91,19 @@ def evaluate_models(models: list[dict], sec: dict, x: torch.Tensor, y: torch.Ten
     blocks = _blocks(len(y), bs)
     correct: dict[tuple, np.ndarray] = {}
     acc_rows, leak_rows = [], []
+    prog = Progress(sum(len(ONE_STEP + (ITERATIVE if m["iterative"] else ())) for m in models) * len(points),
+                    f"p002 evaluation of {len(models)} models", unit="attack")
     for m in models:
         model = load_checkpoint(m["path"], device)
-        info = {k: m[k] for k in ("run", "epoch", "model", "training")} | {"roles": ",".join(m["roles"])}
+        info = {k: m[k] for k in ("run", "epoch", "model", "training", "epochs_total")} | {"roles": ",".join(m["roles"])}
         logits = torch.cat([_logits(model, _block(x, b, device), bs) for b in blocks])
+        info["classes"] = int(logits.shape[1])
         for top in TOPS:
             c = _topk_correct(logits, y, top)
             correct[(m["key"], "clean", 0.0, top)] = c
             acc_rows.append({**info, "attack": "clean", "eps": 0.0, "eps_paper": 0.0, "iterations": 0, "top": top,
                              "correct": int(c.sum()), "accuracy": float(c.mean()), **_rate_row(int(c.sum()), len(c))})
-        for attack in ONE_STEP + (ITERATIVE if m["iterative"] else ()):
+        for attack in ONE_STEP + (APP_A if m.get("app_a") else ()) + (ITERATIVE if m["iterative"] else ()):
             for eps, eps_paper, its in points:
                 gen = torch.Generator().manual_seed(seed_for(seed, "p002", m["key"], attack, eps))
                 adv_logits = []
@@ -105,11 +112,12 @@ def evaluate_models(models: list[dict], sec: dict, x: torch.Tensor, y: torch.Ten
                     xb = xb + _delta(model, xb, y[b], attack, eps, sec["alpha"], its, bs, gen)
                     adv_logits.append(_logits(model, xb, bs))
                 adv_logits = torch.cat(adv_logits)
+                prog.update()
                 for top in TOPS:
                     c = _topk_correct(adv_logits, y, top)
                     correct[(m["key"], attack, eps, top)] = c
                     acc_rows.append({**info, "attack": attack, "eps": eps, "eps_paper": eps_paper,
-                                     "iterations": its if attack in ITERATIVE else 1, "top": top,
+                                     "iterations": its if attack in ITERATIVE else int(attack not in NOISE), "top": top,
                                      "correct": int(c.sum()), "accuracy": float(c.mean()),
                                      **_rate_row(int(c.sum()), len(c))})
         for eps, eps_paper, _ in points:
@@ -158,8 +166,10 @@ def transfer_table(models: list[dict], transfer: list[tuple[str, str]], sec: dic
     bs = sec["chunk_size"]
     blocks = _blocks(len(y), bs)
     clean_logits = {t: torch.cat([_logits(net, _block(x, b, device), bs) for b in blocks]) for t, net in nets.items()}
+    classes = int(next(iter(clean_logits.values())).shape[1])
     clean = {(t, top): _topk_correct(lg, y, top) for t, lg in clean_logits.items() for top in TOPS}
     rows = []
+    prog = Progress(len(nets) * len(TRANSFER_ATTACKS) * len(eval_points(sec)), "p002 transfer", unit="attack")
     for s, src in nets.items():
         for attack in TRANSFER_ATTACKS:
             for eps, eps_paper, its in eval_points(sec):
@@ -170,6 +180,7 @@ def transfer_table(models: list[dict], transfer: list[tuple[str, str]], sec: dic
                     for t, net in nets.items():
                         adv_logits[t].append(_logits(net, xa, bs))
                 adv_logits = {t: torch.cat(lg) for t, lg in adv_logits.items()}
+                prog.update()
                 for top in TOPS:
                     wrong = {t: ~_topk_correct(lg, y, top) for t, lg in adv_logits.items()}
                     pre = clean[(s, top)] & wrong[s]
@@ -179,5 +190,5 @@ def transfer_table(models: list[dict], transfer: list[tuple[str, str]], sec: dic
                         rows.append({"source": names[s], "target": names[t], "attack": attack, "eps": eps,
                                      "eps_paper": eps_paper, "top": top, "transferred": k,
                                      "rate": k / n if n else float("nan"), **_rate_row(k, n),
-                                     "candidates": len(y), "target_errors": int(wrong[t].sum())})
+                                     "candidates": len(y), "target_errors": int(wrong[t].sum()), "classes": classes})
     return coerce(pd.DataFrame(rows), "p002_transfer")

@@ -9,11 +9,13 @@ _RATE = {
 }
 _MODEL = {
     "run": ("string", "training run (advtrace.runs; main = the experiment's own chain)"),
-    "epoch": ("int64", "its epoch (0 = the pretrained model, no adversarial training)"),
+    "epoch": ("int64", "its epoch: epochs of its adv_train method after pretraining (0 = after the clean delay)"),
     "model": ("string", "architecture and width, e.g. preact_resnet18/16"),
     "training": ("string", "how the model was trained: none (epoch 0) or the kofm adversary, e.g. step_ll k=16/32"),
     "roles": ("string", "the model's roles in the study, comma separated: reference (step l.l., Tables 1-3), "
-                        "baseline (the reference's epoch 0), methods (Table 5), k (Table 8), capacity (Figs. 1/4)"),
+                        "baseline (no adversarial training), methods (Table 5), k (Table 8), capacity (Figs. 1/4), "
+                        "activations (Table 7), deeper / deeper_baseline (Table 1's deeper model)"),
+    "epochs_total": ("int64", "epochs trained from scratch: pretraining (paper 002's clean delay) + epoch"),
 }
 
 SCHEMAS = {
@@ -23,10 +25,12 @@ SCHEMAS = {
         {
             **_MODEL,
             "attack": ("string", "clean, fgsm (true labels), fgsm_pred (predicted labels), step_ll, step_rnd, "
-                                 "iter_ll, bi"),
+                                 "fast_entropy, fast_grad_l2, fast_grad_linf, rand_sign, rand_normal (App. A, the "
+                                 "reference only), iter_ll, bi"),
+            "classes": ("int64", "number of classes (chance top-1 accuracy = 1 / classes)"),
             "eps": ("float64", "ℓ∞ bound in [0,255] units of this experiment (0 for clean)"),
             "eps_paper": ("float64", "the same ε in paper 002's units (eps / paper002.alpha; 0 for clean)"),
-            "iterations": ("int64", "iterations of the iterative attacks, int(min(ε/α+4, 1.25ε/α)); 1 or 0 otherwise"),
+            "iterations": ("int64", "gradient steps: int(min(ε/α+4, 1.25ε/α)) for the iterative attacks, 1 for the one-step ones, 0 for clean and the random perturbations"),
             "top": ("int64", "top-k accuracy: 1 or 5"),
             "correct": ("int64", "inputs whose true label is among the top-k predictions"),
             "accuracy": ("float64", "correct / n"),
@@ -60,7 +64,9 @@ SCHEMAS = {
             "rate": ("float64", "transfer rate, transferred / n"),
             **{**_RATE, "n": ("int64", "prefiltered inputs: source correct on clean, wrong on adversarial")},
             "candidates": ("int64", "inputs attacked (before prefiltering)"),
-            "target_errors": ("int64", "of all candidates, those the target misclassifies (App. C error rate)"),
+            "target_errors": ("int64", "of all candidates, those the target misclassifies (App. C error rate, "
+                                       "Table 6 / Fig. 5; on the diagonal: the source's white-box error)"),
+            "classes": ("int64", "number of classes (chance top-1 accuracy = 1 / classes)"),
         },
     ),
     "p002_capacity": (
@@ -106,8 +112,9 @@ CONFIG = {
                   "type": "number", "exclusiveMinimum": 0},
         "reference": {"description": "the step l.l. run (kofm, k = m/2) of Tables 1-3", "type": "string"},
         "baseline": {
-            "description": "the model without adversarial training (Tables 1, 2, 5, 8): a run and its epoch - 0 "
-                           "(its pretrained model) or final (a clean-trained run)",
+            "description": "the model without adversarial training (Tables 1, 2, 5, 8): a clean-trained run "
+                           "(adv_train.method clean) and its epoch - final (paper - standard training as long as "
+                           "the adversarially trained models; the checks require the same length from scratch)",
             "type": "object", "additionalProperties": False, "required": ["run", "epoch"],
             "properties": {"run": {"type": "string"},
                            "epoch": {"oneOf": [{"type": "integer", "minimum": 0}, {"enum": ["final"]}]}},
@@ -128,11 +135,22 @@ CONFIG = {
         "transfer": {
             "type": "object", "additionalProperties": False, "required": ["models", "epoch"],
             "properties": {
-                "models": {**_RUN_LIST, "minItems": 2, "description": "runs whose models are A, B, C, …"},
-                "epoch": {"description": "epoch of every transfer model: 0 (normally trained, as the paper) "
-                                         "or final", "oneOf": [{"type": "integer", "minimum": 0},
-                                                               {"enum": ["final"]}]},
+                "models": {**_RUN_LIST, "minItems": 2, "description": "clean-trained runs whose models are A, B, C, … "
+                                                                     "(paper - two seeds of Inception v3, Inception v3 "
+                                                                     "with ELU, Inception v4)"},
+                "epoch": {"description": "epoch of every transfer model: final (normally trained as long as the "
+                                         "other models, as the paper)", "oneOf": [{"type": "integer", "minimum": 0},
+                                                                                   {"enum": ["final"]}]},
             },
+        },
+        "activations": {**_RUN_LIST, "description": "optional, Table 7 rows: step l.l.-trained runs differing in "
+                                                    "model.activation (the reference is the relu row; paper - relu6, "
+                                                    "tanh, ReluDecay with beta 0.1, 0.01, 0.001)"},
+        "deeper": {
+            "description": "optional, Table 1's deeper model: the reference's architecture with more blocks "
+                           "(model.blocks), step l.l.-trained (run) and clean-trained (baseline)",
+            "type": "object", "additionalProperties": False, "required": ["run", "baseline"],
+            "properties": {"run": {"type": "string"}, "baseline": {"type": "string"}},
         },
     },
 }

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ...tables import coerce
+from .plan import BASELINES
 from .robustness import EPS_MAX
 
 
@@ -44,6 +45,14 @@ def final_models(rob: pd.DataFrame) -> pd.DataFrame:
     """Each shared run's last evaluated epoch."""
     d = rob[rob["family"] == "shared"]
     return d.loc[d.groupby("run")["epoch"].idxmax()].sort_values(["heap_size", "eps_train", "adv_weight"])
+
+
+def baseline_models(rob: pd.DataFrame) -> pd.DataFrame:
+    """Each baseline run's (DeepFool UAD, FictitiousPlay) last evaluated epoch."""
+    d = rob[rob["family"].isin(BASELINES)]
+    if d.empty:
+        return d
+    return d.loc[d.groupby("run")["epoch"].idxmax()].sort_values(["family", "eps_train"])
 
 
 def front_table(rob: pd.DataFrame, reference: float) -> pd.DataFrame:
@@ -80,6 +89,15 @@ def table_a1_markdown(front: pd.DataFrame, rob: pd.DataFrame, experiment: str, d
         e = erm.iloc[0]
         lines += [f"ERM (pretrained): accuracy {100 * e.accuracy:.1f} % [{100 * e.ci_low:.1f}, {100 * e.ci_high:.1f}] "
                   f"(n = {e.n}), ε_uni {_fmt(e.eps_uni, e.eps_uni_low, e.eps_uni_high)}, ε_adv {e.eps_adv:.1f}", ""]
+    base = baseline_models(rob)
+    if len(base):
+        lines += ["## Baselines (all final models; Moosavi-Dezfooli et al. 2017, Perolat et al. 2018)", "",
+                  "| defence | ε (train) | p_adv | clean accuracy | ε_uni | ε_adv | run |", "|---|---|---|---|---|---|---|"]
+        for r in base.itertuples():
+            lines.append(f"| {r.family} | {r.eps_train:g} | {r.adv_weight:g} | {100 * r.accuracy:.1f} % "
+                         f"[{100 * r.ci_low:.1f}, {100 * r.ci_high:.1f}] | "
+                         f"{_fmt(r.eps_uni, r.eps_uni_low, r.eps_uni_high)} | {r.eps_adv:.1f} | `{r.run}` |")
+        lines.append("")
     for s, g in front.groupby("heap_size", sort=True):
         g0 = g.iloc[0]
         lines += [f"## s = {s} (hypervolume {g0.hypervolume:.1f} [{g0.hypervolume_low:.1f}, {g0.hypervolume_high:.1f}])", "",

@@ -7,7 +7,7 @@ import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
 from ...plotting import plt, style
-from .front import final_models, on_front
+from .front import baseline_models, final_models, on_front
 from .robustness import EPS_MAX
 
 
@@ -20,31 +20,33 @@ def _err(d: pd.DataFrame, key: str) -> np.ndarray:
     return np.vstack([np.clip(v - d[f"{key}_low"].to_numpy(), 0, None), np.clip(d[f"{key}_high"].to_numpy() - v, 0, None)])
 
 
-def pareto(rob: pd.DataFrame, experiment: str, delta: float) -> plt.Figure:
-    """Fig. 3 (left): clean accuracy vs ε_uni(δ) of every final shared model, the front per s, ERM and
-    paper 000's chain as a trajectory over its epochs."""
+def pareto(rob: pd.DataFrame, front: pd.DataFrame, experiment: str, delta: float) -> plt.Figure:
+    """Fig. 3 (left): clean accuracy vs ε_uni(δ) of every final shared model, the front per s (the
+    p004_front table's entries, as Table A1 lists them), ERM and paper 000's chain as a trajectory over
+    its epochs."""
     style()
     fig, ax = plt.subplots(figsize=(7.5, 5.2))
     fin = final_models(rob)
     colours = plt.get_cmap("viridis")(np.linspace(0.1, 0.8, max(1, fin["heap_size"].nunique())))
-    for c, (s, g) in zip(colours, fin.groupby("heap_size", sort=True)):
+    for i, (c, (s, g)) in enumerate(zip(colours, fin.groupby("heap_size", sort=True))):
         ax.errorbar(100 * g["accuracy"], _eps(g["eps_uni"]), yerr=_err(g, "eps_uni"),
                     xerr=100 * np.vstack([g["accuracy"] - g["ci_low"], g["ci_high"] - g["accuracy"]]),
                     fmt="o", color=c, alpha=0.45, ms=5, capsize=2)
-        f = g[on_front(g["accuracy"].to_numpy(), g["eps_uni"].to_numpy())].sort_values("accuracy")
+        f = front[front["heap_size"] == s].sort_values("accuracy")
         label = f"s = {s}" + (" (standard adversarial training)" if s == 1 else " (shared)")
         ax.plot(100 * f["accuracy"], _eps(f["eps_uni"]), "-o", color=c, lw=2, ms=7, label=label)
-        for r in g.itertuples():
-            ax.annotate(f"ε{r.eps_train:g}", (100 * r.accuracy, _eps([r.eps_uni])[0]), fontsize=7,
-                        xytext=(4, 3), textcoords="offset points", color=c)
+        for r in g.itertuples():  # labels of alternate families above / below their points
+            ax.annotate(f"ε{r.eps_train:g} σ{r.adv_weight:g}", (100 * r.accuracy, _eps([r.eps_uni])[0]), fontsize=7,
+                        xytext=(4, 4 if i % 2 == 0 else -11), textcoords="offset points", color=c)
     main = rob[rob["family"].isin(["erm", "paper000"]) & (rob["run"] == "main")].sort_values("epoch")
     if len(main) > 1:
-        ax.plot(100 * main["accuracy"], _eps(main["eps_uni"]), ":", color="grey", lw=1.5,
+        ax.plot(100 * main["accuracy"], _eps(main["eps_uni"]), ":o", color="grey", lw=1.5, ms=4,
                 label="paper 000 chain (epochs)")
         for r in main.itertuples():
             if r.epoch > 0:
                 ax.annotate(f"t={r.epoch}", (100 * r.accuracy, _eps([r.eps_uni])[0]), fontsize=7, color="grey",
                             xytext=(4, -9), textcoords="offset points")
+    _baselines(ax, baseline_models(rob), lambda d: _eps(d["eps_uni"]), lambda d: _err(d, "eps_uni"))
     erm = rob[rob["family"] == "erm"]
     if len(erm):
         ax.errorbar(100 * erm["accuracy"], _eps(erm["eps_uni"]), yerr=_err(erm, "eps_uni"), fmt="*", color="crimson",
@@ -52,6 +54,67 @@ def pareto(rob: pd.DataFrame, experiment: str, delta: float) -> plt.Figure:
     ax.set_xlabel("clean accuracy on held-out test inputs (%)")
     ax.set_ylabel(f"ε_uni(δ = {delta}) ([0,255] pixel units)")
     ax.set_title(f"Paper 004, Fig. 3 — Pareto front per sharedness ({experiment})")
+    ax.legend(fontsize=8, loc="best")
+    return fig
+
+
+BASELINE_STYLE = {"deepfool_uad": ("s", "tab:orange", "DeepFool UAD (Moosavi-Dezfooli et al. 2017)"),
+                  "fictitious_play": ("^", "tab:red", "FictitiousPlay (Perolat et al. 2018)")}
+
+
+def _baselines(ax, base: pd.DataFrame, y, yerr) -> None:
+    """The baseline defences' final models as separate markers (Fig. 3)."""
+    for fam, g in base.groupby("family", sort=True):
+        marker, colour, label = BASELINE_STYLE.get(fam, ("x", "black", fam))
+        ax.errorbar(100 * g["accuracy"], y(g), yerr=yerr(g),
+                    xerr=100 * np.vstack([g["accuracy"] - g["ci_low"], g["ci_high"] - g["accuracy"]]),
+                    fmt=marker, color=colour, ms=8, capsize=2, label=label)
+        for r in g.itertuples():
+            ax.annotate(f"ε{r.eps_train:g}", (100 * r.accuracy, float(y(g[g["run"] == r.run])[0])), fontsize=7,
+                        xytext=(4, -9), textcoords="offset points", color=colour)
+
+
+def deepfool_front(rob: pd.DataFrame, experiment: str, eps: float) -> plt.Figure:
+    """Fig. 3 (right): clean accuracy vs accuracy under the DeepFool universal perturbation of a fixed
+    ε (Moosavi-Dezfooli et al. 2017), per sharedness with its front, the baselines, ERM and paper
+    000's chain."""
+    style()
+    fig, ax = plt.subplots(figsize=(7.5, 5.2))
+    d = rob[rob["deepfool_accuracy"].notna()]
+
+    def y(g):
+        return 100 * g["deepfool_accuracy"].to_numpy()
+
+    def yerr(g):
+        return 100 * np.vstack([g["deepfool_accuracy"] - g["deepfool_ci_low"], g["deepfool_ci_high"] - g["deepfool_accuracy"]])
+
+    fin = final_models(d)
+    colours = plt.get_cmap("viridis")(np.linspace(0.1, 0.8, max(1, fin["heap_size"].nunique())))
+    for i, (c, (s, g)) in enumerate(zip(colours, fin.groupby("heap_size", sort=True))):
+        ax.errorbar(100 * g["accuracy"], y(g), yerr=yerr(g),
+                    xerr=100 * np.vstack([g["accuracy"] - g["ci_low"], g["ci_high"] - g["accuracy"]]),
+                    fmt="o", color=c, alpha=0.45, ms=5, capsize=2)
+        f = g[on_front(g["accuracy"].to_numpy(), g["deepfool_accuracy"].to_numpy())].sort_values("accuracy")
+        label = f"s = {s}" + (" (standard adversarial training)" if s == 1 else " (shared)")
+        ax.plot(100 * f["accuracy"], y(f), "-o", color=c, lw=2, ms=7, label=label)
+        for r in g.itertuples():
+            ax.annotate(f"ε{r.eps_train:g} σ{r.adv_weight:g}", (100 * r.accuracy, 100 * r.deepfool_accuracy),
+                        fontsize=7, xytext=(4, 4 if i % 2 == 0 else -11), textcoords="offset points", color=c)
+    _baselines(ax, baseline_models(d), y, yerr)
+    main = d[d["family"].isin(["erm", "paper000"]) & (d["run"] == "main")].sort_values("epoch")
+    if len(main) > 1:
+        ax.plot(100 * main["accuracy"], y(main), ":o", color="grey", lw=1.5, ms=4, label="paper 000 chain (epochs)")
+        for r in main.itertuples():
+            if r.epoch > 0:
+                ax.annotate(f"t={r.epoch}", (100 * r.accuracy, 100 * r.deepfool_accuracy), fontsize=7, color="grey",
+                            xytext=(4, -9), textcoords="offset points")
+    erm = d[d["family"] == "erm"]
+    if len(erm):
+        ax.errorbar(100 * erm["accuracy"], y(erm), yerr=yerr(erm), fmt="*", color="crimson", ms=14, capsize=2,
+                    label="ERM (pretrained)")
+    ax.set_xlabel("clean accuracy on held-out test inputs (%)")
+    ax.set_ylabel(f"accuracy under DeepFool universal pert., ε = {eps:g} (%)")
+    ax.set_title(f"Paper 004, Fig. 3 (right) — DeepFool universal perturbations ({experiment})")
     ax.legend(fontsize=8, loc="best")
     return fig
 

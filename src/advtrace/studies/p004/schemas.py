@@ -2,18 +2,23 @@
 
 _RUN = {
     "run": ("string", "training run (main = paper 000's chain; epoch 0 of main is the pretrained ERM model)"),
-    "family": ("string", "erm (pretrained model), paper000 (paper 000's chain, sigma_mix) or shared (paper 004's method)"),
+    "family": ("string", "erm (pretrained model), paper000 (paper 000's chain, sigma_mix), shared (paper 004's "
+                         "method), or a baseline - deepfool_uad, fictitious_play"),
     "heap_size": ("int64", "sharedness s of the training heaps (0 = not the shared method)"),
-    "eps_train": ("float64", "ε of the training adversary, [0,255] units (0 for ERM)"),
-    "adv_weight": ("float64", "weight of the adversarial loss (paper 004's σ; paper 000's chain: 1 − its sigma; ERM 0)"),
+    "eps_train": ("float64", "ε of the training adversary, [0,255] units (0 for ERM; baselines: of their universal "
+                             "perturbations)"),
+    "adv_weight": ("float64", "weight of the adversarial loss (paper 004's σ; paper 000's chain: 1 − its sigma; ERM 0; "
+                              "baselines: p_adv, the share of perturbed inputs)"),
 }
 
 
 def _eps(key: str, what: str) -> dict:
     return {
         key: ("float64", f"{what}: smallest ε ([0,255]) the binary search found reaching rate δ (NaN: none ≤ 255)"),
-        f"{key}_low": ("float64", f"{key}: 95 % bootstrap interval over evaluation inputs, low (perturbations fixed)"),
-        f"{key}_high": ("float64", f"{key}: 95 % bootstrap interval, high (255 = no tried ε reaches δ)"),
+        f"{key}_low": ("float64", f"{key}: 95 % bootstrap interval over evaluation inputs, low (the binary search "
+                                  "re-run on each resample, adversary fixed; a value the search can return)"),
+        f"{key}_high": ("float64", f"{key}: 95 % bootstrap interval, high (255 = a resample's search reaches δ at "
+                                   "no ε ≤ 255)"),
     }
 
 
@@ -31,6 +36,15 @@ SCHEMAS = {
             **_eps("eps_uni", "universal perturbation (S-PGD on the generation set)"),
             **_eps("eps_adv", "per-input PGD"),
             **_eps("eps_random", "random ±ε sign noise, one pattern per input (baseline)"),
+            "deepfool_eps": ("float64", "Fig. 3 right: ℓ∞ bound of the DeepFool universal perturbation, [0,255] "
+                                        "units (NaN: not measured at this epoch)"),
+            "deepfool_accuracy": ("float64", "accuracy on the evaluation set under the DeepFool universal "
+                                             "perturbation (Moosavi-Dezfooli et al. 2017) generated on the "
+                                             "generation set (NaN: not measured)"),
+            "deepfool_ci_low": ("float64", "deepfool_accuracy: 95 % Wilson interval, low"),
+            "deepfool_ci_high": ("float64", "deepfool_accuracy: 95 % Wilson interval, high"),
+            "deepfool_fooling": ("float64", "the perturbation's fooling rate on the generation set (prediction "
+                                            "changed)"),
         },
     ),
     "p004_search": (
@@ -40,8 +54,11 @@ SCHEMAS = {
             "run": ("string", "training run"),
             "epoch": ("int64", "epoch of the run"),
             "measure": ("string", "universal, adversarial (per-input PGD) or random"),
-            "step": ("int64", "binary-search iteration (0..b-1)"),
+            "step": ("int64", "binary-search iteration (0..b-1) at which the search tried this ε (origin bootstrap: "
+                              "the iteration at which a search can reach it)"),
             "eps": ("float64", "ε tried, [0,255] units"),
+            "origin": ("string", "search (the point estimate's binary search) or bootstrap (visited only by the "
+                                 "search re-run on bootstrap resamples of the evaluation inputs, for the interval)"),
             "rate": ("float64", "misclassification rate on the evaluation inputs"),
             "n": ("int64", "evaluation inputs"),
             "ci_low": ("float64", "rate: 95 % Wilson interval, low"),
@@ -103,11 +120,29 @@ SCHEMAS = {
     ),
 }
 
+SCHEMAS["p004_cost"] = (
+    "Paper 004 Sec. 6.1: training cost per epoch of each defence's runs (results/{exp}/tables/p004_cost.parquet; "
+    "reports/p004_cost.md).",
+    {
+        **_RUN,
+        "epochs": ("int64", "epochs the run trained"),
+        "jobs": ("int64", "its training jobs"),
+        "job_cpu_s": ("float64", "CPU seconds of its training jobs (Snakemake benchmarks; start-up included)"),
+        "job_wall_s": ("float64", "wall seconds of its training jobs (benchmarks)"),
+        "cpu_s_per_epoch": ("float64", "mean CPU seconds per epoch (source manifest: timed inside the job, start-up "
+                                       "excluded; benchmark: the one-epoch job's CPU time)"),
+        "cpu_s_min": ("float64", "fewest CPU seconds of one epoch"),
+        "cpu_s_max": ("float64", "most CPU seconds of one epoch (a baseline's round start computes its perturbations)"),
+        "source": ("string", "manifest (chained jobs' per-epoch timing) or benchmark"),
+        "relative": ("float64", "cpu_s_per_epoch / mean over the standard adversarial-training runs (shared, s = 1)"),
+    },
+)
+
 _EVAL = {
     "type": "object",
     "additionalProperties": False,
     "required": ["delta", "generation_set", "eval_set", "m", "iterations", "search_steps", "gamma",
-                 "beta", "kappa", "adv_iterations", "gamma_adv", "chunk_size", "bootstrap"],
+                 "beta", "kappa", "adv_iterations", "gamma_adv", "chunk_size", "bootstrap", "deepfool"],
     "description": "robustness measures (Sec. 5.2); paper (CIFAR-10) values in the descriptions",
     "properties": {
         "delta": {"description": "misclassification rate δ the ε must reach (paper - 0.75)", "type": "number",
@@ -130,7 +165,34 @@ _EVAL = {
         "gamma_adv": {"description": "γ of the per-input PGD's annealed step", "type": "number", "exclusiveMinimum": 0,
                       "maximum": 1},
         "chunk_size": {"description": "inputs per forward pass", "type": "integer", "minimum": 1},
-        "bootstrap": {"description": "bootstrap resamples of the intervals", "type": "integer", "minimum": 100},
+        "bootstrap": {"description": "bootstrap resamples of the intervals (each re-runs the binary search on "
+                                     "resampled evaluation inputs)", "type": "integer", "minimum": 100},
+        "init": {"description": "start ξ⁽⁰⁾ of the S-PGD and per-input PGD adversaries - uniform (U[-ε, ε] per "
+                                "pixel; paper Sec. 3.2 - PGD \"initializes ξ⁽⁰⁾ uniformly at random in S\"; the "
+                                "default) or zero (ξ = 0)", "enum": ["uniform", "zero"]},
+        "deepfool": {
+            "description": "Fig. 3 right - accuracy under the DeepFool universal perturbation (Moosavi-Dezfooli "
+                           "et al. 2017, Algorithm 1, ℓ∞) at a fixed ε, generated on generation_set, measured on "
+                           "eval_set, for ERM, the main chain's epochs and each run's last epoch (paper - ε 20 on "
+                           "CIFAR-10; fooling rate 80 %, overshoot 0.02, 10 DeepFool iterations: the reference's)",
+            "type": "object", "additionalProperties": False,
+            "required": ["eps", "fooling_rate", "max_passes", "overshoot", "max_iter", "chunk_size"],
+            "properties": {
+                "eps": {"description": "ℓ∞ bound, [0,255] units (paper - 20)", "type": "number", "exclusiveMinimum": 0},
+                "fooling_rate": {"description": "stop once this fraction of the generation inputs changes "
+                                                "prediction (1 - δ; reference - 0.8)", "type": "number",
+                                 "exclusiveMinimum": 0, "maximum": 1},
+                "max_passes": {"description": "at most this many passes over the generation set", "type": "integer",
+                               "minimum": 1},
+                "overshoot": {"description": "DeepFool overshoot (reference - 0.02)", "type": "number",
+                              "exclusiveMinimum": 0},
+                "max_iter": {"description": "DeepFool iterations per input (reference - 10)", "type": "integer",
+                             "minimum": 1},
+                "chunk_size": {"description": "inputs whose DeepFool steps are computed at one perturbation, then "
+                                              "applied in order (1 = the sequential algorithm)", "type": "integer",
+                               "minimum": 1},
+            },
+        },
     },
 }
 
@@ -145,10 +207,6 @@ CONFIG = {
     "properties": {
         "runs": {"$ref": "#/$defs/runs"},
         "evaluation": _EVAL,
-        "epochs_per_job": {"description": "evaluated epochs of one run per evaluation job: 1 = one cached job per "
-                                          "(run, epoch), as at paper scale; on digits a job's 3-4 s start-up is "
-                                          "longer than one evaluation, so a large value gives one job per run",
-                           "type": "integer", "minimum": 1},
         "main_epochs": {"description": "epochs of paper 000's main chain evaluated (0 = the ERM model; the rest: "
                                        "its trajectory on the Pareto axes)",
                         "type": "array", "minItems": 1, "items": {"type": "integer", "minimum": 0}},

@@ -1,0 +1,109 @@
+"""Published results and the pages generated from them (advtrace.publish)."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from advtrace import publish
+from advtrace.publish import END, START
+from advtrace.tables import coerce
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def claims(exp, rows):
+    return coerce(pd.DataFrame([{
+        "experiment": exp, "paper": paper, "claim": claim, "section": "Sec. 3", "statement": f"statement {claim}",
+        "paper_value": "62 %", "criterion": "> 3x", "measured": measured, "value": 0.5, "status": status,
+    } for paper, claim, measured, status in rows]), "claims")
+
+
+def publish_fake(root: Path, exp: str, rows, wall_s=431.0):
+    d = root / "docs" / "results" / exp
+    (d / "tables").mkdir(parents=True)
+    claims(exp, rows).to_parquet(d / "tables" / "claims.parquet")
+    (d / "provenance.json").write_text(json.dumps({
+        "experiment": exp, "commit": "abc123def456", "dirty": False, "date": "2026-12-07 10:00 UTC", "host": "h",
+        "cpu": "AMD EPYC", "cpu_flags": ["avx2", "fma"], "cores": 2, "gpu": None, "torch": "2.14.1", "seed": 0,
+        "wall_s": wall_s, "jobs": 125, "command": f"snakemake --cores all --config experiments=[{exp}]"}))
+
+
+@pytest.fixture
+def tree(tmp_path):
+    publish_fake(tmp_path, "digits", [("000", "bi_raised", "7.8 % -> 73.2 %", "holds"),
+                                     ("000", "universal_fools", "57.6 %", "does not hold"),
+                                     ("002", "label_leaking", "0 of 500", "not measured")])
+    publish_fake(tmp_path, "fashion", [("000", "bi_raised", "2.0 % -> 61.0 %", "holds"),
+                                      ("000", "universal_fools", "11.0 %", "holds"),
+                                      ("002", "label_leaking", "79 of 2000", "holds")], wall_s=3012.4)
+    (tmp_path / "docs" / "results" / "notes.yaml").write_text(
+        "universal_fools:\n  kind: proxy effect\n  text: digits' all-black border.\n")
+    (tmp_path / "README.md").write_text(f"# x\n\n{START}\nold\n{END}\n\ntail\n")
+    return tmp_path
+
+
+def test_render_writes_every_page_and_check_then_passes(tree):
+    assert publish.render(tree, check=True) == 1  # nothing rendered yet: stale
+    assert publish.render(tree, check=False) == 0
+    assert publish.render(tree, check=True) == 0
+    page = (tree / "docs" / "results" / "README.md").read_text()
+    # fashion comes first (ORDER), then digits; each cell is the run's measured text with its verdict
+    assert "| claim | statement | paper | fashion | digits |" in page
+    assert "| `bi_raised` | statement bi_raised | 62 % | ✅ 2.0 % -> 61.0 % | ✅ 7.8 % -> 73.2 % |" in page
+    # a claim whose verdict differs is listed with its note; one measured in one run only is not a difference
+    assert "**`universal_fools`**" in page and "*proxy effect*: digits' all-black border." in page
+    assert "**`label_leaking`**" not in page
+    assert "50 min 12 s" in page and "7 min 11 s" in page  # wall times from the provenance files
+    readme = (tree / "README.md").read_text()
+    assert readme.startswith("# x\n\n" + START) and readme.endswith(END + "\n\ntail\n")
+    assert "**Paper 000**" in readme and "fashion: 2 hold, 0 do not hold, 0 inconclusive of 2" in readme
+    assert "**Paper 002**" in readme and "digits: 0 hold, 0 do not hold, 0 inconclusive, 1 not measured" in readme
+
+
+def test_check_fails_when_a_page_is_edited_or_tables_change(tree):
+    publish.render(tree, check=False)
+    page = tree / "docs" / "results" / "README.md"
+    page.write_text(page.read_text().replace("73.2", "75.0"))  # a hand-typed number
+    assert publish.render(tree, check=True) == 1
+    publish.render(tree, check=False)
+    t = tree / "docs" / "results" / "digits" / "tables" / "claims.parquet"
+    df = pd.read_parquet(t)
+    df.loc[df["claim"] == "bi_raised", "measured"] = "7.8 % -> 80.0 %"
+    df.to_parquet(t)  # new tables committed without re-rendering
+    assert publish.render(tree, check=True) == 1
+
+
+def test_unexplained_difference_is_marked(tree):
+    (tree / "docs" / "results" / "notes.yaml").unlink()
+    publish.render(tree, check=False)
+    assert "*not yet explained*" in (tree / "docs" / "results" / "README.md").read_text()
+
+
+def test_copy_results_takes_tables_figures_and_scorecard_only(tmp_path):
+    res = tmp_path / "results" / "digits"
+    for rel in ("tables/claims.parquet", "tables/learning_curve.parquet", "figures/fig08_x.png", "figures/fig08_x.pdf",
+                "claims.md", "reports/p004_table_a1.md", "logs/claims.log", "checkpoints/epoch_000.pt"):
+        (res / rel).parent.mkdir(parents=True, exist_ok=True)
+        (res / rel).write_text("x")
+    dest = tmp_path / "docs" / "results" / "digits"
+    dest.mkdir(parents=True)
+    (dest / "stale.txt").write_text("old")
+    publish.copy_results("digits", res, dest, {"experiment": "digits"})
+    got = sorted(str(p.relative_to(dest)) for p in dest.rglob("*") if p.is_file())
+    assert got == ["claims.md", "figures/fig08_x.png", "provenance.json", "reports/p004_table_a1.md",
+                   "tables/claims.parquet", "tables/learning_curve.parquet"]
+
+
+def test_copy_refuses_an_unfinished_run(tmp_path):
+    with pytest.raises(SystemExit, match="claims.parquet is missing"):
+        publish.copy_results("digits", tmp_path / "results" / "digits", tmp_path / "out", {})
+
+
+def test_committed_pages_match_their_generator():
+    """The pages generated from the committed tables (docs/results/) are what the generator writes now."""
+    stale = [str(p.relative_to(ROOT)) for p, text in publish.rendered(ROOT).items()
+             if not p.is_file() or p.read_text() != text]
+    assert not stale, f"stale generated pages: {stale}; run `python -m advtrace.publish render`"
