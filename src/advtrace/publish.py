@@ -73,7 +73,9 @@ def cpu_facts() -> dict:
                 flags = set(value.split())
     except OSError:
         pass
-    return {"cpu": model, "cpu_flags": [f for f in FLAGS if f in flags], "cores": os.cpu_count()}
+    return {"cpu": model, "cpu_flags": [f for f in FLAGS if f in flags], "cores": os.cpu_count(),
+            # a cap on oneDNN's kernels (e.g. AVX2 on an AVX-512 host: the slower hosts' kernel path)
+            "onednn_max_cpu_isa": os.environ.get("ONEDNN_MAX_CPU_ISA") or None}
 
 
 def provenance(exp: str, cfg: dict, wall_s: float | None, jobs: int | None, command: str) -> dict:
@@ -183,6 +185,8 @@ def _wall(prov: dict) -> str:
 
 def _host(prov: dict) -> str:
     flags = "AVX-512" if "avx512f" in prov.get("cpu_flags", []) else ("AVX2 only" if "avx2" in prov.get("cpu_flags", []) else "no AVX2")
+    if prov.get("onednn_max_cpu_isa"):
+        flags += f", oneDNN capped at {prov['onednn_max_cpu_isa']}"
     gpu = f", {prov['gpu']}" if prov.get("gpu") else ", no GPU"
     return f"{prov.get('cpu', '?')} ({flags}), {prov.get('cores', '?')} cores{gpu}"
 
