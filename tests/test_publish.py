@@ -82,6 +82,26 @@ def test_unexplained_difference_is_marked(tree):
     assert "*not yet explained*" in (tree / "docs" / "results" / "README.md").read_text()
 
 
+def test_summary_before_any_run_is_published(tmp_path):
+    """With nothing under docs/results/ the README block still comes from the generator: it says how
+    to publish and quotes no number; no per-dataset page is written."""
+    (tmp_path / "README.md").write_text(f"# x\n\n{START}\nDigits: 14 hold (typed by hand)\n{END}\n\ntail\n")
+    assert publish.render(tmp_path, check=True) == 1  # the hand-typed block is stale
+    assert publish.render(tmp_path, check=False) == 0
+    assert publish.render(tmp_path, check=True) == 0
+    readme = (tmp_path / "README.md").read_text()
+    block = readme[readme.index(START):readme.index(END)]
+    assert "No run is published yet" in block and "python -m advtrace.publish run digits" in block
+    assert not any(ch.isdigit() for ch in block.replace("results-summary", "")), block
+    assert readme.endswith(END + "\n\ntail\n") and not (tmp_path / "docs").exists()
+
+
+def test_committed_readme_has_the_generated_block():
+    """README.md carries the results-summary markers, so `render` fills (and `--check` checks) its block."""
+    text = (ROOT / "README.md").read_text()
+    assert text.count(START) == 1 and text.count(END) == 1 and text.index(START) < text.index(END)
+
+
 def test_copy_results_takes_tables_figures_and_scorecard_only(tmp_path):
     res = tmp_path / "results" / "digits"
     for rel in ("tables/claims.parquet", "tables/learning_curve.parquet", "figures/fig08_x.png", "figures/fig08_x.pdf",

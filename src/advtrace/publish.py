@@ -280,6 +280,11 @@ def render_summary(runs: dict[str, dict]) -> str:
     """The README's generated block: one line per paper, each run's tally, and the runs' provenance."""
     from .stages import PAPERS  # noqa: PLC0415
 
+    if not runs:  # nothing published yet: say how to publish, and quote no number
+        return "\n".join([START, "", "No run is published yet. `python -m advtrace.publish run digits` runs the default "
+                           "experiment and commits its tables, scorecard and figures to `docs/results/digits/`; this "
+                           "block then gives one generated line per paper and the per-claim page "
+                           "`docs/results/README.md`.", "", END])
     lines = [START, ""]
     papers = sorted({p for r in runs.values() for p in r["claims"]["paper"]})
     for paper in papers:
@@ -323,11 +328,11 @@ def rendered(root: Path) -> dict[Path, str]:
     """{path: text} of every generated page, from the committed tables under root/docs/results."""
     docs = root / DOCS
     runs = published(docs)
-    if not runs:
-        return {}
-    out = {docs / "README.md": render_results_page(runs, load_notes(docs)) + "\n"}
-    for e, r in runs.items():
-        out[docs / e / "README.md"] = render_run_page(e, r) + "\n"
+    out = {}
+    if runs:
+        out[docs / "README.md"] = render_results_page(runs, load_notes(docs)) + "\n"
+        for e, r in runs.items():
+            out[docs / e / "README.md"] = render_run_page(e, r) + "\n"
     readme = root / "README.md"
     if readme.is_file() and START in readme.read_text():
         out[readme] = splice(readme.read_text(), render_summary(runs))
