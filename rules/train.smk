@@ -21,6 +21,7 @@ rule pretrain:
         "results/{exp}/runs/{run}/logs/pretrain.log",
     benchmark:
         "results/{exp}/runs/{run}/benchmarks/pretrain.tsv"
+    priority: 10
     threads: 1
     resources:
         gpu=1,
@@ -43,6 +44,9 @@ rule adv_train_epoch:
         "results/{exp}/runs/{run}/benchmarks/adv_train_epoch/{epoch}.tsv"
     wildcard_constraints:
         epoch=r"(?!000)\d{3}",
+    # the per-epoch chain is usually the critical path (docs/cluster_plans.md): started before the
+    # analyses that are ready, it is not left waiting behind them on a few cores (scheduling only)
+    priority: 10
     group:
         adv_train_group
     threads: 1

@@ -149,7 +149,7 @@ def test_release_deployed_with_snakedeploy_runs_smoke_to_its_learning_curve(rele
     assert (dest / "results" / "my_figures" / "smoke_learning_curve.png").stat().st_size > 1000
     lib = Path(hosted["PYTHONPATH"])
     assert Path((dest / "results" / "my_figures" / "smoke_advtrace_imported_from.txt").read_text()).is_relative_to(lib)
-    assert (dest / "results" / "smoke" / "logs" / "adv_train_epoch" / "003.log").is_file()
+    assert (dest / "results" / "smoke" / "runs" / "main" / "logs" / "adv_train_epoch" / "003.log").is_file()
     assert not (release / "results").exists()
     assert subprocess.run(["git", "status", "--porcelain"], cwd=release, capture_output=True, text=True).stdout == ""
 

@@ -565,7 +565,7 @@ def test_imagenet10_vgg16_config_states_the_paper_and_dry_runs(tmp_path, schema)
     proc = snakemake(wd, "-n", "--cores", "1", "--config", "experiments=[imagenet10_vgg16]", timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     counts = dry_run_jobs(proc)
-    assert counts["p001_family"] == 5 and counts["pretrain"] == 1 and counts["prepare_data"] == 1, counts
+    assert counts["p001_family"] == 5 and counts["pretrain"] == 1 and counts["prepare_data_cluster"] == 1, counts  # ImageNet: a cluster job
     assert {"p001_attack_transfer", "p001_dynamic", "p001_tables", "p001_plots", "claims"} <= set(counts)
     assert "adv_train_epoch" not in counts
     assert "vgg16-397923af.pth does not exist" in proc.stderr and "ImageNet has no download" in proc.stderr

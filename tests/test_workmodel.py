@@ -364,3 +364,18 @@ def _env():
     import os
 
     return dict(os.environ, PYTHONPATH=f"{ROOT / 'src'}{os.pathsep}{os.environ.get('PYTHONPATH', '')}")
+
+
+def test_list_schedule_matches_hand_computation():
+    """Two cores; a chain a(3) -> b(3) and independent c(4), d(1): the chain goes first (longest
+    remaining chain), c and d share the other core -> makespan 6; one core: 11; three cores never
+    beat the chain (6)."""
+    def job(name, inputs):
+        return plan.Priced(plan.PlannedJob(name, 0, inputs=inputs, outputs=[name]), None, "-", "-")
+
+    jobs = [job("a", []), job("b", ["a"]), job("c", []), job("d", [])]
+    assert plan.list_schedule(jobs, [3.0, 3.0, 4.0, 1.0], 2) == 6.0
+    assert plan.list_schedule(jobs, [3.0, 3.0, 4.0, 1.0], 1) == 11.0
+    assert plan.list_schedule(jobs, [3.0, 3.0, 4.0, 1.0], 3) == 6.0
+    # the longest chain first: with c(5) started first on 2 cores instead, the makespan would be 8
+    assert plan.list_schedule(jobs, [3.0, 3.0, 5.0, 1.0], 2) == 6.0

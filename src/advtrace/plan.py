@@ -194,6 +194,53 @@ def critical_path(priced: list[Priced]) -> tuple[float, list[Priced]]:
     return best[end][0], chain[::-1]
 
 
+def list_schedule(priced: list[Priced], seconds: list[float], cores: int) -> float:
+    """Makespan of the jobs on `cores` one-thread slots, each job `seconds[i]` long, started as soon as
+    its inputs exist, the job with the longest remaining chain first (a list schedule): what a quiet
+    host with that many cores takes for those job times."""
+    import heapq  # noqa: PLC0415
+
+    producer = {o: i for i, p in enumerate(priced) for o in p.job.outputs}
+    deps = [{producer[f] for f in p.job.inputs if f in producer and producer[f] != i} for i, p in enumerate(priced)]
+    children: list[list[int]] = [[] for _ in priced]
+    for i, ds in enumerate(deps):
+        for d in ds:
+            children[d].append(i)
+    tail = [0.0] * len(priced)  # longest chain from a job to the end, itself included
+    order, seen = [], [False] * len(priced)
+    for start in range(len(priced)):  # iterative post-order over children
+        stack = [(start, False)]
+        while stack:
+            node, done = stack.pop()
+            if done:
+                order.append(node)
+                continue
+            if seen[node]:
+                continue
+            seen[node] = True
+            stack.append((node, True))
+            stack.extend((c, False) for c in children[node] if not seen[c])
+    for node in order:
+        tail[node] = seconds[node] + max((tail[c] for c in children[node]), default=0.0)
+    waiting = [len(ds) for ds in deps]
+    ready = [(-tail[i], i) for i in range(len(priced)) if waiting[i] == 0]
+    heapq.heapify(ready)
+    running: list[tuple[float, int]] = []
+    now, free = 0.0, cores
+    while ready or running:
+        while ready and free:
+            _, i = heapq.heappop(ready)
+            heapq.heappush(running, (now + seconds[i], i))
+            free -= 1
+        now, i = heapq.heappop(running)
+        free += 1
+        for c in children[i]:
+            waiting[c] -= 1
+            if waiting[c] == 0:
+                heapq.heappush(ready, (-tail[c], c))
+    return now
+
+
 def _row(items: list[Priced]) -> dict:
     ests = [p.est for p in items if p.est is not None]
     s = W.summarise(ests)

@@ -153,7 +153,7 @@ def cpu_fallback_message(dataset: str) -> str:
                 f"this torch build needs an NVIDIA driver >= {TORCH_CUDA_MIN_DRIVER} (`nvidia-smi` shows "
                 "'CUDA Version: 13.0' or higher)")
         lines.append(f"  - {need}; install the torch build for the CUDA version your driver supports "
-                     "(README, 'GPU, driver and torch build'), e.g. `.venv/bin/pip install --force-reinstall "
+                     "(docs/gpu.md, 'GPU, driver and torch build'), e.g. `.venv/bin/pip install --force-reinstall "
                      f"--no-deps torch=={torch.__version__.split('+')[0]} {tv} "
                      "--index-url https://download.pytorch.org/whl/cu126`;")
     lines += [
