@@ -467,6 +467,8 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--wall-s", type=float, default=None, help="measured wall time of the run, in seconds")
     c.add_argument("--jobs", type=int, default=None)
     c.add_argument("--command", default="")
+    c.add_argument("--commit", default=None,
+                   help="the commit the run was made at, when it is not HEAD (a run made in another checkout)")
     g = sub.add_parser("render", help="regenerate the pages generated from docs/results/")
     g.add_argument("--check", action="store_true", help="exit 1 if a generated page is stale; write nothing")
     a = ap.parse_args(argv)
@@ -475,6 +477,8 @@ def main(argv: list[str] | None = None) -> int:
         return render(Path.cwd(), check=False)
     if a.cmd == "copy":
         prov = provenance(a.experiment, experiment_config(a.experiment), a.wall_s, a.jobs, a.command)
+        if a.commit:
+            prov["commit"], prov["dirty"] = git("rev-parse", "--short=12", a.commit) or a.commit, False
         copy_results(a.experiment, Path("results") / a.experiment, DOCS / a.experiment, prov)
         return render(Path.cwd(), check=False)
     return render(Path.cwd(), check=a.check)
