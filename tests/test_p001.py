@@ -449,7 +449,12 @@ def test_fig05_and_the_training_curve_say_when_the_dynamic_detector_is_untrained
     assert plots.untrained_dynamic(dyn)
     assert not plots.untrained_dynamic(_dyn_tables(2)[0])
     assert not plots.untrained_dynamic(dyn[dyn["detector"] == "static"])
-    save_figure(plots.fig05(dyn, "t"), tmp_path / "f5.pdf", tmp_path / "f5.png")
+    fig = plots.fig05(dyn, "t")
+    # the σ labels named in the title are the table's own σ grid (not the paper's 0, 0.1, ..., 1)
+    sig = sorted(dyn["sigma"].unique())
+    want = ", ".join(f"{x:g}" for x in sig) if len(sig) <= 4 else f"{sig[0]:g}, {sig[1]:g}, …, {sig[-1]:g}"
+    assert f"σ = {want};" in fig.axes[0].get_title()
+    save_figure(fig, tmp_path / "f5.pdf", tmp_path / "f5.png")
     save_figure(plots.dynamic_training_curve(tr, "t"), tmp_path / "c.pdf", tmp_path / "c.png")
     assert (tmp_path / "c.png").stat().st_size > 0
 

@@ -162,8 +162,10 @@ def fig05(dyn: pd.DataFrame, exp: str) -> plt.Figure:
         ax.text(0.02, 0.03, "Dynamic training never beat its initial weights on\nvalidation (selected epoch 0): the "
                 "'dynamic' detector is\nuntrained, and its claim is not measured.", transform=ax.transAxes,
                 fontsize=8, va="bottom", bbox={"boxstyle": "round", "fc": "white", "ec": "grey", "alpha": 0.9})
+    sigmas = sorted(dyn["sigma"].unique())
+    shown = ", ".join(f"{s:g}" for s in sigmas) if len(sigmas) <= 4 else f"{sigmas[0]:g}, {sigmas[1]:g}, …, {sigmas[-1]:g}"
     ax.set_title(f"Paper 001, Fig. 5 — dynamic adversary vs static and dynamic detector, {exp}\n"
-                 "(labels: σ = 0, 0.1, …, 1; successful = correct clean, wrong adversarial;\n"
+                 f"(labels: σ = {shown}; successful = correct clean, wrong adversarial;\n"
                  "95 % Wilson intervals; few successful examples at large σ)", fontsize=9)
     fig.tight_layout()
     return fig
