@@ -39,7 +39,9 @@ def _bi_raised(lc):
     bi = _lc(lc, "test", "BI")
     first, last = bi.iloc[0], bi.iloc[-1]
     ratio = last.value / max(first.value, 1e-9)
-    return (f"{first.pct()} -> {last.pct()} ({ratio:.1f}x)", compare(last, _scaled(first, 3.0), ">"), ratio)
+    # a ratio to 0 % (fashion's pretrained model: no BI test input correct) says nothing: left out
+    factor = f" ({ratio:.1f}x)" if first.value > 0 else ""
+    return (f"{first.pct()} -> {last.pct()}{factor}", compare(last, _scaled(first, 3.0), ">"), ratio)
 
 
 def _clean_kept(lc):
