@@ -48,3 +48,5 @@ rule all:
 add_code_fingerprints()
 # After every rule: runtime, mem_mb and disk_mb of each job from the work model (advtrace.workmodel).
 add_resources()
+# After every rule: each catalogued figure and table a rule writes is flagged for the HTML report.
+check_report_flags()

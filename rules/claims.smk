@@ -16,8 +16,8 @@ rule claims:
         html=report(
             "results/{exp}/claims.html",
             caption="../workflow/report/claims.rst",
-            category="{exp}",
-            subcategory="Claims scorecard",
+            category=report_catalogue.CLAIMS_CATEGORY,
+            subcategory="{exp}",
         ),
     log:
         "results/{exp}/logs/claims.log",

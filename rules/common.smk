@@ -4,6 +4,7 @@ import os
 import sys
 
 from snakemake.exceptions import WorkflowError
+from snakemake.io import is_flagged, strip_wildcard_constraints
 
 # The advtrace library: a local workflow's jobs import it from its src/; a git-hosted module's is installed.
 _SRC = [str(ROOT / "src")] if ROOT is not None else []
@@ -21,7 +22,7 @@ except ModuleNotFoundError:
 # The workflow's own files (schema, catalogue, ...); the user's are relative to the working directory.
 WF = WorkflowFiles(HERE, workflow.sourcecache)
 
-from advtrace import runs, stages
+from advtrace import report_catalogue, runs, stages
 from advtrace.stages import chunk_name
 from advtrace.config import (
     ConfigError,
@@ -328,14 +329,57 @@ def figure(key, ext):
     return f"results/{{exp}}/figures/{FIGURE_SLUGS[key]}.{ext}"
 
 
-def figure_report(key, number):
-    """The PNG of paper 000's figure `key` in the Snakemake report (caption workflow/report/figNN.rst)."""
+# The HTML report (snakemake --report): every catalogued figure and table, grouped by paper
+# (advtrace.report_catalogue: category its paper, subcategory the experiment, label the paper's figure or
+# table, caption workflow/report/<name>.rst).
+try:
+    CATALOGUE = load_yaml(WF.path("config/figures.yaml"))
+    REPORT_ENTRIES = {e.file: e for e in report_catalogue.entries(CATALOGUE)}
+except (ConfigError, ValueError) as err:
+    raise WorkflowError(str(err)) from None
+
+
+def report_file(path):
+    """`path` (results/{exp}/<file> of a catalogued figure PNG or table rendering) flagged for the report."""
+    rel = path.removeprefix("results/{exp}/")
+    if rel not in REPORT_ENTRIES:
+        raise WorkflowError(
+            f"{path}: not a report entry (advtrace.report_catalogue); entries: {', '.join(REPORT_ENTRIES)}"
+        )
+    entry = REPORT_ENTRIES[rel]
+    if not WF.exists(entry.caption):
+        raise WorkflowError(f"{entry.caption}: the caption of {rel} ({entry.item}, {entry.category}) is missing")
     return report(
-        figure(key, "png"),
-        caption=f"../workflow/report/fig{number:02d}.rst",
-        category="{exp}",
-        subcategory=f"Fig. {number:02d}",
+        path,
+        caption=f"../{entry.caption}",  # relative to rules/, the directory of every rules file
+        category=entry.category,
+        subcategory="{exp}",
+        labels={report_catalogue.LABEL: entry.item},
     )
+
+
+def report_figure(key):
+    """The PNG of the registered figure `key` (a slug, or figNN / pNNN_figNN), flagged for the report."""
+    return report_file(figure(key, "png"))
+
+
+def check_report_flags():
+    """Every rule output that is a report entry carries its report flag (report_file): refuses, when the
+    workflow is parsed, a rule that writes a catalogued figure or table without showing it in the report.
+    Called once every rule exists."""
+    problems = report_catalogue.missing_renderings()
+    for _r in workflow.rules:
+        if not WF.owns(_r):
+            continue
+        for f in _r.output:
+            path = strip_wildcard_constraints(str(f))
+            if path.removeprefix("results/{exp}/") in REPORT_ENTRIES and not is_flagged(f, "report"):
+                problems.append(f"rule {_r.name}: {path}")
+    if problems:
+        raise WorkflowError(
+            "outputs that belong in the HTML report are not flagged for it (wrap them in report_file(), "
+            "rules/common.smk): " + "; ".join(problems)
+        )
 
 
 # What the default target `all` builds per experiment: the tables and figures of its active stages

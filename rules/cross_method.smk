@@ -27,7 +27,7 @@ rule x000_figures:
         metrics=table("x000_metrics"),
     output:
         **{
-            f"{slug}_{ext}": figure(slug, ext)
+            f"{slug}_{ext}": report_figure(slug) if ext == "png" else figure(slug, ext)
             for slug in stages.STAGES["cross_method"].figures
             for ext in ("pdf", "png")
         },

@@ -91,9 +91,9 @@ rule plot_detectability:
         table=table("detectability"),
     output:
         fig06_pdf=figure("fig06", "pdf"),
-        fig06_png=figure_report("fig06", 6),
+        fig06_png=report_figure("fig06"),
         fig16_pdf=figure("fig16", "pdf"),
-        fig16_png=figure_report("fig16", 16),
+        fig16_png=report_figure("fig16"),
     log:
         "results/{exp}/logs/plot_detectability.log",
     params:
@@ -109,7 +109,7 @@ rule plot_detector_max:
         summary=table("detector_max_summary"),
     output:
         pdf=figure("fig07", "pdf"),
-        png=figure_report("fig07", 7),
+        png=report_figure("fig07"),
     log:
         "results/{exp}/logs/plot_detector_max.log",
     params:

@@ -4,10 +4,7 @@
 #   pNNN_figNN   a study's Fig. NN (e.g. p004_fig03: every panel the study draws of it), and pNNN_<slug> /
 #                x000_<slug> for a figure without a number, for every experiment in config["experiments"]
 #                that runs the study
-import yaml
-
-with open(WF.path("config/figures.yaml")) as _fh:
-    CATALOGUE = yaml.safe_load(_fh)
+# CATALOGUE: config/figures.yaml, loaded by rules/common.smk
 
 
 include: "inputs/figures.smk"

@@ -77,7 +77,7 @@ rule plot_learning_curves:
         table=table("learning_curve"),
     output:
         pdf=figure("fig08", "pdf"),
-        png=figure_report("fig08", 8),
+        png=report_figure("fig08"),
     log:
         "results/{exp}/logs/plot_learning_curves.log",
     localrule: True  # cheap: on clusters it runs where Snakemake runs, no submission

@@ -107,41 +107,17 @@ rule p001_plots:
         dynamic_training=table("p001_dynamic_training"),
     output:
         fig02_pdf=figure("p001_fig02", "pdf"),
-        fig02_png=report(
-            figure("p001_fig02", "png"),
-            caption="../workflow/report/p001.rst",
-            category="{exp}",
-            subcategory="Paper 001",
-        ),
+        fig02_png=report_figure("p001_fig02"),
         fig03_pdf=figure("p001_fig03", "pdf"),
-        fig03_png=report(
-            figure("p001_fig03", "png"),
-            caption="../workflow/report/p001.rst",
-            category="{exp}",
-            subcategory="Paper 001",
-        ),
+        fig03_png=report_figure("p001_fig03"),
         fig04_pdf=figure("p001_fig04", "pdf"),
-        fig04_png=report(
-            figure("p001_fig04", "png"),
-            caption="../workflow/report/p001.rst",
-            category="{exp}",
-            subcategory="Paper 001",
-        ),
+        fig04_png=report_figure("p001_fig04"),
         fig05_pdf=figure("p001_fig05", "pdf"),
-        fig05_png=report(
-            figure("p001_fig05", "png"),
-            caption="../workflow/report/p001.rst",
-            category="{exp}",
-            subcategory="Paper 001",
-        ),
+        fig05_png=report_figure("p001_fig05"),
         dynamic_training_pdf=figure("p001_dynamic_training_curve", "pdf"),
-        dynamic_training_png=report(
-            figure("p001_dynamic_training_curve", "png"),
-            caption="../workflow/report/p001.rst",
-            category="{exp}",
-            subcategory="Paper 001",
-        ),
+        dynamic_training_png=report_figure("p001_dynamic_training_curve"),
         report="results/{exp}/reports/p001_tables.md",
+        report_html=report_file("results/{exp}/reports/p001_tables.html"),
     log:
         "results/{exp}/logs/p001_plots.log",
     script:

@@ -38,8 +38,15 @@ rule p002_report:
         transfer=table("p002_transfer"),
         capacity=table("p002_capacity"),
     output:
-        figures=[figure(f, ext) for f in stages.STAGES["paper002"].figures for ext in ("pdf", "png")],
-        reports=[f"results/{{exp}}/{r}" for r in stages.STAGES["paper002"].reports],
+        pdf=[figure(f, "pdf") for f in stages.STAGES["paper002"].figures],
+        png=[report_figure(f) for f in stages.STAGES["paper002"].figures],
+        markdown=[f"results/{{exp}}/{r}" for r in stages.STAGES["paper002"].reports if r.endswith(".md")],
+        html=[  # each table's rendering (in the HTML report), then Tables 1-8 on one page
+            report_file(f"results/{{exp}}/{report_catalogue.html_rendering(r)}")
+            for r in stages.STAGES["paper002"].reports
+            if r.endswith(".md")
+        ],
+        tables_html="results/{exp}/reports/p002_tables.html",
     log:
         "results/{exp}/logs/p002_report.log",
     benchmark:

@@ -57,7 +57,9 @@ rule p004_tables:
         front=table("p004_front"),
         cost=table("p004_cost"),
         table_a1="results/{exp}/reports/p004_table_a1.md",
+        table_a1_html=report_file("results/{exp}/reports/p004_table_a1.html"),
         cost_report="results/{exp}/reports/p004_cost.md",
+        cost_html=report_file("results/{exp}/reports/p004_cost.html"),
     log:
         "results/{exp}/logs/p004_tables.log",
     params:
@@ -72,7 +74,7 @@ rule plot_p004_fig03_pareto_front:
         p004_front=table("p004_front"),
     output:
         pdf=figure("p004_fig03_pareto_front", "pdf"),
-        png=figure("p004_fig03_pareto_front", "png"),
+        png=report_figure("p004_fig03_pareto_front"),
     log:
         "results/{exp}/logs/plot_p004_fig03_pareto_front.log",
     params:
@@ -86,7 +88,7 @@ rule plot_p004_fig03_deepfool_front:
         p004_robustness=table("p004_robustness"),
     output:
         pdf=figure("p004_fig03_deepfool_front", "pdf"),
-        png=figure("p004_fig03_deepfool_front", "png"),
+        png=report_figure("p004_fig03_deepfool_front"),
     log:
         "results/{exp}/logs/plot_p004_fig03_deepfool_front.log",
     params:
@@ -100,7 +102,7 @@ rule plot_p004_fig05_learning_curves:
         p004_robustness=table("p004_robustness"),
     output:
         pdf=figure("p004_fig05", "pdf"),
-        png=figure("p004_fig05", "png"),
+        png=report_figure("p004_fig05"),
     log:
         "results/{exp}/logs/plot_p004_fig05_learning_curves.log",
     params:
@@ -114,7 +116,7 @@ rule plot_p004_risk_ordering:
         p004_risk=table("p004_risk"),
     output:
         pdf=figure("p004_risk_ordering", "pdf"),
-        png=figure("p004_risk_ordering", "png"),
+        png=report_figure("p004_risk_ordering"),
     log:
         "results/{exp}/logs/plot_p004_risk_ordering.log",
     params:
@@ -129,7 +131,7 @@ rule plot_p004_fig01_perturbations:
         p004_robustness=table("p004_robustness"),
     output:
         pdf=figure("p004_fig01", "pdf"),
-        png=figure("p004_fig01", "png"),
+        png=report_figure("p004_fig01"),
     log:
         "results/{exp}/logs/plot_p004_fig01_perturbations.log",
     params:

@@ -76,7 +76,7 @@ rule plot_stability_profiles:
         summary=table("stability_summary"),
     output:
         pdf=figure("fig01", "pdf"),
-        png=figure_report("fig01", 1),
+        png=report_figure("fig01"),
     log:
         "results/{exp}/logs/plot_stability_profiles.log",
     params:
@@ -91,7 +91,7 @@ rule plot_sharedness_vs_stability:
         correlation=table("stability_correlation"),
     output:
         pdf=figure("fig02", "pdf"),
-        png=figure_report("fig02", 2),
+        png=report_figure("fig02"),
     log:
         "results/{exp}/logs/plot_sharedness_vs_stability.log",
     params:
@@ -105,7 +105,7 @@ rule plot_transfer_error:
         table=table("transfer_error"),
     output:
         pdf=figure("fig09", "pdf"),
-        png=figure_report("fig09", 9),
+        png=report_figure("fig09"),
     log:
         "results/{exp}/logs/plot_transfer_error.log",
     params:
@@ -119,7 +119,7 @@ rule plot_maxmin_minmax:
         summary=table("stability_summary"),
     output:
         pdf=figure("fig10", "pdf"),
-        png=figure_report("fig10", 10),
+        png=report_figure("fig10"),
     log:
         "results/{exp}/logs/plot_maxmin_minmax.log",
     params:
@@ -134,7 +134,7 @@ rule plot_sharedness:
         summary=table("sharedness_summary"),
     output:
         pdf=figure("fig11", "pdf"),
-        png=figure_report("fig11", 11),
+        png=report_figure("fig11"),
     log:
         "results/{exp}/logs/plot_sharedness.log",
     params:

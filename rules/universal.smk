@@ -94,9 +94,9 @@ rule plot_universal_accuracy:
         table=table("universal_accuracy"),
     output:
         fig03_pdf=figure("fig03", "pdf"),
-        fig03_png=figure_report("fig03", 3),
+        fig03_png=report_figure("fig03"),
         fig12_pdf=figure("fig12", "pdf"),
-        fig12_png=figure_report("fig12", 12),
+        fig12_png=report_figure("fig12"),
     log:
         "results/{exp}/logs/plot_universal_accuracy.log",
     params:
@@ -111,9 +111,9 @@ rule plot_universal_images:
         table=table("universal_images"),
     output:
         fig04_pdf=figure("fig04", "pdf"),
-        fig04_png=figure_report("fig04", 4),
+        fig04_png=report_figure("fig04"),
         fig13_pdf=figure("fig13", "pdf"),
-        fig13_png=figure_report("fig13", 13),
+        fig13_png=report_figure("fig13"),
     log:
         "results/{exp}/logs/plot_universal_images.log",
     params:

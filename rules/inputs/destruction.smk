@@ -57,5 +57,5 @@ def destruction_figure_outputs():
     outputs = {}
     for attack, number in TRANSFORMS_FIGURES.items():
         outputs[f"{attack}_pdf"] = figure(f"fig{number:02d}", "pdf")
-        outputs[f"{attack}_png"] = figure_report(f"fig{number:02d}", number)
+        outputs[f"{attack}_png"] = report_figure(f"fig{number:02d}")
     return outputs

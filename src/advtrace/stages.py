@@ -39,6 +39,8 @@ def _registries():
 _STAGES: tuple[Stage, ...] = tuple(stage for reg in _registries() for stage in reg.STAGES)
 STAGES: dict[str, Stage] = {s.name: s for s in _STAGES}
 PAPERS: dict[str, str] = {reg.PAPER: reg.CITATION for reg in _registries()}
+# {paper: its category in the HTML report} (advtrace.report_catalogue)
+REPORT_CATEGORIES: dict[str, str] = {reg.PAPER: reg.REPORT_CATEGORY for reg in _registries()}
 
 
 def study_part(stage: Stage, part: str):

@@ -2,6 +2,7 @@ import sys
 
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
+from advtrace.mdhtml import page
 from advtrace.plotting import save_figure
 from advtrace.runtime import atomic_path
 from advtrace.studies.p001 import plots
@@ -21,5 +22,8 @@ save_figure(plots.fig03(eps, names, exp), out.fig03_pdf, out.fig03_png)
 save_figure(plots.fig04(att, names, exp), out.fig04_pdf, out.fig04_png)
 save_figure(plots.fig05(dyn, exp), out.fig05_pdf, out.fig05_png)
 save_figure(plots.dynamic_training_curve(tr, exp), out.dynamic_training_pdf, out.dynamic_training_png)
+markdown = plots.report(adv, depth, eps, att, dyn, exp, tr)
 with atomic_path(out.report) as tmp:
-    tmp.write_text(plots.report(adv, depth, eps, att, dyn, exp, tr))
+    tmp.write_text(markdown)
+with atomic_path(out.report_html) as tmp:
+    tmp.write_text(page(markdown))

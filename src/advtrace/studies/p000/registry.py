@@ -5,6 +5,8 @@ from .. import Stage
 PAPER = "000"
 CITATION = ("Metzen et al. (2018), Universality, Robustness, and Detectability of Adversarial Perturbations "
             "under Adversarial Training")
+# the study's category in the HTML report (snakemake --report; advtrace.report_catalogue)
+REPORT_CATEGORY = "Paper 000 — Universality, robustness, detectability"
 _M = "advtrace.studies.p000"
 
 STAGES = (

@@ -1,5 +1,5 @@
-"""Paper 002's tables in the paper's layout (Markdown, HTML) and its figures, from the study's Parquet
-tables only (no torch, no checkpoints).
+"""Paper 002's tables in the paper's layout (Markdown; their HTML pages: advtrace.mdhtml) and its
+figures, from the study's Parquet tables only (no torch, no checkpoints).
 
 Cells are top-1 (and top-5) accuracies in percent with their 95 % Wilson interval in brackets;
 each table names its n and gives the paper's top-1 values underneath for comparison (quoted, not
@@ -7,8 +7,6 @@ measured). ε is written in paper units with this experiment's value in brackets
 """
 
 from __future__ import annotations
-
-import html
 
 import numpy as np
 import pandas as pd
@@ -294,37 +292,6 @@ def table8(acc: pd.DataFrame) -> str:
              *_paper_rows(8, len(head))]
     return _markdown("Paper 002, Table 8 — number k of adversarial examples in a mini-batch of m",
                      ["", *head], _run_rows(acc, order, "step_ll"), notes)
-
-
-def markdown_to_html(docs: list[str]) -> str:
-    """A minimal rendering of the tables' Markdown (headings, pipe tables, paragraphs)."""
-    out = ["<!DOCTYPE html><html><head><meta charset='utf-8'><title>Paper 002 tables</title><style>"
-           "table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #999;padding:3px 6px;"
-           "font:13px sans-serif}</style></head><body>"]
-    for doc in docs:
-        in_table = False
-        for line in doc.splitlines():
-            if line.startswith("|"):
-                cells = [c.strip() for c in line.strip("|").split("|")]
-                if set("".join(cells)) <= {"-"}:
-                    continue
-                if not in_table:
-                    out.append("<table>")
-                    in_table = True
-                    out.append("<tr>" + "".join(f"<th>{html.escape(c)}</th>" for c in cells) + "</tr>")
-                else:
-                    out.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
-                continue
-            if in_table:
-                out.append("</table>")
-                in_table = False
-            if line.startswith("# "):
-                out.append(f"<h2>{html.escape(line[2:])}</h2>")
-            elif line.strip():
-                out.append(f"<p>{html.escape(line)}</p>")
-        if in_table:
-            out.append("</table>")
-    return "\n".join(out + ["</body></html>"]) + "\n"
 
 
 # --------------------------------------------------------------------------- figures

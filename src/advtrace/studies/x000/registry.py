@@ -5,6 +5,8 @@ from .. import Stage
 PAPER = "x000"
 CITATION = ("Beyond the papers: paper 000's stability, sharedness, universal accuracy and detectability under "
             "BI (paper 000), one-step k-of-m (paper 002) and shared (paper 004) adversarial training")
+# the study's category in the HTML report (snakemake --report; advtrace.report_catalogue)
+REPORT_CATEGORY = "Beyond the papers — cross-method study"
 
 STAGES = (
     Stage("cross_method", "beyond the papers: paper 000's analyses across training methods", "rules/cross_method.smk",
