@@ -196,7 +196,7 @@ def images(img: pd.DataFrame, rob: pd.DataFrame, defended: str, experiment: str)
     x = arr(img[img["kind"] == "input"])
     pert = img[img["kind"] == "perturbation"]
     models = [("main", "undefended (ERM)")] + [(defended, f"defended ({defended})")]
-    fig, axes = plt.subplots(2, 3, figsize=(10, 7.4))
+    fig, axes = plt.subplots(2, 3, figsize=(10, 8.8))  # room for the three-line titles above the lower row
     gray = "gray" if x.shape[2] == 1 else None
     sq = (lambda a: a[..., 0]) if x.shape[2] == 1 else (lambda a: a)
     axes[0, 0].imshow(sq(x), cmap=gray, vmin=0, vmax=255)
