@@ -716,15 +716,11 @@ def test_paper_scale_dry_run_plans_the_grid_in_chained_jobs(tmp_path):
     assert counts["pretrain"] == 1 and "adv_train_epoch" not in counts
 
 
-@pytest.mark.e2e
-def test_tiny_study_runs_end_to_end(tmp_path, digits_cfg):
-    """smoke's core plus a tiny paper004 section: training runs (chained), evaluations, tables,
-    the four figures, Table A1 and the scorecard's paper-004 claims."""
+def tiny_study(wd, digits_cfg):
+    """smoke's core plus a tiny paper004 section (chained training runs, a baseline, one evaluation job per
+    (run, epoch)); also part of tests/test_report.py's experiment of every paper."""
     import yaml
 
-    from conftest import write_exp
-
-    wd = copy_workflow(tmp_path)
     smoke = yaml.safe_load((wd / "config" / "experiments" / "smoke.yaml").read_text())
     cfg = {k: smoke[k] for k in ("name", "seed", "dataset", "model", "pretrain", "adv_train", "samples")}
     cfg["pretrain"]["epochs"] = 2
@@ -748,7 +744,17 @@ def test_tiny_study_runs_end_to_end(tmp_path, digits_cfg):
                      "heap_sizes": [1, 4, 64]},
                images={"defended": "p004_t_heap_size16", "input_rank": 0})
     cfg["paper004"] = sec
-    write_exp(wd, "tiny004", cfg)
+    return cfg
+
+
+@pytest.mark.e2e
+def test_tiny_study_runs_end_to_end(tmp_path, digits_cfg):
+    """smoke's core plus a tiny paper004 section: training runs (chained), evaluations, tables,
+    the four figures, Table A1 and the scorecard's paper-004 claims."""
+    from conftest import write_exp
+
+    wd = copy_workflow(tmp_path)
+    write_exp(wd, "tiny004", tiny_study(wd, digits_cfg))
     proc = snakemake(wd, "paper004", "--cores", "2", "--config", "experiments=[tiny004]", timeout=1200)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
     res = wd / "results" / "tiny004"

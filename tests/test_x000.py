@@ -222,3 +222,17 @@ def test_tiny_cross_method_study_runs_end_to_end(tmp_path):
     # each run's files under its own directory; epoch 0's perturbations are main's
     assert (res / "runs" / "heap" / "perturbations" / "epoch_002").is_dir()
     assert not (res / "runs" / "heap" / "perturbations" / "epoch_000").exists()
+    # the HTML report of these targets: the two figures in the category beyond the papers (tests/test_report.py)
+    from advtrace import report_catalogue, stages
+    from test_report import report_data
+
+    proc = snakemake(wd, *targets, "--cores", "1", "--config", "experiments=[tinyx]", "--report", "report.zip",
+                     timeout=600)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
+    categories, results, _ = report_data(wd / "report.zip")
+    figures = [f"results/tinyx/figures/{slug}.png" for slug in ("x000_methods_final", "x000_methods_training")]
+    assert list(categories) == [stages.REPORT_CATEGORIES["x000"]]
+    assert sorted(categories[stages.REPORT_CATEGORIES["x000"]]["tinyx"]) == figures
+    assert [results[f]["labels"][report_catalogue.LABEL] for f in figures] == ["methods at the end of training",
+                                                                                "methods over training"]
+    assert all("No paper has this figure" in results[f]["caption"] for f in figures)
