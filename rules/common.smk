@@ -364,8 +364,8 @@ def report_figure(key):
 
 
 def check_report_flags():
-    """Every rule output that is a report entry carries its report flag (report_file): refuses, when the
-    workflow is parsed, a rule that writes a catalogued figure or table without showing it in the report.
+    """Refuses, when the workflow is parsed, a rule that writes a report entry (a catalogued figure or
+    table) without its report flag (report_file), so nothing catalogued is left out of the report.
     Called once every rule exists."""
     problems = report_catalogue.missing_renderings()
     for _r in workflow.rules:
@@ -374,7 +374,7 @@ def check_report_flags():
         for f in _r.output:
             path = strip_wildcard_constraints(str(f))
             if path.removeprefix("results/{exp}/") in REPORT_ENTRIES and not is_flagged(f, "report"):
-                problems.append(f"rule {_r.name}: {path}")
+                problems.append(f"{path} (rule {_r.name})")
     if problems:
         raise WorkflowError(
             "outputs that belong in the HTML report are not flagged for it (wrap them in report_file(), "

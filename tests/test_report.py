@@ -297,5 +297,5 @@ def test_a_catalogued_output_without_its_report_flag_is_refused_at_parse_time(tm
     proc = snakemake(wd, "-n", "--cores", "1", timeout=300)
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0
-    assert "rule plot_p004_risk_ordering: results/{exp}/figures/p004_risk_ordering.png" in out, out[-3000:]
+    assert "results/{exp}/figures/p004_risk_ordering.png (rule plot_p004_risk_ordering)" in out, out[-3000:]
     assert "not flagged for it (wrap them in report_file()" in out
