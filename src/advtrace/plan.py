@@ -159,14 +159,15 @@ def price(jobs: list[PlannedJob], cfg: dict, exps, gpu_kind: str, cpu_kind: str 
     return out
 
 
+def _dependencies(priced: list[Priced]) -> list[set[int]]:
+    """For each job, the indices of the planned jobs that produce its inputs."""
+    producer = {o: i for i, p in enumerate(priced) for o in p.job.outputs}
+    return [{producer[f] for f in p.job.inputs if f in producer and producer[f] != i} for i, p in enumerate(priced)]
+
+
 def critical_path(priced: list[Priced]) -> tuple[float, list[Priced]]:
     """The longest chain of dependent jobs by estimated seconds: (seconds, its jobs in order)."""
-    producer: dict[str, int] = {}
-    for i, p in enumerate(priced):
-        for o in p.job.outputs:
-            producer[o] = i
-    deps = [sorted({producer[f] for f in p.job.inputs if f in producer and producer[f] != i})
-            for i, p in enumerate(priced)]
+    deps = [sorted(d) for d in _dependencies(priced)]
     best: dict[int, tuple[float, int]] = {}
 
     def length(i: int) -> float:
@@ -200,8 +201,7 @@ def list_schedule(priced: list[Priced], seconds: list[float], cores: int) -> flo
     host with that many cores takes for those job times."""
     import heapq  # noqa: PLC0415
 
-    producer = {o: i for i, p in enumerate(priced) for o in p.job.outputs}
-    deps = [{producer[f] for f in p.job.inputs if f in producer and producer[f] != i} for i, p in enumerate(priced)]
+    deps = _dependencies(priced)
     children: list[list[int]] = [[] for _ in priced]
     for i, ds in enumerate(deps):
         for d in ds:
