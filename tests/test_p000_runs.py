@@ -47,7 +47,10 @@ def test_run_view_maps_the_sections_epochs_onto_the_run(digits_cfg):
     assert view["detect"]["epochs"] == [0, 4] and view["detect"]["fixed_epochs"] == [0, 4]
     sv = plan.run_view(exp, "stability", P004)["stability"]
     assert sv["sharedness"]["epochs"] == [0, 2, 4] and sv["transfer"]["sources"] == [0, 1, 2, 4]
-    assert sv["profiles"]["epochs"] == "all"
+    assert sv["profiles"]["epochs"] == [0, 1, 2, 3, 4]  # main's 0..10 as fractions of T = 4: every epoch
+    long = plan.run_view(exp, "stability", "p002_step_ll")["stability"]  # T = 28: the same 11 fractions
+    assert long["profiles"]["epochs"] == [0, 3, 6, 8, 11, 14, 17, 20, 22, 25, 28]
+    assert long["cost_change"]["future_epochs"] == [3, 6, 8, 11, 14, 17, 20, 22, 25, 28]
     assert exp["detect"]["epochs"] == [0, 1, 10]  # the experiment is unchanged
 
 
