@@ -10,10 +10,9 @@ _LAZY = "|".join(lazy_experiments(EXPS.places)) or "(?!)"
 rule prepare_data:
     output:
         dataset="results/{exp}/data/dataset.pt",
+        benchmark="results/{exp}/benchmarks/prepare_data.tsv",
     log:
         "results/{exp}/logs/prepare_data.log",
-    benchmark:
-        "results/{exp}/benchmarks/prepare_data.tsv"
     wildcard_constraints:
         exp=rf"(?!(?:{_LAZY})(?:_seed\d+)?(?![A-Za-z0-9_]))[A-Za-z0-9_]+",
     localrule: True
@@ -27,10 +26,9 @@ rule prepare_data:
 rule prepare_data_cluster:
     output:
         dataset="results/{exp}/data/dataset.pt",
+        benchmark="results/{exp}/benchmarks/prepare_data.tsv",
     log:
         "results/{exp}/logs/prepare_data.log",
-    benchmark:
-        "results/{exp}/benchmarks/prepare_data.tsv"
     wildcard_constraints:
         exp=rf"(?:{_LAZY})(?:_seed\d+)?",
     threads: 8  # advtrace.datasets.ImageFiles decodes with 8 threads

@@ -20,10 +20,9 @@ rule destruction_sweep:
         checkpoint=destruction_checkpoint,
     output:
         table="results/{exp}/runs/{run}/metrics/destruction/epoch_{epoch}.parquet",
+        benchmark="results/{exp}/runs/{run}/benchmarks/destruction_sweep/{epoch}.tsv",
     log:
         "results/{exp}/runs/{run}/logs/destruction_sweep/{epoch}.log",
-    benchmark:
-        "results/{exp}/runs/{run}/benchmarks/destruction_sweep/{epoch}.tsv"
     threads: 1
     resources:
         gpu=1,

@@ -20,10 +20,9 @@ rule train_detectors:
         unpack(detect_train_inputs),
     output:
         detectors=directory("results/{exp}/runs/{run}/detectors/epoch_{epoch}"),
+        benchmark="results/{exp}/runs/{run}/benchmarks/train_detectors/{epoch}.tsv",
     log:
         "results/{exp}/runs/{run}/logs/train_detectors/{epoch}.log",
-    benchmark:
-        "results/{exp}/runs/{run}/benchmarks/train_detectors/{epoch}.tsv"
     threads: 1
     resources:
         gpu=1,
@@ -39,10 +38,9 @@ rule evaluate_detectors:
         unpack(detect_eval_inputs),
     output:
         table="results/{exp}/runs/{run}/metrics/detectability/{attack}.parquet",
+        benchmark="results/{exp}/runs/{run}/benchmarks/evaluate_detectors/{attack}.tsv",
     log:
         "results/{exp}/runs/{run}/logs/evaluate_detectors/{attack}.log",
-    benchmark:
-        "results/{exp}/runs/{run}/benchmarks/evaluate_detectors/{attack}.tsv"
     threads: 1
     resources:
         gpu=1,
@@ -59,10 +57,9 @@ rule maximise_detector:
     output:
         image="results/{exp}/runs/{run}/metrics/detector_max/epoch_{epoch}.parquet",
         summary="results/{exp}/runs/{run}/metrics/detector_max_summary/epoch_{epoch}.parquet",
+        benchmark="results/{exp}/runs/{run}/benchmarks/maximise_detector/{epoch}.tsv",
     log:
         "results/{exp}/runs/{run}/logs/maximise_detector/{epoch}.log",
-    benchmark:
-        "results/{exp}/runs/{run}/benchmarks/maximise_detector/{epoch}.tsv"
     threads: 1
     resources:
         gpu=1,

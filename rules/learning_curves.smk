@@ -15,10 +15,9 @@ rule evaluate_epochs:
         checkpoints=learning_curve_checkpoints,
     output:
         table="results/{exp}/runs/{run}/metrics/learning_curve/epochs_{chunk}.parquet",
+        benchmark="results/{exp}/runs/{run}/benchmarks/evaluate_epochs/{chunk}.tsv",
     log:
         "results/{exp}/runs/{run}/logs/evaluate_epochs/{chunk}.log",
-    benchmark:
-        "results/{exp}/runs/{run}/benchmarks/evaluate_epochs/{chunk}.tsv"
     threads: 1
     resources:
         gpu=1,
@@ -42,10 +41,9 @@ rule evaluate_pretrain_epochs:
         checkpoints="results/{exp}/runs/{run}/checkpoints/pretrain",
     output:
         table="results/{exp}/runs/{run}/metrics/learning_curve/pretrain_{chunk}.parquet",
+        benchmark="results/{exp}/runs/{run}/benchmarks/evaluate_pretrain_epochs/{chunk}.tsv",
     log:
         "results/{exp}/runs/{run}/logs/evaluate_pretrain_epochs/{chunk}.log",
-    benchmark:
-        "results/{exp}/runs/{run}/benchmarks/evaluate_pretrain_epochs/{chunk}.tsv"
     threads: 1
     resources:
         gpu=1,

@@ -26,10 +26,9 @@ rule p001_family:
         depth="results/{exp}/metrics/p001/depth/{family}.parquet",
         eps_transfer="results/{exp}/metrics/p001/eps_transfer/{family}.parquet",
         training="results/{exp}/metrics/p001/training/{family}.parquet",
+        benchmark="results/{exp}/benchmarks/p001_family/{family}.tsv",
     log:
         "results/{exp}/logs/p001_family/{family}.log",
-    benchmark:
-        "results/{exp}/benchmarks/p001_family/{family}.tsv"
     threads: 1
     resources:
         gpu=1,
@@ -47,10 +46,9 @@ rule p001_attack_transfer:
         families=p001_all_families,
     output:
         table=table("p001_attack_transfer"),
+        benchmark="results/{exp}/benchmarks/p001_attack_transfer.tsv",
     log:
         "results/{exp}/logs/p001_attack_transfer.log",
-    benchmark:
-        "results/{exp}/benchmarks/p001_attack_transfer.tsv"
     threads: 1
     resources:
         gpu=1,
@@ -70,10 +68,9 @@ rule p001_dynamic:
         detector="results/{exp}/paper001/dynamic/detector.pt",
         table=table("p001_dynamic"),
         training=table("p001_dynamic_training"),
+        benchmark="results/{exp}/benchmarks/p001_dynamic.tsv",
     log:
         "results/{exp}/logs/p001_dynamic.log",
-    benchmark:
-        "results/{exp}/benchmarks/p001_dynamic.tsv"
     threads: 1
     resources:
         gpu=1,

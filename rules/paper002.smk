@@ -18,10 +18,9 @@ rule p002_evaluate:
         leaking=table("p002_label_leaking"),
         transfer=table("p002_transfer"),
         capacity=table("p002_capacity"),
+        benchmark="results/{exp}/benchmarks/p002_evaluate.tsv",
     log:
         "results/{exp}/logs/p002_evaluate.log",
-    benchmark:
-        "results/{exp}/benchmarks/p002_evaluate.tsv"
     threads: 1
     resources:
         gpu=1,
@@ -47,10 +46,9 @@ rule p002_report:
             if r.endswith(".md")
         ],
         tables_html="results/{exp}/reports/p002_tables.html",
+        benchmark="results/{exp}/benchmarks/p002_report.tsv",
     log:
         "results/{exp}/logs/p002_report.log",
-    benchmark:
-        "results/{exp}/benchmarks/p002_report.tsv"
     localrule: True  # tables only (no torch): cheap
     params:
         section=lambda wc: {k: v for k, v in EXPS[wc.exp]["paper002"].items() if k != "runs"},

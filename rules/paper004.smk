@@ -24,10 +24,9 @@ rule p004_evaluate:
         search="results/{exp}/metrics/p004/{run}/{chunk}/search.parquet",
         risk="results/{exp}/metrics/p004/{run}/{chunk}/risk.parquet",
         images="results/{exp}/metrics/p004/{run}/{chunk}/images.parquet",
+        benchmark="results/{exp}/benchmarks/p004_evaluate/{run}/{chunk}.tsv",
     log:
         "results/{exp}/logs/p004_evaluate/{run}/{chunk}.log",
-    benchmark:
-        "results/{exp}/benchmarks/p004_evaluate/{run}/{chunk}.tsv"
     wildcard_constraints:
         chunk=r"\d{3}-\d{3}",
     threads: 1

@@ -19,10 +19,9 @@ rule perturb_epoch:
         checkpoint=perturb_checkpoint,
     output:
         perturbations=directory("results/{exp}/runs/{run}/perturbations/epoch_{epoch}"),
+        benchmark="results/{exp}/runs/{run}/benchmarks/perturb_epoch/{epoch}.tsv",
     log:
         "results/{exp}/runs/{run}/logs/perturb_epoch/{epoch}.log",
-    benchmark:
-        "results/{exp}/runs/{run}/benchmarks/perturb_epoch/{epoch}.tsv"
     threads: 1
     resources:
         gpu=1,

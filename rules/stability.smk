@@ -37,10 +37,9 @@ rule stability_epochs:
     output:
         transfer="results/{exp}/runs/{run}/metrics/stability/epochs_{chunk}/transfer.parquet",
         pairwise="results/{exp}/runs/{run}/metrics/stability/epochs_{chunk}/pairwise.parquet",
+        benchmark="results/{exp}/runs/{run}/benchmarks/stability_epochs/{chunk}.tsv",
     log:
         "results/{exp}/runs/{run}/logs/stability_epochs/{chunk}.log",
-    benchmark:
-        "results/{exp}/runs/{run}/benchmarks/stability_epochs/{chunk}.tsv"
     threads: 1
     resources:
         gpu=1,
@@ -60,10 +59,9 @@ rule stability_tables:
         stability_all_parts,
     output:
         **{name: table(name) for name in stages.STAGES["stability"].tables},
+        benchmark="results/{exp}/benchmarks/stability_tables.tsv",
     log:
         "results/{exp}/logs/stability_tables.log",
-    benchmark:
-        "results/{exp}/benchmarks/stability_tables.tsv"
     params:
         runs=stability_aggregate_params,
     script:

@@ -17,10 +17,9 @@ rule pretrain:
     output:
         checkpoint="results/{exp}/runs/{run}/checkpoints/epoch_000.pt",
         pretrain_epochs=directory("results/{exp}/runs/{run}/checkpoints/pretrain"),
+        benchmark="results/{exp}/runs/{run}/benchmarks/pretrain.tsv",
     log:
         "results/{exp}/runs/{run}/logs/pretrain.log",
-    benchmark:
-        "results/{exp}/runs/{run}/benchmarks/pretrain.tsv"
     priority: 10
     threads: 1
     resources:
@@ -38,10 +37,9 @@ rule adv_train_epoch:
         previous=previous_checkpoint,
     output:
         checkpoint="results/{exp}/runs/{run}/checkpoints/epoch_{epoch}.pt",
+        benchmark="results/{exp}/runs/{run}/benchmarks/adv_train_epoch/{epoch}.tsv",
     log:
         "results/{exp}/runs/{run}/logs/adv_train_epoch/{epoch}.log",
-    benchmark:
-        "results/{exp}/runs/{run}/benchmarks/adv_train_epoch/{epoch}.tsv"
     wildcard_constraints:
         epoch=r"(?!000)\d{3}",
     # the per-epoch chain is usually the critical path (docs/cluster_plans.md): started before the
@@ -66,10 +64,9 @@ rule adv_train_chained:
         previous=chained_previous,
     output:
         manifest="results/{exp}/runs/{run}/checkpoints/job_{epoch}.json",
+        benchmark="results/{exp}/runs/{run}/benchmarks/adv_train_chained/{epoch}.tsv",
     log:
         "results/{exp}/runs/{run}/logs/adv_train_chained/{epoch}.log",
-    benchmark:
-        "results/{exp}/runs/{run}/benchmarks/adv_train_chained/{epoch}.tsv"
     threads: 1
     resources:
         gpu=1,

@@ -25,10 +25,9 @@ rule universal_generate:
             f"{source}_images": f"results/{{exp}}/runs/{{run}}/metrics/universal_images/{source}/epoch_{{epoch}}.parquet"
             for source in UNIVERSAL_SPLITS
         },
+        benchmark="results/{exp}/runs/{run}/benchmarks/universal_generate/{epoch}.tsv",
     log:
         "results/{exp}/runs/{run}/logs/universal_generate/{epoch}.log",
-    benchmark:
-        "results/{exp}/runs/{run}/benchmarks/universal_generate/{epoch}.tsv"
     threads: 1
     resources:
         gpu=1,
@@ -47,10 +46,9 @@ rule universal_evaluate:
         perturbations=universal_evaluate_inputs,
     output:
         table="results/{exp}/runs/{run}/metrics/universal_accuracy/epoch_{epoch}.parquet",
+        benchmark="results/{exp}/runs/{run}/benchmarks/universal_evaluate/{epoch}.tsv",
     log:
         "results/{exp}/runs/{run}/logs/universal_evaluate/{epoch}.log",
-    benchmark:
-        "results/{exp}/runs/{run}/benchmarks/universal_evaluate/{epoch}.tsv"
     threads: 1
     resources:
         gpu=1,

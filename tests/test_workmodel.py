@@ -216,9 +216,9 @@ def test_pretrain_and_analysis_counts(digits):
     from advtrace.perturb_plan import perturbation_needs
 
     needs = perturbation_needs(exp)
-    for run in ("main", "p002_step_ll"):  # each run's own sets (paper 000's analyses of any run)
-        g = sum(exp["samples"][s]["n"] * W.attack_ops(exp["perturb"]["attacks"][a])["G"] for a, s in needs[(run, 1)])
-        assert g > 0 and _work("perturb_epoch", exp, run=run, epoch="001").totals()["G"] == pytest.approx(g)
+    for run, t in (("main", 1), ("p002_step_ll", 3)):  # each run's own sets (paper 000's analyses of any run)
+        g = sum(exp["samples"][s]["n"] * W.attack_ops(exp["perturb"]["attacks"][a])["G"] for a, s in needs[(run, t)])
+        assert g > 0 and _work("perturb_epoch", exp, run=run, epoch=f"{t:03d}").totals()["G"] == pytest.approx(g)
 
 
 def test_work_model_imports_no_torch_and_mirrors_the_constants_it_copies():

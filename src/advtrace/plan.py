@@ -92,6 +92,9 @@ def parse_dry_run(stdout: str) -> list[PlannedJob]:
             job.inputs = _split_list(val)
         elif key == "output":
             job.outputs = _split_list(val)
+            # a job's own benchmark table is an output (advtrace.jobusage); a `benchmark:` field wins
+            job.benchmark = job.benchmark or next(
+                (o for o in job.outputs if "/benchmarks/" in o and o.endswith(".tsv")), None)
         elif key == "wildcards":
             job.wildcards = dict(kv.split("=", 1) for kv in _split_list(val) if "=" in kv)
         elif key == "jobid":
@@ -329,7 +332,8 @@ def assumptions(gpu_kind: str, cpu_kind: str = "cpu") -> str:
 # --------------------------------------------------------------------------- measured runs
 
 def read_benchmark(path: Path) -> dict | None:
-    """The last row of a Snakemake benchmark TSV (s, max_rss, cpu_time, ...) as floats."""
+    """The last row of a benchmark TSV (Snakemake's columns: s, max_rss, cpu_time, ...; advtrace.jobusage) as
+    floats (``NA`` cells left out)."""
     try:
         with open(path) as fh:
             rows = list(csv.DictReader(fh, delimiter="\t"))

@@ -2,6 +2,10 @@ import sys
 
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
+from advtrace import jobusage
+
+jobusage.record(snakemake.output.get("benchmark"))  # this job's benchmark table, written at exit
+
 from advtrace.data import load_dataset, sample_set
 from advtrace.runtime import setup_job
 from advtrace.studies.p002.evaluate import capacity_table, evaluate_models, transfer_table

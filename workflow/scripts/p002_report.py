@@ -2,6 +2,10 @@ import sys
 
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
+from advtrace import jobusage
+
+jobusage.record(snakemake.output.get("benchmark"))  # this job's benchmark table, written at exit
+
 from pathlib import Path
 
 from advtrace.mdhtml import page

@@ -2,6 +2,10 @@ import sys
 
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
+from advtrace import jobusage
+
+jobusage.record(snakemake.output.get("benchmark"))  # this job's benchmark table, written at exit
+
 from advtrace.data import prepare_dataset
 from advtrace.runtime import setup_logging
 

@@ -2,6 +2,10 @@ import sys
 
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
+from advtrace import jobusage
+
+jobusage.record(snakemake.output.get("benchmark"))  # this job's benchmark table, written at exit
+
 import pandas as pd
 
 from advtrace import stability
@@ -19,6 +23,6 @@ for run, cfg in snakemake.params.runs.items():
         cfg["T"],
     )
     per_run[run] = {name: with_run(df, name, run) for name, df in tables.items()}
-for name in snakemake.output.keys():
+for name in [k for k in snakemake.output.keys() if k != "benchmark"]:
     df = pd.concat([tables[name] for tables in per_run.values()], ignore_index=True)
     write_table(coerce(df, name), snakemake.output[name], name)

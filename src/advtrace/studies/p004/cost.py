@@ -7,7 +7,7 @@ Moosavi-Dezfooli et al. (2017, "DeepFool UAD") and 3840 s for Perolat et al. (20
 
 Here each training run's cost comes from its training jobs:
 
-* ``job_cpu_s`` / ``job_wall_s``: the jobs' Snakemake benchmarks (``cpu_time`` and ``s`` columns of
+* ``job_cpu_s`` / ``job_wall_s``: the jobs' benchmark tables (advtrace.jobusage; ``cpu_time`` and ``s`` columns of
   ``results/{exp}/benchmarks/…/adv_train_*/NNN.tsv``), whole jobs including the Python and torch
   start-up (3-4 s per job on a CPU host);
 * ``cpu_s_per_epoch``: the CPU seconds of the epochs themselves, timed inside the job
@@ -41,10 +41,10 @@ LABELS = {"shared": "shared adversarial training (s > 1)", "standard": "standard
 
 
 def read_benchmark(path: str | Path) -> tuple[float, float]:
-    """(wall s, CPU s) of a Snakemake benchmark TSV (its last row)."""
+    """(wall s, CPU s) of a job's benchmark TSV (its last row; advtrace.jobusage)."""
     df = pd.read_csv(path, sep="\t")
     if df.empty or "cpu_time" not in df:
-        raise ValueError(f"{path}: not a Snakemake benchmark (no cpu_time row)")
+        raise ValueError(f"{path}: not a benchmark table (no cpu_time row)")
     r = df.iloc[-1]
     return float(r["s"]), float(r["cpu_time"])
 

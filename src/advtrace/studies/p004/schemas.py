@@ -127,7 +127,7 @@ SCHEMAS["p004_cost"] = (
         **_RUN,
         "epochs": ("int64", "epochs the run trained"),
         "jobs": ("int64", "its training jobs"),
-        "job_cpu_s": ("float64", "CPU seconds of its training jobs (Snakemake benchmarks; start-up included)"),
+        "job_cpu_s": ("float64", "CPU seconds of its training jobs (the jobs' benchmark tables; start-up included)"),
         "job_wall_s": ("float64", "wall seconds of its training jobs (benchmarks)"),
         "cpu_s_per_epoch": ("float64", "mean CPU seconds per epoch (source manifest: timed inside the job, start-up "
                                        "excluded; benchmark: the one-epoch job's CPU time)"),
