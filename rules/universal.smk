@@ -2,8 +2,9 @@
 # of universal.runs. One cached job per (run, epoch) (both generation splits: a job's start-up costs
 # more than one digits generation) for every epoch in analysis.epochs, universal.source_epochs and
 # universal.image_epochs (epoch 0 of a run starting from another run's pretrained model: that run's
-# job); one evaluation job per analysed (run, epoch) (its model under its own and the fixed source
-# epochs' perturbations, train- and test-generated, plus clean / random-sign rows).
+# job); one evaluation job per chunk of a run's analysed epochs (epochs_per_analysis_job of them, as
+# the other forward-only analyses: each model under its own and the fixed source epochs'
+# perturbations, train- and test-generated, plus clean / random-sign rows).
 
 UNIVERSAL_SPLITS = ["train", "test"]
 
@@ -42,18 +43,20 @@ rule universal_evaluate:
     input:
         dataset="results/{exp}/data/dataset.pt",
         samples="results/{exp}/data/samples.parquet",
-        checkpoint=universal_checkpoint,
+        checkpoints=universal_chunk_checkpoints,
         perturbations=universal_evaluate_inputs,
     output:
-        table="results/{exp}/runs/{run}/metrics/universal_accuracy/epoch_{epoch}.parquet",
-        benchmark="results/{exp}/runs/{run}/benchmarks/universal_evaluate/{epoch}.tsv",
+        table="results/{exp}/runs/{run}/metrics/universal_accuracy/epochs_{chunk}.parquet",
+        benchmark="results/{exp}/runs/{run}/benchmarks/universal_evaluate/{chunk}.tsv",
     log:
-        "results/{exp}/runs/{run}/logs/universal_evaluate/{epoch}.log",
+        "results/{exp}/runs/{run}/logs/universal_evaluate/{chunk}.log",
+    wildcard_constraints:
+        chunk=r"\d{3}-\d{3}",
     threads: 1
     resources:
         gpu=1,
     params:
-        checkpoint=universal_checkpoint_file,
+        checkpoints=universal_chunk_checkpoint_files,
         cfg=universal_evaluate_params,
     script:
         "../workflow/scripts/universal_evaluate.py"

@@ -100,5 +100,5 @@ def test_dag_one_generation_job_per_split_and_epoch(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     counts = dry_run_jobs(proc)
     assert counts["universal_generate"] == 5  # epochs {0, 1, 2, 3, 5}, train and test in one job
-    assert counts["universal_evaluate"] == 3
+    assert counts["universal_evaluate"] == 1  # epochs 0, 2, 3: one chunk (epochs_per_analysis_job 4)
     assert counts["plot_universal_accuracy"] == 1 and counts["plot_universal_images"] == 1

@@ -42,6 +42,7 @@ def universal_evaluate_params(wildcards):
         "eval_set": u["eval_set"],
         "chunk_size": u["chunk_size"],
         "random_draws": u["random_draws"],
+        "source_epochs": sorted(int(e) for e in u["source_epochs"]),
     }
 
 
@@ -49,20 +50,39 @@ def universal_file(exp, run, source, epoch):
     return owner_path(exp, run, epoch, f"universal/{source}/epoch_{int(epoch):03d}.pt")
 
 
+def universal_run_chunks(exp, run):
+    """Chunks of the run's analysed epochs, one evaluation job each (epochs_per_analysis_job)."""
+    return epoch_chunks(exp, sorted(universal_of(exp, run)["analysis"]["epochs"]))
+
+
+def universal_chunk_epochs(wildcards):
+    return chunk_epochs(wildcards.exp, sorted(universal_of(wildcards.exp, wildcards.run)["analysis"]["epochs"]),
+                        wildcards.chunk)
+
+
+def universal_chunk_checkpoints(wildcards):
+    return [checkpoint_input(wildcards.exp, wildcards.run, t) for t in universal_chunk_epochs(wildcards)]
+
+
+def universal_chunk_checkpoint_files(wildcards):
+    """[[epoch, checkpoint file]] of the chunk's models."""
+    return [[t, checkpoint_file(wildcards.exp, wildcards.run, t)] for t in universal_chunk_epochs(wildcards)]
+
+
 def universal_evaluate_inputs(wildcards):
-    """Perturbations the model of ({run}, {epoch}) is evaluated on: its own and the fixed source epochs'."""
-    epoch = int(wildcards.epoch)
-    sources = sorted({epoch} | set(universal_of(wildcards.exp, wildcards.run)["universal"]["source_epochs"]))
+    """Perturbations the chunk's models are evaluated on: each its own and the fixed source epochs'."""
+    epochs = universal_chunk_epochs(wildcards)
+    sources = sorted(set(epochs) | set(universal_of(wildcards.exp, wildcards.run)["universal"]["source_epochs"]))
     return [universal_file(wildcards.exp, wildcards.run, s, e) for s in UNIVERSAL_SPLITS for e in sources]
 
 
 def universal_accuracy_parts(wildcards):
-    """{run: its per-epoch evaluation parts} of every run of universal.runs, in order."""
+    """{run: its evaluation parts (one per chunk of analysed epochs)} of every run of universal.runs, in order."""
     exp = wildcards.exp
     return {
         run: [
-            run_path(exp, run, f"metrics/universal_accuracy/epoch_{e:03d}.parquet")
-            for e in sorted(universal_of(exp, run)["analysis"]["epochs"])
+            run_path(exp, run, f"metrics/universal_accuracy/epochs_{chunk_name(c)}.parquet")
+            for c in universal_run_chunks(exp, run)
         ]
         for run in analysed_runs(exp, "universal")
     }

@@ -248,11 +248,13 @@ def _universal_generate(ctx: Ctx) -> Job:
 
 @register("universal_evaluate", study="000")
 def _universal_evaluate(ctx: Ctx) -> Job:
-    u, model = _view(ctx, "universal")["universal"], ctx.model()
-    sources = {int(ctx.wc["epoch"])} | {int(s) for s in u["source_epochs"]}
-    k = 1 + int(u["random_draws"]) + 2 * len(sources)
+    view, model = _view(ctx, "universal"), ctx.model()
+    u = view["universal"]
     job = ctx.job().holds(model, int(u["chunk_size"]))
-    return job.add(model, "F", ctx.n(u["eval_set"]) * k, min(ctx.n(u["eval_set"]), int(u["chunk_size"]))).out(TABLE_BYTES)
+    for t in _in_chunk(view["analysis"]["epochs"], ctx.wc["chunk"]):  # each model of the chunk
+        k = 1 + int(u["random_draws"]) + 2 * len({int(t)} | {int(s) for s in u["source_epochs"]})
+        job.add(model, "F", ctx.n(u["eval_set"]) * k, min(ctx.n(u["eval_set"]), int(u["chunk_size"])))
+    return job.out(TABLE_BYTES)
 
 
 @register("destruction_sweep", study="000")
