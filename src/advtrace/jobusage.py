@@ -8,12 +8,12 @@ plan check, paper 004's cost table) reads these alike.
 
 Why not Snakemake's ``benchmark:`` directive: it polls each running job from the Snakemake process,
 every second for the job's first 30 s and every 30 s after, with ``psutil.memory_full_info`` — a
-walk of every memory mapping of a torch process in the kernel. Measured on the digits experiment
-(2 cores, py-spy on the Snakemake process): that polling was about half of Snakemake's own CPU time,
-~120 of 185 CPU-seconds in a 16-min run, taken from the jobs on a 2-core laptop. And the
-polled CPU time misses what a job does after the last poll (up to 1 s of a short job, up to 30 s of
-a long one): 1261 polled CPU-seconds against ~1600 the jobs used. The job's own ``getrusage`` is
-exact and costs nothing.
+walk of every memory mapping of a torch process in the kernel — and a new thread per poll. Measured on
+the digits experiment (2 cores, 205 jobs, 986 s): the Snakemake process used 185 CPU-seconds (118 of
+them system time), and py-spy put 46 % of its samples in that psutil call and 17 % in starting the
+polling threads: CPU taken from the jobs on a 2-core laptop. And a polled CPU time misses what a job
+does after its last poll (up to 1 s of a short job, up to 30 s of a long one). The job's own
+``getrusage`` is exact and costs nothing.
 
 Columns (as Snakemake's): ``s`` wall seconds since the process started, ``h:m:s`` the same,
 ``max_rss`` peak resident MB (VmHWM), ``max_vms`` peak virtual MB (VmPeak), ``max_uss`` and
