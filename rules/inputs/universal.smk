@@ -56,8 +56,9 @@ def universal_run_chunks(exp, run):
 
 
 def universal_chunk_epochs(wildcards):
-    return chunk_epochs(wildcards.exp, sorted(universal_of(wildcards.exp, wildcards.run)["analysis"]["epochs"]),
-                        wildcards.chunk)
+    return chunk_epochs(
+        wildcards.exp, sorted(universal_of(wildcards.exp, wildcards.run)["analysis"]["epochs"]), wildcards.chunk
+    )
 
 
 def universal_chunk_checkpoints(wildcards):
