@@ -50,15 +50,18 @@ def universal_file(exp, run, source, epoch):
     return owner_path(exp, run, epoch, f"universal/{source}/epoch_{int(epoch):03d}.pt")
 
 
+def universal_analysed_epochs(exp, run):
+    """The run's analysed epochs (analysis.epochs mapped onto it), sorted: one evaluation each."""
+    return sorted(universal_of(exp, run)["analysis"]["epochs"])
+
+
 def universal_run_chunks(exp, run):
     """Chunks of the run's analysed epochs, one evaluation job each (epochs_per_analysis_job)."""
-    return epoch_chunks(exp, sorted(universal_of(exp, run)["analysis"]["epochs"]))
+    return epoch_chunks(exp, universal_analysed_epochs(exp, run))
 
 
 def universal_chunk_epochs(wildcards):
-    return chunk_epochs(
-        wildcards.exp, sorted(universal_of(wildcards.exp, wildcards.run)["analysis"]["epochs"]), wildcards.chunk
-    )
+    return chunk_epochs(wildcards.exp, universal_analysed_epochs(wildcards.exp, wildcards.run), wildcards.chunk)
 
 
 def universal_chunk_checkpoints(wildcards):
