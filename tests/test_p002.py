@@ -575,6 +575,25 @@ def test_table6_and_fig5_are_the_error_rates_without_prefilter():
     assert lines and all(np.allclose(ln.get_ydata(), [30.0, 65.0]) for ln in lines)
 
 
+def test_table5_step_methods_claim_is_not_measured_without_its_models_and_measured_with_them():
+    """The default digits run has no fast-with-predicted-class or step rnd. runs (digits_full has them): the claim
+    says so instead of failing or judging."""
+    cells = {("base", "baseline", "none", "clean"): 0.99, ("base", "baseline", "none", "fgsm"): [0.9, 0.6, 0.3, 0.05],
+             ("ref", "reference,methods", "step_ll k=16/32", "clean"): 0.98,
+             ("ref", "reference,methods", "step_ll k=16/32", "fgsm"): [0.96, 0.9, 0.7, 0.3]}
+    measured, verdict, _ = _claim("p002_step_methods_best_for_training").measure(_acc_table(cells))
+    assert verdict == "not measured" and "fast with predicted class or step rnd." in measured
+    assert "digits_full" in measured
+    cells.update({("rnd", "methods", "step_rnd k=16/32", "clean"): 0.98,
+                  ("rnd", "methods", "step_rnd k=16/32", "fgsm"): [0.96, 0.9, 0.72, 0.3]})
+    measured, verdict, _ = _claim("p002_step_methods_best_for_training").measure(_acc_table(cells))
+    assert verdict == "not measured" and "step rnd." not in measured  # only the predicted-class model is missing
+    cells.update({("pred", "methods", "fgsm (predicted labels) k=16/32", "clean"): 0.98,
+                  ("pred", "methods", "fgsm (predicted labels) k=16/32", "fgsm"): [0.9, 0.6, 0.4, 0.1]})
+    measured, verdict, _ = _claim("p002_step_methods_best_for_training").measure(_acc_table(cells))
+    assert verdict != "not measured" and "fast-with-predicted-class-trained" in measured
+
+
 def test_table7_and_deeper_claims_read_their_roles_and_are_not_measured_without_them():
     cells = {("base", "baseline", "none", "clean"): 0.99, ("base", "baseline", "none", "step_ll"): [0.95, 0.8, 0.3, 0.03],
              ("ref", "reference", "step_ll k=16/32", "clean"): 0.98,

@@ -267,6 +267,11 @@ def _methods_model(acc, prefix: str) -> pd.Series:
 
 def _step_ll_rnd_best(acc):
     """Table 5: step l.l. / step rnd. training beat fast-with-predicted-class training on FGSM examples."""
+    missing = [label for prefix, label in (("fgsm (predicted labels)", "fast with predicted class"),
+                                           ("step_rnd ", "step rnd.")) if not _methods_model(acc, prefix).any()]
+    if missing:
+        return _not_measured(f"this experiment has no {' or '.join(missing)}-trained model among paper002.methods "
+                             "(digits_full has them)")
     e, why = decision_eps(acc, _baseline(acc), ("fgsm",))
     if e is None:
         return _not_measured(why)
