@@ -94,14 +94,16 @@ def paper_work(stdout: str, exp: dict, classes: int = 10) -> list[dict]:
 
     needs = perturb_plan.perturbation_needs(exp)
     for rule, wc in job_list(stdout):
-        if rule == "perturb_epoch":  # one component per attack (the job computes every set of its epoch)
-            for attack, set_name in needs.get((wc.get("run", "main"), int(wc["epoch"])), []):
+        if rule == "perturb_epochs":  # one component per attack (the job computes every set of its epochs)
+            run = wc.get("run", "main")
+            first, last = (int(x) for x in wc["chunk"].split("-"))
+            for attack, set_name in [p for (r, t), ps in needs.items() if r == run and first <= t <= last for p in ps]:
                 att = exp["perturb"]["attacks"][attack]
                 n = exp["samples"][set_name]["n"]
                 note = ATTACK_SPECS[att["name"]].steps_note
                 per = attack_cost(att, classes) + Counter(F=2)  # + clean and adversarial predictions
                 add(f"perturbations: {attack}", Counter({u: v * n for u, v in per.items()}),
-                    "per epoch job, per set: set size × attack cost + 2 predictions" + (f"; {note}" if note else ""))
+                    "per epoch of a chunk job, per set: set size × attack cost + 2 predictions" + (f"; {note}" if note else ""))
             continue
         if rule not in COMPONENTS or rule not in rules:
             continue

@@ -234,9 +234,11 @@ def run_final_checkpoints(exp):
 
 
 # Per-epoch perturbations (rules/perturb.smk): what each stage needs at which (run, epoch) is listed
-# by the study packages (advtrace.perturb_plan); one `perturb_epoch` job per (run, epoch) computes
-# the union (epoch 0 of a run that starts from another run's pretrained model: that run's job).
+# by the study packages (advtrace.perturb_plan); one `perturb_epochs` job per chunk of a run's needed
+# epochs (epochs_per_analysis_job of them) computes the union (epoch 0 of a run that starts from
+# another run's pretrained model: that run's job).
 _NEEDS_CACHE = {}
+_PERTURB_CHUNKS = {}
 
 
 def perturbation_needs(exp):
@@ -246,19 +248,51 @@ def perturbation_needs(exp):
     return _NEEDS_CACHE[exp]
 
 
+def _perturb_chunk_index(exp):
+    """({run: {chunk: epochs}}, {(run, epoch): chunk}) of `exp`'s perturbation jobs (cached): each run's
+    needed epochs (it owns them) in consecutive chunks of analysis_epochs_per_job."""
+    if exp not in _PERTURB_CHUNKS:
+        per_run = {}
+        for run, epoch in perturbation_needs(exp):
+            per_run.setdefault(run, []).append(epoch)
+        chunks = {run: stages.epoch_chunks(e, analysis_epochs_per_job(exp)) for run, e in per_run.items()}
+        where = {(run, t): name for run, cs in chunks.items() for name, ts in cs.items() for t in ts}
+        _PERTURB_CHUNKS[exp] = (chunks, where)
+    return _PERTURB_CHUNKS[exp]
+
+
+def perturb_chunks(exp, run):
+    """{chunk name: epochs} of `run`'s perturbation jobs ({} when nothing needs its perturbations)."""
+    return _perturb_chunk_index(exp)[0].get(run, {})
+
+
+def perturb_chunk_epochs(exp, run, chunk):
+    epochs = perturb_chunks(exp, run).get(chunk)
+    if not epochs:
+        raise WorkflowError(
+            f"{exp}: no perturbation job {chunk} of run {run!r}; its chunks: {sorted(perturb_chunks(exp, run)) or 'none'}"
+        )
+    return epochs
+
+
 def perturbation_dir(exp, run, epoch):
-    return owner_path(exp, run, epoch, f"perturbations/epoch_{int(epoch):03d}")
+    """The `perturb_epochs` output (a chunk of epochs of the run that owns `epoch`) holding its perturbations."""
+    owner = runs.epoch_owner(EXPS[exp], run, int(epoch))
+    chunk = _perturb_chunk_index(exp)[1].get((owner, int(epoch)))
+    if chunk is None:
+        raise WorkflowError(f"{exp}: no analysis needs perturbations of run {owner!r} at epoch {int(epoch)}")
+    return run_path(exp, owner, f"perturbations/epochs_{chunk}")
 
 
 def perturbation_file(exp, run, attack, set_name, epoch):
-    """One stored perturbation set, inside the directory its epoch's `perturb_epoch` job writes."""
-    return f"{perturbation_dir(exp, run, epoch)}/{attack}/{set_name}.pt"
+    """One stored perturbation set, inside the directory its epoch's `perturb_epochs` job writes."""
+    return f"{perturbation_dir(exp, run, epoch)}/epoch_{int(epoch):03d}/{attack}/{set_name}.pt"
 
 
 def perturbation_dirs(exp, run, epochs):
-    """The `perturb_epoch` outputs (inputs of a consumer) holding the perturbations of `epochs`.
+    """The `perturb_epochs` outputs (inputs of a consumer) holding the perturbations of `epochs`.
     Consumers read the files themselves from paths passed as params (perturbation_file)."""
-    return [perturbation_dir(exp, run, t) for t in sorted({int(t) for t in epochs})]
+    return sorted({perturbation_dir(exp, run, t) for t in epochs})
 
 
 def previous_checkpoint(wildcards):

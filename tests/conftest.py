@@ -71,6 +71,21 @@ def assert_figures(res: Path, slugs) -> None:
             assert (res / "figures" / f"{fig}.{ext}").stat().st_size > 1000, fig
 
 
+def perturbation_path(res: Path, run: str, epoch: int, attack: str, set_name: str) -> Path:
+    """The stored perturbation set of (run, epoch) under a results directory: inside the directory of the
+    `perturb_epochs` job of its chunk (perturbations/epochs_FFF-LLL/epoch_NNN/...); exactly one must exist."""
+    found = sorted((res / "runs" / run / "perturbations").glob(f"epochs_*/epoch_{int(epoch):03d}/{attack}/{set_name}.pt"))
+    assert len(found) == 1, (run, epoch, attack, set_name, found)
+    return found[0]
+
+
+def epoch_perturbation_dir(res: Path, run: str, epoch: int) -> Path | None:
+    """The directory of (run, epoch)'s perturbations inside its chunk's, or None."""
+    found = sorted((res / "runs" / run / "perturbations").glob(f"epochs_*/epoch_{int(epoch):03d}"))
+    assert len(found) <= 1, found
+    return found[0] if found else None
+
+
 def analysis_jobs(n_epochs: int) -> int:
     """Jobs of a per-checkpoint forward-only analysis (evaluate_epochs, stability_epochs) over
     n_epochs consecutive epochs: chunks of config/config.yaml's epochs_per_analysis_job."""

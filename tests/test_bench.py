@@ -152,9 +152,9 @@ job      count
 total        4
 
 [Mon Nov 23 12:28:47 2026]
-rule perturb_epoch:
-    output: results/x/runs/main/perturbations/epoch_000
-    wildcards: exp=x, run=main, epoch=000
+rule perturb_epochs:
+    output: results/x/runs/main/perturbations/epochs_000-000
+    wildcards: exp=x, run=main, chunk=000-000
     resources: tmpdir=/tmp, gpu=1
 
 [Mon Nov 23 12:28:47 2026]
@@ -182,7 +182,7 @@ def test_paper_work_counts_follow_the_jobs_and_the_config(digits_cfg):
     from advtrace import perturb_plan, stability_plan
 
     jobs = job_list(DRY_RUN)
-    assert jobs == [("perturb_epoch", {"exp": "x", "run": "main", "epoch": "000"}),
+    assert jobs == [("perturb_epochs", {"exp": "x", "run": "main", "chunk": "000-000"}),
                     ("adv_train_epoch", {"exp": "x", "run": "main", "epoch": "001"}),
                     ("stability_epochs", {"exp": "x", "run": "main", "chunk": "000-000"}), ("all", {})]
     exp = copy.deepcopy(digits_cfg)

@@ -8,7 +8,7 @@ import yaml
 from advtrace.tables import read_table
 from advtrace.transforms import IDENTITY, TRANSFORMS
 
-from conftest import assert_figures
+from conftest import assert_figures, perturbation_path
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +57,6 @@ def test_smoke_destruction_reuses_shared_perturbations(smoke_destruction):
     res, tr = smoke_destruction
     for attack in ("BI", "FGSM", "DeepFool"):
         for epoch in tr["epochs"]:
-            assert (res / "runs" / "main" / "perturbations" / f"epoch_{epoch:03d}" / attack / f"{tr['sample_set']}.pt").exists()
+            assert perturbation_path(res, "main", epoch, attack, tr["sample_set"]).exists()
     for epoch in tr["epochs"]:
         assert (res / "runs" / "main" / "benchmarks" / "destruction_sweep" / f"{epoch:03d}.tsv").exists()

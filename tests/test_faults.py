@@ -31,8 +31,8 @@ def cached_smoke(tmp_path_factory):
     for out in outputs:
         path = wd / out
         path.parent.mkdir(parents=True, exist_ok=True)
-        # directory outputs (perturb_epoch, train_detectors, pretrain's kept vanilla epochs)
-        if re.search(r"/(perturbations|detectors)/epoch_\d{3}$|/checkpoints/pretrain$", out):
+        # directory outputs (perturb_epochs, train_detectors, pretrain's kept vanilla epochs)
+        if re.search(r"/perturbations/epochs_\d{3}-\d{3}$|/detectors/epoch_\d{3}$|/checkpoints/pretrain$", out):
             path.mkdir(exist_ok=True)
         else:
             path.touch()
@@ -132,7 +132,7 @@ def test_editing_attack_kwargs_in_config_reruns_its_users(cached_smoke):
     with edited(cached_smoke, "src/advtrace/config.py",
                 ("kw[key] = value / 255.0 if key in PIXEL_KEYS else value", "kw[key] = value / 255 if key in PIXEL_KEYS else value")):
         counts = _dry(cached_smoke)
-    assert counts["adv_train_epoch"] == 3 + 1 and counts["perturb_epoch"] > 0  # both reach attack_kwargs
+    assert counts["adv_train_epoch"] == 3 + 1 and counts["perturb_epochs"] > 0  # both reach attack_kwargs
     assert "pretrain" not in counts  # pretraining has no adversary: its code did not change
     assert "prepare_data" not in counts and "draw_samples" not in counts
 

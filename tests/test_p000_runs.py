@@ -131,8 +131,8 @@ def test_a_config_change_alone_plans_stability_on_another_runs_checkpoints(tmp_p
     assert f"{run_dir}/checkpoints/job_004.json" in inputs  # its own model, from its chained job
     assert f"{run_dir}/perturbations/stability_manifest.json" in inputs
     assert "results/digits/runs/main/checkpoints/epoch_000.pt" in inputs  # epoch 0 = the shared pretrained model
-    perturb = [b for b in blocks if re.match(r"\s*rule perturb_epoch:", b) and f"run={P004}" in b]
-    epochs = sorted(int(re.search(r"epoch=(\d{3})", b).group(1)) for b in perturb)
-    assert epochs == [1, 2, 3, 4]  # no epoch-0 job of its own
+    perturb = [b for b in blocks if re.match(r"\s*rule perturb_epochs:", b) and f"run={P004}" in b]
+    chunks = sorted(re.search(r"chunk=(\d{3}-\d{3})", b).group(1) for b in perturb)
+    assert chunks == ["001-004"]  # no epoch-0 job of its own: epochs 1-4 in one chunk of 4
     main_stab = [b for b in blocks if re.match(r"\s*rule stability_epochs:", b) and "run=main" in b]
     assert len(main_stab) == 3  # main's 11 epochs in chunks of 4, as before

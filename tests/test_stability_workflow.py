@@ -8,7 +8,7 @@ from advtrace import perturbations
 from advtrace.stability_plan import profile_epochs, transfer_sources
 from advtrace.tables import SCHEMAS, read_table
 
-from conftest import analysis_jobs, copy_workflow, dry_run_jobs, snakemake, write_exp
+from conftest import analysis_jobs, copy_workflow, dry_run_jobs, perturbation_path, snakemake, write_exp
 
 FIGS = ["fig01_stability_profiles", "fig02_sharedness_vs_stability", "fig09_transfer_error", "fig10_maxmin_minmax",
         "fig11_sharedness"]
@@ -51,7 +51,7 @@ def test_smoke_transfer_table_contents(smoke_run):
     # white-box rows reproduce the predictions the perturb job stored for its own model
     for name in (st["transfer"]["train_set"], st["transfer"]["test_set"]):
         for t in epochs:
-            stored = perturbations.load(res / "runs" / "main" / "perturbations" / f"epoch_{t:03d}" / st["attack"] / f"{name}.pt")
+            stored = perturbations.load(perturbation_path(res, "main", t, st["attack"], name))
             rows = tr[(tr["set"] == name) & (tr["source_epoch"] == t) & (tr["target_epoch"] == t)]
             rows = rows.set_index("input_id").loc[stored["index"].numpy()]
             assert np.array_equal(rows["pred"].to_numpy(), stored["pred_adv"].numpy()), (name, t)
@@ -119,9 +119,9 @@ def test_changing_sharedness_epochs_reruns_only_affected_jobs(smoke_run):
         (smoke_run / "config" / "experiments" / "smoke.yaml").write_text(original)
     assert proc.returncode == 0, proc.stderr[-3000:]
     counts = dry_run_jobs(proc)
-    # epoch 2 gains sharedness perturbations: its one perturb_epoch job reruns (all its sets), and
-    # with it what reads that epoch's perturbations; nothing upstream
-    assert counts.get("perturb_epoch") == 1 and counts.get("stability_epochs") >= 1, counts
+    # epoch 2 gains sharedness perturbations: the one perturb_epochs job of its chunk reruns (all its
+    # epochs and sets), and with it what reads that chunk's perturbations; nothing upstream
+    assert counts.get("perturb_epochs") == 1 and counts.get("stability_epochs") >= 1, counts
     assert "adv_train_epoch" not in counts and "pretrain" not in counts
 
 
@@ -140,5 +140,5 @@ def test_cifar_shaped_stability_dag(tmp_path):
     counts = dry_run_jobs(proc)
     assert counts["stability_epochs"] == analysis_jobs(251)
     assert counts["stability_tables"] == 1
-    # one perturbation job per epoch: every epoch 0..250 needs the profile/transfer sets
-    assert counts["perturb_epoch"] == 251
+    # one perturbation job per chunk of epochs: every epoch 0..250 needs the profile/transfer sets
+    assert counts["perturb_epochs"] == analysis_jobs(251)

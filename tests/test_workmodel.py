@@ -218,7 +218,11 @@ def test_pretrain_and_analysis_counts(digits):
     needs = perturbation_needs(exp)
     for run, t in (("main", 1), ("p002_step_ll", 3)):  # each run's own sets (paper 000's analyses of any run)
         g = sum(exp["samples"][s]["n"] * W.attack_ops(exp["perturb"]["attacks"][a])["G"] for a, s in needs[(run, t)])
-        assert g > 0 and _work("perturb_epoch", exp, run=run, epoch=f"{t:03d}").totals()["G"] == pytest.approx(g)
+        assert g > 0 and _work("perturb_epochs", exp, run=run, chunk=f"{t:03d}-{t:03d}").totals()["G"] == pytest.approx(g)
+    # a chunk job sums its epochs' sets (p002_step_ll's needed epochs 3 and 6 both lie in 001-007)
+    both = sum(exp["samples"][s]["n"] * W.attack_ops(exp["perturb"]["attacks"][a])["G"]
+               for t in (3, 6) for a, s in needs[("p002_step_ll", t)])
+    assert _work("perturb_epochs", exp, run="p002_step_ll", chunk="001-007").totals()["G"] == pytest.approx(both)
 
 
 def test_work_model_imports_no_torch_and_mirrors_the_constants_it_copies():
@@ -308,12 +312,12 @@ def test_check_flags_rules_off_by_more_than_two(tmp_path, digits):
     cfg = {"epochs_per_analysis_job": 4}
     exps = {"digits": digits}
     jobs = [_pj("adv_train_epoch", i, [], [], exp="digits", epoch=f"{i:03d}") for i in (1, 2)]
-    jobs += [_pj("perturb_epoch", 9, [], [], exp="digits", epoch="001")]
+    jobs += [_pj("perturb_epochs", 9, [], [], exp="digits", chunk="001-001")]
     for j in jobs:
-        j.benchmark = f"results/digits/benchmarks/{j.rule}/{j.wildcards['epoch']}.tsv"
+        j.benchmark = f"results/digits/benchmarks/{j.rule}/{j.wildcards.get('epoch') or j.wildcards['chunk']}.tsv"
         j.resources = {"gpu": "1"}
     priced = plan.price(jobs, cfg, exps, "cpu")
-    factor = {"adv_train_epoch": 1.5, "perturb_epoch": 3.0}  # measured = estimate × factor
+    factor = {"adv_train_epoch": 1.5, "perturb_epochs": 3.0}  # measured = estimate × factor
     for p in priced:
         f = tmp_path / p.job.benchmark
         f.parent.mkdir(parents=True, exist_ok=True)
@@ -322,7 +326,7 @@ def test_check_flags_rules_off_by_more_than_two(tmp_path, digits):
     pairs = plan.measured(priced, tmp_path)
     assert len(pairs) == 3
     text, flagged = plan.check(pairs)
-    assert flagged == ["perturb_epoch"] and "| adv_train_epoch | 2 |" in text
+    assert flagged == ["perturb_epochs"] and "| adv_train_epoch | 2 |" in text
 
 
 @pytest.mark.e2e

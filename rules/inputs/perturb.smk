@@ -1,27 +1,31 @@
 # Input functions and params of rules/perturb.smk (kept apart from the rules: snakemake --lint).
 
 
-def perturb_epoch_tasks(wildcards):
-    """[(attack label, attack config, sample set)] the job for ({run}, {epoch}) computes."""
-    exp = EXPS[wildcards.exp]
+def _perturb_tasks(exp_name, run, epoch):
+    """[(attack label, attack config, sample set)] of (run, epoch)."""
+    exp = EXPS[exp_name]
     attacks = exp["perturb"]["attacks"]
-    tasks = perturbation_needs(wildcards.exp).get((wildcards.run, int(wildcards.epoch)))
+    tasks = perturbation_needs(exp_name).get((run, int(epoch)))
     if not tasks:
-        raise WorkflowError(
-            f"{wildcards.exp}: no analysis needs perturbations of run {wildcards.run!r} at epoch {int(wildcards.epoch)}"
-        )
+        raise WorkflowError(f"{exp_name}: no analysis needs perturbations of run {run!r} at epoch {int(epoch)}")
     for attack, _ in tasks:
         if attack not in attacks:
-            raise WorkflowError(f"{wildcards.exp}: perturb.attacks has no attack {attack!r}; have {sorted(attacks)}")
+            raise WorkflowError(f"{exp_name}: perturb.attacks has no attack {attack!r}; have {sorted(attacks)}")
     return [[attack, attacks[attack], set_name] for attack, set_name in tasks]
 
 
-def perturb_checkpoint(wildcards):
-    return checkpoint_input(wildcards.exp, wildcards.run, wildcards.epoch)
+def perturb_epochs_params(wildcards):
+    """[[epoch, checkpoint file, tasks]] of the ({run}, {chunk}) job, in epoch order."""
+    exp, run = wildcards.exp, wildcards.run
+    return [
+        [t, checkpoint_file(exp, run, t), _perturb_tasks(exp, run, t)]
+        for t in perturb_chunk_epochs(exp, run, wildcards.chunk)
+    ]
 
 
-def perturb_checkpoint_file(wildcards):
-    return checkpoint_file(wildcards.exp, wildcards.run, wildcards.epoch)
+def perturb_checkpoints(wildcards):
+    exp, run = wildcards.exp, wildcards.run
+    return list(dict.fromkeys(checkpoint_input(exp, run, t) for t in perturb_chunk_epochs(exp, run, wildcards.chunk)))
 
 
 def perturb_chunk_size(wildcards):

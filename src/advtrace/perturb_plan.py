@@ -3,8 +3,9 @@
 Every study whose stages read per-epoch perturbations of fixed sample sets (``perturb.attacks``
 labels × ``samples`` names; paper 000's stability, destruction and detect stages) lists them in its
 package's ``plan.perturbation_needs(exp)`` as ``(run, attack label, sample set, epoch)``; this
-module only collects them (advtrace.stages). The workflow runs one ``perturb_epoch`` job per
-(run, epoch) that computes the union (``rules/perturb.smk``); epoch 0 of a run that starts from
+module only collects them (advtrace.stages). The workflow runs one ``perturb_epochs`` job per
+chunk of a run's needed epochs (``epochs_per_analysis_job`` of them) that computes the union at each
+(``rules/perturb.smk``); epoch 0 of a run that starts from
 another run's pretrained model is that run's job (:func:`advtrace.runs.epoch_owner`: the same
 model). The benchmark's work projection (``bench/paper_work.py``) counts the same tasks.
 """

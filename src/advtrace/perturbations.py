@@ -1,8 +1,8 @@
 """Per-epoch perturbations of a fixed sample set: generated once, stored compactly, reused.
 
-The one cached ``perturb_epoch`` job of epoch t (``rules/perturb.smk``) writes, for every
-(attack, sample set) a stage needs at t (:mod:`advtrace.perturb_plan`),
-``results/{exp}/perturbations/epoch_{t:03d}/{attack}/{set}.pt``; every analysis that needs the
+The one cached ``perturb_epochs`` job of the chunk of epochs holding t (``rules/perturb.smk``) writes,
+for every (attack, sample set) a stage needs at t (:mod:`advtrace.perturb_plan`),
+``results/{exp}/runs/{run}/perturbations/epochs_{chunk}/epoch_{t:03d}/{attack}/{set}.pt``; every analysis that needs the
 perturbations of those inputs at that epoch (transfer matrices, destruction rates, detectors)
 reads this file instead of regenerating them.
 

@@ -223,17 +223,19 @@ def _perturbation_bytes(ctx: Ctx, att: dict, n: int) -> float:
     return n * ctx.image_bytes * (1 if int8_exact(att) else BYTES)
 
 
-@register("perturb_epoch", study="000")
-def _perturb_epoch(ctx: Ctx) -> Job:
+@register("perturb_epochs", study="000")
+def _perturb_epochs(ctx: Ctx) -> Job:
     model = ctx.model()
     attacks = ctx.exp["perturb"]["attacks"]
     chunk = int(ctx.exp["perturb"]["chunk_size"])
     job = ctx.job().holds(model, chunk)
-    for attack, set_name in _memo(_needs, ctx.exp).get((ctx.wc.get("run", runs.MAIN), int(ctx.wc["epoch"])), []):
-        n = ctx.n(set_name)
-        job.attack(model, attacks[attack], n, min(n, chunk), ctx.classes)
-        job.add(model, "F", 2 * n, min(n, chunk))  # clean and adversarial predictions
-        job.out(_perturbation_bytes(ctx, attacks[attack], n))
+    needs, run = _memo(_needs, ctx.exp), ctx.wc.get("run", runs.MAIN)
+    for t in _in_chunk(sorted(e for r, e in needs if r == run), ctx.wc["chunk"]):  # each model of the chunk
+        for attack, set_name in needs[(run, t)]:
+            n = ctx.n(set_name)
+            job.attack(model, attacks[attack], n, min(n, chunk), ctx.classes)
+            job.add(model, "F", 2 * n, min(n, chunk))  # clean and adversarial predictions
+            job.out(_perturbation_bytes(ctx, attacks[attack], n))
     return job
 
 
