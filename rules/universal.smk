@@ -1,8 +1,8 @@
 # Universal perturbations across adversarial training (paper 000 Sec. 3.2, App. D/E), for every run
-# of universal.runs. One cached job per (run, epoch) (both generation splits: a job's start-up costs
-# more than one digits generation) for every epoch in analysis.epochs, universal.source_epochs and
-# universal.image_epochs (epoch 0 of a run starting from another run's pretrained model: that run's
-# job); one evaluation job per chunk of a run's analysed epochs (epochs_per_analysis_job of them, as
+# of universal.runs. One cached generation job per chunk of a run's epochs (epochs_per_analysis_job of
+# them, both generation splits: a job's start-up costs more than one digits generation) over every epoch
+# in analysis.epochs, universal.source_epochs and universal.image_epochs (epoch 0 of a run starting from
+# another run's pretrained model: that run's job); one evaluation job per chunk of a run's analysed epochs (epochs_per_analysis_job of them, as
 # the other forward-only analyses: each model under its own and the fixed source epochs'
 # perturbations, train- and test-generated, plus clean / random-sign rows).
 
@@ -16,24 +16,19 @@ rule universal_generate:
     input:
         dataset="results/{exp}/data/dataset.pt",
         samples="results/{exp}/data/samples.parquet",
-        checkpoint=universal_checkpoint,
+        checkpoints=universal_generate_checkpoints,
     output:
-        **{
-            f"{source}": f"results/{{exp}}/runs/{{run}}/universal/{source}/epoch_{{epoch}}.pt"
-            for source in UNIVERSAL_SPLITS
-        },
-        **{
-            f"{source}_images": f"results/{{exp}}/runs/{{run}}/metrics/universal_images/{source}/epoch_{{epoch}}.parquet"
-            for source in UNIVERSAL_SPLITS
-        },
-        benchmark="results/{exp}/runs/{run}/benchmarks/universal_generate/{epoch}.tsv",
+        # {split}/epoch_NNN.pt (the perturbation) and images/{split}/epoch_NNN.parquet of each epoch of the chunk
+        universal=directory("results/{exp}/runs/{run}/universal/epochs_{chunk}"),
+        benchmark="results/{exp}/runs/{run}/benchmarks/universal_generate/{chunk}.tsv",
     log:
-        "results/{exp}/runs/{run}/logs/universal_generate/{epoch}.log",
+        "results/{exp}/runs/{run}/logs/universal_generate/{chunk}.log",
     threads: 1
     resources:
         gpu=1,
     params:
-        checkpoint=universal_checkpoint_file,
+        epochs=universal_generate_epochs,
+        splits=UNIVERSAL_SPLITS,
         cfg=universal_generate_params,
     script:
         "../workflow/scripts/universal_generate.py"
@@ -44,7 +39,7 @@ rule universal_evaluate:
         dataset="results/{exp}/data/dataset.pt",
         samples="results/{exp}/data/samples.parquet",
         checkpoints=universal_chunk_checkpoints,
-        perturbations=universal_evaluate_inputs,
+        perturbations=universal_evaluate_dirs,
     output:
         table="results/{exp}/runs/{run}/metrics/universal_accuracy/epochs_{chunk}.parquet",
         benchmark="results/{exp}/runs/{run}/benchmarks/universal_evaluate/{chunk}.tsv",
@@ -57,6 +52,7 @@ rule universal_evaluate:
         gpu=1,
     params:
         checkpoints=universal_chunk_checkpoint_files,
+        perturbations=universal_evaluate_files,
         cfg=universal_evaluate_params,
     script:
         "../workflow/scripts/universal_evaluate.py"

@@ -594,6 +594,19 @@ def test_table5_step_methods_claim_is_not_measured_without_its_models_and_measur
     assert verdict != "not measured" and "fast-with-predicted-class-trained" in measured
 
 
+def test_table8_claim_is_not_measured_without_a_smaller_k():
+    """fashion keeps only the reference among paper002.k: comparing it with itself would say "inconclusive"."""
+    cells = {("base", "baseline", "none", "clean"): 0.99, ("base", "baseline", "none", "step_ll"): [0.9, 0.6, 0.3, 0.05],
+             ("ref", "reference,k", "step_ll k=16/32", "clean"): 0.98,
+             ("ref", "reference,k", "step_ll k=16/32", "step_ll"): [0.96, 0.9, 0.7, 0.3]}
+    measured, verdict, _ = _claim("p002_more_adversarial_examples_more_robust").measure(_acc_table(cells))
+    assert verdict == "not measured" and "k below" in measured
+    cells.update({("k4", "k", "step_ll k=4/32", "clean"): 0.98,
+                  ("k4", "k", "step_ll k=4/32", "step_ll"): [0.9, 0.7, 0.4, 0.1]})
+    measured, verdict, _ = _claim("p002_more_adversarial_examples_more_robust").measure(_acc_table(cells))
+    assert verdict == "holds" and "k=4/32" in measured
+
+
 def test_table7_and_deeper_claims_read_their_roles_and_are_not_measured_without_them():
     cells = {("base", "baseline", "none", "clean"): 0.99, ("base", "baseline", "none", "step_ll"): [0.95, 0.8, 0.3, 0.03],
              ("ref", "reference", "step_ll k=16/32", "clean"): 0.98,

@@ -6,7 +6,7 @@ import yaml
 from advtrace.runtime import load_torch
 from advtrace.tables import read_table
 
-from conftest import copy_workflow, dry_run_jobs, snakemake, write_exp
+from conftest import analysis_jobs, copy_workflow, dry_run_jobs, snakemake, write_exp
 
 FIGS = ("fig03_universal_accuracy", "fig12_universal_train_vs_test", "fig04_universal_perturbations",
         "fig13_universal_perturbations_test")
@@ -99,6 +99,6 @@ def test_dag_one_generation_job_per_split_and_epoch(tmp_path):
     proc = snakemake(wd, "-n", "--cores", "1", "--config", "experiments=[smoke]")
     assert proc.returncode == 0, proc.stderr[-3000:]
     counts = dry_run_jobs(proc)
-    assert counts["universal_generate"] == 5  # epochs {0, 1, 2, 3, 5}, train and test in one job
+    assert counts["universal_generate"] == analysis_jobs(5)  # epochs {0, 1, 2, 3, 5} in chunks, train and test in one job
     assert counts["universal_evaluate"] == 1  # epochs 0, 2, 3: one chunk (epochs_per_analysis_job 4)
     assert counts["plot_universal_accuracy"] == 1 and counts["plot_universal_images"] == 1

@@ -13,12 +13,48 @@ def universal_generated_epochs(exp, run):
     return sorted(set(cfg["analysis"]["epochs"]) | set(u["source_epochs"]) | set(u["image_epochs"]))
 
 
-def universal_checkpoint(wildcards):
-    return checkpoint_input(wildcards.exp, wildcards.run, wildcards.epoch)
+_UNIVERSAL_CHUNKS = {}
 
 
-def universal_checkpoint_file(wildcards):
-    return checkpoint_file(wildcards.exp, wildcards.run, wildcards.epoch)
+def _universal_chunk_index(exp):
+    """({run: {chunk: epochs}}, {(run, epoch): chunk}) of `exp`'s generation jobs (cached): the epochs each
+    run owns (advtrace.runs.epoch_owner) of every analysed run's generated epochs, in chunks of
+    analysis_epochs_per_job."""
+    if exp not in _UNIVERSAL_CHUNKS:
+        owned = {}
+        for run in analysed_runs(exp, "universal"):
+            for e in universal_generated_epochs(exp, run):
+                owned.setdefault(runs.epoch_owner(EXPS[exp], run, int(e)), set()).add(int(e))
+        chunks = {r: stages.epoch_chunks(sorted(es), analysis_epochs_per_job(exp)) for r, es in owned.items()}
+        where = {(r, t): name for r, cs in chunks.items() for name, ts in cs.items() for t in ts}
+        _UNIVERSAL_CHUNKS[exp] = (chunks, where)
+    return _UNIVERSAL_CHUNKS[exp]
+
+
+def universal_chunk_dir(exp, run, epoch):
+    """The universal_generate output (a chunk of epochs of the run that owns `epoch`) holding its perturbations."""
+    owner = runs.epoch_owner(EXPS[exp], run, int(epoch))
+    chunk = _universal_chunk_index(exp)[1].get((owner, int(epoch)))
+    if chunk is None:
+        raise WorkflowError(f"{exp}: no universal perturbation of run {owner!r} at epoch {int(epoch)} is generated")
+    return run_path(exp, owner, f"universal/epochs_{chunk}")
+
+
+def universal_generate_epochs(wildcards):
+    """[[epoch, checkpoint file]] of the ({run}, {chunk}) generation job, in epoch order."""
+    exp, run = wildcards.exp, wildcards.run
+    epochs = _universal_chunk_index(exp)[0].get(run, {}).get(wildcards.chunk)
+    if not epochs:
+        raise WorkflowError(f"{exp}: no universal generation job {wildcards.chunk} of run {run!r}")
+    return [[t, checkpoint_file(exp, run, t)] for t in epochs]
+
+
+def universal_generate_checkpoints(wildcards):
+    return list(
+        dict.fromkeys(
+            checkpoint_input(wildcards.exp, wildcards.run, t) for t, _ in universal_generate_epochs(wildcards)
+        )
+    )
 
 
 def universal_generate_params(wildcards):
@@ -47,7 +83,11 @@ def universal_evaluate_params(wildcards):
 
 
 def universal_file(exp, run, source, epoch):
-    return owner_path(exp, run, epoch, f"universal/{source}/epoch_{int(epoch):03d}.pt")
+    return f"{universal_chunk_dir(exp, run, epoch)}/{source}/epoch_{int(epoch):03d}.pt"
+
+
+def universal_image_file(exp, run, source, epoch):
+    return f"{universal_chunk_dir(exp, run, epoch)}/images/{source}/epoch_{int(epoch):03d}.parquet"
 
 
 def universal_analysed_epochs(exp, run):
@@ -73,11 +113,22 @@ def universal_chunk_checkpoint_files(wildcards):
     return [[t, checkpoint_file(wildcards.exp, wildcards.run, t)] for t in universal_chunk_epochs(wildcards)]
 
 
-def universal_evaluate_inputs(wildcards):
-    """Perturbations the chunk's models are evaluated on: each its own and the fixed source epochs'."""
+def _universal_evaluate_sources(wildcards):
+    """(split, epoch) of the perturbations the chunk's models are evaluated on: each its own and the fixed
+    source epochs'."""
     epochs = universal_chunk_epochs(wildcards)
     sources = sorted(set(epochs) | set(universal_of(wildcards.exp, wildcards.run)["universal"]["source_epochs"]))
-    return [universal_file(wildcards.exp, wildcards.run, s, e) for s in UNIVERSAL_SPLITS for e in sources]
+    return [(s, e) for s in UNIVERSAL_SPLITS for e in sources]
+
+
+def universal_evaluate_files(wildcards):
+    return [universal_file(wildcards.exp, wildcards.run, s, e) for s, e in _universal_evaluate_sources(wildcards)]
+
+
+def universal_evaluate_dirs(wildcards):
+    return sorted(
+        {universal_chunk_dir(wildcards.exp, wildcards.run, e) for _, e in _universal_evaluate_sources(wildcards)}
+    )
 
 
 def universal_accuracy_parts(wildcards):
@@ -100,7 +151,7 @@ def universal_image_parts(wildcards):
     exp = wildcards.exp
     return {
         run: [
-            owner_path(exp, run, e, f"metrics/universal_images/{source}/epoch_{e:03d}.parquet")
+            universal_image_file(exp, run, source, e)
             for source in UNIVERSAL_SPLITS
             for e in universal_generated_epochs(exp, run)
         ]
@@ -109,7 +160,14 @@ def universal_image_parts(wildcards):
 
 
 def universal_image_inputs(wildcards):
-    return [p for parts in universal_image_parts(wildcards).values() for p in parts]
+    exp = wildcards.exp
+    return sorted(
+        {
+            universal_chunk_dir(exp, run, e)
+            for run in analysed_runs(exp, "universal")
+            for e in universal_generated_epochs(exp, run)
+        }
+    )
 
 
 def universal_accuracy_plot_params(wildcards):

@@ -241,11 +241,14 @@ def _perturb_epochs(ctx: Ctx) -> Job:
 
 @register("universal_generate", study="000")
 def _universal_generate(ctx: Ctx) -> Job:
-    u, model = _view(ctx, "universal")["universal"], ctx.model()
+    view, model = _view(ctx, "universal"), ctx.model()
+    u = view["universal"]
     job = ctx.job().holds(model, int(u["m"]))
     per_split = int(u["iterations"]) * int(u["batches"]) * int(u["m"])
-    job.add(model, "G", 2 * per_split, int(u["m"]))  # train- and test-generated
-    return job.out(2 * ctx.image_bytes * BYTES + 2 * TABLE_BYTES)
+    generated = set(view["analysis"]["epochs"]) | set(u["source_epochs"]) | set(u["image_epochs"])
+    epochs = max(1, len(_in_chunk(generated, ctx.wc["chunk"])))  # the chunk's epochs (main's 0 for a run it owns)
+    job.add(model, "G", 2 * per_split * epochs, int(u["m"]))  # train- and test-generated
+    return job.out(epochs * (2 * ctx.image_bytes * BYTES + 2 * TABLE_BYTES))
 
 
 @register("universal_evaluate", study="000")

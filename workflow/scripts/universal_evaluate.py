@@ -19,7 +19,7 @@ cfg = snakemake.params.cfg
 data = load_dataset(snakemake.input.dataset)
 s = sample_set(data, read_table(snakemake.input.samples, "samples"), cfg["eval_set"])
 stored = {}
-for path in snakemake.input.perturbations:
+for path in snakemake.params.perturbations:
     rec = load_torch(path)
     stored[(rec["source_split"], int(rec["epoch"]))] = rec["xi"]
 parts = []
