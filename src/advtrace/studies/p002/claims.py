@@ -253,7 +253,7 @@ def _k_raises(acc):
     d = acc[has_role(acc, "k") & (acc["epoch"] > 0)]
     ks = sorted(dict.fromkeys(d["training"]), key=_k_of)
     ref = acc[has_role(acc, "reference")]["training"]
-    if not ks or (ref.any() and _k_of(ks[0]) >= _k_of(ref.iloc[0])):
+    if not ks or (len(ref) and _k_of(ks[0]) >= _k_of(ref.iloc[0])):
         return _not_measured("this experiment has no paper002.k run with k below the reference's m/2 "
                              "(digits and digits_full have k = m/8)")
     e, why = decision_eps(acc, _baseline(acc), ("step_ll",))
