@@ -21,7 +21,8 @@ differ by at most ``accuracy_tolerance``; otherwise the comparison is *not measu
 in robustness between models of different accuracy says little about the method). Equal training
 budget is not used: one BI epoch costs 11 gradient passes per input, one shared epoch 5, one
 k-of-m epoch 1 to 2, so no epoch count matches budgets. Within one run (stability) nothing is
-matched: the run's whole profile, epochs 0..T, as paper 000's claim.
+matched: the run's whole profile (its profile epochs, ``stability.profiles.epochs`` mapped onto
+the run, 0 to T), as paper 000's claim.
 
 **Not measured.** A run with fewer than ``min_epochs`` adversarial-training epochs (too short to
 say what its method does; paper 002's digits runs fine-tuned for one epoch before issue 25), a run whose clean
@@ -193,7 +194,7 @@ def comparisons_table(tables: dict[str, pd.DataFrame], metrics: pd.DataFrame, ro
         run_a, run_b = roles[c.role_a], roles[c.role_b]
         within = c.role_a == c.role_b
         row = {"claim": c.claim, "metric": c.metric, "run_a": run_a, "run_b": run_b, "epoch_a": -1, "epoch_b": -1,
-               "matching": "within one run (its profile over epochs 0..T)" if within else "equal clean accuracy",
+               "matching": "within one run (its profile over its profile epochs, 0 to T)" if within else "equal clean accuracy",
                "value_a": np.nan, "value_b": np.nan, "diff": np.nan, "diff_ci_low": np.nan, "diff_ci_high": np.nan,
                "n_a": 0, "n_b": 0, "test": "", "p_value": np.nan, "status": NOT_MEASURED, "reason": ""}
         reasons = []

@@ -47,12 +47,12 @@ _TEXT = {  # claim -> (statement, criterion)
     "x000_shared_stable_dominates": (
         "Under shared adversarial training, as under BI training (paper 000 Sec. 3.1), stable perturbations are more "
         "frequent than oscillation",
-        f"share(MaxMin < 0.5) > share(MaxMin >= 0.5 > MinMax) of the profile inputs over the run's epochs 0..T "
+        f"share(MaxMin < 0.5) > share(MaxMin >= 0.5 > MinMax) of the profile inputs over the run's profile epochs (0 to T) "
         f"(binomial test among those inputs); within one run, nothing to match; {_FAMILY}"),
     "x000_one_step_stable_dominates": (
         "Under one-step k-of-m training, as under BI training, stable perturbations are more frequent than "
         "oscillation",
-        f"share(MaxMin < 0.5) > share(MaxMin >= 0.5 > MinMax) over the run's epochs 0..T (binomial test); within "
+        f"share(MaxMin < 0.5) > share(MaxMin >= 0.5 > MinMax) over the run's profile epochs (0 to T) (binomial test); within "
         f"one run; {_FAMILY}"),
 }
 

@@ -71,7 +71,7 @@ def methods_final(m: pd.DataFrame, title: str, min_epochs: int | None = None) ->
             if r is not None:
                 _point(ax, xs[role], r, COLOURS[role], filled=filled, offset=off,
                        label=("stable (MaxMin < 0.5)" if filled else "oscillating") if role == ROLES[0] else None)
-    ax.set_ylabel("profile inputs, over the run's epochs 0..T (%)")
+    ax.set_ylabel("profile inputs, over the run's profile epochs 0..T (%)")
     if ax.get_legend_handles_labels()[0]:
         ax.legend(loc="center left", fontsize=8)
     for ax in axes:

@@ -9,7 +9,7 @@ SCHEMAS = {
                                "(k-of-m with a one-step adversary, paper 002) or shared (heaps of s > 1, paper 004)"),
             "run": ("string", "training run (advtrace.runs)"),
             "T": ("int64", "the run's adversarial-training epochs"),
-            "epoch": ("int64", "epoch of the run (stable_share, oscillating_share: T, the whole profile 0..T)"),
+            "epoch": ("int64", "epoch of the run (stable_share, oscillating_share: T, the whole profile: its profile epochs 0..T)"),
             "fraction": ("float64", "epoch / T: the fraction of the run's training"),
             "metric": ("string", "clean_accuracy and universal_accuracy (universal.eval_set; universal: the "
                                  "train-generated perturbation of the same epoch), sharedness (mean % of the other "
