@@ -594,6 +594,22 @@ def test_table5_step_methods_claim_is_not_measured_without_its_models_and_measur
     assert verdict != "not measured" and "fast-with-predicted-class-trained" in measured
 
 
+def test_random_noise_claim_is_not_measured_without_both_random_models():
+    """fashion trains the random-sign model only: the claim said "error: no rand_normal-trained model" before."""
+    cells = {("base", "baseline", "none", "clean"): 0.99, ("base", "baseline", "none", "fgsm"): [0.9, 0.6, 0.3, 0.05],
+             ("ref", "reference,methods", "step_ll k=16/32", "clean"): 0.98,
+             ("ref", "reference,methods", "step_ll k=16/32", "fgsm"): [0.96, 0.9, 0.7, 0.3],
+             ("rs", "methods", "rand_sign k=16/32", "clean"): 0.98,
+             ("rs", "methods", "rand_sign k=16/32", "fgsm"): [0.9, 0.5, 0.2, 0.05]}
+    claim = _claim("p002_random_noise_no_robustness")
+    measured, verdict, _ = claim.measure(_acc_table(cells))
+    assert verdict == "not measured" and "no rand_normal-trained model" in measured and "error" not in measured
+    cells.update({("rn", "methods", "rand_normal k=16/32", "clean"): 0.98,
+                  ("rn", "methods", "rand_normal k=16/32", "fgsm"): [0.9, 0.5, 0.2, 0.05]})
+    measured, verdict, _ = claim.measure(_acc_table(cells))
+    assert verdict == "holds", measured
+
+
 def test_table8_claim_is_not_measured_without_a_smaller_k():
     """fashion keeps only the reference among paper002.k: comparing it with itself would say "inconclusive"."""
     cells = {("base", "baseline", "none", "clean"): 0.99, ("base", "baseline", "none", "step_ll"): [0.9, 0.6, 0.3, 0.05],
