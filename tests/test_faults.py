@@ -31,8 +31,8 @@ def cached_smoke(tmp_path_factory):
     for out in outputs:
         path = wd / out
         path.parent.mkdir(parents=True, exist_ok=True)
-        # directory outputs (perturb_epochs, train_detectors, pretrain's kept vanilla epochs)
-        if re.search(r"/perturbations/epochs_\d{3}-\d{3}$|/detectors/epoch_\d{3}$|/checkpoints/pretrain$", out):
+        # directory outputs (perturb_epochs, universal_generate, train_detectors, pretrain's kept vanilla epochs)
+        if re.search(r"/(perturbations|universal)/epochs_\d{3}-\d{3}$|/detectors/epoch_\d{3}$|/checkpoints/pretrain$", out):
             path.mkdir(exist_ok=True)
         else:
             path.touch()
