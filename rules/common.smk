@@ -248,40 +248,59 @@ def perturbation_needs(exp):
     return _NEEDS_CACHE[exp]
 
 
-def _perturb_chunk_index(exp):
-    """({run: {chunk: epochs}}, {(run, epoch): chunk}) of `exp`'s perturbation jobs (cached): each run's
-    needed epochs (it owns them) in consecutive chunks of analysis_epochs_per_job."""
-    if exp not in _PERTURB_CHUNKS:
-        per_run = {}
-        for run, epoch in perturbation_needs(exp):
-            per_run.setdefault(run, []).append(epoch)
-        chunks = {run: stages.epoch_chunks(e, analysis_epochs_per_job(exp)) for run, e in per_run.items()}
-        where = {(run, t): name for run, cs in chunks.items() for name, ts in cs.items() for t in ts}
-        _PERTURB_CHUNKS[exp] = (chunks, where)
-    return _PERTURB_CHUNKS[exp]
+def owned_epoch_chunks(exp, owned):
+    """Chunked per-epoch jobs: `owned` {run: the epochs it owns (advtrace.runs.epoch_owner)} ->
+    ({run: {chunk: epochs}}, {(run, epoch): chunk}), each run's epochs in consecutive chunks of
+    analysis_epochs_per_job (perturb_epochs, universal_generate)."""
+    chunks = {run: stages.epoch_chunks(sorted(set(e)), analysis_epochs_per_job(exp)) for run, e in owned.items()}
+    where = {(run, t): name for run, cs in chunks.items() for name, ts in cs.items() for t in ts}
+    return chunks, where
 
 
-def perturb_chunks(exp, run):
-    """{chunk name: epochs} of `run`'s perturbation jobs ({} when nothing needs its perturbations)."""
-    return _perturb_chunk_index(exp)[0].get(run, {})
-
-
-def perturb_chunk_epochs(exp, run, chunk):
-    epochs = perturb_chunks(exp, run).get(chunk)
+def chunk_job_epochs(exp, index, run, chunk, what):
+    """The epochs of `run`'s {chunk} job in an owned_epoch_chunks index; `what` names the job in the error."""
+    epochs = index[0].get(run, {}).get(chunk)
     if not epochs:
         raise WorkflowError(
-            f"{exp}: no perturbation job {chunk} of run {run!r}; its chunks: {sorted(perturb_chunks(exp, run)) or 'none'}"
+            f"{exp}: no {what} job {chunk} of run {run!r}; its chunks: {sorted(index[0].get(run, {})) or 'none'}"
         )
     return epochs
 
 
+def chunk_job_dir(exp, index, run, epoch, folder, missing):
+    """results/{exp}/runs/<owner>/<folder>/epochs_<chunk>: the output of the chunk job holding `epoch` of the run
+    that owns it; `missing` is the error's text, formatted with owner and epoch."""
+    owner = runs.epoch_owner(EXPS[exp], run, int(epoch))
+    chunk = index[1].get((owner, int(epoch)))
+    if chunk is None:
+        raise WorkflowError(f"{exp}: " + missing.format(owner=owner, epoch=int(epoch)))
+    return run_path(exp, owner, f"{folder}/epochs_{chunk}")
+
+
+def _perturb_chunk_index(exp):
+    """owned_epoch_chunks of `exp`'s perturbation jobs (cached): each run's needed epochs (it owns them)."""
+    if exp not in _PERTURB_CHUNKS:
+        per_run = {}
+        for run, epoch in perturbation_needs(exp):
+            per_run.setdefault(run, []).append(epoch)
+        _PERTURB_CHUNKS[exp] = owned_epoch_chunks(exp, per_run)
+    return _PERTURB_CHUNKS[exp]
+
+
+def perturb_chunk_epochs(exp, run, chunk):
+    return chunk_job_epochs(exp, _perturb_chunk_index(exp), run, chunk, "perturbation")
+
+
 def perturbation_dir(exp, run, epoch):
     """The `perturb_epochs` output (a chunk of epochs of the run that owns `epoch`) holding its perturbations."""
-    owner = runs.epoch_owner(EXPS[exp], run, int(epoch))
-    chunk = _perturb_chunk_index(exp)[1].get((owner, int(epoch)))
-    if chunk is None:
-        raise WorkflowError(f"{exp}: no analysis needs perturbations of run {owner!r} at epoch {int(epoch)}")
-    return run_path(exp, owner, f"perturbations/epochs_{chunk}")
+    return chunk_job_dir(
+        exp,
+        _perturb_chunk_index(exp),
+        run,
+        epoch,
+        "perturbations",
+        "no analysis needs perturbations of run {owner!r} at epoch {epoch}",
+    )
 
 
 def perturbation_file(exp, run, attack, set_name, epoch):

@@ -28,7 +28,6 @@ rule universal_generate:
         gpu=1,
     params:
         epochs=universal_generate_epochs,
-        splits=UNIVERSAL_SPLITS,
         cfg=universal_generate_params,
     script:
         "../workflow/scripts/universal_generate.py"

@@ -17,35 +17,33 @@ _UNIVERSAL_CHUNKS = {}
 
 
 def _universal_chunk_index(exp):
-    """({run: {chunk: epochs}}, {(run, epoch): chunk}) of `exp`'s generation jobs (cached): the epochs each
-    run owns (advtrace.runs.epoch_owner) of every analysed run's generated epochs, in chunks of
-    analysis_epochs_per_job."""
+    """owned_epoch_chunks of `exp`'s generation jobs (cached): the epochs each run owns
+    (advtrace.runs.epoch_owner) of every analysed run's generated epochs."""
     if exp not in _UNIVERSAL_CHUNKS:
         owned = {}
         for run in analysed_runs(exp, "universal"):
             for e in universal_generated_epochs(exp, run):
                 owned.setdefault(runs.epoch_owner(EXPS[exp], run, int(e)), set()).add(int(e))
-        chunks = {r: stages.epoch_chunks(sorted(es), analysis_epochs_per_job(exp)) for r, es in owned.items()}
-        where = {(r, t): name for r, cs in chunks.items() for name, ts in cs.items() for t in ts}
-        _UNIVERSAL_CHUNKS[exp] = (chunks, where)
+        _UNIVERSAL_CHUNKS[exp] = owned_epoch_chunks(exp, owned)
     return _UNIVERSAL_CHUNKS[exp]
 
 
 def universal_chunk_dir(exp, run, epoch):
     """The universal_generate output (a chunk of epochs of the run that owns `epoch`) holding its perturbations."""
-    owner = runs.epoch_owner(EXPS[exp], run, int(epoch))
-    chunk = _universal_chunk_index(exp)[1].get((owner, int(epoch)))
-    if chunk is None:
-        raise WorkflowError(f"{exp}: no universal perturbation of run {owner!r} at epoch {int(epoch)} is generated")
-    return run_path(exp, owner, f"universal/epochs_{chunk}")
+    return chunk_job_dir(
+        exp,
+        _universal_chunk_index(exp),
+        run,
+        epoch,
+        "universal",
+        "no universal perturbation of run {owner!r} at epoch {epoch} is generated",
+    )
 
 
 def universal_generate_epochs(wildcards):
     """[[epoch, checkpoint file]] of the ({run}, {chunk}) generation job, in epoch order."""
     exp, run = wildcards.exp, wildcards.run
-    epochs = _universal_chunk_index(exp)[0].get(run, {}).get(wildcards.chunk)
-    if not epochs:
-        raise WorkflowError(f"{exp}: no universal generation job {wildcards.chunk} of run {run!r}")
+    epochs = chunk_job_epochs(exp, _universal_chunk_index(exp), run, wildcards.chunk, "universal generation")
     return [[t, checkpoint_file(exp, run, t)] for t in epochs]
 
 

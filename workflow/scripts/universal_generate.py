@@ -23,8 +23,7 @@ pools = {source: sample_set(data, samples, set_name) for source, set_name in cfg
 for epoch, checkpoint in snakemake.params.epochs:  # the chunk's epochs, each model loaded once
     epoch = int(epoch)
     model = load_checkpoint(checkpoint, device)
-    for source in snakemake.params.splits:  # train- and test-generated (App. D and E)
-        pool = pools[source]
+    for source, pool in pools.items():  # train- and test-generated (App. D and E)
         # seeded per (seed, source) as before chunking: the same perturbation whichever epochs share the job
         result = generate_for_epoch(model, pool.x, pool.y, cfg["generation"], cfg["seed"], source, epoch, device)
         result["set"] = pool.name
