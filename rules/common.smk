@@ -273,7 +273,7 @@ def chunk_job_dir(exp, index, run, epoch, folder, missing):
     owner = runs.epoch_owner(EXPS[exp], run, int(epoch))
     chunk = index[1].get((owner, int(epoch)))
     if chunk is None:
-        raise WorkflowError(f"{exp}: " + missing.format(owner=owner, epoch=int(epoch)))
+        raise WorkflowError(f"{exp}: {missing.format(owner=owner, epoch=int(epoch))}")
     return run_path(exp, owner, f"{folder}/epochs_{chunk}")
 
 
