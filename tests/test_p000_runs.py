@@ -81,6 +81,47 @@ def test_checks_name_the_run(schema, digits_cfg):
         validate_experiment(exp, schema, expected_name="digits")
 
 
+def test_maximise_runs_default_to_the_detect_runs_and_must_hold_the_first(schema, digits_cfg):
+    """detect.maximise.runs (Fig. 7's maximisation): default every run of detect.runs; a subset in
+    detect.runs' order; a run outside detect.runs, or a list without the run Fig. 7 reads, is refused."""
+    exp = copy.deepcopy(digits_cfg)
+    assert exp["detect"]["maximise"]["runs"] == ["main"]  # digits: main only, which Fig. 7 reads
+    exp["detect"]["maximise"].pop("runs")
+    assert plan.maximise_runs(exp) == exp["detect"]["runs"]
+    exp["detect"]["maximise"]["runs"] = [P004, "main"]
+    validate_experiment(exp, schema, expected_name="digits")
+    assert plan.maximise_runs(exp) == ["main", P004]  # detect.runs' order
+    exp["detect"]["maximise"]["runs"] = ["main", "p002_clean_width4"]
+    with pytest.raises(ConfigError, match=r"detect.maximise.runs: \['p002_clean_width4'\] not in detect.runs"):
+        validate_experiment(exp, schema, expected_name="digits")
+    exp["detect"]["maximise"]["runs"] = [P004]
+    with pytest.raises(ConfigError, match=r"detect.maximise.runs: .* leaves out 'main', the first run"):
+        validate_experiment(exp, schema, expected_name="digits")
+
+
+@pytest.mark.e2e
+def test_maximisation_jobs_are_planned_for_the_maximise_runs_only(tmp_path, digits_cfg):
+    """digits' detect.maximise.runs [main]: Fig. 7's jobs for main's detect epochs only; the default
+    plans them for every detect run too (epoch 0 of the paper-004 run is main's, so 7 jobs, not 9)."""
+    wd = copy_workflow(tmp_path)
+
+    def planned(cfg):
+        write_exp(wd, "digits", cfg)
+        proc = snakemake(wd, "-n", "--cores", "1", "results/digits/tables/detector_max.parquet",
+                         "--config", "experiments=[digits]")
+        assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+        blocks = re.split(r"\n(?=\s*(?:local)?rule \w+:)", proc.stdout)
+        return sorted((re.search(r"run=(\w+)", b).group(1), int(re.search(r"epoch=(\d+)", b).group(1)))
+                      for b in blocks if re.match(r"\s*rule maximise_detector:", b))
+
+    assert planned(digits_cfg) == [("main", 0), ("main", 1), ("main", 10)]
+    every = copy.deepcopy(digits_cfg)
+    every["detect"]["maximise"].pop("runs")
+    got = planned(every)
+    assert len(got) == 7 and {r for r, _ in got} == {"main", "p002_step_ll", P004}
+    assert ("p002_step_ll", 28) in got and (P004, 4) in got
+
+
 def test_main_may_chain_epochs(schema, digits_cfg):
     exp = copy.deepcopy(digits_cfg)
     exp["adv_train"]["epochs_per_training_job"] = 5

@@ -254,6 +254,36 @@ def test_dynamic_rows_count_only_inputs_correct_clean_and_wrong_adversarial():
         assert row["accuracy"] == pytest.approx(float((adv_pred == y).float().mean()))
 
 
+def test_dynamic_rows_of_a_detector_equal_to_an_earlier_one_are_its_rows_without_a_second_attack(monkeypatch):
+    """The dynamic detector that kept its initial (static) weights computes the static detector's function:
+    its rows equal those of evaluating it alone, and the adversary runs once per σ, not twice. A detector
+    whose weights differ in one value is attacked again."""
+    clf = _model()
+    torch.manual_seed(3)
+    det = detectors.Detector(1, (4, 8, 8), 2, [0.5], [0.3]).eval()
+    twin = copy.deepcopy(det)
+    other = copy.deepcopy(det)
+    with torch.no_grad():
+        next(other.parameters()).view(-1)[0] += 0.5
+    x, y = _x(40)
+    dyn = {"eps": 32, "alpha": 8, "iterations": 3, "sigmas": [0.0, 0.5]}
+    alone = core.dynamic_rows(clf, {"dynamic": twin}, x, y, dyn, 16, CPU, epochs={"dynamic": 0})
+    calls = []
+    real = core.dynamic_attack
+    monkeypatch.setattr(core, "dynamic_attack", lambda *a, **k: calls.append(1) or real(*a, **k))
+    both = core.dynamic_rows(clf, {"static": det, "dynamic": twin}, x, y, dyn, 16, CPU,
+                             epochs={"static": 7, "dynamic": 0})
+    assert len(calls) == len(dyn["sigmas"])
+    got = both[both["detector"] == "dynamic"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(got, alone.reset_index(drop=True))
+    assert both[both["detector"] == "static"]["detector_epoch"].eq(7).all()
+    calls.clear()
+    core.dynamic_rows(clf, {"static": det, "dynamic": other}, x, y, dyn, 16, CPU)
+    assert len(calls) == 2 * len(dyn["sigmas"])
+    assert not core.same_function(det, other) and not core.same_function(det, copy.deepcopy(det).train())
+    assert core.same_function(det, twin)
+
+
 def _sign_model(signs: torch.Tensor) -> nn.Module:
     """2-class linear model on 8x8 images whose logit difference (class 1 - class 0) has the given
     per-pixel signs: ∇ₓ CE(·, y=0) and ∇ₓ CE(·, y=1 of the detector) keep fixed signs."""

@@ -170,8 +170,9 @@ def detect_table_parts(wildcards):
         epochs = sorted(det["epochs"])
         out["detectability"][run] = [run_path(exp, run, f"metrics/detectability/{a}.parquet") for a in det["attacks"]]
         out["detector_training"][run] = [detector_history_file(exp, run, a, t) for a in det["attacks"] for t in epochs]
-        for name in ("detector_max", "detector_max_summary"):
-            out[name][run] = [owner_path(exp, run, t, f"metrics/{name}/epoch_{t:03d}.parquet") for t in epochs]
+        if run in p000.maximise_runs(EXPS[exp]):
+            for name in ("detector_max", "detector_max_summary"):
+                out[name][run] = [owner_path(exp, run, t, f"metrics/{name}/epoch_{t:03d}.parquet") for t in epochs]
     return out
 
 

@@ -225,6 +225,14 @@ def check_detect(exp: dict) -> list[str]:
     if mx["alpha"] > mx["eps"]:
         problems.append(f"detect.maximise.alpha: {mx['alpha']} > eps {mx['eps']}; the step must not exceed ε "
                         "(both in [0,255] units)")
+    if "runs" in mx:
+        det_runs = section_runs(exp, "detect")
+        bad = [r for r in mx["runs"] if r not in det_runs]
+        if bad:
+            problems.append(f"detect.maximise.runs: {bad} not in detect.runs; allowed: {det_runs}")
+        if det_runs[0] not in mx["runs"]:
+            problems.append(f"detect.maximise.runs: {mx['runs']} leaves out {det_runs[0]!r}, the first run of "
+                            "detect.runs, which Fig. 7 and its claim read; add it")
     train_set = samples.get(det["train_set"])
     if train_set is not None and mx["m"] > train_set["n"]:
         problems.append(f"detect.maximise.m: {mx['m']} > {train_set['n']} inputs of "

@@ -49,6 +49,13 @@ def section_runs(exp: dict, section: str) -> list[str]:
     return list(exp[section].get("runs") or [runs.MAIN])
 
 
+def maximise_runs(exp: dict) -> list[str]:
+    """The runs whose detectors Fig. 7's maximisation reads (``detect.maximise.runs``, default every run
+    of ``detect.runs``), in the order of ``detect.runs``."""
+    chosen = exp["detect"]["maximise"].get("runs")
+    return [r for r in section_runs(exp, "detect") if chosen is None or r in chosen]
+
+
 def figure_run(exp: dict, section: str) -> str:
     """The run paper 000's figures of `section` draw: the first of its ``runs``."""
     return section_runs(exp, section)[0]

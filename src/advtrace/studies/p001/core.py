@@ -405,6 +405,15 @@ def at_bound(x: torch.Tensor, delta: torch.Tensor, eps: float) -> float:
     return float(((d.abs() >= eps - tol) & moved).sum()) / float(moved.sum())
 
 
+def same_function(a: nn.Module, b: nn.Module) -> bool:
+    """Whether two detectors compute the same function: the same classes, mode and attachment position,
+    and every parameter and buffer equal (a classifier they read is compared by its weights too)."""
+    if type(a) is not type(b) or a.training != b.training or getattr(a, "position", None) != getattr(b, "position", None):
+        return False
+    sa, sb = a.state_dict(), b.state_dict()
+    return sa.keys() == sb.keys() and all(sa[k].shape == sb[k].shape and torch.equal(sa[k], sb[k]) for k in sa)
+
+
 def dynamic_rows(classifier: nn.Module, dets: dict[str, nn.Module], x: torch.Tensor, y: torch.Tensor, dyn: dict,
                  chunk_size: int, device: torch.device, epochs: dict[str, int] | None = None) -> pd.DataFrame:
     """Fig. 5 rows: for each detector (static, dynamic) and σ of ``dyn['sigmas']``, the classifier's
@@ -414,12 +423,25 @@ def dynamic_rows(classifier: nn.Module, dets: dict[str, nn.Module], x: torch.Ten
     unchanged, which no detector can flag, and an input misclassified before the attack is no
     success of the adversary). ``delta_linf`` / ``at_bound``: how far the perturbation went (mean
     ‖δ‖∞ over the inputs, [0,255] units; :func:`at_bound`). ``epochs``: each detector's selected
-    training epoch (``detector_epoch``; -1 when not given)."""
+    training epoch (``detector_epoch``; -1 when not given). A detector that computes the same function
+    as one before it (:func:`same_function`) meets the same adversary: its rows are that detector's,
+    renamed, not recomputed."""
     rows = []
     y = y.cpu()
     pred_clean = _predict(classifier, x, chunk_size)
     n = len(y)
+    done: dict[str, nn.Module] = {}
     for name, det in dets.items():
+        twin = next((other for other, d in done.items() if same_function(d, det)), None)
+        done[name] = det
+        if twin is not None:
+            # the same network, weights and mode as `twin`'s detector (the dynamic detector that kept its
+            # initial weights, the static ones): the adversary and the flags are the same, so are the rows
+            copies = [{**r, "detector": name, "detector_epoch": int((epochs or {}).get(name, -1))}
+                      for r in rows if r["detector"] == twin]
+            rows += copies
+            log.info("%s detector: the %s detector's weights, its %d rows reused", name, twin, len(copies))
+            continue
         clean_flag = flags(det, x, chunk_size, device)
         for sigma in dyn["sigmas"]:
             delta = dynamic_attack(classifier, det, x, y, dyn, float(sigma), chunk_size)
