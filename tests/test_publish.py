@@ -55,6 +55,8 @@ def test_render_writes_every_page_and_check_then_passes(tree):
     assert "| `bi_raised` | statement bi_raised | 62 % | ✅ 2.0 % -> 61.0 % | ✅ 7.8 % -> 73.2 % |" in page
     # a claim whose verdict differs is listed with its note; one measured in one run only is not a difference
     assert "**`universal_fools`**" in page and "*proxy effect*: digits' all-black border." in page
+    # under the note, each run's measured values, from its claims table
+    assert "*proxy effect*: digits' all-black border.\n  - fashion: 11.0 %\n  - digits: 57.6 %\n" in page
     assert "**`label_leaking`**" not in page
     assert "50 min 12 s" in page and "7 min 11 s" in page  # wall times from the provenance files
     readme = (tree / "README.md").read_text()
@@ -74,6 +76,17 @@ def test_check_fails_when_a_page_is_edited_or_tables_change(tree):
     df.loc[df["claim"] == "bi_raised", "measured"] = "7.8 % -> 80.0 %"
     df.to_parquet(t)  # new tables committed without re-rendering
     assert publish.render(tree, check=True) == 1
+
+
+def test_a_note_quoting_a_measured_number_is_refused(tree):
+    """A note explains a difference in words; a measured value typed into it would drift with the next run
+    (the page prints the values from the tables), so rendering names the claim and the number and stops."""
+    (tree / "docs" / "results" / "notes.yaml").write_text(
+        "universal_fools:\n  kind: proxy effect\n  text: digits' border leaves 57.6 % at ε 25.5.\n")
+    with pytest.raises(SystemExit, match=r"quotes measured numbers.*universal_fools: 57.6 %"):
+        publish.render(tree, check=False)
+    assert publish.quoted_numbers({"a": {"text": "at ε 25.5, ρ 0.5 and σ 0.3, 4 epochs"}}) == {}
+    assert publish.quoted_numbers({"a": {"text": "ε_uni 19.9 vs 56; 81 %"}}) == {"a": ["19.9", "81 %"]}
 
 
 def test_unexplained_difference_is_marked(tree):

@@ -256,6 +256,21 @@ def load_notes(docs: Path) -> dict[str, dict]:
     return (yaml.safe_load(path.read_text()) or {}) if path.is_file() else {}
 
 
+# a measured number a note might quote: a percentage, or a decimal that is no configuration value (ε, ρ, σ, λ)
+_QUOTED = re.compile(r"\d+(?:\.\d+)?\s*%|(?<![ερσλ] )(?<![ερσλ])\b\d+\.\d+")
+
+
+def quoted_numbers(notes: dict[str, dict]) -> dict[str, list[str]]:
+    """{claim: the measured numbers its note quotes}: a note explains, the page prints each run's measured
+    values from its claims table next to it, so a number typed into a note would drift with the next run."""
+    out = {}
+    for claim, note in notes.items():
+        found = _QUOTED.findall(str((note or {}).get("text", "")))
+        if found:
+            out[claim] = found
+    return out
+
+
 def differing(runs: dict[str, dict]) -> list[tuple[str, str, dict[str, str]]]:
     """(paper, claim, {experiment: status}) of every claim whose verdict differs between experiments
     that both gave a verdict (holds / does not hold / inconclusive)."""
@@ -319,6 +334,9 @@ def render_results_page(runs: dict[str, dict], notes: dict[str, dict]) -> str:
             kind = note.get("kind", "not yet explained")
             verdicts = ", ".join(f"{e} {MARK.get(s, s)} {s}" for e, s in st.items())
             lines.append(f"- **`{claim}`** (paper {paper}; {verdicts}) — *{kind}*: {note.get('text', '').strip()}")
+            # the numbers the note explains, from the claims tables (a note quotes none: it would drift)
+            for e in st:
+                lines.append(f"  - {e}: {_cell(tables[e].loc[claim]['measured'])}")
         if not diff:
             lines.append("No claim's verdict differs between the published runs.")
         lines.append("")
@@ -424,7 +442,13 @@ def rendered(root: Path) -> dict[Path, str]:
     runs = published(docs)
     out = {}
     if runs:
-        out[docs / "README.md"] = render_results_page(runs, load_notes(docs)) + "\n"
+        notes = load_notes(docs)
+        quoted = quoted_numbers(notes)
+        if quoted:
+            raise SystemExit(f"publish: {docs / 'notes.yaml'} quotes measured numbers, which drift with the next run: "
+                             + "; ".join(f"{c}: {', '.join(v)}" for c, v in quoted.items())
+                             + ". Explain in words; the page prints each run's measured values next to the note.")
+        out[docs / "README.md"] = render_results_page(runs, notes) + "\n"
         for e, r in runs.items():
             out[docs / e / "README.md"] = render_run_page(e, r) + "\n"
     readme = root / "README.md"
