@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from advtrace import perturb_plan, workmodel
+from advtrace import perturb_plan, runs, workmodel
 from advtrace.specs import ATTACK_SPECS, DEEPFOOL_ASSUMED_STEPS
 from advtrace.workdir import job_list
 
@@ -96,7 +96,7 @@ def paper_work(stdout: str, exp: dict, classes: int = 10) -> list[dict]:
     for rule, wc in job_list(stdout):
         if rule == "perturb_epochs":  # one component per attack (the job computes every set of its epochs)
             run = wc.get("run", "main")
-            first, last = (int(x) for x in wc["chunk"].split("-"))
+            first, last = runs.chunk_range(wc["chunk"])
             for attack, set_name in [p for (r, t), ps in needs.items() if r == run and first <= t <= last for p in ps]:
                 att = exp["perturb"]["attacks"][attack]
                 n = exp["samples"][set_name]["n"]

@@ -207,6 +207,18 @@ def chunk_name(chunk: list[int]) -> str:
     return f"{chunk[0]:03d}-{chunk[-1]:03d}"
 
 
+def chunk_range(name: str) -> tuple[int, int]:
+    """(first, last) epoch of a ``{chunk}`` wildcard (:func:`chunk_name`'s inverse on its ends)."""
+    first, last = (int(x) for x in name.split("-"))
+    return first, last
+
+
+def in_chunk(epochs, name: str) -> list[int]:
+    """The epochs of ``epochs`` that the chunk ``name`` spans, in order."""
+    first, last = chunk_range(name)
+    return [int(t) for t in epochs if first <= int(t) <= last]
+
+
 def epoch_chunks(epochs, k: int) -> dict[str, list[int]]:
     """Analysis jobs that take ``k`` epochs each: chunk name -> its epochs, consecutive groups of the
     sorted ``epochs`` (``epochs_per_analysis_job`` for paper 000's stages; a study's own setting)."""

@@ -55,16 +55,6 @@ def _stability_plan_epochs(exp, run):
     return stability_plan.plan_epochs(cfg["stability"], int(cfg["adv_train"]["epochs"]))
 
 
-def _chunk_range(chunk: str) -> tuple[int, int]:
-    first, last = (int(x) for x in chunk.split("-"))
-    return first, last
-
-
-def _in_chunk(epochs, chunk: str) -> list[int]:
-    first, last = _chunk_range(chunk)
-    return [int(t) for t in epochs if first <= int(t) <= last]
-
-
 # --------------------------------------------------------------------------- data and training
 
 def _prepare(ctx: Ctx, threads: int) -> Job:
@@ -201,7 +191,7 @@ def _eval_images(ctx: Ctx, ev: dict, model, epochs: int, job: Job) -> None:
 def _evaluate_epochs(ctx: Ctx) -> Job:
     cfg, model = _view(ctx, "evaluation"), ctx.model()
     ev = cfg["evaluation"]
-    epochs = _in_chunk(range(int(cfg["adv_train"]["epochs"]) + 1), ctx.wc["chunk"])
+    epochs = runs.in_chunk(range(int(cfg["adv_train"]["epochs"]) + 1), ctx.wc["chunk"])
     job = ctx.job().holds(model, int(ev["chunk_size"]))
     _eval_images(ctx, ev, model, len(epochs), job)
     return job.out(TABLE_BYTES)
@@ -211,7 +201,7 @@ def _evaluate_epochs(ctx: Ctx) -> Job:
 def _evaluate_pretrain_epochs(ctx: Ctx) -> Job:
     cfg, model = _view(ctx, "evaluation"), ctx.model()
     ev = cfg["evaluation"]
-    epochs = _in_chunk(p000.pretrain_eval_epochs(cfg), ctx.wc["chunk"])
+    epochs = runs.in_chunk(p000.pretrain_eval_epochs(cfg), ctx.wc["chunk"])
     job = ctx.job().holds(model, int(ev["chunk_size"]))
     _eval_images(ctx, ev, model, len(epochs), job)
     return job.out(TABLE_BYTES)
@@ -230,7 +220,7 @@ def _perturb_epochs(ctx: Ctx) -> Job:
     chunk = int(ctx.exp["perturb"]["chunk_size"])
     job = ctx.job().holds(model, chunk)
     needs, run = _memo(_needs, ctx.exp), ctx.wc.get("run", runs.MAIN)
-    for t in _in_chunk(sorted(e for r, e in needs if r == run), ctx.wc["chunk"]):  # each model of the chunk
+    for t in runs.in_chunk(sorted(e for r, e in needs if r == run), ctx.wc["chunk"]):  # each model of the chunk
         for attack, set_name in needs[(run, t)]:
             n = ctx.n(set_name)
             job.attack(model, attacks[attack], n, min(n, chunk), ctx.classes)
@@ -246,7 +236,7 @@ def _universal_generate(ctx: Ctx) -> Job:
     job = ctx.job().holds(model, int(u["m"]))
     per_split = int(u["iterations"]) * int(u["batches"]) * int(u["m"])
     generated = set(view["analysis"]["epochs"]) | set(u["source_epochs"]) | set(u["image_epochs"])
-    epochs = max(1, len(_in_chunk(generated, ctx.wc["chunk"])))  # the chunk's epochs (main's 0 for a run it owns)
+    epochs = max(1, len(runs.in_chunk(generated, ctx.wc["chunk"])))  # the chunk's epochs (main's 0 for a run it owns)
     job.add(model, "G", 2 * per_split * epochs, int(u["m"]))  # train- and test-generated
     return job.out(epochs * (2 * ctx.image_bytes * BYTES + 2 * TABLE_BYTES))
 
@@ -256,7 +246,7 @@ def _universal_evaluate(ctx: Ctx) -> Job:
     view, model = _view(ctx, "universal"), ctx.model()
     u = view["universal"]
     job = ctx.job().holds(model, int(u["chunk_size"]))
-    for t in _in_chunk(view["analysis"]["epochs"], ctx.wc["chunk"]):  # each model of the chunk
+    for t in runs.in_chunk(view["analysis"]["epochs"], ctx.wc["chunk"]):  # each model of the chunk
         k = 1 + int(u["random_draws"]) + 2 * len({int(t)} | {int(s) for s in u["source_epochs"]})
         job.add(model, "F", ctx.n(u["eval_set"]) * k, min(ctx.n(u["eval_set"]), int(u["chunk_size"])))
     return job.out(TABLE_BYTES)
@@ -282,7 +272,7 @@ def _stability_epochs(ctx: Ctx) -> Job:
     job = ctx.job().holds(model, int(stab["chunk_size"]))
     files = set()
     forwards = 0
-    for t in _in_chunk(_memo(_stability_plan_epochs, ctx.exp, run), ctx.wc["chunk"]):
+    for t in runs.in_chunk(_memo(_stability_plan_epochs, ctx.exp, run), ctx.wc["chunk"]):
         plan = stability_plan.epoch_plan(stab, T, t)
         forwards += sum(ctx.n(s) * len(src) for s, src in plan["transfer"].items())
         forwards += sum(ctx.n(p["perturbations"]) * ctx.n(p["inputs"]) for p in plan["pairwise"])
@@ -501,7 +491,7 @@ def _p004_evaluate(ctx: Ctx) -> Job:
     ev = sec["evaluation"]
     run = ctx.wc["run"]
     model = ctx.model(run)
-    epochs = _in_chunk(p004_plan.eval_epochs(ctx.exp, run), ctx.wc["chunk"])  # the chunk's evaluated epochs
+    epochs = runs.in_chunk(p004_plan.eval_epochs(ctx.exp, run), ctx.wc["chunk"])  # the chunk's evaluated epochs
     n_eval = ctx.n(ev["eval_set"])
     b, K, m = int(ev["search_steps"]), int(ev["iterations"]), int(ev["m"])
     chunk = min(n_eval, int(ev["chunk_size"]))
