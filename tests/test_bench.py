@@ -202,3 +202,21 @@ def test_paper_work_counts_follow_the_jobs_and_the_config(digits_cfg):
     assert W.attack_cost({"name": "fgsm", "eps": 4}, 10) == {"G": 1}
     df = W.attack_cost({"name": "deepfool_l2", "eps": 6, "overshoot": 0.02, "max_iter": 50}, 10)
     assert df["F"] == W.DEEPFOOL_ITERATIONS and df["G"] == pytest.approx(W.DEEPFOOL_ITERATIONS * (1 + 8 * 2 / 3))
+
+
+def test_clean_accuracy_counts_top1_hits_and_refuses_a_missing_run(tmp_path, capsys):
+    """bench/clean_accuracy.py: correct/n equals an independent count of the model's top-1 hits; a results
+    directory without the checkpoint is an error naming the path and the command that makes it."""
+    import clean_accuracy as C
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(16, 3))
+    x = torch.randint(0, 256, (50, 1, 4, 4), dtype=torch.uint8)
+    with torch.no_grad():
+        pred = model(x.float() / 255.0).argmax(1)
+    y = pred.clone()
+    y[:13] = (y[:13] + 1) % 3  # 13 wrong, 37 right
+    assert C.accuracy(model, x, y, chunk_size=7) == (37, 50)
+    with pytest.raises(SystemExit):
+        C.main([str(tmp_path / "fashion")])
+    assert "epoch_000.pt does not exist" in capsys.readouterr().err
