@@ -199,3 +199,34 @@ def test_plan_summary_copies_the_generated_plans(tmp_path):
     assert "`digits`" not in readme and "Constants" not in readme and readme.endswith(publish.PLAN_END + "\n\ntail\n")
     (tmp_path / "docs" / "cluster_plans.md").write_text(PLANS.replace("**6.6 h**", "**7.0 h**"))
     assert publish.render(tmp_path, check=True) == 1  # plans regenerated, README not re-rendered
+
+
+def test_a_replicate_lists_the_verdicts_that_differ_and_survives_the_next_publish(tree, tmp_path):
+    """`publish replicate digits <other run's folder> --name avx2_kernels` keeps that run's provenance and claims
+    apart from the run's own folder; the digits run page then lists each claim whose verdict differs, both
+    measured values, and the replicate's host (the kernel cap included); a bad source is refused."""
+    other = tmp_path / "clone"
+    publish_fake(other, "digits", [("000", "bi_raised", "7.0 % -> 70.1 %", "holds"),
+                                   ("000", "universal_fools", "48.0 %", "holds"),
+                                   ("002", "label_leaking", "0 of 500", "not measured")], wall_s=740.0)
+    prov = json.loads((other / "docs/results/digits/provenance.json").read_text())
+    prov["onednn_max_cpu_isa"] = "AVX2"
+    (other / "docs/results/digits/provenance.json").write_text(json.dumps(prov))
+    dest = publish.add_replicate("digits", other / "docs/results/digits", "avx2_kernels", tree / "docs" / "results")
+    assert sorted(str(p.relative_to(dest)) for p in dest.rglob("*") if p.is_file()) == [
+        "provenance.json", "tables/claims.parquet"]
+    assert publish.render(tree, check=False) == 0
+    page = (tree / "docs/results/digits/README.md").read_text()
+    assert "## Replicates" in page and "| `avx2_kernels` |" in page and "oneDNN capped at AVX2" in page
+    assert "| 1 of 3 |" in page  # universal_fools only: label_leaking is 'not measured' in both
+    assert ("- `universal_fools`: ❌ does not hold: 57.6 % — `avx2_kernels`: ✅ holds: 48.0 %") in page
+    assert "bi_raised`:" not in page.split("## Replicates")[1]
+    # the published run's folder is replaced by the next publish; the replicate is not inside it
+    shutil.rmtree(tree / "docs/results/digits/tables")
+    assert publish.replicates(tree / "docs" / "results", "digits")["avx2_kernels"]["prov"]["wall_s"] == 740.0
+    with pytest.raises(SystemExit, match="is a run of 'fashion', not of 'digits'"):
+        publish.add_replicate("digits", tree / "docs/results/fashion", "x", tree / "docs" / "results")
+    with pytest.raises(SystemExit, match="has no provenance.json"):
+        publish.add_replicate("digits", tmp_path / "nowhere", "x", tree / "docs" / "results")
+    with pytest.raises(SystemExit, match="letters, digits and underscores"):
+        publish.add_replicate("digits", other / "docs/results/digits", "../x", tree / "docs" / "results")
