@@ -221,6 +221,9 @@ def test_a_replicate_lists_the_verdicts_that_differ_and_survives_the_next_publis
     assert "| 1 of 3 |" in page  # universal_fools only: label_leaking is 'not measured' in both
     assert ("- `universal_fools`: ❌ does not hold: 57.6 % — `avx2_kernels`: ✅ holds: 48.0 %") in page
     assert "bi_raised`:" not in page.split("## Replicates")[1]
+    results = (tree / "docs/results/README.md").read_text()
+    assert "Replicate `digits` / `avx2_kernels` (AMD EPYC (AVX2 only, oneDNN capped at AVX2)" in results
+    assert "1 of 3 verdicts differ" in results
     # the published run's folder is replaced by the next publish; the replicate is not inside it
     shutil.rmtree(tree / "docs/results/digits/tables")
     assert publish.replicates(tree / "docs" / "results", "digits")["avx2_kernels"]["prov"]["wall_s"] == 740.0

@@ -361,7 +361,8 @@ def differing(runs: dict[str, dict]) -> list[tuple[str, str, dict[str, str]]]:
     return sorted(out)
 
 
-def render_results_page(runs: dict[str, dict], notes: dict[str, dict]) -> str:
+def render_results_page(runs: dict[str, dict], notes: dict[str, dict],
+                        reps: dict[str, dict[str, dict]] | None = None) -> str:
     from .stages import PAPERS  # noqa: PLC0415
 
     exps = list(runs)
@@ -380,6 +381,18 @@ def render_results_page(runs: dict[str, dict], notes: dict[str, dict]) -> str:
         lines.append(f"| `{e}` | `{p.get('commit')}{dirty}` | {p.get('date')} | {_host(p)} | {p.get('seed')} | "
                      f"{_wall(p)} | {p.get('jobs') or 'n/a'} | [{e}/claims.md]({e}/claims.md) |")
     lines.append("")
+    for e, named in (reps or {}).items():
+        mine = runs[e]["claims"].set_index("claim")["status"] if e in runs else None
+        for name, r in named.items():
+            if mine is None:
+                continue
+            theirs = r["claims"].set_index("claim")["status"]
+            common = [c for c in mine.index if c in theirs.index]
+            n = sum(mine[c] != theirs[c] for c in common)
+            lines.append(f"Replicate `{e}` / `{name}` ({_host(r['prov'])}, the same seed): {n} of {len(common)} "
+                         f"verdicts differ from the published `{e}` run, listed in [{e}/README.md]({e}/README.md); a single run "
+                         "does not settle them.")
+            lines.append("")
     tables = {e: r["claims"].set_index("claim") for e, r in runs.items()}
     papers = sorted({p for r in runs.values() for p in r["claims"]["paper"]})
     for paper in papers:
@@ -524,7 +537,7 @@ def rendered(root: Path) -> dict[Path, str]:
             raise SystemExit(f"publish: {docs / 'notes.yaml'} quotes measured numbers, which drift with the next run: "
                              + "; ".join(f"{c}: {', '.join(v)}" for c, v in quoted.items())
                              + ". Explain in words; the page prints each run's measured values next to the note.")
-        out[docs / "README.md"] = render_results_page(runs, notes) + "\n"
+        out[docs / "README.md"] = render_results_page(runs, notes, {e: replicates(docs, e) for e in runs}) + "\n"
         for e, r in runs.items():
             out[docs / e / "README.md"] = render_run_page(e, r, replicates(docs, e)).rstrip("\n") + "\n"
     readme = root / "README.md"
