@@ -14,27 +14,24 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import platform
-import subprocess
+import socket
 import sys
 from pathlib import Path
 
 import torch
 
+from advtrace import attacks
 from advtrace.checkpoints import load_checkpoint
 from advtrace.data import load_dataset, to_float
+from advtrace.publish import cpu_facts, git
 from advtrace.stats import proportion
 
 
 def accuracy(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, chunk_size: int = 1000) -> tuple[int, int]:
-    """(correct, n) of the model's top-1 predictions on uint8 images `x` with labels `y`."""
-    model.eval()
-    correct = 0
+    """(correct, n) of the model's top-1 predictions (advtrace.attacks.predict) on uint8 images `x` with labels `y`."""
     with torch.inference_mode():
-        for i in range(0, len(x), chunk_size):
-            pred = model(to_float(x[i:i + chunk_size])).argmax(1)
-            correct += int((pred == y[i:i + chunk_size]).sum())
-    return correct, len(y)
+        pred = attacks.predict(model, to_float(x), chunk_size)
+    return int((pred == y).sum()), len(y)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -55,15 +52,10 @@ def main(argv: list[str] | None = None) -> int:
     model = load_checkpoint(str(checkpoint), torch.device("cpu"))
     k, n = accuracy(model, data[f"{args.split}_x"], data[f"{args.split}_y"])
     est = proportion(k, n)
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True,
-                                check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        commit = None
     print(json.dumps({"checkpoint": str(checkpoint), "split": args.split, "correct": k, "n": n,
                       "accuracy": round(k / n, 4), "ci_low": round(est.low, 4), "ci_high": round(est.high, 4),
-                      "commit": commit, "host": platform.node(), "cpu": platform.processor() or platform.machine(),
-                      "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}))
+                      "commit": git("rev-parse", "--short=12", "HEAD") or None, "host": socket.gethostname(),
+                      **cpu_facts(), "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}))
     return 0
 
 

@@ -262,6 +262,13 @@ def add_replicate(exp: str, source: Path, name: str, docs: Path = DOCS) -> Path:
     return dest
 
 
+def verdict_differences(mine: pd.DataFrame, theirs: pd.DataFrame) -> tuple[list[str], list[str]]:
+    """(claims in both claims tables, those whose verdict differs), in `mine`'s order."""
+    a, b = mine.set_index("claim")["status"], theirs.set_index("claim")["status"]
+    common = [c for c in a.index if c in b.index]
+    return common, [c for c in common if a[c] != b[c]]
+
+
 def render_replicates(run: dict, reps: dict[str, dict]) -> list[str]:
     """The run page's section on its replicates: each one's provenance and every claim whose verdict
     differs from the published run's, both measured values next to each other."""
@@ -276,9 +283,7 @@ def render_replicates(run: dict, reps: dict[str, dict]) -> list[str]:
              "| replicate | commit | date | host | wall time | jobs | verdicts that differ |", "|---|---|---|---|---|---|---|"]
     diffs = {}
     for name, r in reps.items():
-        theirs = r["claims"].set_index("claim")
-        common = [c for c in mine.index if c in theirs.index]
-        diffs[name] = [c for c in common if mine.loc[c, "status"] != theirs.loc[c, "status"]]
+        common, diffs[name] = verdict_differences(run["claims"], r["claims"])
         p = r["prov"]
         lines.append(f"| `{name}` | `{p.get('commit')}` | {p.get('date')} | {_host(p)} | {_wall(p)} | "
                      f"{p.get('jobs') or 'n/a'} | {len(diffs[name])} of {len(common)} |")
@@ -382,14 +387,9 @@ def render_results_page(runs: dict[str, dict], notes: dict[str, dict],
                      f"{_wall(p)} | {p.get('jobs') or 'n/a'} | [{e}/claims.md]({e}/claims.md) |")
     lines.append("")
     for e, named in (reps or {}).items():
-        mine = runs[e]["claims"].set_index("claim")["status"] if e in runs else None
-        for name, r in named.items():
-            if mine is None:
-                continue
-            theirs = r["claims"].set_index("claim")["status"]
-            common = [c for c in mine.index if c in theirs.index]
-            n = sum(mine[c] != theirs[c] for c in common)
-            lines.append(f"Replicate `{e}` / `{name}` ({_host(r['prov'])}, the same seed): {n} of {len(common)} "
+        for name, r in named.items() if e in runs else ():
+            common, diff = verdict_differences(runs[e]["claims"], r["claims"])
+            lines.append(f"Replicate `{e}` / `{name}` ({_host(r['prov'])}, the same seed): {len(diff)} of {len(common)} "
                          f"verdicts differ from the published `{e}` run, listed in [{e}/README.md]({e}/README.md); a single run "
                          "does not settle them.")
             lines.append("")
@@ -537,9 +537,10 @@ def rendered(root: Path) -> dict[Path, str]:
             raise SystemExit(f"publish: {docs / 'notes.yaml'} quotes measured numbers, which drift with the next run: "
                              + "; ".join(f"{c}: {', '.join(v)}" for c, v in quoted.items())
                              + ". Explain in words; the page prints each run's measured values next to the note.")
-        out[docs / "README.md"] = render_results_page(runs, notes, {e: replicates(docs, e) for e in runs}) + "\n"
+        reps = {e: replicates(docs, e) for e in runs}  # read once, for both pages
+        out[docs / "README.md"] = render_results_page(runs, notes, reps) + "\n"
         for e, r in runs.items():
-            out[docs / e / "README.md"] = render_run_page(e, r, replicates(docs, e)).rstrip("\n") + "\n"
+            out[docs / e / "README.md"] = render_run_page(e, r, reps[e]).rstrip("\n") + "\n"
     readme = root / "README.md"
     if readme.is_file():
         text = readme.read_text()
