@@ -85,3 +85,34 @@ def test_each_imports_alone_in_a_fresh_interpreter(module):
     proc = subprocess.run([sys.executable, "-c", f"import {module}"], cwd=ROOT, capture_output=True, text=True,
                           env={"PYTHONPATH": str(SRC), "PATH": "/usr/bin:/bin"}, timeout=120)
     assert proc.returncode == 0, proc.stderr
+
+
+# The figure, table and report jobs of the workflow: their scripts' advtrace imports must not reach torch,
+# whose import is ~2 s of every such job's start-up (3-4 s on an AVX2-only host). The scripts that compute
+# on a model import it, and stability_tables reads advtrace.stability (aggregation next to the torch code).
+LIGHT_SCRIPTS = sorted(p for p in (ROOT / "workflow" / "scripts").glob("*.py")
+                       if p.stem.startswith(("plot_", "x000_", "claims")) or "_plot_" in p.stem
+                       or p.stem in ("p001_plots", "p001_tables", "p002_report", "p004_tables", "detect_tables",
+                                     "concat_tables"))
+
+
+def _script_modules(path: Path) -> set[str]:
+    out = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("advtrace"):
+            out.add(node.module)
+            out |= {f"{node.module}.{a.name}" for a in node.names if _module_file(f"{node.module}.{a.name}")}
+        elif isinstance(node, ast.Import):
+            out |= {a.name for a in node.names if a.name.startswith("advtrace")}
+    return out
+
+
+def test_figure_and_table_jobs_do_not_import_torch():
+    assert len(LIGHT_SCRIPTS) >= 20, LIGHT_SCRIPTS
+    modules = sorted(set().union(*(_script_modules(p) for p in LIGHT_SCRIPTS)))
+    code = ("import importlib, sys\n"
+            f"for m in {modules!r}:\n    importlib.import_module(m)\n"
+            "print(sorted(m for m in sys.modules if m == 'torch'))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={"PYTHONPATH": str(SRC), "PATH": "/usr/bin:/bin"})
+    assert out.stdout.strip() == "[]", (modules, out.stdout, out.stderr[-2000:])

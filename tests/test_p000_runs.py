@@ -39,6 +39,7 @@ def test_fraction_mapping_rounds_to_the_same_fraction_of_training():
 
 def test_run_view_maps_the_sections_epochs_onto_the_run(digits_cfg):
     exp = copy.deepcopy(digits_cfg)
+    exp["detect"]["run_epochs"] = "fraction"
     main = plan.run_view(exp, "stability", "main")
     assert main["stability"] == exp["stability"] and main["adv_train"] == exp["adv_train"]
     view = plan.run_view(exp, "detect", P004)
@@ -52,6 +53,26 @@ def test_run_view_maps_the_sections_epochs_onto_the_run(digits_cfg):
     assert long["profiles"]["epochs"] == [0, 3, 6, 8, 11, 14, 17, 20, 22, 25, 28]
     assert long["cost_change"]["future_epochs"] == [3, 6, 8, 11, 14, 17, 20, 22, 25, 28]
     assert exp["detect"]["epochs"] == [0, 1, 10]  # the experiment is unchanged
+
+
+def test_last_analyses_every_other_run_at_its_last_epoch_only(digits_cfg):
+    exp = copy.deepcopy(digits_cfg)
+    exp["detect"]["run_epochs"] = exp["universal"]["run_epochs"] = "last"
+    assert plan.map_epochs([0, 1, 10], 28, 10, mode="last") == [28]
+    main = plan.run_view(exp, "detect", "main")
+    assert main["detect"] == exp["detect"] and main["analysis"] == exp["analysis"]  # main keeps its lists
+    view = plan.run_view(exp, "detect", "p002_step_ll")
+    assert view["detect"]["epochs"] == [28] and view["detect"]["fixed_epochs"] == [28]
+    assert view["analysis"]["epochs"] == [28]
+    uni = plan.run_view(exp, "universal", P004)["universal"]
+    assert uni["source_epochs"] == [4] and uni["image_epochs"] == [4]
+    # the perturbations the detectors of the other runs read: their last epoch only; main's unchanged
+    detect_epochs = {t for run, attack, s, t in plan.perturbation_needs(exp)
+                     if run == "p002_step_ll" and s == exp["detect"]["train_set"]}
+    assert detect_epochs == {28}
+    exp["detect"]["run_epochs"] = "fraction"
+    assert {t for run, attack, s, t in plan.perturbation_needs(exp)
+            if run == "p002_step_ll" and s == exp["detect"]["train_set"]} == {0, 3, 28}
 
 
 def test_perturbations_of_a_runs_epoch_zero_are_its_pretraining_owners(digits_cfg):

@@ -615,6 +615,8 @@ def test_chained_runs_map_epochs_to_their_job(digits_cfg):
     assert [runs.job_span(exp, run, e) for e in (1, 4, 5, 9, 10)] == [(1, 4), (1, 4), (5, 8), (9, 10), (9, 10)]
     assert runs.job_output(exp, run, 6) == f"results/digits/runs/{run}/checkpoints/job_008.json"
     assert runs.job_output(exp, run, 0) == "results/digits/runs/main/checkpoints/epoch_000.pt"
+    assert runs.job_output(exp, "main", 3) == "results/digits/runs/main/checkpoints/job_005.json"  # digits: 5 per job
+    exp["adv_train"]["epochs_per_training_job"] = 1
     assert runs.job_output(exp, "main", 3) == "results/digits/runs/main/checkpoints/epoch_003.pt"
 
 
@@ -691,9 +693,10 @@ def test_digits_full_plans_the_study(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     counts = dry_run_jobs(proc)
     # 60 shared runs + 4 baselines, one training and one evaluation job each (epochs_per_analysis_job 8),
-    # main's evaluation (epochs 0 and 10), and its 10 training epochs (cost table and evaluation)
-    assert counts["adv_train_chained"] == 64 and counts["p004_evaluate"] == 65
-    assert counts["adv_train_epoch"] == 10
+    # main's evaluation (epochs 0 and 10), and its 10 training epochs in 2 chained jobs of 5 (cost table and
+    # evaluation)
+    assert counts["adv_train_chained"] == 64 + 2 and counts["p004_evaluate"] == 65
+    assert counts.get("adv_train_epoch", 0) == 0
 
 
 def test_resnet20_has_the_papers_shape():
@@ -785,6 +788,19 @@ def test_tiny_study_runs_end_to_end(tmp_path, digits_cfg):
     claims = (res / "claims.md").read_text()
     assert "Paper 004" in claims and "p004_heap_risk_ordering" in claims
     assert "Table A1" in (res / "reports" / "p004_table_a1.md").read_text()
+
+
+def test_curve_step_evaluates_every_kth_epoch_and_the_last(digits_cfg):
+    from advtrace.studies.p004 import plan as p004_plan
+
+    exp = copy.deepcopy(digits_cfg)
+    curve = exp["paper004"]["curve_runs"][0]
+    exp["paper004"]["runs"]["p004_eps64"]["adv_train.epochs"] = 7
+    for step, want in ((1, [1, 2, 3, 4, 5, 6, 7]), (2, [2, 4, 6, 7]), (3, [3, 6, 7]), (7, [7]), (50, [7])):
+        exp["paper004"]["curve_step"] = step
+        assert p004_plan.eval_epochs(exp, curve) == want
+    other = [r for r in p004_plan.study_runs(exp) if r not in exp["paper004"]["curve_runs"]][0]
+    assert p004_plan.eval_epochs(exp, other) == [p004_plan.last_epoch(exp, other)]  # not a curve run: its last
 
 
 def test_evaluation_chunks_group_a_runs_epochs(digits_cfg):

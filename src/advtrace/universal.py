@@ -46,8 +46,9 @@ from .tables import coerce
 
 Objective = Callable[..., torch.Tensor]
 
-# Perturbation kinds of the universal_accuracy table.
-CLEAN, UNIVERSAL, RANDOM_SIGN = "clean", "universal", "random_sign"
+# Perturbation kinds of the universal_accuracy table and the reader of universal_images: torch-free
+# (advtrace.universal_rows), for the figure jobs
+from .universal_rows import CLEAN, RANDOM_SIGN, UNIVERSAL, images_from_table  # noqa: E402,F401
 NO_SOURCE = "none"  # source_split of the clean and random-sign rows
 
 
@@ -283,17 +284,6 @@ def image_rows(xi: torch.Tensor, epoch: int, source_split: str, eps: float) -> p
         "value": (xi.detach().cpu().double() * 255.0).flatten().numpy(),
     })
     return coerce(df, "universal_images")
-
-
-def images_from_table(df: pd.DataFrame) -> dict[tuple[str, int], np.ndarray]:
-    """Inverse of :func:`image_rows`: {(source_split, epoch): C×H×W array in [0,255] units}."""
-    out = {}
-    for (split, epoch), g in df.groupby(["source_split", "epoch"], sort=True):
-        c, h, w = int(g["channel"].max()) + 1, int(g["row"].max()) + 1, int(g["col"].max()) + 1
-        arr = np.zeros((c, h, w))
-        arr[g["channel"].to_numpy(), g["row"].to_numpy(), g["col"].to_numpy()] = g["value"].to_numpy()
-        out[(str(split), int(epoch))] = arr
-    return out
 
 
 # --- workflow jobs (config sections in, files out) ----------------------------------------------

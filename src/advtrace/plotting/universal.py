@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from . import style
-from ..universal import CLEAN, RANDOM_SIGN, UNIVERSAL, images_from_table
+from ..universal_rows import CLEAN, RANDOM_SIGN, UNIVERSAL, images_from_table
 
 SPLIT_NAME = {"train": "training data", "test": "test data"}
 

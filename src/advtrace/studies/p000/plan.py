@@ -15,6 +15,9 @@ section's ``run_epochs``:
   Main's lists are unchanged (T_r = T). E.g. ``[0, 1, 2, 3, 5, 10]`` of a 10-epoch main run is
   ``[0, 1, 2, 4]`` for a 4-epoch run and ``[0, 1]`` for a 1-epoch run.
 * ``same``: the same epoch numbers; an epoch beyond a run's T is a config error naming the run.
+* ``last``: every run but main is analysed at its last epoch T_r only (each list becomes [T_r]);
+  main keeps its lists. For a section whose other runs only a comparison of trained models reads
+  (the cross-method study compares each run's last epoch): none of their earlier epochs is computed.
 
 ``all`` (stability's profile and future epochs) means every epoch of the run. :func:`run_view`
 returns the experiment as a section analyses a run: the run's own config (its model, training
@@ -30,7 +33,7 @@ from ... import runs
 
 # the sections of paper 000's analyses (each a stage, advtrace.stages) and the shared ones they read
 SECTIONS = ("evaluation", "universal", "destruction", "stability", "detect")
-RUN_EPOCHS = ("fraction", "same")
+RUN_EPOCHS = ("fraction", "same", "last")
 # per section: the dotted keys of its epoch lists (written for the main run), with the first epoch
 # each may hold; the analysis section's list is shared by universal, destruction and detect
 EPOCH_KEYS: dict[str, dict[str, int]] = {
@@ -79,7 +82,9 @@ def map_epoch(epoch: int, T_run: int, T_main: int, first: int = 0) -> int:
 
 def map_epochs(spec, T_run: int, T_main: int, mode: str = "fraction", first: int = 0):
     """An epoch list of a section (``all`` and ``analysis`` are kept: resolved against the run's T
-    and its mapped ``analysis.epochs``) for a run of T_run epochs."""
+    and its mapped ``analysis.epochs``) for a run of T_run epochs; ``last``: [T_run], whatever the list."""
+    if mode == "last":  # (run_view calls it for runs other than main only)
+        return [T_run]
     if isinstance(spec, str) or mode == "same" or T_run == T_main:
         return spec
     return sorted({map_epoch(e, T_run, T_main, first) for e in spec})
@@ -106,6 +111,8 @@ def run_view(exp: dict, section: str, run: str) -> dict:
     cfg = runs.run_config(exp, run)
     T_main, T_run = int(exp["adv_train"]["epochs"]), int(cfg["adv_train"]["epochs"])
     mode = run_epochs_mode(exp, section)
+    if mode == "last" and run == runs.MAIN:
+        mode = "same"  # main keeps its lists
     keys = [section] + (["analysis"] if section in READS_ANALYSIS and "analysis" in exp else [])
     for name in keys:
         cfg[name] = copy.deepcopy(exp[name])

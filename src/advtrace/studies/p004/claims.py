@@ -15,7 +15,7 @@ import pandas as pd
 from ...claims import Claim
 from ...stats import FAILS, HOLDS, INCONCLUSIVE, Estimate, combine, compare, proportion
 from .front import baseline_models, final_models, hypervolume
-from .robustness import EPS_MAX
+from .plan import EPS_MAX
 
 
 def _eps(r, key: str = "eps_uni") -> Estimate:

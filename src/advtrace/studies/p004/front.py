@@ -15,7 +15,7 @@ import pandas as pd
 
 from ...tables import coerce
 from .plan import BASELINES
-from .robustness import EPS_MAX
+from .plan import EPS_MAX
 
 
 def on_front(acc: np.ndarray, eps: np.ndarray) -> np.ndarray:

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from ... import runs
 
+# the largest ε in [0, 255] units: a search that never succeeds reports it (no torch here, so the figure
+# and claim modules that read it stay importable without torch)
+EPS_MAX = 255.0
+
 SECTION = "paper004"
 BASELINES = ("deepfool_uad", "fictitious_play")  # adv_train.method of paper 004's baseline defences (Fig. 3)
 
@@ -18,12 +22,14 @@ def last_epoch(exp: dict, run: str) -> int:
 
 
 def eval_epochs(exp: dict, run: str) -> list[int]:
-    """main: ``main_epochs``; a curve run: every epoch 1..T; any other run: its last epoch."""
+    """main: ``main_epochs``; a curve run: every ``curve_step``-th epoch of 1..T (default 1: every epoch),
+    T always included; any other run: its last epoch."""
     sec = exp[SECTION]
     if run == runs.MAIN:
         return sorted(set(sec["main_epochs"]))
     if run in sec["curve_runs"]:
-        return list(range(1, last_epoch(exp, run) + 1))
+        T, step = last_epoch(exp, run), int(sec.get("curve_step", 1))
+        return sorted(set(range(step, T + 1, step)) | {T})
     return [last_epoch(exp, run)]
 
 

@@ -8,7 +8,7 @@ from matplotlib.ticker import MaxNLocator
 
 from ...plotting import plt, style
 from .front import baseline_models, final_models, on_front
-from .robustness import EPS_MAX
+from .plan import EPS_MAX
 
 
 def _eps(v) -> np.ndarray:

@@ -57,9 +57,9 @@ from ...data import to_float
 from ...methods import heap_pgd
 from ...runtime import Progress, log
 from ...stats import bootstrap_mean, proportion
+from .plan import EPS_MAX
 from ...tables import coerce
 
-EPS_MAX = 255.0
 MEASURES = ("universal", "adversarial", "random")
 
 

@@ -212,6 +212,8 @@ CONFIG = {
                         "type": "array", "minItems": 1, "items": {"type": "integer", "minimum": 0}},
         "curve_runs": {"description": "runs evaluated at every epoch (Fig. 5: s = 1 vs the largest s); the others "
                                       "at their last epoch only", "type": "array", "items": {"type": "string"}},
+        "curve_step": {"description": "a curve run is evaluated every curve_step-th epoch (k, 2k, ..., and its last "
+                                      "epoch T); default 1: every epoch", "type": "integer", "minimum": 1},
         "risk": {
             "description": "the risk ordering over s on one model (Sec. 4.2)",
             "type": "object", "additionalProperties": False,
