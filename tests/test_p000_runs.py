@@ -120,6 +120,49 @@ def test_maximise_runs_default_to_the_detect_runs_and_must_hold_the_first(schema
         validate_experiment(exp, schema, expected_name="digits")
 
 
+def test_stability_parts_runs_leave_figure_only_work_out_of_the_other_runs(schema, digits_cfg):
+    """stability.transfer.runs / cost_change.runs (Figs. 9 and 2, drawn for the first run only): a run
+    outside them plans neither the train-set transfer nor the epoch-0 cost change, keeps its profile and
+    sharedness work, and gets empty transfer_error / sharedness_vs_stability / stability_correlation parts;
+    a run in them (main) plans exactly what it did without the key. A list without the first run, or with a
+    run outside stability.runs, is refused."""
+    from advtrace import stability_plan
+
+    full = copy.deepcopy(digits_cfg)
+    for part in plan.STABILITY_PARTS:
+        full["stability"][part].pop("runs", None)
+    cut = copy.deepcopy(full)
+    for part in plan.STABILITY_PARTS:
+        cut["stability"][part]["runs"] = ["main"]
+    validate_experiment(cut, schema, expected_name="digits")
+
+    def epoch_plans(exp, run):
+        view = plan.run_view(exp, "stability", run)
+        st, T = view["stability"], view["adv_train"]["epochs"]
+        return {t: stability_plan.epoch_plan(st, T, t) for t in stability_plan.plan_epochs(st, T)}
+
+    assert epoch_plans(cut, "main") == epoch_plans(full, "main")
+    other, before = epoch_plans(cut, "p002_step_ll"), epoch_plans(full, "p002_step_ll")
+    st = full["stability"]
+    assert set(other) == set(before)  # epoch 0 keeps its profile and sharedness work
+    for t, p in other.items():
+        assert set(p["transfer"]) == {st["profiles"]["set"]}, p  # the profile set only
+        assert p["transfer"][st["profiles"]["set"]] == before[t]["transfer"][st["profiles"]["set"]]
+        assert [q["task"] for q in p["pairwise"]] == [q["task"] for q in before[t]["pairwise"] if q["task"] == "sharedness"]
+    assert any(st["transfer"]["train_set"] in p["transfer"] for p in before.values())
+    assert any(q["task"] == "current_train" for p in before.values() for q in p["pairwise"])
+    view = plan.run_view(cut, "stability", "p002_step_ll")["stability"]  # (aggregation: tests/test_stability.py)
+    assert view["transfer"]["skip"] and view["cost_change"]["skip"]
+    assert "skip" not in plan.run_view(cut, "stability", "main")["stability"]["transfer"]
+    bad = copy.deepcopy(cut)
+    bad["stability"]["transfer"]["runs"] = ["p002_step_ll"]
+    with pytest.raises(ConfigError, match=r"stability.transfer.runs: .* leaves out 'main', the first run"):
+        validate_experiment(bad, schema, expected_name="digits")
+    bad["stability"]["transfer"]["runs"] = ["main", "p002_clean_width4"]
+    with pytest.raises(ConfigError, match=r"stability.transfer.runs: \['p002_clean_width4'\] not in stability.runs"):
+        validate_experiment(bad, schema, expected_name="digits")
+
+
 @pytest.mark.e2e
 def test_maximisation_jobs_are_planned_for_the_maximise_runs_only(tmp_path, digits_cfg):
     """digits' detect.maximise.runs [main]: Fig. 7's jobs for main's detect epochs only; the default
@@ -138,6 +181,7 @@ def test_maximisation_jobs_are_planned_for_the_maximise_runs_only(tmp_path, digi
     assert planned(digits_cfg) == [("main", 0), ("main", 1), ("main", 10)]
     every = copy.deepcopy(digits_cfg)
     every["detect"]["maximise"].pop("runs")
+    every["detect"]["run_epochs"] = "fraction"  # digits: last (the other runs' last epoch only)
     got = planned(every)
     assert len(got) == 7 and {r for r, _ in got} == {"main", "p002_step_ll", P004}
     assert ("p002_step_ll", 28) in got and (P004, 4) in got

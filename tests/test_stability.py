@@ -181,10 +181,10 @@ def test_epoch_plan():
 
 
 # ---------------------------------------------------------------- aggregation
-def _synthetic_parts(T=3, n=6, seed=0):
+def _synthetic_parts(T=3, n=6, seed=0, st=None):
     """Per-epoch parts as the epoch jobs would write them, with random values."""
     rng = np.random.default_rng(seed)
-    st = _stab()
+    st = st or _stab()
     transfer, pairwise = [], []
     for t in plan_epochs(st, T):
         plan = epoch_plan(st, T, t)
@@ -209,6 +209,29 @@ def _synthetic_parts(T=3, n=6, seed=0):
         pairwise.append(stability.coerce(pd.concat(prow), "pairwise_transfer") if prow
                         else empty_table("pairwise_transfer"))
     return st, transfer, pairwise
+
+
+def test_a_run_without_figs_2_and_9_plans_and_aggregates_the_rest_unchanged():
+    """A run outside stability.transfer.runs / cost_change.runs (their ``skip`` in its view): its epochs
+    plan only the profile and sharedness work, and aggregating them gives the same profile, summary and
+    sharedness tables as the full run's on the same values, with empty Fig. 2 / Fig. 9 tables."""
+    full_st = _stab()
+    st = _stab()
+    st["transfer"]["skip"] = st["cost_change"]["skip"] = True
+    p0 = epoch_plan(st, 3, 0)
+    assert p0 == {"transfer": {"prof": [0, 1, 2, 3]}, "pairwise": [{"task": "sharedness", "perturbations": "sh",
+                                                                     "inputs": "sho"}]}
+    assert all(set(epoch_plan(st, 3, t)["transfer"]) <= {"prof"} for t in range(4))
+    _, transfer, pairwise = _synthetic_parts(st=st)
+    _, full_transfer, full_pairwise = _synthetic_parts(st=full_st)
+    cut, full = stability.aggregate(transfer, pairwise, st, 3), stability.aggregate(full_transfer, full_pairwise,
+                                                                                   full_st, 3)
+    for name in ("transfer_error", "sharedness_vs_stability", "stability_correlation"):
+        check_schema(cut[name], name)
+        assert cut[name].empty and not full[name].empty
+    for name in ("stability_profile", "stability_summary", "sharedness", "sharedness_summary"):
+        check_schema(cut[name], name)
+        assert len(cut[name]) == len(full[name]) > 0, name
 
 
 def test_aggregate_tables_match_schemas_and_definitions():

@@ -431,16 +431,24 @@ def aggregate(transfer_parts: list[pd.DataFrame], pairwise_parts: list[pd.DataFr
     if sources != sorted({int(s) for s in stab["transfer"]["sources"]}):
         log.info("transfer.sources %s clipped to the trained range 0..%d: %s", stab["transfer"]["sources"], T, sources)
     future = future_epochs(stab, T)
-    svs = sharedness_vs_stability(pairwise, transfer, stab["cost_change"]["test_set"], future)
+    if stab["cost_change"].get("skip"):  # a run without Fig. 2's cost change (stability.cost_change.runs)
+        svs, corr = empty_table("sharedness_vs_stability"), empty_table("stability_correlation")
+    else:
+        svs = sharedness_vs_stability(pairwise, transfer, stab["cost_change"]["test_set"], future)
+        corr = correlation(svs, future)
+    if stab["transfer"].get("skip"):  # a run without Fig. 9's transfer (stability.transfer.runs)
+        terr = empty_table("transfer_error")
+    else:
+        terr = transfer_error(
+            transfer, {"train": stab["transfer"]["train_set"], "test": stab["transfer"]["test_set"]}, sources, prof)
     sh = sharedness_table(pairwise, sharedness_epochs(stab, T))
     return {
         "transfer": transfer,
         "stability_profile": stability_profile(transfer, stab["profiles"]["set"], prof),
         "stability_summary": stability_summary(transfer, stab["profiles"]["set"], prof),
-        "transfer_error": transfer_error(
-            transfer, {"train": stab["transfer"]["train_set"], "test": stab["transfer"]["test_set"]}, sources, prof),
+        "transfer_error": terr,
         "sharedness_vs_stability": svs,
-        "stability_correlation": correlation(svs, future),
+        "stability_correlation": corr,
         "sharedness": sh,
         "sharedness_summary": sharedness_summary(sh),
     }

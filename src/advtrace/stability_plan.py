@@ -49,6 +49,8 @@ def epoch_plan(stab: dict, T: int, epoch: int) -> dict:
     Fig. 9 train/test sets (black-box sources and the white-box source = epoch) when epoch is a
     profile epoch, and for the Fig. 2 test set (source 0) when epoch ∈ 𝒯; pairwise evaluations
     of Fig. 2's training-set cost change (epoch 0) and Fig. 11's sharedness (sharedness epochs).
+    A part marked ``skip`` (Fig. 9's ``transfer``, Fig. 2's ``cost_change``: a run not in its
+    ``runs``, :func:`advtrace.studies.p000.plan.run_view`) plans nothing.
     """
     transfer: dict[str, set[int]] = {}
 
@@ -56,14 +58,16 @@ def epoch_plan(stab: dict, T: int, epoch: int) -> dict:
         transfer.setdefault(name, set()).update(int(s) for s in sources)
 
     prof = profile_epochs(stab, T)
+    transfer_on, cost_on = not stab["transfer"].get("skip"), not stab["cost_change"].get("skip")
     if epoch in prof:
         add(stab["profiles"]["set"], prof)
-        for key in ("train_set", "test_set"):
-            add(stab["transfer"][key], transfer_sources(stab, T) + [epoch])
-    if epoch in future_epochs(stab, T):
+        if transfer_on:
+            for key in ("train_set", "test_set"):
+                add(stab["transfer"][key], transfer_sources(stab, T) + [epoch])
+    if cost_on and epoch in future_epochs(stab, T):
         add(stab["cost_change"]["test_set"], [0])
     pairwise = []
-    if epoch == 0:
+    if cost_on and epoch == 0:
         cc = stab["cost_change"]
         pairwise.append({"task": "current_train", "perturbations": cc["test_set"], "inputs": cc["train_set"]})
     if epoch in sharedness_epochs(stab, T):

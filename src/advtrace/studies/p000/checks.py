@@ -171,6 +171,17 @@ def check_stability(exp: dict) -> list[str]:
                 f"stability.sharedness.other_set: {sh['other_set']!r} must be drawn from the same split as "
                 f"{sh['set']!r} and list it in samples.{sh['other_set']}.exclude (the other inputs must be disjoint)"
             )
+    stab_runs = section_runs(exp, "stability")
+    for part, reads in (("transfer", "Fig. 9"), ("cost_change", "Fig. 2 and its claim")):
+        chosen = st[part].get("runs")
+        if chosen is None:
+            continue
+        bad = [r for r in chosen if r not in stab_runs]
+        if bad:
+            problems.append(f"stability.{part}.runs: {bad} not in stability.runs; allowed: {stab_runs}")
+        if stab_runs[0] not in chosen:
+            problems.append(f"stability.{part}.runs: {chosen} leaves out {stab_runs[0]!r}, the first run of "
+                            f"stability.runs, which {reads} read; add it")
     epoch_sets = {
         "profiles.epochs": (st["profiles"]["epochs"], 0),
         "cost_change.future_epochs": (st["cost_change"]["future_epochs"], 1),

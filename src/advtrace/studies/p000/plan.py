@@ -118,7 +118,17 @@ def run_view(exp: dict, section: str, run: str) -> dict:
         cfg[name] = copy.deepcopy(exp[name])
         for dotted, first in EPOCH_KEYS.get(name, {}).items():
             _put(cfg[name], dotted, map_epochs(_get(cfg[name], dotted), T_run, T_main, mode, first))
+    if section == "stability":
+        for part in STABILITY_PARTS:  # Fig. 9's transfer, Fig. 2's cost change: only for their runs
+            chosen = cfg["stability"][part].get("runs")
+            if chosen is not None and run not in chosen:
+                cfg["stability"][part]["skip"] = True
     return cfg
+
+
+# the parts of the stability section a run may leave out (each with its ``runs``, default every stability
+# run): what only paper 000's figures of the first run read, never the cross-method study
+STABILITY_PARTS = ("transfer", "cost_change")
 
 
 def analysed_runs(exp: dict) -> list[str]:

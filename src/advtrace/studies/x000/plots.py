@@ -88,7 +88,8 @@ def methods_final(m: pd.DataFrame, title: str, min_epochs: int | None = None) ->
 
 def methods_training(m: pd.DataFrame, title: str) -> plt.Figure:
     """The measures over training (x: the fraction of each run's epochs), one line per run with its 95 %
-    band; the universal panel also draws each run's clean accuracy (dashed)."""
+    band (a point with its interval bar for a run its section analyses at the last epoch only,
+    ``run_epochs: last``); the universal panel also draws each run's clean accuracy (dashed)."""
     style()
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.6))
     for ax, (metric, ylabel) in zip(axes, PANELS):
@@ -97,10 +98,13 @@ def methods_training(m: pd.DataFrame, title: str) -> plt.Figure:
             if d.empty:
                 continue
             ax.plot(d["fraction"], 100 * d["value"], "o-", color=COLOURS[role], label=_label(m, role).replace("\n", ", "))
-            ax.fill_between(d["fraction"], 100 * d["ci_low"], 100 * d["ci_high"], color=COLOURS[role], alpha=0.15)
+            if len(d) == 1:  # a run analysed at its last epoch only (run_epochs: last): its interval as a bar
+                _point(ax, d["fraction"].iloc[0], d.iloc[0], COLOURS[role])
+            else:
+                ax.fill_between(d["fraction"], 100 * d["ci_low"], 100 * d["ci_high"], color=COLOURS[role], alpha=0.15)
             if metric == "universal_accuracy":
                 c = m[(m["role"] == role) & (m["metric"] == "clean_accuracy")].sort_values("fraction")
-                ax.plot(c["fraction"], 100 * c["value"], "--", color=COLOURS[role], lw=1)
+                ax.plot(c["fraction"], 100 * c["value"], "--" if len(c) > 1 else "x", color=COLOURS[role], lw=1)
         ax.set_xlabel("fraction of the run's adversarial training (epoch / T)")
         ax.set_ylabel(ylabel + (" (dashed: clean)" if metric == "universal_accuracy" else ""))
         ax.set_xlim(-0.05, 1.05)
