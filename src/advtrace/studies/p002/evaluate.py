@@ -91,8 +91,11 @@ def evaluate_models(models: list[dict], sec: dict, x: torch.Tensor, y: torch.Ten
     blocks = _blocks(len(y), bs)
     correct: dict[tuple, np.ndarray] = {}
     acc_rows, leak_rows = [], []
-    prog = Progress(sum(len(ONE_STEP + (ITERATIVE if m["iterative"] else ())) for m in models) * len(points),
-                    f"p002 evaluation of {len(models)} models", unit="attack")
+    def attacks_of(m: dict) -> tuple[str, ...]:
+        return ONE_STEP + (APP_A if m.get("app_a") else ()) + (ITERATIVE if m["iterative"] else ())
+
+    prog = Progress(sum(len(attacks_of(m)) for m in models) * len(points), f"p002 evaluation of {len(models)} models",
+                    unit="attack")
     for m in models:
         model = load_checkpoint(m["path"], device)
         info = {k: m[k] for k in ("run", "epoch", "model", "training", "epochs_total")} | {"roles": ",".join(m["roles"])}
@@ -103,7 +106,7 @@ def evaluate_models(models: list[dict], sec: dict, x: torch.Tensor, y: torch.Ten
             correct[(m["key"], "clean", 0.0, top)] = c
             acc_rows.append({**info, "attack": "clean", "eps": 0.0, "eps_paper": 0.0, "iterations": 0, "top": top,
                              "correct": int(c.sum()), "accuracy": float(c.mean()), **_rate_row(int(c.sum()), len(c))})
-        for attack in ONE_STEP + (APP_A if m.get("app_a") else ()) + (ITERATIVE if m["iterative"] else ()):
+        for attack in attacks_of(m):
             for eps, eps_paper, its in points:
                 gen = torch.Generator().manual_seed(seed_for(seed, "p002", m["key"], attack, eps))
                 adv_logits = []
