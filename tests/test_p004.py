@@ -745,7 +745,7 @@ def tiny_study(wd, digits_cfg):
                              bootstrap=100)
     sec["evaluation"]["deepfool"].update(max_passes=1, max_iter=3)
     cfg["epochs_per_analysis_job"] = 1  # one evaluation job per (run, epoch)
-    sec.update(main_epochs=[0], curve_runs=["p004_t_heap_size1"],
+    sec.update(main_epochs=[0], curve_runs=["p004_t_heap_size1"], curve_step=1,
                risk={"run": "p004_t_heap_size1", "epoch": 2, "eps": 32, "alpha": 16, "iterations": 2,
                      "heap_sizes": [1, 4, 64]},
                images={"defended": "p004_t_heap_size16", "input_rank": 0})

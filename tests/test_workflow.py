@@ -81,6 +81,7 @@ def test_cifar10_shaped_dry_run_builds_dag(tmp_path):
     cfg["model"]["width"] = 64
     cfg["pretrain"]["epochs"] = 200
     cfg["adv_train"]["epochs"] = 250
+    cfg["adv_train"].pop("epochs_per_training_job", None)  # one job per epoch (digits chains 5)
     cfg["analysis"]["epochs"] += [15, 51, 250]  # the analysis sections stay valid (subsets of these)
     for section in ("paper001", "paper002", "paper004", "cross_method"):  # paper 000's stages of main only
         cfg.pop(section)
