@@ -43,12 +43,12 @@ from .data import to_float
 from .runtime import Progress, log
 from .stats import with_wilson
 from .tables import coerce
+# the perturbation kinds of the universal_accuracy table and the reader of universal_images live in the
+# torch-free advtrace.universal_rows (for the figure jobs); re-exported here
+from .universal_rows import CLEAN, RANDOM_SIGN, UNIVERSAL, images_from_table  # noqa: F401
 
 Objective = Callable[..., torch.Tensor]
 
-# Perturbation kinds of the universal_accuracy table and the reader of universal_images: torch-free
-# (advtrace.universal_rows), for the figure jobs
-from .universal_rows import CLEAN, RANDOM_SIGN, UNIVERSAL, images_from_table  # noqa: E402,F401
 NO_SOURCE = "none"  # source_split of the clean and random-sign rows
 
 

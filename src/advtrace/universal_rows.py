@@ -11,7 +11,7 @@ CLEAN, UNIVERSAL, RANDOM_SIGN = "clean", "universal", "random_sign"
 
 
 def images_from_table(df: pd.DataFrame) -> dict[tuple[str, int], np.ndarray]:
-    """Inverse of :func:`image_rows`: {(source_split, epoch): C×H×W array in [0,255] units}."""
+    """Inverse of :func:`advtrace.universal.image_rows`: {(source_split, epoch): C×H×W array in [0,255] units}."""
     out = {}
     for (split, epoch), g in df.groupby(["source_split", "epoch"], sort=True):
         c, h, w = int(g["channel"].max()) + 1, int(g["row"].max()) + 1, int(g["col"].max()) + 1

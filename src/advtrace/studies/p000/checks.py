@@ -139,6 +139,21 @@ def destruction_problems(exp: dict) -> list[str]:
     return problems
 
 
+def _part_runs_problems(exp: dict, section: str, key: str, chosen: list[str] | None, reads: str) -> list[str]:
+    """The ``runs`` of a part of `section` (e.g. ``detect.maximise.runs``; None = every run of the section):
+    runs of the section only, and its first run, which the paper's figure `reads`, among them."""
+    if chosen is None:
+        return []
+    among = section_runs(exp, section)
+    out = []
+    bad = [r for r in chosen if r not in among]
+    if bad:
+        out.append(f"{key}: {bad} not in {section}.runs; allowed: {among}")
+    if among[0] not in chosen:
+        out.append(f"{key}: {chosen} leaves out {among[0]!r}, the first run of {section}.runs, which {reads}; add it")
+    return out
+
+
 def check_stability(exp: dict) -> list[str]:
     """Cross-field checks of the `stability` section (paper 000 Figs. 1, 2, 9, 10, 11)."""
     problems: list[str] = []
@@ -171,17 +186,8 @@ def check_stability(exp: dict) -> list[str]:
                 f"stability.sharedness.other_set: {sh['other_set']!r} must be drawn from the same split as "
                 f"{sh['set']!r} and list it in samples.{sh['other_set']}.exclude (the other inputs must be disjoint)"
             )
-    stab_runs = section_runs(exp, "stability")
-    for part, reads in (("transfer", "Fig. 9"), ("cost_change", "Fig. 2 and its claim")):
-        chosen = st[part].get("runs")
-        if chosen is None:
-            continue
-        bad = [r for r in chosen if r not in stab_runs]
-        if bad:
-            problems.append(f"stability.{part}.runs: {bad} not in stability.runs; allowed: {stab_runs}")
-        if stab_runs[0] not in chosen:
-            problems.append(f"stability.{part}.runs: {chosen} leaves out {stab_runs[0]!r}, the first run of "
-                            f"stability.runs, which {reads} read; add it")
+    for part, reads in (("transfer", "Fig. 9 reads"), ("cost_change", "Fig. 2 and its claim read")):
+        problems += _part_runs_problems(exp, "stability", f"stability.{part}.runs", st[part].get("runs"), reads)
     epoch_sets = {
         "profiles.epochs": (st["profiles"]["epochs"], 0),
         "cost_change.future_epochs": (st["cost_change"]["future_epochs"], 1),
@@ -236,14 +242,7 @@ def check_detect(exp: dict) -> list[str]:
     if mx["alpha"] > mx["eps"]:
         problems.append(f"detect.maximise.alpha: {mx['alpha']} > eps {mx['eps']}; the step must not exceed ε "
                         "(both in [0,255] units)")
-    if "runs" in mx:
-        det_runs = section_runs(exp, "detect")
-        bad = [r for r in mx["runs"] if r not in det_runs]
-        if bad:
-            problems.append(f"detect.maximise.runs: {bad} not in detect.runs; allowed: {det_runs}")
-        if det_runs[0] not in mx["runs"]:
-            problems.append(f"detect.maximise.runs: {mx['runs']} leaves out {det_runs[0]!r}, the first run of "
-                            "detect.runs, which Fig. 7 and its claim read; add it")
+    problems += _part_runs_problems(exp, "detect", "detect.maximise.runs", mx.get("runs"), "Fig. 7 and its claim read")
     train_set = samples.get(det["train_set"])
     if train_set is not None and mx["m"] > train_set["n"]:
         problems.append(f"detect.maximise.m: {mx['m']} > {train_set['n']} inputs of "

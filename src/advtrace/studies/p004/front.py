@@ -14,8 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ...tables import coerce
-from .plan import BASELINES
-from .plan import EPS_MAX
+from .plan import BASELINES, EPS_MAX
 
 
 def on_front(acc: np.ndarray, eps: np.ndarray) -> np.ndarray:

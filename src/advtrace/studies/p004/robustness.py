@@ -57,8 +57,8 @@ from ...data import to_float
 from ...methods import heap_pgd
 from ...runtime import Progress, log
 from ...stats import bootstrap_mean, proportion
-from .plan import EPS_MAX
 from ...tables import coerce
+from .plan import EPS_MAX
 
 MEASURES = ("universal", "adversarial", "random")
 
